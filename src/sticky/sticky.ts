@@ -22,6 +22,9 @@ import type { StickyStore } from "./store.ts";
  * skews load; limit its duration). The source table instead slides (idle TTL), because
  * refreshing it costs no response bytes.
  *
+ * Per request: no closure, no array, no string; one small result object (a hit) or a
+ * cached `Set-Cookie` value (a re-issue). Only an async store adds its Promise.
+ *
  * The caller still pairs the fallback's `onStart`/`onEnd` around whatever server is used.
  *
  * @example

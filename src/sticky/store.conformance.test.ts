@@ -104,6 +104,9 @@ export interface StickyStoreHarness {
  * Builds one harness per case.
  *
  * @example
- * const factory: StickyStoreFactory = ({ ttlMs }) => harnessOver(new MemoryStickyStore({ ttlMs, maxEntries: 10 }));
+ * const factory: StickyStoreFactory = async ({ ttlMs }) => {
+ *   const store = await RedisStickyStore.connect(url, { backend: "test", ttlMs });
+ *   return { store, now: Date.now, advance: (ms) => sleep(ms), close: () => store.close() };
+ * };
  */
 export type StickyStoreFactory = (opts: { readonly ttlMs: number }) => StickyStoreHarness | Promise<StickyStoreHarness>;
