@@ -149,7 +149,12 @@ export class HealthChecker<S extends CheckedServer> {
     this.#onResult = opts.onResult;
   }
 
-  /** Servers being checked. */
+  /**
+   * Servers being checked.
+   *
+   * @example
+   * checker.size; // 3
+   */
   get size(): number {
     return this.#entries.size;
   }

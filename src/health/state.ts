@@ -19,13 +19,29 @@
  */
 import type { PassiveConfig } from "../config/types.ts";
 
-/** What the dashboard and transitions show. An ejected server shows as `down`. */
+/**
+ * What the dashboard and transitions show. An ejected server shows as `down`.
+ *
+ * @example
+ * const s: HealthState = state(rec, now); // "up" | "down" | "draining" | "maintenance"
+ */
 export type HealthState = "up" | "down" | "draining" | "maintenance";
 
-/** Operator override: `enabled` lets the checks and ejections decide. */
+/**
+ * Operator override: `enabled` lets the checks and ejections decide.
+ *
+ * @example
+ * drain(rec, now);
+ * rec.admin; // "draining"
+ */
 export type AdminState = "enabled" | "draining" | "maintenance";
 
-/** The active-check thresholds; `HealthConfig` satisfies it. */
+/**
+ * The active-check thresholds; `HealthConfig` satisfies it.
+ *
+ * @example
+ * recordCheck(rec, ok, weight, backend.health, now); // HealthConfig as CheckThresholds
+ */
 export interface CheckThresholds {
   readonly rise: number;
   readonly fall: number;
@@ -67,7 +83,12 @@ export interface HealthRecord {
   changedAt: number;
 }
 
-/** Options for {@link createHealthRecord}. */
+/**
+ * Options for {@link createHealthRecord}.
+ *
+ * @example
+ * const opts: NewRecordOptions = { warm: true }; // present at boot: no ramp
+ */
 export interface NewRecordOptions {
   /** Start down: checks must pass `rise` times first (a server not ready yet). */
   readonly down?: boolean;
@@ -75,10 +96,20 @@ export interface NewRecordOptions {
   readonly warm?: boolean;
 }
 
-/** Largest weight an agent or an operator may set (HAProxy's range). */
+/**
+ * Largest weight an agent or an operator may set (HAProxy's range).
+ *
+ * @example
+ * setWeight(rec, MAX_WEIGHT); // ok; MAX_WEIGHT + 1 throws
+ */
 export const MAX_WEIGHT = 256;
 
-/** Slow start never goes below this share, so a ramping server still gets a trickle. */
+/**
+ * Slow start never goes below this share, so a ramping server still gets a trickle.
+ *
+ * @example
+ * effectiveWeight(createHealthRecord(now), 10, 30_000, now); // 10 * MIN_RAMP = 0.1
+ */
 export const MIN_RAMP = 0.01;
 
 /**
@@ -212,6 +243,10 @@ export function recordSuccess(rec: HealthRecord): void {
  *
  * The level decays lazily: one step per `ejectTime` spent since the last ejection
  * ended, so a server that has behaved for a while starts again from `ejectTime`.
+ *
+ * With `recovery: "check"` the ejection lasts at least that long and ends only with a
+ * passing active check ({@link recordCheck}): a backend without `health` would keep
+ * the server out for good, so the config must not allow that pair.
  *
  * Returns true when this failure ejected the server. No allocation.
  *

@@ -15,7 +15,12 @@ import type { Probe, ProbeResult } from "../types.ts";
 import { jsonMismatch } from "./json.ts";
 import { abortReason, socketErrorReason } from "./reasons.ts";
 
-/** Default cap on the body read: health bodies are small; anything bigger is a bug. */
+/**
+ * Default cap on the body read: health bodies are small; anything bigger is a bug.
+ *
+ * @example
+ * httpProbe({ maxBodyBytes: DEFAULT_MAX_BODY * 2 });
+ */
 export const DEFAULT_MAX_BODY = 64 * 1024;
 
 /**
