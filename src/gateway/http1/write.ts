@@ -1,0 +1,128 @@
+import { H_DROP, type Head } from "./head.ts";
+
+/**
+ * Rebuilds message heads for forwarding: copies the original start line and every
+ * header line that is not hop-by-hop, then appends the proxy's own lines. Copies are
+ * contiguous runs of the original bytes (memcpy), never re-serialised header objects.
+ *
+ * @example
+ * const out = writeRequestHead(buf, head, fwd, false, buf, head.end, buf.length);
+ * upstream.write(out);
+ */
+
+const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
+const XFH = Buffer.from("X-Forwarded-Host: ", "latin1");
+const UPGRADE_LINE = "Connection: upgrade\r\n";
+
+/**
+ * Per-connection constants of the forwarded request: built once per client connection,
+ * so a request without its own X-Forwarded-For costs no string building.
+ */
+export class ForwardInfo {
+  readonly ip: string;
+  /** `X-Forwarded-For: ip\r\nX-Forwarded-Proto: proto\r\n` */
+  readonly xffLines: Buffer;
+  readonly proto: string;
+
+  constructor(ip: string, proto: "http" | "https") {
+    this.ip = ip;
+    this.proto = proto;
+    this.xffLines = Buffer.from(`X-Forwarded-For: ${ip}\r\nX-Forwarded-Proto: ${proto}\r\n`, "latin1");
+  }
+}
+
+/** End offset of header line `n` including its CRLF. */
+function lineEnd(h: Head, n: number): number {
+  return n + 1 < h.count ? h.spans[(n + 1) << 2]! : h.end - 2;
+}
+
+/** Copies the start line and the kept header lines of `src` into `out` at `at`. */
+function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skip: number): number {
+  if (h.dropped === 0 && skip < 0) return at + src.copy(out, at, 0, h.end - 2);
+  at += src.copy(out, at, 0, h.headersStart);
+  let runStart = -1;
+  for (let n = 0; n < h.count; n++) {
+    const keep = h.flags[n] !== H_DROP && n !== skip;
+    if (keep && runStart < 0) runStart = h.spans[n << 2]!;
+    else if (!keep && runStart >= 0) {
+      at += src.copy(out, at, runStart, h.spans[n << 2]!);
+      runStart = -1;
+    }
+  }
+  if (runStart >= 0) at += src.copy(out, at, runStart, h.end - 2);
+  return at;
+}
+
+/**
+ * The request head as sent upstream: hop-by-hop lines removed, X-Forwarded-For
+ * (appended to the client's), X-Forwarded-Proto and X-Forwarded-Host set, and for a
+ * protocol switch `Connection: upgrade` with the client's Upgrade line kept. Body bytes
+ * `tail[tailStart..tailEnd)` are appended so head and first body bytes leave in one write.
+ */
+export function writeRequestHead(
+  src: Buffer, h: Head, fwd: ForwardInfo, upgrade: boolean,
+  tail: Buffer | null, tailStart: number, tailEnd: number,
+): Buffer {
+  const skip = upgrade ? -1 : h.upgrade;
+  let xff: string | null = null;
+  if (h.xff >= 0) xff = mergedXff(src, h, fwd);
+  const hs = h.host >= 0 ? h.spans[(h.host << 2) + 2]! : 0;
+  const he = h.host >= 0 ? h.spans[(h.host << 2) + 3]! : 0;
+  const size =
+    h.end + (xff === null ? fwd.xffLines.length : xff.length) + (he - hs + XFH.length + 2) +
+    (upgrade ? UPGRADE_LINE.length : 0) + (tailEnd - tailStart);
+  const out = Buffer.allocUnsafe(size);
+  let at = copyKept(src, h, out, 0, skip);
+  if (xff === null) at += fwd.xffLines.copy(out, at);
+  else at += out.write(xff, at, "latin1");
+  if (h.host >= 0) {
+    at += XFH.copy(out, at);
+    at += src.copy(out, at, hs, he);
+    out.writeUInt16LE(CRLF, at);
+    at += 2;
+  }
+  if (upgrade) at += out.write(UPGRADE_LINE, at, "latin1");
+  out.writeUInt16LE(CRLF, at);
+  at += 2;
+  if (tail !== null && tailEnd > tailStart) at += tail.copy(out, at, tailStart, tailEnd);
+  return at === size ? out : out.subarray(0, at);
+}
+
+function mergedXff(src: Buffer, h: Head, fwd: ForwardInfo): string {
+  let v = "";
+  for (let n = h.xff; n < h.count; n++) {
+    if (n !== h.xff && !isXff(src, h, n)) continue;
+    const s = src.toString("latin1", h.spans[(n << 2) + 2]!, h.spans[(n << 2) + 3]!);
+    if (s.length > 0) v += v.length > 0 ? `, ${s}` : s;
+  }
+  return `X-Forwarded-For: ${v.length > 0 ? `${v}, ` : ""}${fwd.ip}\r\nX-Forwarded-Proto: ${fwd.proto}\r\n`;
+}
+
+function isXff(src: Buffer, h: Head, n: number): boolean {
+  const ls = h.spans[n << 2]!, ne = h.spans[(n << 2) + 1]!;
+  return ne - ls === 15 && src.toString("latin1", ls, ne).toLowerCase() === "x-forwarded-for";
+}
+
+/**
+ * The response head as sent to the client: hop-by-hop lines removed (Upgrade kept only
+ * on a 101), `extra` lines (already CRLF-terminated: `Connection: close`, a sticky
+ * `Set-Cookie`, ...) appended, followed by body bytes from `tail`. Returns `src`'s own
+ * bytes without copying when nothing changes.
+ */
+export function writeResponseHead(
+  src: Buffer, h: Head, extra: string,
+  tail: Buffer | null, tailStart: number, tailEnd: number,
+): Buffer {
+  const skip = h.status === 101 ? -1 : h.upgrade;
+  if (h.dropped === 0 && skip < 0 && extra.length === 0 && tail === src && tailStart === h.end) {
+    return src.subarray(0, tailEnd);
+  }
+  const size = h.end + extra.length + (tailEnd - tailStart);
+  const out = Buffer.allocUnsafe(size);
+  let at = copyKept(src, h, out, 0, skip);
+  if (extra.length > 0) at += out.write(extra, at, "latin1");
+  out.writeUInt16LE(CRLF, at);
+  at += 2;
+  if (tail !== null && tailEnd > tailStart) at += tail.copy(out, at, tailStart, tailEnd);
+  return at === size ? out : out.subarray(0, at);
+}

@@ -1,0 +1,112 @@
+import type { TcpListenerConfig } from "../config/types.ts";
+import type { Backend } from "./backend.ts";
+import type { Deadlines } from "./deadlines.ts";
+import { shouldRetry } from "./retry.ts";
+import { type HfSocket, type SocketHandler } from "./sockets.ts";
+import { Tunnel, type TunnelOwner } from "./tunnel.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "./upstream.ts";
+
+/**
+ * L4 mode: one accepted TCP connection is tunnelled to a picked server. Refused or
+ * timed-out connects are retried on another server (nothing was sent yet); bytes the
+ * client sends meanwhile are held (reading paused) and delivered first.
+ *
+ * @example
+ * new TcpSession(socket, { cfg, backend, wheel, tunnels });
+ */
+export interface TcpListenerContext {
+  readonly cfg: TcpListenerConfig;
+  readonly backend: Backend;
+  readonly wheel: Deadlines;
+  readonly tunnels: Set<Tunnel>;
+}
+
+export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
+  readonly socket: HfSocket;
+  readonly #ctx: TcpListenerContext;
+  #server: UpstreamServer | null = null;
+  #up: UpstreamConn | null = null;
+  #early: Buffer[] | null = null;
+  #tried: UpstreamServer[] | null = null;
+  #attempts = 0;
+  #clientEnded = false;
+  #done = false;
+
+  constructor(socket: HfSocket, ctx: TcpListenerContext) {
+    this.socket = socket;
+    this.#ctx = ctx;
+    socket.hf = this;
+    let ip = socket.remoteAddress ?? "";
+    if (ip.startsWith("::ffff:")) ip = ip.slice(7);
+    const server = ctx.backend.pick(ip, ctx.wheel.now);
+    if (server === undefined) {
+      socket.destroy();
+      this.#done = true;
+      return;
+    }
+    this.#connect(server);
+  }
+
+  #connect(server: UpstreamServer): void {
+    this.#attempts++;
+    this.#server = server;
+    this.#ctx.backend.begin(server);
+    this.socket.pause();
+    // L4 connections are never pooled: each client gets its own server connection.
+    server.stats.connectionsCreated++;
+    this.#up = server.acquireFresh(this);
+  }
+
+  onUpstreamReady(conn: UpstreamConn): void {
+    if (this.#done || conn !== this.#up) {
+      conn.socket.destroy();
+      return;
+    }
+    const early = this.#early;
+    this.#early = null;
+    const backend = this.#ctx.backend;
+    const server = this.#server!;
+    const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this);
+    this.#ctx.tunnels.add(t);
+    t.start(early === null ? null : Buffer.concat(early), null);
+    if (this.#clientEnded) conn.socket.end();
+    void server;
+  }
+
+  tunnelClosed(t: Tunnel): void {
+    this.#ctx.tunnels.delete(t);
+    this.#ctx.backend.end(this.#server!, 0, true, this.#ctx.wheel.now);
+  }
+
+  onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
+    if (conn !== this.#up || this.#done) return;
+    const backend = this.#ctx.backend;
+    const failed = this.#server!;
+    backend.end(failed, 0, false, this.#ctx.wheel.now);
+    const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false, reused: false };
+    if (shouldRetry("connect", st)) {
+      (this.#tried ??= []).push(failed);
+      const next = backend.pick(undefined, this.#ctx.wheel.now, this.#tried);
+      if (next !== undefined) return this.#connect(next);
+    }
+    void why;
+    this.#done = true;
+    this.socket.destroy();
+  }
+
+  // Until the tunnel exists the session owns the client socket.
+  onData(_s: HfSocket, chunk: Buffer): void {
+    (this.#early ??= []).push(chunk);
+  }
+  onEnd(): void {
+    this.#clientEnded = true;
+  }
+  onClose(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#up !== null) this.#up.socket.destroy();
+    this.#ctx.backend.end(this.#server!, 0, false, this.#ctx.wheel.now);
+  }
+  onDrain(): void {}
+  onError(): void {}
+}

@@ -1,0 +1,215 @@
+import { connect } from "node:net";
+import type { ServerView } from "../balance/types.ts";
+import type { ServerConfig } from "../config/types.ts";
+import type { Deadlines, Expirable } from "./deadlines.ts";
+import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
+
+/**
+ * Live state of one backend server: what policies read (`weight`, `available`,
+ * `active`), its upstream keep-alive pool and its counters. Config (`ServerConfig`) and
+ * live state are kept apart so health and counters survive a reload (Caddy's `Host`).
+ *
+ * @example
+ * const conn = server.acquire(session); // a pooled connection, or a new one connecting
+ * ...
+ * server.release(conn); // back to the pool when the exchange ended cleanly
+ */
+
+/** Why an upstream connection could not be used. */
+export type UpstreamFailure = "refused" | "timeout" | "error";
+
+/** Whoever waits for a connection to be ready. */
+export interface UpstreamWaiter {
+  onUpstreamReady(conn: UpstreamConn): void;
+  onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure, err: Error | undefined): void;
+}
+
+export interface PoolOptions {
+  readonly maxIdle: number;
+  readonly idleTimeout: number;
+  readonly connectTimeout: number;
+}
+
+/** Upstream connection counters of one server. */
+export class ServerStats {
+  connectionsCreated = 0;
+  connectionsReused = 0;
+  connectFailures = 0;
+  requests = 0;
+}
+
+export class UpstreamServer implements ServerView {
+  readonly index: number;
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly backup: boolean;
+  /** Configured weight; `weight` is the effective one (health agent, slow start). */
+  configWeight: number;
+  weight: number;
+  /** Health verdict, set by the control plane (up, not ejected, not draining). */
+  up = true;
+  active = 0;
+  maxConn = 0;
+  readonly stats = new ServerStats();
+  readonly idle: UpstreamConn[] = [];
+  pool: PoolOptions;
+  readonly #wheel: Deadlines;
+
+  constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: Deadlines) {
+    this.index = index;
+    this.name = cfg.name;
+    this.host = cfg.address.host;
+    this.port = cfg.address.port;
+    this.backup = cfg.backup;
+    this.configWeight = cfg.weight;
+    this.weight = cfg.weight;
+    this.pool = pool;
+    this.#wheel = wheel;
+  }
+
+  get available(): boolean {
+    return this.up && (this.maxConn === 0 || this.active < this.maxConn);
+  }
+
+  /**
+   * A ready pooled connection (then `waiter` is NOT called: the caller uses the return
+   * value at once, `conn.reused` is true), or a new connection whose readiness is
+   * reported to `waiter`.
+   */
+  acquire(waiter: UpstreamWaiter): UpstreamConn {
+    const idle = this.idle;
+    while (idle.length > 0) {
+      const conn = idle.pop()!;
+      this.#wheel.disarm(conn);
+      if (conn.socket.destroyed || !conn.socket.writable) {
+        conn.socket.destroy();
+        continue;
+      }
+      conn.reused = true;
+      conn.waiter = null;
+      this.stats.connectionsReused++;
+      return conn;
+    }
+    this.stats.connectionsCreated++;
+    return new UpstreamConn(this, waiter, this.#wheel);
+  }
+
+  /** A new connection that never enters the pool (L4 tunnels). */
+  acquireFresh(waiter: UpstreamWaiter): UpstreamConn {
+    return new UpstreamConn(this, waiter, this.#wheel);
+  }
+
+  /** Returns a connection whose last exchange ended cleanly to the pool (LIFO). */
+  release(conn: UpstreamConn): void {
+    const s = conn.socket;
+    if (this.idle.length >= this.pool.maxIdle || s.destroyed || !s.writable) {
+      s.destroy();
+      return;
+    }
+    s.hf = conn;
+    conn.waiter = null;
+    this.idle.push(conn);
+    this.#wheel.arm(conn, this.#wheel.now + this.pool.idleTimeout);
+  }
+
+  /** Drops `conn` from the idle list (it closed or misbehaved while idle). */
+  forget(conn: UpstreamConn): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  /** Closes every idle pooled connection (reload, drain, stop). */
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) {
+      this.#wheel.disarm(c);
+      c.socket.destroy();
+    }
+  }
+}
+
+function onConnect(this: HfSocket): void {
+  (this.hf as UpstreamConn).connected();
+}
+
+/**
+ * One TCP connection to a server. While connecting or idle in the pool it handles its
+ * own socket events; during an exchange the session owns them (`socket.hf = session`).
+ */
+export class UpstreamConn implements SocketHandler, Expirable {
+  readonly server: UpstreamServer;
+  readonly socket: HfSocket;
+  waiter: UpstreamWaiter | null;
+  reused = false;
+  isConnected = false;
+  deadline = 0;
+  wheelSlot = -1;
+  readonly #wheel: Deadlines;
+
+  constructor(server: UpstreamServer, waiter: UpstreamWaiter, wheel: Deadlines) {
+    this.server = server;
+    this.waiter = waiter;
+    this.#wheel = wheel;
+    const s = connect({ host: server.host, port: server.port, allowHalfOpen: true });
+    s.setNoDelay(true);
+    this.socket = attach(s, this);
+    s.once("connect", onConnect);
+    wheel.arm(this, wheel.now + server.pool.connectTimeout);
+  }
+
+  connected(): void {
+    this.isConnected = true;
+    this.#wheel.disarm(this);
+    const w = this.waiter;
+    if (w !== null) w.onUpstreamReady(this);
+  }
+
+  /** Connect timeout, or idle timeout while pooled. */
+  expire(): void {
+    if (!this.isConnected) {
+      this.server.stats.connectFailures++;
+      this.socket.destroy();
+      const w = this.waiter;
+      this.waiter = null;
+      if (w !== null) w.onUpstreamFailed(this, "timeout", undefined);
+      return;
+    }
+    this.server.forget(this);
+    this.socket.destroy();
+  }
+
+  onData(s: HfSocket): void {
+    // Bytes on an idle connection: the server is out of sync; never reuse it.
+    this.server.forget(this);
+    s.destroy();
+  }
+
+  onEnd(s: HfSocket): void {
+    this.server.forget(this);
+    s.destroy();
+  }
+
+  onClose(): void {
+    this.#wheel.disarm(this);
+    this.server.forget(this);
+    const w = this.waiter;
+    if (w !== null && !this.isConnected) {
+      this.waiter = null;
+      w.onUpstreamFailed(this, "error", undefined);
+    }
+  }
+
+  onDrain(): void {}
+
+  onError(_s: HfSocket, err: Error): void {
+    if (!this.isConnected) {
+      this.server.stats.connectFailures++;
+      const w = this.waiter;
+      this.waiter = null;
+      this.#wheel.disarm(this);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (w !== null) w.onUpstreamFailed(this, code === "ECONNREFUSED" ? "refused" : "error", err);
+    }
+    this.server.forget(this);
+  }
+}
