@@ -1,0 +1,128 @@
+import type { Balancer, PickContext, ServerView } from "./types.ts";
+import { usable, weightedDraw } from "./weighted.ts";
+
+/**
+ * Decay time constant of the latency estimate, in ms (Finagle's and Linkerd's 10 s): a
+ * sample's weight falls to 1/e after 10 s.
+ *
+ * @example
+ * Math.exp(-5_000 / EWMA_DECAY_MS); // ≈ 0.61 of an estimate survives 5 s without samples
+ */
+export const EWMA_DECAY_MS = 10_000;
+
+/**
+ * The second candidate wins only when it is more than 10% cheaper than the first. The
+ * first is drawn by weight, so servers that perform alike split by weight as in every
+ * other policy, instead of by whichever estimate is a hair lower (a sample a few ms
+ * older has decayed a little more); a server clearly slower or busier is still avoided.
+ *
+ * @example
+ * // first drawn costs 10: the second wins only below 10 / 1.1 ≈ 9.09
+ */
+export const TIE_MARGIN = 0.1;
+
+// Latency estimate of one server, in ms, as of `stamp` (ms of the caller's clock).
+interface Estimate {
+  ewma: number;
+  stamp: number;
+}
+
+/**
+ * Least response time, as peak-EWMA (Finagle's `p2cPeakEwma`, Linkerd's balancer):
+ *
+ * - `onEnd` feeds each latency into an exponentially weighted moving average with a
+ *   10 s decay time constant, weighted by the time elapsed since the previous sample;
+ *   a sample *above* the estimate replaces it at once (the "peak"), so a server that
+ *   turns slow is avoided from its first slow response, and forgiven only gradually.
+ * - Between samples the estimate decays towards 0, so a server avoided for a while is
+ *   retried and re-measured rather than shunned forever.
+ * - A failed request may raise the estimate but never lower it: a server failing fast
+ *   must not look fast (outlier ejection is the health checker's job).
+ * - Cost = estimate × (active / weight + 1 / mean weight): Finagle's
+ *   `estimate × (pending + 1)` with load counted relative to capacity. The `+ 1` (one
+ *   request on an average server) makes latency count even when idle; expressing it in
+ *   average-server units keeps weights from being counted twice (they already drive
+ *   the draw), so idle servers of equal latency share by weight, and busy ones hold
+ *   in-flight counts proportional to weight. With equal weights it is Finagle's cost.
+ * - A server with no sample yet starts optimistic: it borrows the estimate of the
+ *   candidate it is compared with, so only `active` and weight decide, and it gets
+ *   measured quickly without being flooded (its `active` grows with every pick).
+ *
+ * Two candidates drawn by weight are compared (p2c), not all servers: comparing all
+ * sends every pick to the same server until its next response lands (herding, worse
+ * with several workers each holding their own estimates), while two random candidates
+ * spread load and still keep traffic off a clearly costlier server. The second
+ * candidate must beat the first by {@link TIE_MARGIN}. O(n) per pick for the weighted
+ * draws, no allocation; per-server state is created on its first response. No
+ * `onStart`: `active` already counts in-flight requests, latency arrives in `onEnd`.
+ *
+ * @example
+ * const b = leastResponseTime();
+ * const s = b.pick(servers, ctx)!;
+ * // ... when the response head arrives:
+ * b.onEnd!(s, 42, true, clock.now());
+ */
+export function leastResponseTime(): Balancer {
+  const estimates = new Map<string, Estimate>();
+
+  function current(e: Estimate | undefined, now: number): number {
+    if (e === undefined) return -1;
+    const dt = now - e.stamp;
+    return dt > 0 ? e.ewma * Math.exp(-dt / EWMA_DECAY_MS) : e.ewma;
+  }
+
+  function prune(servers: readonly ServerView[]): void {
+    const live = new Set<string>();
+    for (const s of servers) live.add(s.name);
+    for (const name of estimates.keys()) if (!live.has(name)) estimates.delete(name);
+  }
+
+  return {
+    name: "least-response-time",
+    pick(servers: readonly ServerView[], ctx: PickContext): ServerView | undefined {
+      let total = 0;
+      let count = 0;
+      let only = -1;
+      for (let i = 0; i < servers.length; i++) {
+        const w = usable(servers[i]!);
+        if (w === 0) continue;
+        total += w;
+        count++;
+        only = i;
+      }
+      if (count <= 1) return only < 0 ? undefined : servers[only];
+      // Servers removed from the config leave their estimate behind; sweep now and then.
+      if (estimates.size > 2 * servers.length + 16) prune(servers);
+      const ia = weightedDraw(servers, total, ctx.random(), -1);
+      const a = servers[ia]!;
+      const b = servers[weightedDraw(servers, total - a.weight, ctx.random(), ia)]!;
+      let ea = current(estimates.get(a.name), ctx.now);
+      let eb = current(estimates.get(b.name), ctx.now);
+      if (ea < 0 && eb < 0) ea = eb = 1;
+      else if (ea < 0) ea = eb;
+      else if (eb < 0) eb = ea;
+      const unit = count / total; // 1 / mean weight
+      const costA = ea * (a.active / a.weight + unit);
+      const costB = eb * (b.active / b.weight + unit);
+      return costB * (1 + TIE_MARGIN) < costA ? b : a;
+    },
+    onEnd(server: ServerView, latencyMs: number, ok: boolean, now: number): void {
+      let latency = latencyMs > 0 ? latencyMs : 0;
+      const e = estimates.get(server.name);
+      if (e === undefined) {
+        // A failure is no latency measurement: stay unmeasured (optimistic) instead.
+        if (ok) estimates.set(server.name, { ewma: latency, stamp: now });
+        return;
+      }
+      const cur = current(e, now);
+      if (!ok && latency < cur) latency = cur;
+      if (latency >= cur) {
+        e.ewma = latency; // peak: jump up at once
+      } else {
+        const dt = now - e.stamp;
+        e.ewma = cur + latency * (dt > 0 ? 1 - Math.exp(-dt / EWMA_DECAY_MS) : 0);
+      }
+      if (now > e.stamp) e.stamp = now;
+    },
+  } satisfies Balancer;
+}

@@ -1,0 +1,113 @@
+import type { ServerView } from "./types.ts";
+
+/**
+ * Weight helpers shared by the policies: what counts as a usable server, a weighted draw
+ * without allocation, and NGINX's smooth-weighted state. PURE.
+ *
+ * @example
+ * const total = usableWeight(servers);
+ * const i = weightedDraw(servers, total, ctx.random(), -1);
+ */
+
+/**
+ * Weight of `s` as a policy should use it: 0 when unavailable, and 0 for a weight ≤ 0
+ * or NaN (such a server receives nothing).
+ *
+ * @example
+ * usable({ index: 0, name: "a", weight: 2, available: false, active: 0 }); // 0
+ */
+export function usable(s: ServerView): number {
+  return s.available && s.weight > 0 ? s.weight : 0;
+}
+
+/**
+ * Sum of the usable weights. O(n), no allocation.
+ *
+ * @example
+ * if (usableWeight(servers) === 0) return undefined;
+ */
+export function usableWeight(servers: readonly ServerView[]): number {
+  let total = 0;
+  for (let i = 0; i < servers.length; i++) total += usable(servers[i]!);
+  return total;
+}
+
+/**
+ * Weighted draw among usable servers, skipping position `skip` (-1: none). `total` is
+ * their usable weight (without `skip`'s); `u` is uniform in [0, 1). Returns a position,
+ * or -1 when nothing is usable. O(n), no allocation.
+ *
+ * @example
+ * const first = weightedDraw(servers, total, ctx.random(), -1);
+ * const second = weightedDraw(servers, total - usable(servers[first]!), ctx.random(), first);
+ */
+export function weightedDraw(servers: readonly ServerView[], total: number, u: number, skip: number): number {
+  let target = u * total;
+  let last = -1;
+  for (let i = 0; i < servers.length; i++) {
+    if (i === skip) continue;
+    const w = usable(servers[i]!);
+    if (w === 0) continue;
+    target -= w;
+    if (target < 0) return i;
+    last = i;
+  }
+  return last; // rounding left `target` ≥ 0 past the last weight
+}
+
+/**
+ * The `current_weight` of NGINX's smooth weighted round-robin, one per server position,
+ * carried over by name when servers join, leave or move (only then does it allocate).
+ * A step: every candidate gains its weight, the largest wins and pays back the total,
+ * which interleaves picks (5:1:1 gives a a b a c a a) instead of bursting on the
+ * heaviest. Least-conn policies reuse it to break ties the way NGINX's least_conn does.
+ *
+ * @example
+ * const sw = new SmoothWeights();
+ * sw.sync(servers);
+ * let best = -1, total = 0, top = -Infinity;
+ * for (const [i, s] of servers.entries()) {
+ *   total += s.weight;
+ *   const c = sw.gain(i, s.weight);
+ *   if (c > top) { top = c; best = i; }
+ * }
+ * sw.gain(best, -total); // servers[best] is the pick
+ */
+export class SmoothWeights {
+  #names: string[] = [];
+  #current = new Float64Array(0);
+
+  /** Aligns the state with `servers`. O(n) name comparison; rebuilds only on change. */
+  sync(servers: readonly ServerView[]): void {
+    const n = servers.length;
+    const names = this.#names;
+    if (n === names.length) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (servers[i]!.name !== names[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return;
+    }
+    const old = new Map<string, number>();
+    for (let i = 0; i < names.length; i++) old.set(names[i]!, this.#current[i]!);
+    const current = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const name = servers[i]!.name;
+      names[i] = name;
+      current[i] = old.get(name) ?? 0;
+    }
+    names.length = n;
+    this.#current = current;
+  }
+
+  /** Adds `w` to position `i`'s current weight and returns the new value. */
+  gain(i: number, w: number): number {
+    const c = this.#current;
+    const v = c[i]! + w;
+    c[i] = v;
+    return v;
+  }
+}
