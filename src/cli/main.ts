@@ -1,0 +1,44 @@
+import { Command } from "commander";
+import { runGateway } from "./gateway.ts";
+import { runCheckCommand } from "./check.ts";
+import { runDemo } from "./demo.ts";
+
+/**
+ * `holdfast` command line. With no arguments it runs the embedded demo.
+ *
+ * @example
+ * holdfast                      # the demo: backends + gateway on :8080
+ * holdfast check -c holdfast.yaml
+ * holdfast gateway -c holdfast.yaml
+ */
+const program = new Command()
+  .name("holdfast")
+  .description("Persistent connections that survive the cloud: an L4/L7 gateway for long-lived connections.\nWith no command, runs the embedded demo.")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+program
+  .command("gateway")
+  .description("run the gateway with a config file")
+  .requiredOption("-c, --config <file>", "YAML config file (see docs/config.md)")
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runGateway(opts.config);
+  });
+
+program
+  .command("check")
+  .description("validate a config file: prints every error with its path, exits 1 if any")
+  .requiredOption("-c, --config <file>", "YAML config file")
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runCheckCommand(opts.config);
+  });
+
+program
+  .command("demo", { isDefault: true })
+  .description("run the embedded demo (default): HTTP echo, SSE and WebSocket backends behind a gateway")
+  .option("-p, --port <port>", "gateway port", "8080")
+  .action(async (opts: { port: string }) => {
+    process.exitCode = await runDemo(Number(opts.port));
+  });
+
+await program.parseAsync(process.argv);
