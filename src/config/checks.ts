@@ -1,0 +1,157 @@
+import type { Address } from "./types.ts";
+import type { PathIssue, PathSegment } from "./issues.ts";
+import { formatAddress, parseAddress } from "./address.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { NAME } from "./fields.ts";
+import { formatPath } from "./issues.ts";
+import { didYouMean } from "./parsed.ts";
+import { has, list, rec, text } from "./raw.ts";
+import { backendRules, healthRules, matchRules, passiveRules, ROUTE_NEEDS_BACKEND, shutdownRules, stickyRules } from "./rules.ts";
+
+/** What the cross-field checks need from the outside world. */
+export interface CheckOptions {
+  /** Why a file named in the config cannot be read (as written, relative to the config), or `undefined` when it can. */
+  readonly readable: (file: string) => string | undefined;
+}
+
+type Raw = Readonly<Record<string, unknown>>;
+
+const under = (prefix: readonly PathSegment[], issues: readonly PathIssue[]): PathIssue[] =>
+  issues.map((i) => ({ path: [...prefix, ...i.path], message: i.message }));
+
+/**
+ * The checks between fields and between sections (DESIGN §3): references to backends,
+ * unique names, addresses taken twice, unreachable routes, TLS files, and the rules of
+ * `rules.ts` for every object. They read the raw tree and skip whatever does not parse,
+ * so they report alongside the schema's own errors rather than after they are fixed.
+ *
+ * @example
+ * crossCheck(YAML.parse(text), { readable: () => undefined });
+ * // [{ path: ["listeners", 0, "backend"], message: 'unknown backend "apii" (did you mean "api"?)' }]
+ */
+export function crossCheck(raw: unknown, opts: CheckOptions): PathIssue[] {
+  const root = rec(raw);
+  if (!root) return [];
+  const out: PathIssue[] = [];
+  const shutdown = rec(root.shutdown);
+  if (shutdown) out.push(...under(["shutdown"], shutdownRules(shutdown)));
+  const backends = rec(root.backends);
+  for (const [name, value] of Object.entries(backends ?? {})) {
+    const backend = rec(value);
+    if (backend) out.push(...checkBackend(backend, ["backends", name]));
+  }
+  // Without a backends mapping every reference would be "unknown": the schema's one
+  // error says it better.
+  const names = backends ? Object.keys(backends) : undefined;
+  out.push(...checkListeners(root, names, opts));
+  return out;
+}
+
+function checkBackend(backend: Raw, at: PathSegment[]): PathIssue[] {
+  const out = under(at, backendRules(backend));
+  const sticky = rec(backend.sticky);
+  if (sticky) out.push(...under([...at, "sticky"], stickyRules(sticky)));
+  const health = rec(backend.health);
+  if (health) out.push(...under([...at, "health"], healthRules(health)));
+  const passive = rec(backend.passive);
+  if (passive) out.push(...under([...at, "passive"], passiveRules(passive)));
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  list(backend.servers).forEach((value, i) => {
+    const server = rec(value);
+    const name = text(server?.name);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) out.push({ path: [...at, "servers", i, "name"], message: `${JSON.stringify(name)} is already used by servers[${first}]` });
+      else names.set(name, i);
+    }
+    const address = parseAddress(server?.address, "server");
+    if (address.ok) {
+      const key = formatAddress(address.value);
+      const first = addresses.get(key);
+      if (first !== undefined) out.push({ path: [...at, "servers", i, "address"], message: `${key} is already used by servers[${first}]` });
+      else addresses.set(key, i);
+    }
+  });
+  return out;
+}
+
+function checkListeners(root: Raw, backends: readonly string[] | undefined, opts: CheckOptions): PathIssue[] {
+  const out: PathIssue[] = [];
+  const reference = (value: unknown, path: PathSegment[]) => {
+    const name = text(value);
+    if (backends === undefined || name === undefined || !NAME.test(name) || backends.includes(name)) return;
+    out.push({ path, message: `unknown backend ${JSON.stringify(name)}${didYouMean(name, backends)}` });
+  };
+  const taken: { address: Address; owner: string }[] = [];
+  const admin = rec(root.admin);
+  const adminListen = has(admin, "listen") ? parseAddress(admin?.listen, "listen") : { ok: true as const, value: DEFAULTS.admin.listen };
+  if (adminListen.ok) taken.push({ address: adminListen.value, owner: "admin.listen" });
+  const names = new Map<string, number>();
+
+  list(root.listeners).forEach((value, i) => {
+    const listener = rec(value);
+    if (!listener) return;
+    const at: PathSegment[] = ["listeners", i];
+    const name = text(listener.name);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) out.push({ path: [...at, "name"], message: `${JSON.stringify(name)} is already used by listeners[${first}]` });
+      else names.set(name, i);
+    }
+    const listen = parseAddress(listener.listen, "listen");
+    if (listen.ok) {
+      const clash = taken.find((t) => overlaps(t.address, listen.value));
+      if (clash) out.push({ path: [...at, "listen"], message: `conflicts with ${clash.owner} (${formatAddress(clash.address)})` });
+      taken.push({ address: listen.value, owner: `${formatPath(at)}.listen` });
+    }
+    if (listener.mode === "tcp") reference(listener.backend, [...at, "backend"]);
+    if (listener.mode !== "http") return;
+    const tls = rec(listener.tls);
+    for (const key of ["cert", "key"]) {
+      const file = text(tls?.[key]);
+      const why = file ? opts.readable(file) : undefined;
+      if (why !== undefined) out.push({ path: [...at, "tls", key], message: `cannot read ${file}: ${why}` });
+    }
+    let fallback: number | undefined;
+    list(listener.routes).forEach((routeValue, j) => {
+      const route = rec(routeValue);
+      if (!route) return;
+      const rp: PathSegment[] = [...at, "routes", j];
+      if (fallback !== undefined) {
+        out.push({ path: rp, message: `unreachable: routes[${fallback}] has no match and takes every request` });
+      } else if (!has(route, "match")) {
+        fallback = j;
+      }
+      const match = rec(route.match);
+      if (match) out.push(...under([...rp, "match"], matchRules(match)));
+      if (!has(route, "backend") && !has(route, "split")) out.push(...under(rp, [ROUTE_NEEDS_BACKEND]));
+      reference(route.backend, [...rp, "backend"]);
+      const seen = new Map<string, number>();
+      list(route.split).forEach((entry, k) => {
+        const backend = rec(entry)?.backend;
+        reference(backend, [...rp, "split", k, "backend"]);
+        const b = text(backend);
+        if (b === undefined) return;
+        const first = seen.get(b);
+        if (first !== undefined) out.push({ path: [...rp, "split", k, "backend"], message: `${JSON.stringify(b)} is already in split[${first}]` });
+        else seen.set(b, k);
+      });
+    });
+  });
+  return out;
+}
+
+/**
+ * Whether two listen addresses cannot both be bound. A wildcard takes the port on every
+ * address of its family, and `::` on IPv4 too (Node listens dual-stack); port 0 is a
+ * fresh port each time. Host names are compared as written: resolving them is I/O.
+ */
+function overlaps(a: Address, b: Address): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  if (a.host === b.host || a.host === "::" || b.host === "::") return true;
+  const ipv6 = (host: string) => host.includes(":");
+  if (a.host === "0.0.0.0") return !ipv6(b.host);
+  if (b.host === "0.0.0.0") return !ipv6(a.host);
+  return false;
+}

@@ -1,0 +1,152 @@
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parseDocument, type Document } from "yaml";
+import type { Config, ConfigIssue, ListenerConfig } from "./types.ts";
+import type { PathIssue, PathSegment } from "./issues.ts";
+import { crossCheck } from "./checks.ts";
+import { interpolate, type Env } from "./interpolate.ts";
+import { toConfigIssues, zodIssues } from "./issues.ts";
+import { configSchema } from "./schema.ts";
+
+/** The outcome of loading a config: the config, or every problem found. */
+export type LoadResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/** {@link LoadResult}, plus the case where the file itself could not be read. */
+export type FileLoadResult =
+  | LoadResult
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly unreadable: true };
+
+/** Where `loadConfig` finds what the text alone does not say. */
+export interface LoadOptions {
+  /** Values for `${VAR}`; pass `process.env` in production, a literal in tests. */
+  readonly env: Env;
+  /** Relative file paths in the config (TLS) start here: the config file's folder. */
+  readonly baseDir: string;
+  /** Why a file cannot be read, or `undefined`; defaults to the file system. */
+  readonly readable?: (absolutePath: string) => string | undefined;
+}
+
+/**
+ * Loads a config from YAML text: parse (syntax errors as `line:column`), expand `${VAR}`,
+ * validate the shape (strict; defaults filled in), check the relationships between
+ * fields. Every problem is reported at once, each with its path, in file order; nothing
+ * is thrown for bad input. Top-level keys starting with `x-` are ignored (a home for
+ * YAML anchors, as in Compose files); relative TLS paths are resolved from `baseDir`.
+ *
+ * @example
+ * const r = loadConfig(text, { env: process.env, baseDir: "/etc/holdfast" });
+ * if (r.ok) startGateway(r.config);
+ * else for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
+ */
+export function loadConfig(text: string, options: LoadOptions): LoadResult {
+  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        // yaml appends " at line L, column C:" and a code frame; we keep the first clause.
+        const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+        return { path: at ? `${at.line}:${at.col}` : "", message };
+      }),
+    };
+  }
+  if (doc.contents === null) return { ok: false, issues: [{ path: "", message: "the config is empty" }] };
+
+  const expanded = interpolate(doc, options.env);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Only alias bombs get here ("excessive alias count").
+    return { ok: false, issues: [{ path: "", message: (e as Error).message }] };
+  }
+  raw = withoutExtensions(raw);
+  const zod = zodIssues();
+  const parsed = configSchema.safeParse(raw, { error: zod.errorMap });
+  const readable = options.readable ?? fileReadable;
+  const found: PathIssue[] = [
+    ...(parsed.success ? [] : zod.collect(parsed.error.issues)),
+    ...crossCheck(raw, { readable: (file) => readable(resolve(options.baseDir, file)) }),
+  ];
+  // A value whose variable is missing is not worth a second message about its shape.
+  const issues = [
+    ...expanded.issues,
+    ...found.filter((i) => !expanded.failed.some((f) => startsWith(i.path, f))),
+  ];
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, issues)) };
+  return { ok: true, config: { ...parsed.data, listeners: parsed.data.listeners.map((l) => withFiles(l, options.baseDir)) } };
+}
+
+/**
+ * Reads and loads a config file (see {@link loadConfig}); relative paths inside it start
+ * at its folder. Synchronous: it runs at start and on reload, off the data path, and
+ * `holdfast check` wants an exit code at once.
+ *
+ * @example
+ * const r = loadConfigFile("holdfast.yaml");
+ * if (!r.ok) process.exitCode = "unreadable" in r ? 2 : 1;
+ */
+export function loadConfigFile(path: string, env: Env = process.env): FileLoadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return { ok: false, unreadable: true, issues: [{ path: "", message: `cannot read ${path}: ${reason(e)}` }] };
+  }
+  return loadConfig(text, { env, baseDir: dirname(resolve(path)) });
+}
+
+// Top-level keys starting with "x-" are ignored, as in Compose files: a place for YAML
+// anchors shared by several sections (`x-defaults: &defaults`). Anywhere else an
+// unknown key is an error.
+function withoutExtensions(raw: unknown): unknown {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-")));
+}
+
+function withFiles(listener: ListenerConfig, baseDir: string): ListenerConfig {
+  if (listener.mode !== "http" || !listener.tls) return listener;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  return { ...listener, tls: { cert: abs(listener.tls.cert), key: abs(listener.tls.key) } };
+}
+
+function fileReadable(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return "not a file";
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    return reason(e);
+  }
+}
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  return (e as Error).message;
+}
+
+function startsWith(path: readonly PathSegment[], prefix: readonly PathSegment[]): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => p === path[i]);
+}
+
+// Errors are easier to fix top to bottom: sort them by where their path is in the file
+// (the nearest existing ancestor for a missing key). The sort is stable.
+function inDocumentOrder(doc: Document, issues: readonly PathIssue[]): PathIssue[] {
+  const offset = (path: readonly PathSegment[]): number => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range) return node.range[0];
+    }
+    return 0;
+  };
+  return issues
+    .map((issue, i) => ({ issue, i, at: offset(issue.path) }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map((x) => x.issue);
+}

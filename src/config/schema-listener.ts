@@ -1,0 +1,111 @@
+import { z } from "zod";
+import type { HttpListenerConfig, ListenerTimeouts, RouteConfig, RouteMatch, TcpListenerConfig } from "./types.ts";
+import { isHostName } from "./address.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { isToken } from "./hash-key.ts";
+import { address, bool, cidr, duration, field, int, name, str } from "./fields.ts";
+import { describe, fail, ok } from "./parsed.ts";
+import { ROUTE_NEEDS_BACKEND } from "./rules.ts";
+
+const D = DEFAULTS.listener;
+
+const hostMatch = field((v) => {
+  if (typeof v !== "string") return fail<string>(`expected a host name like "admin.example.com", got ${describe(v)}`);
+  const host = v.toLowerCase();
+  if (/:\d+$/.test(host)) return fail<string>(`expected a host name without a port, got ${describe(v)}`);
+  return isHostName(host) ? ok(host) : fail<string>(`expected a host name like "admin.example.com", got ${describe(v)}`);
+});
+
+const headerName = z.string().refine(isToken, { error: (iss) => `expected a header name like "X-Canary", got ${describe(iss.input)}` });
+
+const match = z
+  .strictObject({
+    pathPrefix: str({ startsWith: "/" }).optional(),
+    host: hostMatch.optional(),
+    header: z.record(headerName, str()).optional(),
+  })
+  // Empty and duplicate-header matches are reported by matchRules (rules.ts).
+  .transform(
+    (m): RouteMatch => ({
+      pathPrefix: m.pathPrefix,
+      host: m.host,
+      header: m.header && Object.fromEntries(Object.entries(m.header).map(([k, v]) => [k.toLowerCase(), v])),
+    }),
+  );
+
+const route = z
+  .strictObject({
+    match: match.optional(),
+    allow: z.array(cidr()).min(1, { error: "needs at least one CIDR block (leave allow out to allow everyone)" }).optional(),
+    backend: name().optional(),
+    split: z
+      .array(z.strictObject({ backend: name(), weight: int(0) }))
+      .min(1, { error: "needs at least one backend" })
+      .optional(),
+  })
+  .transform((r, ctx): RouteConfig => {
+    if (r.backend === undefined && r.split === undefined) {
+      ctx.addIssue({ code: "custom", message: ROUTE_NEEDS_BACKEND.message, input: r });
+    }
+    if (r.split && r.split.every((s) => s.weight === 0)) {
+      ctx.addIssue({ code: "custom", path: ["split"], message: "the weights add up to 0", input: r });
+    }
+    return {
+      match: r.match,
+      allow: r.allow,
+      backend: r.backend ?? r.split?.[0]?.backend ?? "",
+      split: r.split?.map((s) => ({ backend: s.backend, weight: s.weight })),
+    };
+  });
+
+const timeouts = z
+  .strictObject({
+    requestHeaders: duration({ positive: true }).default(D.requestHeaders),
+    clientIdle: duration({ positive: true }).default(D.clientIdle),
+  })
+  .prefault({})
+  .transform((t): ListenerTimeouts => ({ requestHeaders: t.requestHeaders, clientIdle: t.clientIdle }));
+
+const httpListener = z
+  .strictObject({
+    name: name(),
+    mode: z.literal("http"),
+    listen: address("listen"),
+    tls: z.strictObject({ cert: str({ nonEmpty: true }), key: str({ nonEmpty: true }) }).optional(),
+    routes: z.array(route).min(1, { error: "an http listener needs at least one route" }),
+    accessLog: bool().default(D.accessLog),
+    maxHeaderSize: int(1024, 1_048_576).default(D.maxHeaderSize),
+    timeouts,
+  })
+  .transform(
+    (l): HttpListenerConfig => ({
+      name: l.name,
+      mode: "http",
+      listen: l.listen,
+      tls: l.tls && { cert: l.tls.cert, key: l.tls.key },
+      routes: l.routes,
+      accessLog: l.accessLog,
+      maxHeaderSize: l.maxHeaderSize,
+      timeouts: l.timeouts,
+    }),
+  );
+
+const tcpListener = z
+  .strictObject({
+    name: name(),
+    mode: z.literal("tcp"),
+    listen: address("listen"),
+    backend: name(),
+    timeouts,
+  })
+  .transform(
+    (l): TcpListenerConfig => ({ name: l.name, mode: "tcp", listen: l.listen, backend: l.backend, timeouts: l.timeouts }),
+  );
+
+/**
+ * One entry of `listeners`: `mode: http` (routes) or `mode: tcp` (one backend).
+ *
+ * @example
+ * listenerSchema.parse({ name: "pg", mode: "tcp", listen: ":5432", backend: "pg" }).listen; // { host: "0.0.0.0", port: 5432 }
+ */
+export const listenerSchema = z.discriminatedUnion("mode", [httpListener, tcpListener]);
