@@ -5,6 +5,7 @@ import { BAD_CHUNK, BodyFramer, NEED_MORE } from "./http1/body.ts";
 import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, parseResponse } from "./http1/head.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "./http1/write.ts";
 import { errorResponse } from "./responses.ts";
+import { streamed } from "./reclaim.ts";
 import { shouldRetry } from "./retry.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "./routes.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "./sockets.ts";
@@ -172,6 +173,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     } else if (st === ST_CONNECTING || st === ST_EXCHANGE) {
       const body = this.#reqDone ? null : this.#takeBody(chunk);
       if (body === null) return;
+      streamed(body.length);
       if (st === ST_CONNECTING || this.#up === null) (this.#early ??= []).push(body);
       else if (!this.#up.socket.write(body)) this.#holdClient(HOLD_UPSTREAM);
     }
@@ -325,6 +327,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
   #onUpstreamData(chunk: Buffer): void {
     if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
     if (this.#resHeadSent) {
+      streamed(chunk.length);
       const r = this.#resBody.scan(chunk, 0, chunk.length);
       if (r === BAD_CHUNK) return this.#abort();
       if (r === NEED_MORE) {
@@ -447,7 +450,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     this.#disarm();
     this.#state = ST_CLOSED;
     this.#ctx.sessions.delete(this);
-    this.socket.write(writeResponseHead(buf, RES, "", null, 0, 0));
+    // Connection is hop-by-hop and was dropped; a 101 needs its own (RFC 9110 §7.8).
+    this.socket.write(writeResponseHead(buf, RES, "Connection: upgrade\r\n", null, 0, 0));
     const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, {
       tunnelClosed: (tun: Tunnel) => {
         this.#ctx.tunnels.delete(tun);

@@ -1,4 +1,5 @@
 import type { Deadlines, Expirable } from "./deadlines.ts";
+import { streamed } from "./reclaim.ts";
 import { discard, type HfSocket, type SocketHandler } from "./sockets.ts";
 
 /**
@@ -57,6 +58,7 @@ export class Tunnel implements SocketHandler, Expirable {
   onData(s: HfSocket, chunk: Buffer): void {
     const wheel = this.#wheel;
     if (this.deadline !== 0) this.deadline = wheel.now + this.idleMs; // lazy refresh: see Deadlines.arm
+    streamed(chunk.length);
     if (s === this.client) {
       this.bytesIn += chunk.length;
       if (!this.upstream.write(chunk)) s.pause();

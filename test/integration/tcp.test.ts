@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect } from "node:net";
+import { test } from "node:test";
+import { deadPort, startGateway, tcpBackend } from "../helpers.ts";
+
+function tcpConfig(ports: number[], extra = ""): string {
+  return `
+admin: { listen: 127.0.0.1:0 }
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+  t:
+${extra}
+    servers:
+${ports.map((p, i) => `      - { name: s${i}, address: 127.0.0.1:${p} }`).join("\n")}
+`;
+}
+
+test("TCP mode: half-close — a client that shuts its write side still receives the whole response", async () => {
+  // The backend reads until EOF, then answers with the byte count and 1 MiB, then closes.
+  const be = await tcpBackend((s) => {
+    let n = 0;
+    s.on("data", (c: Buffer) => (n += c.length));
+    s.on("end", () => {
+      s.write(`got ${n}\n`);
+      s.end(Buffer.alloc(1024 * 1024, 0x61));
+    });
+  });
+  const gw = await startGateway(tcpConfig([be.port]));
+  try {
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    const chunks: Buffer[] = [];
+    c.on("data", (d: Buffer) => chunks.push(d));
+    c.write(Buffer.alloc(100_000, 1));
+    c.end(); // half-close
+    await once(c, "close");
+    const all = Buffer.concat(chunks);
+    assert.equal(all.subarray(0, 11).toString(), "got 100000\n");
+    assert.equal(all.length, 11 + 1024 * 1024);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("TCP mode: a refused connect is retried on another server", async () => {
+  const be = await tcpBackend((s) => s.end("hello\n"));
+  const dead = await deadPort();
+  const gw = await startGateway(tcpConfig([dead, be.port]));
+  try {
+    for (let i = 0; i < 4; i++) {
+      const c = connect(gw.port("l4"), "127.0.0.1");
+      let got = "";
+      c.on("data", (d) => (got += d));
+      await once(c, "close");
+      assert.equal(got, "hello\n", `connection ${i}`);
+    }
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("TCP mode: an idle stream is closed after timeouts.tunnel", async () => {
+  const be = await tcpBackend((s) => s.on("data", (d) => s.write(d)));
+  const gw = await startGateway(tcpConfig([be.port], "    timeouts: { tunnel: 300ms }"));
+  try {
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    c.write("x");
+    await once(c, "data");
+    const t0 = Date.now();
+    await once(c, "close");
+    const took = Date.now() - t0;
+    assert.ok(took >= 200 && took < 1500, `closed after ${took} ms`);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("TCP mode: bytes sent before the server connection is up are delivered first and in order", async () => {
+  const be = await tcpBackend((s) => s.on("data", (d) => s.write(d)));
+  const gw = await startGateway(tcpConfig([be.port]));
+  try {
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    let got = "";
+    c.on("data", (d) => (got += d));
+    for (let i = 0; i < 100; i++) c.write(`${i},`);
+    const want = Array.from({ length: 100 }, (_, i) => `${i},`).join("");
+    for (let i = 0; i < 100 && got.length < want.length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got, want);
+    c.destroy();
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});

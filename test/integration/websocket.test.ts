@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { WebSocket, WebSocketServer } from "ws";
+import { closeServer, httpBackend, rawExchange, simpleConfig, startGateway, type TestGateway } from "../helpers.ts";
+
+async function wsEchoBackend(name: string): Promise<{ port: number; server: Server; wss: WebSocketServer; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(426);
+    res.end("websocket only");
+  });
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  wss.on("connection", (ws) => {
+    ws.send(`hello from ${name}`);
+    ws.on("message", (d, bin) => ws.send(d, { binary: bin }));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    wss,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await closeServer(server);
+    },
+  };
+}
+
+function open(url: string): Promise<{ ws: WebSocket; first: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once("message", (d) => resolve({ ws, first: d.toString() }));
+    ws.once("error", reject);
+  });
+}
+
+describe("WebSocket through the gateway", () => {
+  let be: Awaited<ReturnType<typeof wsEchoBackend>>;
+  let gw: TestGateway;
+  before(async () => {
+    be = await wsEchoBackend("ws1");
+    gw = await startGateway(simpleConfig([{ name: "ws1", port: be.port }]));
+  });
+  after(async () => {
+    await gw.close();
+    await be.close();
+  });
+
+  test("echo, text and binary, with a large message", async () => {
+    const { ws, first } = await open(`ws://127.0.0.1:${gw.port()}/chat`);
+    assert.equal(first, "hello from ws1");
+    const big = Buffer.alloc(1024 * 1024, 3);
+    for (const msg of ["hi", Buffer.from([1, 2, 3]), big]) {
+      ws.send(msg);
+      const [echo] = (await once(ws, "message")) as [Buffer];
+      assert.deepEqual(Buffer.from(echo), Buffer.from(msg as Buffer));
+    }
+    ws.close();
+    await once(ws, "close");
+  });
+
+  test("500 concurrent WebSockets through one gateway", async () => {
+    const N = 500;
+    const conns = await Promise.all(Array.from({ length: N }, () => open(`ws://127.0.0.1:${gw.port()}/many`)));
+    assert.equal(gw.gw.tunnels.size, N);
+    const echoes = await Promise.all(
+      conns.map(({ ws }, i) => {
+        ws.send(`m${i}`);
+        return once(ws, "message").then(([d]) => String(d));
+      }),
+    );
+    assert.deepEqual(echoes, Array.from({ length: N }, (_, i) => `m${i}`));
+    assert.equal(gw.gw.backends.get("b")!.servers[0]!.active, N, "each tunnel counts as one active connection");
+    await Promise.all(conns.map(({ ws }) => (ws.close(), once(ws, "close"))));
+    for (let i = 0; i < 50 && gw.gw.tunnels.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(gw.gw.tunnels.size, 0);
+    assert.equal(gw.gw.backends.get("b")!.servers[0]!.active, 0);
+  });
+
+  test("a backend that refuses the upgrade has its response passed through", async () => {
+    const { text } = await rawExchange(
+      gw.port(),
+      "GET /x HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 12\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      1500,
+    );
+    assert.match(text, /^HTTP\/1\.1 (400|426) /);
+  });
+});
+
+test("a non-101 answer to an upgrade from a plain HTTP backend is passed through", async () => {
+  const a = await httpBackend("a", (_req, res) => {
+    res.writeHead(403, { "content-type": "text/plain" });
+    res.end("no websockets here");
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }]));
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port()}/`);
+    ws.on("error", () => {});
+    const [, res] = (await once(ws, "unexpected-response")) as [unknown, import("node:http").IncomingMessage];
+    assert.equal(res.statusCode, 403);
+    let body = "";
+    for await (const c of res) body += c;
+    assert.equal(body, "no websockets here");
+    ws.terminate();
+  } finally {
+    await gw.close();
+    await a.close();
+  }
+});
+
+test("an idle tunnel is closed after timeouts.tunnel", async () => {
+  const be = await wsEchoBackend("ws1");
+  const gw = await startGateway(simpleConfig([{ name: "ws1", port: be.port }], "    timeouts: { tunnel: 400ms }"));
+  try {
+    const { ws } = await open(`ws://127.0.0.1:${gw.port()}/`);
+    // activity keeps it open
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ws.send("ping");
+      await once(ws, "message");
+    }
+    const t0 = Date.now();
+    const [code] = (await once(ws, "close")) as [number];
+    const took = Date.now() - t0;
+    assert.ok(took >= 300 && took < 1500, `closed after ${took} ms idle`);
+    assert.equal(code, 1006, "closed at the TCP level by the gateway");
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
