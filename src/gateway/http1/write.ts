@@ -31,11 +31,6 @@ export class ForwardInfo {
   }
 }
 
-/** End offset of header line `n` including its CRLF. */
-function lineEnd(h: Head, n: number): number {
-  return n + 1 < h.count ? h.spans[(n + 1) << 2]! : h.end - 2;
-}
-
 /** Copies the start line and the kept header lines of `src` into `out` at `at`. */
 function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skip: number): number {
   if (h.dropped === 0 && skip < 0) return at + src.copy(out, at, 0, h.end - 2);
