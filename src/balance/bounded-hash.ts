@@ -3,7 +3,13 @@ import { buildRing, hash32, ringFind, ServerSetWatch, type Ring } from "./hash.t
 import { weightedRoundRobin } from "./weighted-round-robin.ts";
 import { usable } from "./weighted.ts";
 
-/** HAProxy's `hash-balance-factor` example value: a server may carry 125% of its share. */
+/**
+ * Default `hashBalanceFactor`, HAProxy's documented example value for
+ * `hash-balance-factor`: a server may carry 125% of its fair share of the load.
+ *
+ * @example
+ * boundedHash({ hashBalanceFactor: DEFAULT_HASH_BALANCE_FACTOR }); // same as boundedHash()
+ */
 export const DEFAULT_HASH_BALANCE_FACTOR = 125;
 
 /**

@@ -45,12 +45,22 @@ export function hash32(s: string, seed = 0): number {
   return mix32(h);
 }
 
-/** Vnodes per unit of weight: 100, the usual figure (a share's noise is ~1/√100 = 10%). */
+/**
+ * Vnodes per unit of weight: 100, the usual figure. A weight-1 server's ring share is
+ * then off from its weight by ~1/√100 = 10% (1σ); maglev does better when it matters.
+ *
+ * @example
+ * buildRing(servers).points.length; // ≈ VNODES_PER_WEIGHT × Σ weight
+ */
 export const VNODES_PER_WEIGHT = 100;
 /**
  * Ring size cap. Weights are configured 1..256, so 100 × Σweight can reach millions on
  * a big backend; past this cap every server's vnode count is scaled down alike (shares
  * stay proportional, but a weight change then moves a few keys of every server).
+ *
+ * @example
+ * // 300 servers of weight 10 would want 300,000 points: each gets 874 instead of 1,000
+ * buildRing(servers).points.length <= MAX_RING_POINTS; // true
  */
 export const MAX_RING_POINTS = 1 << 18;
 const SERVER_SLOTS = 2 ** 20; // owner packed under the point in one float64 for the sort
@@ -137,20 +147,27 @@ export function ringFind(ring: Ring, h: number): number {
  * ramps weights continuously; without this a ring or maglev table would be rebuilt on
  * every pick during a ramp. Joins, leaves, reorders, weight ↔ 0 and (when tracked)
  * availability are applied at once.
+ *
+ * @example
+ * servers[0].weight = 4;                // at ctx.now = t
+ * b.pick(servers, { ...ctx, now: t });  // still the old ring
+ * b.pick(servers, { ...ctx, now: t + WEIGHT_SETTLE_MS }); // rebuilt with weight 4
  */
 export const WEIGHT_SETTLE_MS = 1000;
 
 /**
  * Detects, in one allocation-free O(n) pass, whether a table derived from `servers` must
- * be rebuilt: compares names (by position), weights and optionally availability with
- * the snapshot taken at the last rebuild. The O(n) pass is the price of reading live
- * server objects that change in place; it is far cheaper than any rebuild.
+ * be rebuilt: compares the servers (by identity, then by name), their weights and
+ * optionally their availability with the snapshot taken at the last rebuild. The O(n)
+ * pass is the price of reading live server objects that change in place; it costs a
+ * few ns per server, far less than any rebuild.
  *
  * @example
  * const watch = new ServerSetWatch({ availability: true });
  * if (watch.changed(servers, ctx.now)) table = rebuild(servers);
  */
 export class ServerSetWatch {
+  #servers: ServerView[] = [];
   #names: string[] = [];
   #weights = new Float64Array(0);
   #up = new Uint8Array(0);
@@ -164,27 +181,32 @@ export class ServerSetWatch {
 
   /** True (and the new state recorded) when the caller must rebuild its table now. */
   changed(servers: readonly ServerView[], now: number): boolean {
-    const n = servers.length;
-    if (this.#valid && n === this.#names.length && !this.#differs(servers, now)) return false;
+    if (this.#valid && servers.length === this.#names.length && !this.#differs(servers, now)) return false;
     this.#record(servers, now);
     return true;
   }
 
   #differs(servers: readonly ServerView[], now: number): boolean {
-    const names = this.#names;
+    const known = this.#servers;
     const weights = this.#weights;
     const up = this.#up;
+    const availability = this.#availability;
     let drift = false;
     for (let i = 0; i < servers.length; i++) {
       const s = servers[i]!;
-      if (s.name !== names[i]) return true;
-      const w = s.weight > 0 ? s.weight : 0;
-      const old = weights[i]!;
-      if (w !== old) {
-        if (w === 0 || old === 0) return true;
-        drift = true;
+      if (s !== known[i]) {
+        // Same name, new object (a caller rebuilding its views): not a change.
+        if (s.name !== this.#names[i]) return true;
+        known[i] = s;
       }
-      if (this.#availability && (s.available ? 1 : 0) !== up[i]) return true;
+      const w = s.weight;
+      if (w !== weights[i]) {
+        const was = weights[i]! > 0;
+        if (!(w > 0) || !was) {
+          if (w > 0 || was) return true; // to or from 0 (NaN and negatives count as 0)
+        } else drift = true;
+      }
+      if (availability && (s.available ? 1 : 0) !== up[i]) return true;
     }
     return drift && now - this.#builtAt >= WEIGHT_SETTLE_MS;
   }
@@ -195,11 +217,11 @@ export class ServerSetWatch {
       this.#weights = new Float64Array(n);
       this.#up = new Uint8Array(n);
     }
-    this.#names.length = n;
+    this.#servers = servers.slice();
+    this.#names = servers.map((s) => s.name);
     for (let i = 0; i < n; i++) {
       const s = servers[i]!;
-      this.#names[i] = s.name;
-      this.#weights[i] = s.weight > 0 ? s.weight : 0;
+      this.#weights[i] = s.weight;
       this.#up[i] = s.available ? 1 : 0;
     }
     this.#builtAt = now;

@@ -32,7 +32,7 @@ export function leastConn(): Balancer {
         } else if (s.active === min) ties++;
       }
       if (ties <= 1) return only < 0 ? undefined : servers[only];
-      sw.sync(servers);
+      const current = sw.sync(servers);
       let best = -1;
       let top = -Infinity;
       let total = 0;
@@ -41,13 +41,14 @@ export function leastConn(): Balancer {
         const w = usable(s);
         if (w === 0 || s.active !== min) continue;
         total += w;
-        const c = sw.gain(i, w);
+        const c = current[i]! + w;
+        current[i] = c;
         if (c > top) {
           top = c;
           best = i;
         }
       }
-      sw.gain(best, -total);
+      current[best] = current[best]! - total;
       return servers[best];
     },
   } satisfies Balancer;

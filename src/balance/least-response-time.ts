@@ -36,8 +36,9 @@ interface Estimate {
  *   turns slow is avoided from its first slow response, and forgiven only gradually.
  * - Between samples the estimate decays towards 0, so a server avoided for a while is
  *   retried and re-measured rather than shunned forever.
- * - A failed request may raise the estimate but never lower it: a server failing fast
- *   must not look fast (outlier ejection is the health checker's job).
+ * - A failed request may raise the estimate but never lower it, not even by letting it
+ *   decay: a server failing fast must not look fast (ejecting it is the health
+ *   checker's job).
  * - Cost = estimate × (active / weight + 1 / mean weight): Finagle's
  *   `estimate × (pending + 1)` with load counted relative to capacity. The `+ 1` (one
  *   request on an average server) makes latency count even when idle; expressing it in
@@ -115,7 +116,8 @@ export function leastResponseTime(): Balancer {
         return;
       }
       const cur = current(e, now);
-      if (!ok && latency < cur) latency = cur;
+      // Held at the undecayed value: with it as the sample, the EWMA stays put.
+      if (!ok && latency < e.ewma) latency = e.ewma;
       if (latency >= cur) {
         e.ewma = latency; // peak: jump up at once
       } else {

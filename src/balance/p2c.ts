@@ -5,9 +5,9 @@ import { usable, weightedDraw } from "./weighted.ts";
  * Power of two choices (Mitzenmacher): draw two distinct available servers at random by
  * weight, keep the one with the lower `active / weight` (the first drawn on ties, so
  * idle traffic splits by weight). Nearly as even as least-conn, but two random
- * candidates never herd every worker onto the same "least loaded" server between
- * counter updates, and the worst-loaded server is never chosen. O(n) per pick for the
- * weighted draws, no allocation.
+ * candidates do not herd every worker onto the same "least loaded" server between
+ * counter updates, and the most loaded server is never chosen (unless tied). O(n) per
+ * pick for the weighted draws, no allocation.
  *
  * @example
  * const b = p2c();

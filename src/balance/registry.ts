@@ -32,6 +32,12 @@ export const balancers = {
   "least-response-time": () => leastResponseTime(),
 } as const satisfies Record<string, BalancerFactory>;
 
+/**
+ * The registered policy names; the config schema's `balance` enum lists the same.
+ *
+ * @example
+ * const name: BalancerName = "least-response-time";
+ */
 export type BalancerName = keyof typeof balancers;
 
 /**

@@ -187,3 +187,45 @@ function heapPop(h: Pending[]): Pending {
   }
   return top;
 }
+
+/**
+ * Share of `keys` keys whose server changes when server `leave` of `weights` leaves,
+ * either brought down (`how: "down"`) or dropped from the list (`"removed"`), and the
+ * share those keys were on the leaving server (the minimum that must move). With
+ * `hold`, every request stays open, so load-aware hash policies see the load build up.
+ *
+ * @example
+ * const { moved, owned } = keyMovement(() => maglev(), [1, 1, 1, 1, 1], 2, "down");
+ */
+export function keyMovement(
+  factory: () => Balancer,
+  weights: readonly number[],
+  leave: number,
+  how: "down" | "removed",
+  opts: { readonly keys?: number; readonly hold?: boolean } = {},
+): { moved: number; owned: number } {
+  const keys = opts.keys ?? 10_000;
+  const run = (gone: boolean): string[] => {
+    let servers = makeServers(weights);
+    if (gone && how === "down") servers[leave]!.available = false;
+    if (gone && how === "removed") servers = servers.filter((_, i) => i !== leave);
+    return simulate({
+      balancer: factory(),
+      servers,
+      requests: keys,
+      random: mulberry32(1),
+      key: (i) => `user-${i}`,
+      duration: () => (opts.hold ? 1e9 : 0),
+    });
+  };
+  const before = run(false);
+  const after = run(true);
+  const leaving = serverName(leave);
+  let moved = 0;
+  let owned = 0;
+  for (let i = 0; i < keys; i++) {
+    if (before[i] !== after[i]) moved++;
+    if (before[i] === leaving) owned++;
+  }
+  return { moved: moved / keys, owned: owned / keys };
+}

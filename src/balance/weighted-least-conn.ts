@@ -41,7 +41,7 @@ export function weightedLeastConn(): Balancer {
         } else if (d === 0) ties++;
       }
       if (ties <= 1) return only < 0 ? undefined : servers[only];
-      sw.sync(servers);
+      const current = sw.sync(servers);
       let best = -1;
       let top = -Infinity;
       let total = 0;
@@ -50,13 +50,14 @@ export function weightedLeastConn(): Balancer {
         const w = usable(s);
         if (w === 0 || s.active * bestW !== bestActive * w) continue;
         total += w;
-        const c = sw.gain(i, w);
+        const c = current[i]! + w;
+        current[i] = c;
         if (c > top) {
           top = c;
           best = i;
         }
       }
-      sw.gain(best, -total);
+      current[best] = current[best]! - total;
       return servers[best];
     },
   } satisfies Balancer;

@@ -21,7 +21,7 @@ export function weightedRoundRobin(): Balancer {
   return {
     name: "weighted-round-robin",
     pick(servers: readonly ServerView[]): ServerView | undefined {
-      sw.sync(servers);
+      const current = sw.sync(servers);
       let best = -1;
       let top = -Infinity;
       let total = 0;
@@ -29,14 +29,15 @@ export function weightedRoundRobin(): Balancer {
         const w = usable(servers[i]!);
         if (w === 0) continue;
         total += w;
-        const c = sw.gain(i, w);
+        const c = current[i]! + w;
+        current[i] = c;
         if (c > top) {
           top = c;
           best = i;
         }
       }
       if (best < 0) return undefined;
-      sw.gain(best, -total);
+      current[best] = current[best]! - total;
       return servers[best];
     },
   } satisfies Balancer;

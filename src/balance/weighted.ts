@@ -64,50 +64,44 @@ export function weightedDraw(servers: readonly ServerView[], total: number, u: n
  *
  * @example
  * const sw = new SmoothWeights();
- * sw.sync(servers);
+ * const current = sw.sync(servers);
  * let best = -1, total = 0, top = -Infinity;
  * for (const [i, s] of servers.entries()) {
  *   total += s.weight;
- *   const c = sw.gain(i, s.weight);
- *   if (c > top) { top = c; best = i; }
+ *   current[i] += s.weight;
+ *   if (current[i] > top) { top = current[i]; best = i; }
  * }
- * sw.gain(best, -total); // servers[best] is the pick
+ * current[best] -= total; // servers[best] is the pick
  */
 export class SmoothWeights {
+  #servers: ServerView[] = [];
   #names: string[] = [];
   #current = new Float64Array(0);
 
-  /** Aligns the state with `servers`. O(n) name comparison; rebuilds only on change. */
-  sync(servers: readonly ServerView[]): void {
+  /**
+   * Aligns the state with `servers` (O(n) identity check, rebuilt only on change) and
+   * returns the current weights by position, for the caller's loop to update in place.
+   */
+  sync(servers: readonly ServerView[]): Float64Array {
     const n = servers.length;
-    const names = this.#names;
-    if (n === names.length) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (servers[i]!.name !== names[i]) {
-          same = false;
-          break;
-        }
+    const known = this.#servers;
+    if (n === known.length) {
+      let i = 0;
+      for (; i < n; i++) {
+        const s = servers[i]!;
+        if (s === known[i]) continue;
+        if (s.name !== this.#names[i]) break;
+        known[i] = s; // same server, new view object
       }
-      if (same) return;
+      if (i === n) return this.#current;
     }
     const old = new Map<string, number>();
-    for (let i = 0; i < names.length; i++) old.set(names[i]!, this.#current[i]!);
+    for (let i = 0; i < this.#names.length; i++) old.set(this.#names[i]!, this.#current[i]!);
     const current = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const name = servers[i]!.name;
-      names[i] = name;
-      current[i] = old.get(name) ?? 0;
-    }
-    names.length = n;
+    for (let i = 0; i < n; i++) current[i] = old.get(servers[i]!.name) ?? 0;
+    this.#servers = servers.slice();
+    this.#names = servers.map((s) => s.name);
     this.#current = current;
-  }
-
-  /** Adds `w` to position `i`'s current weight and returns the new value. */
-  gain(i: number, w: number): number {
-    const c = this.#current;
-    const v = c[i]! + w;
-    c[i] = v;
-    return v;
+    return current;
   }
 }
