@@ -2,7 +2,12 @@ import type { Address } from "./types.ts";
 import { formatIP, parseIPv4, parseIPv6 } from "./ip.ts";
 import { describe, fail, ok, type Parsed } from "./parsed.ts";
 
-/** What an address is for: a listener binds it, a server is dialed. */
+/**
+ * What an address is for: a listener binds it, a server is dialed.
+ *
+ * @example
+ * parseAddress(":8080", "listen"); // ok; as a "server" it would lack a host
+ */
 export type AddressRole = "listen" | "server";
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;

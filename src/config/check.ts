@@ -2,7 +2,13 @@ import type { Env } from "./interpolate.ts";
 import { formatIssue } from "./issues.ts";
 import { loadConfigFile } from "./load.ts";
 
-/** Where `runCheck` writes: `process.stdout`, or a collector in tests. */
+/**
+ * Where `runCheck` writes: `process.stdout`, or a collector in tests.
+ *
+ * @example
+ * const lines: string[] = [];
+ * runCheck(file, { write: (s) => lines.push(s) }, process.stderr);
+ */
 export interface Writer {
   write(chunk: string): unknown;
 }

@@ -4,17 +4,41 @@ import { formatAddress, parseAddress } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { NAME } from "./fields.ts";
 import { formatPath } from "./issues.ts";
-import { didYouMean } from "./parsed.ts";
+import { didYouMean, ok } from "./parsed.ts";
 import { has, list, rec, text } from "./raw.ts";
-import { backendRules, healthRules, matchRules, passiveRules, ROUTE_NEEDS_BACKEND, shutdownRules, stickyRules } from "./rules.ts";
+import {
+  backendRules,
+  healthRules,
+  matchRules,
+  passiveRules,
+  ROUTE_NEEDS_BACKEND,
+  shutdownRules,
+  stickyRules,
+} from "./rules.ts";
 
-/** What the cross-field checks need from the outside world. */
+/**
+ * What the cross-field checks need from the outside world.
+ *
+ * @example
+ * crossCheck(raw, { readable: (file) => (existsSync(resolve(dir, file)) ? undefined : "no such file") });
+ */
 export interface CheckOptions {
   /** Why a file named in the config cannot be read (as written, relative to the config), or `undefined` when it can. */
   readonly readable: (file: string) => string | undefined;
 }
 
 type Raw = Readonly<Record<string, unknown>>;
+
+// Reports the second and later uses of a key, naming the first.
+function onlyOnce(out: PathIssue[], message: (key: string, first: number) => string) {
+  const seen = new Map<string, number>();
+  return (key: string | undefined, index: number, path: PathSegment[]): void => {
+    if (key === undefined) return;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else out.push({ path, message: message(key, first) });
+  };
+}
 
 const under = (prefix: readonly PathSegment[], issues: readonly PathIssue[]): PathIssue[] =>
   issues.map((i) => ({ path: [...prefix, ...i.path], message: i.message }));
@@ -55,23 +79,13 @@ function checkBackend(backend: Raw, at: PathSegment[]): PathIssue[] {
   if (health) out.push(...under([...at, "health"], healthRules(health)));
   const passive = rec(backend.passive);
   if (passive) out.push(...under([...at, "passive"], passiveRules(passive)));
-  const names = new Map<string, number>();
-  const addresses = new Map<string, number>();
+  const name = onlyOnce(out, (key, first) => `${JSON.stringify(key)} is already used by servers[${first}]`);
+  const address = onlyOnce(out, (key, first) => `${key} is already used by servers[${first}]`);
   list(backend.servers).forEach((value, i) => {
     const server = rec(value);
-    const name = text(server?.name);
-    if (name !== undefined) {
-      const first = names.get(name);
-      if (first !== undefined) out.push({ path: [...at, "servers", i, "name"], message: `${JSON.stringify(name)} is already used by servers[${first}]` });
-      else names.set(name, i);
-    }
-    const address = parseAddress(server?.address, "server");
-    if (address.ok) {
-      const key = formatAddress(address.value);
-      const first = addresses.get(key);
-      if (first !== undefined) out.push({ path: [...at, "servers", i, "address"], message: `${key} is already used by servers[${first}]` });
-      else addresses.set(key, i);
-    }
+    name(text(server?.name), i, [...at, "servers", i, "name"]);
+    const parsed = parseAddress(server?.address, "server");
+    if (parsed.ok) address(formatAddress(parsed.value), i, [...at, "servers", i, "address"]);
   });
   return out;
 }
@@ -85,24 +99,20 @@ function checkListeners(root: Raw, backends: readonly string[] | undefined, opts
   };
   const taken: { address: Address; owner: string }[] = [];
   const admin = rec(root.admin);
-  const adminListen = has(admin, "listen") ? parseAddress(admin?.listen, "listen") : { ok: true as const, value: DEFAULTS.admin.listen };
+  const adminListen = has(admin, "listen") ? parseAddress(admin?.listen, "listen") : ok(DEFAULTS.admin.listen);
   if (adminListen.ok) taken.push({ address: adminListen.value, owner: "admin.listen" });
-  const names = new Map<string, number>();
+  const name = onlyOnce(out, (key, first) => `${JSON.stringify(key)} is already used by listeners[${first}]`);
 
   list(root.listeners).forEach((value, i) => {
     const listener = rec(value);
     if (!listener) return;
     const at: PathSegment[] = ["listeners", i];
-    const name = text(listener.name);
-    if (name !== undefined) {
-      const first = names.get(name);
-      if (first !== undefined) out.push({ path: [...at, "name"], message: `${JSON.stringify(name)} is already used by listeners[${first}]` });
-      else names.set(name, i);
-    }
+    name(text(listener.name), i, [...at, "name"]);
     const listen = parseAddress(listener.listen, "listen");
     if (listen.ok) {
       const clash = taken.find((t) => overlaps(t.address, listen.value));
-      if (clash) out.push({ path: [...at, "listen"], message: `conflicts with ${clash.owner} (${formatAddress(clash.address)})` });
+      const message = clash && `conflicts with ${clash.owner} (${formatAddress(clash.address)})`;
+      if (message) out.push({ path: [...at, "listen"], message });
       taken.push({ address: listen.value, owner: `${formatPath(at)}.listen` });
     }
     if (listener.mode === "tcp") reference(listener.backend, [...at, "backend"]);
@@ -127,15 +137,11 @@ function checkListeners(root: Raw, backends: readonly string[] | undefined, opts
       if (match) out.push(...under([...rp, "match"], matchRules(match)));
       if (!has(route, "backend") && !has(route, "split")) out.push(...under(rp, [ROUTE_NEEDS_BACKEND]));
       reference(route.backend, [...rp, "backend"]);
-      const seen = new Map<string, number>();
+      const once = onlyOnce(out, (key, first) => `${JSON.stringify(key)} is already in split[${first}]`);
       list(route.split).forEach((entry, k) => {
         const backend = rec(entry)?.backend;
         reference(backend, [...rp, "split", k, "backend"]);
-        const b = text(backend);
-        if (b === undefined) return;
-        const first = seen.get(b);
-        if (first !== undefined) out.push({ path: [...rp, "split", k, "backend"], message: `${JSON.stringify(b)} is already in split[${first}]` });
-        else seen.set(b, k);
+        once(text(backend), k, [...rp, "split", k, "backend"]);
       });
     });
   });

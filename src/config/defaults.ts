@@ -46,7 +46,12 @@ export const DEFAULTS = {
   weight: 1,
 } as const;
 
-/** Every balancing policy name, in DESIGN §3 order. */
+/**
+ * Every balancing policy name, in DESIGN §3 order.
+ *
+ * @example
+ * BALANCE_NAMES.includes("maglev"); // true
+ */
 export const BALANCE_NAMES = [
   "round-robin",
   "weighted-round-robin",
@@ -65,5 +70,10 @@ export const BALANCE_NAMES = [
 const _everyName: [Exclude<BalanceName, (typeof BALANCE_NAMES)[number]>] extends [never] ? true : never = true;
 void _everyName;
 
-/** The policies that pick by hashing a key; they take `hashKey` and exclude `sticky`. */
+/**
+ * The policies that pick by hashing a key; they take `hashKey` and exclude `sticky`.
+ *
+ * @example
+ * HASH_POLICIES.includes(backend.balance); // then backend.hashKey is set
+ */
 export const HASH_POLICIES: readonly BalanceName[] = ["source-hash", "consistent-hash", "maglev", "bounded-hash"];

@@ -123,10 +123,22 @@ export function oneOf<const T extends readonly string[]>(values: T) {
   );
 }
 
-/** Listener, backend and server names: safe in URLs (`/api/backends/{b}`), metric labels and logs. */
+/**
+ * Listener, backend and server names: safe in URLs (`/api/backends/{b}`), metric labels
+ * and logs.
+ *
+ * @example
+ * NAME.test("api-1"); // true
+ * NAME.test("api 1"); // false
+ */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** The message for a bad name. */
+/**
+ * The message for a bad name.
+ *
+ * @example
+ * nameMessage("a b"); // 'expected a name like "api-1" (...), got "a b"'
+ */
 export const nameMessage = (v: unknown): string =>
   `expected a name like "api-1" (letters, digits, ".", "_", "-"; at most 64), got ${describe(v)}`;
 

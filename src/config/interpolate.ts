@@ -1,7 +1,12 @@
 import { isMap, isScalar, isSeq, parse, type Document } from "yaml";
 import type { PathIssue, PathSegment } from "./issues.ts";
 
-/** Environment variables, as in `process.env`. */
+/**
+ * Environment variables, as in `process.env`.
+ *
+ * @example
+ * const env: Env = { HOLDFAST_ADMIN_TOKEN: "s3cret" };
+ */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
@@ -9,7 +14,8 @@ const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 /**
  * Expands `${VAR}` and `${VAR:-default}` (the default when VAR is unset or empty, as in
  * the shell) in one string; `$${` is a literal `${`. A default runs to the first `}` and
- * is not expanded itself. `errors` lists every unset variable and bad reference.
+ * is not expanded itself, nor is a variable's value. `errors` lists every unset variable
+ * and bad reference.
  * `whole` is true when the text was exactly one reference (see {@link interpolate}).
  *
  * @example

@@ -2,10 +2,20 @@ import type { z } from "zod";
 import type { ConfigIssue } from "./types.ts";
 import { describe, didYouMean } from "./parsed.ts";
 
-/** A path into the config: keys and list indices. */
+/**
+ * One step of a path into the config: a key or a list index.
+ *
+ * @example
+ * const path: PathSegment[] = ["listeners", 0, "listen"];
+ */
 export type PathSegment = string | number;
 
-/** An issue before its path is formatted (kept as segments to sort by document position). */
+/**
+ * An issue before its path is formatted (kept as segments to sort by document position).
+ *
+ * @example
+ * const issue: PathIssue = { path: ["workers"], message: 'expected "auto" or an integer >= 1, got 0' };
+ */
 export interface PathIssue {
   readonly path: readonly PathSegment[];
   readonly message: string;

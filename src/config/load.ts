@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseDocument, type Document } from "yaml";
+import { isCollection, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { Config, ConfigIssue, ListenerConfig } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
 import { crossCheck } from "./checks.ts";
@@ -8,17 +8,34 @@ import { interpolate, type Env } from "./interpolate.ts";
 import { toConfigIssues, zodIssues } from "./issues.ts";
 import { configSchema } from "./schema.ts";
 
-/** The outcome of loading a config: the config, or every problem found. */
+/**
+ * The outcome of loading a config: the config, or every problem found.
+ *
+ * @example
+ * const r: LoadResult = loadConfig(text, { env: {}, baseDir: "." });
+ * if (!r.ok) console.error(r.issues.map((i) => `${i.path}: ${i.message}`).join("\n"));
+ */
 export type LoadResult =
   | { readonly ok: true; readonly config: Config }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
-/** {@link LoadResult}, plus the case where the file itself could not be read. */
+/**
+ * {@link LoadResult}, plus the case where the file itself could not be read.
+ *
+ * @example
+ * const r = loadConfigFile(file);
+ * if (!r.ok && "unreadable" in r) process.exitCode = 2;
+ */
 export type FileLoadResult =
   | LoadResult
   | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly unreadable: true };
 
-/** Where `loadConfig` finds what the text alone does not say. */
+/**
+ * Where `loadConfig` finds what the text alone does not say.
+ *
+ * @example
+ * loadConfig(text, { env: process.env, baseDir: dirname(file) });
+ */
 export interface LoadOptions {
   /** Values for `${VAR}`; pass `process.env` in production, a literal in tests. */
   readonly env: Env;
@@ -41,20 +58,9 @@ export interface LoadOptions {
  * else for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
  */
 export function loadConfig(text: string, options: LoadOptions): LoadResult {
-  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => {
-        const at = e.linePos?.[0];
-        // yaml appends " at line L, column C:" and a code frame; we keep the first clause.
-        const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-        return { path: at ? `${at.line}:${at.col}` : "", message };
-      }),
-    };
-  }
-  if (doc.contents === null) return { ok: false, issues: [{ path: "", message: "the config is empty" }] };
-
+  const yaml = readYaml(text);
+  if ("issues" in yaml) return { ok: false, issues: yaml.issues };
+  const doc = yaml.doc;
   const expanded = interpolate(doc, options.env);
   let raw: unknown;
   try {
@@ -102,6 +108,30 @@ export function loadConfigFile(path: string, env: Env = process.env): FileLoadRe
 // Top-level keys starting with "x-" are ignored, as in Compose files: a place for YAML
 // anchors shared by several sections (`x-defaults: &defaults`). Anywhere else an
 // unknown key is an error.
+// Stage one: YAML syntax, positions as line:column since there is no path yet.
+function readYaml(text: string): { doc: Document } | { issues: ConfigIssue[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, lineCounter: lines });
+  const issues = doc.errors.map((e) => {
+    const at = e.linePos?.[0];
+    // yaml appends " at line L, column C:" and a code frame; we keep the first clause.
+    const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { path: at ? `${at.line}:${at.col}` : "", message };
+  });
+  if (issues.length > 0) return { issues };
+  if (doc.contents === null) return { issues: [{ path: "", message: "the config is empty" }] };
+  // A list or mapping as a key (`? [a, b]`) has no place in a config, and yaml would
+  // stringify it with a process warning.
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return;
+      const at = lines.linePos(pair.key.range?.[0] ?? 0);
+      issues.push({ path: `${at.line}:${at.col}`, message: "a key must be a plain value, not a list or a mapping" });
+    },
+  });
+  return issues.length > 0 ? { issues } : { doc };
+}
+
 function withoutExtensions(raw: unknown): unknown {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
   return Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-")));

@@ -72,7 +72,12 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
   return best;
 }
 
-/** `" (did you mean "x"?)"` or the empty string. */
+/**
+ * The {@link suggest}ion as a message suffix, or the empty string.
+ *
+ * @example
+ * `unknown key${didYouMean("tsl", ["tls"])}`; // 'unknown key (did you mean "tls"?)'
+ */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const s = suggest(word, candidates);
   return s === undefined ? "" : ` (did you mean ${JSON.stringify(s)}?)`;

@@ -57,7 +57,12 @@ export function matchRules(match: Readonly<Record<string, unknown>>): PathIssue[
   return out;
 }
 
-/** A route needs somewhere to send requests. */
+/**
+ * A route needs somewhere to send requests (shared by the route schema and the checks).
+ *
+ * @example
+ * ROUTE_NEEDS_BACKEND.message; // "needs a backend or a split"
+ */
 export const ROUTE_NEEDS_BACKEND: PathIssue = { path: [], message: "needs a backend or a split" };
 
 /**

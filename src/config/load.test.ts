@@ -1,0 +1,151 @@
+// The loader's seams that golden files do not show: interpolation details, file access,
+// loadConfigFile and runCheck exit codes, and that no input makes it throw.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseDocument } from "yaml";
+import { runCheck } from "./check.ts";
+import { expand, interpolate } from "./interpolate.ts";
+import { loadConfig, loadConfigFile } from "./load.ts";
+
+const MINIMAL = `
+listeners:
+  - { name: web, mode: http, listen: ":8080", routes: [{ backend: app }] }
+backends:
+  app: { servers: [{ name: a, address: "127.0.0.1:3000" }] }
+`;
+
+test("expand: references, defaults, escapes", () => {
+  const env = { A: "a", EMPTY: "" };
+  const cases: [string, string][] = [
+    ["${A}", "a"],
+    ["x${A}y${A}z", "xayaz"],
+    ["${UNSET:-d}", "d"],
+    ["${EMPTY:-d}", "d"],
+    ["${A:-d}", "a"],
+    ["${EMPTY}", ""],
+    ["${UNSET:-}", ""],
+    ["${UNSET:-a:b c}", "a:b c"],
+    ["$${A}", "${A}"],
+    ["$$${A}", "$${A}"], // left to right: a lone $, then the $${ escape
+    ["$A $ {A} $", "$A $ {A} $"],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(expand(text, env), { value: want, errors: [], whole: expand(text, env).whole }, text);
+  assert.deepEqual(expand("${X}-${Y}", {}).errors, ["environment variable X is not set", "environment variable Y is not set"]);
+  assert.deepEqual(expand("${1X}", {}).errors, ['bad variable reference "${1X}" (expected ${NAME} or ${NAME:-default})']);
+  assert.deepEqual(expand("${X", {}).errors, ['"${" without a closing "}" (write $${ for a literal ${)']);
+  assert.equal(expand("${A}", env).whole, true);
+  assert.equal(expand("x${A}", env).whole, false);
+});
+
+test("interpolate: plain whole references are retyped, quoted ones stay strings, aliases follow anchors", () => {
+  const doc = parseDocument(
+    'a: ${N}\nb: "${N}"\nc: ${T}\nd: ${S}\ne: &e ${N}\nf: *e\ng: ${OBJ}\nh:\n  - ${N}\ni: ${N}s\n',
+  );
+  const r = interpolate(doc, { N: "42", T: "true", S: "auto", OBJ: "{ x: 1 }" });
+  assert.deepEqual(r.issues, []);
+  assert.deepEqual(doc.toJS(), { a: 42, b: "42", c: true, d: "auto", e: 42, f: 42, g: "{ x: 1 }", h: [42], i: "42s" });
+});
+
+test("interpolate: missing variables are reported with their path", () => {
+  const doc = parseDocument("backends:\n  api:\n    servers:\n      - { address: '${HOST}:80' }\n");
+  const r = interpolate(doc, {});
+  assert.deepEqual(r.issues, [{ path: ["backends", "api", "servers", 0, "address"], message: "environment variable HOST is not set" }]);
+  assert.deepEqual(r.failed, [["backends", "api", "servers", 0, "address"]]);
+});
+
+test("loadConfig: TLS paths are checked through `readable` and resolved from baseDir", () => {
+  const yaml = MINIMAL.replace('listen: ":8080",', 'listen: ":8080", tls: { cert: c.pem, key: /abs/k.pem },');
+  const asked: string[] = [];
+  const r = loadConfig(yaml, { env: {}, baseDir: "/etc/holdfast", readable: (p) => (asked.push(p), undefined) });
+  assert.deepEqual(asked, ["/etc/holdfast/c.pem", "/abs/k.pem"]);
+  assert.ok(r.ok);
+  const listener = r.config.listeners[0]!;
+  assert.ok(listener.mode === "http");
+  assert.deepEqual(listener.tls, { cert: "/etc/holdfast/c.pem", key: "/abs/k.pem" });
+  const refused = loadConfig(yaml, { env: {}, baseDir: "/x", readable: () => "permission denied" });
+  assert.deepEqual(!refused.ok && refused.issues, [
+    { path: "listeners[0].tls.cert", message: "cannot read c.pem: permission denied" },
+    { path: "listeners[0].tls.key", message: "cannot read /abs/k.pem: permission denied" },
+  ]);
+});
+
+test("loadConfig: issues come in file order, whichever stage found them", () => {
+  const yaml = `
+backends:
+  app: { servers: [{ name: a, address: "127.0.0.1:3000" }], retries: -1 }
+listeners:
+  - { name: web, mode: tcp, listen: ":8080", backend: nope }
+  - { name: web, mode: tcp, listen: ":8081", backend: app, extra: 1 }
+workers: none
+`;
+  const r = loadConfig(yaml, { env: {}, baseDir: "." });
+  assert.deepEqual(
+    !r.ok && r.issues.map((i) => i.path),
+    ["backends.app.retries", "listeners[0].backend", "listeners[1].name", "listeners[1].extra", "workers"],
+  );
+});
+
+test("loadConfig never throws, whatever the input", () => {
+  const inputs = [
+    "",
+    "~",
+    "42",
+    "[",
+    "{",
+    "'",
+    "a: &a [*a]",
+    "a: !!binary AAAA",
+    "? [a, b]\n: c",
+    "listeners: {}\nbackends: []",
+    "listeners: [null, 1, [], {}]\nbackends: { a: null, b: 1, c: { servers: [null, 1, {}] } }",
+    "backends:\n  a: { health: { interval: [], timeout: {} }, sticky: [], passive: 1, servers: {} }",
+    "listeners:\n  - { mode: http, routes: [null, 1, { match: [], split: {} }, { split: [null, { backend: 1 }] }] }",
+    "admin: { listen: [] }\nlisteners: [{ mode: tcp, listen: {}, backend: [] }]",
+    "x: &x [a]\ny: [*x, *x, *x, *x]",
+    "\u0000\uffff",
+  ];
+  for (let i = 0; i < 200; i++) {
+    const chars = "{}[]:,-?&*!|>'\"%@` \n\tab01${}";
+    inputs.push(Array.from({ length: 40 }, (_, k) => chars[(i * 31 + k * k * 7) % chars.length]).join(""));
+  }
+  for (const text of inputs) {
+    const r = loadConfig(text, { env: {}, baseDir: "." });
+    assert.equal(typeof r.ok, "boolean", text);
+    if (!r.ok) assert.ok(r.issues.length > 0, text);
+  }
+});
+
+test("loadConfigFile and runCheck: exit codes 0, 1, 2", () => {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-config-"));
+  try {
+    const good = join(dir, "good.yaml");
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(good, MINIMAL);
+    writeFileSync(bad, "workers: 0\nlisteners: []\nbackends: {}\n");
+    const out: string[] = [];
+    const err: string[] = [];
+    const w = (to: string[]) => ({ write: (s: string) => to.push(s) });
+
+    assert.equal(runCheck(good, w(out), w(err), {}), 0);
+    assert.deepEqual(out, ["ok: 1 listener, 1 backend, 1 server\n"]);
+
+    assert.equal(runCheck(bad, w(out), w(err), {}), 1);
+    assert.deepEqual(err, [
+      'workers: expected "auto" or an integer >= 1, got 0\n',
+      "listeners: needs at least one listener\n",
+      "backends: needs at least one backend\n",
+    ]);
+
+    err.length = 0;
+    const missing = join(dir, "missing.yaml");
+    assert.equal(runCheck(missing, w(out), w(err), {}), 2);
+    assert.deepEqual(err, [`cannot read ${missing}: no such file\n`]);
+    const r = loadConfigFile(missing, {});
+    assert.ok(!r.ok && "unreadable" in r);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
