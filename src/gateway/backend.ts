@@ -1,7 +1,14 @@
+import { extractHashKey, readCookie, type RequestView } from "../balance/hash-key.ts";
 import type { Balancer, PickContext } from "../balance/types.ts";
 import { balancers } from "../balance/registry.ts";
 import type { BackendConfig } from "../config/types.ts";
+import { recordFailure, recordSuccess } from "../health/state.ts";
+import type { Logger } from "../log.ts";
+import { createCookieCodec } from "../sticky/cookie.ts";
+import { MemoryStickyStore } from "../sticky/store.ts";
+import { CookieSticky, SourceSticky, type StickyDecision } from "../sticky/sticky.ts";
 import type { Deadlines } from "./deadlines.ts";
+import { hmacSha256, stickyKey } from "./sticky-mac.ts";
 import { UpstreamServer } from "./upstream.ts";
 
 /** Reused per backend so a pick allocates no context object. */
@@ -11,12 +18,20 @@ class MutablePickContext implements PickContext {
   random: () => number = Math.random;
 }
 
+/** Something waiting in a backend's `maxConn` queue. */
+export interface QueueWaiter {
+  /** A slot may be free: pick again (the waiter is already out of the queue). */
+  onQueueReady(): void;
+}
+
 /**
- * Live state of a backend: its servers (primaries and backups), its balancing policy.
- * A backend *has a* balancer; the policy never sees sockets.
+ * Live state of a backend: its servers (primaries and backups), its balancing policy,
+ * stickiness, passive outlier detection and `maxConn` queue. A backend *has a* balancer;
+ * the policy never sees sockets.
  *
  * @example
- * const server = backend.pick(undefined, wheel.now); // undefined when none is available
+ * const server = backend.select(view, false, wheel.now); // undefined when none is available
+ * backend.setCookie; // the Set-Cookie to add to the response, if stickiness re-issued one
  */
 export class Backend {
   readonly name: string;
@@ -25,11 +40,18 @@ export class Backend {
   primaries: UpstreamServer[];
   backups: UpstreamServer[];
   balancer: Balancer;
+  /** Set by `select`: the sticky cookie to send with the response, or undefined. */
+  setCookie: string | undefined = undefined;
+  readonly queue: QueueWaiter[] = [];
   readonly #ctx = new MutablePickContext();
+  readonly #cookie: { plain: CookieSticky; secure: CookieSticky } | undefined;
+  readonly #source: SourceSticky | undefined;
+  readonly #log: Logger | undefined;
 
-  constructor(config: BackendConfig, wheel: Deadlines) {
+  constructor(config: BackendConfig, wheel: Deadlines, log?: Logger) {
     this.name = config.name;
     this.config = config;
+    this.#log = log;
     const pool = {
       maxIdle: config.keepAlive.maxIdle,
       idleTimeout: config.keepAlive.idleTimeout,
@@ -45,26 +67,66 @@ export class Backend {
     const factory = (balancers as Record<string, ((o: object) => Balancer) | undefined>)[config.balance];
     if (factory === undefined) throw new Error(`balancing policy ${config.balance} is not available`);
     this.balancer = factory({ hashBalanceFactor: config.hashBalanceFactor });
+    const sticky = config.sticky;
+    if (sticky?.kind === "cookie") {
+      const codec = createCookieCodec({ key: stickyKey(sticky.secret), mac: hmacSha256 });
+      const opts = { backend: config.name, cookie: sticky.cookie, ttlMs: sticky.ttl, codec, fallback: this.balancer };
+      this.#cookie = { plain: new CookieSticky({ ...opts, secure: false }), secure: new CookieSticky({ ...opts, secure: true }) };
+    } else if (sticky?.kind === "source") {
+      const store = new MemoryStickyStore({ ttlMs: sticky.ttl, maxEntries: sticky.maxEntries });
+      this.#source = new SourceSticky({ store, fallback: this.balancer });
+    }
   }
 
   /**
-   * Picks a server for a request or connection. Backups serve only while no primary is
-   * available. `exclude` (the servers already tried by this request) is only passed on
-   * the retry path, so the common path allocates nothing.
+   * Picks a server for a request (`req` set) or a TCP connection (`req.target` empty):
+   * stickiness first, then the policy with the request's hash key. Backups serve only
+   * while no primary is available. `exclude` (servers this request already tried) is
+   * only passed on the retry path, so the common path allocates nothing.
    */
-  pick(key: string | undefined, now: number, exclude?: readonly UpstreamServer[]): UpstreamServer | undefined {
+  select(req: RequestView, secure: boolean, now: number, exclude?: readonly UpstreamServer[]): UpstreamServer | undefined {
+    this.setCookie = undefined;
     const ctx = this.#ctx;
-    ctx.key = key;
     ctx.now = now;
-    let list = this.primaries;
-    if (exclude !== undefined && exclude.length > 0) list = list.filter((s) => !exclude.includes(s));
-    let s = this.balancer.pick(list, ctx) as UpstreamServer | undefined;
-    if (s === undefined && this.backups.length > 0) {
-      let b = this.backups;
-      if (exclude !== undefined && exclude.length > 0) b = b.filter((x) => !exclude.includes(x));
-      s = this.balancer.pick(b, ctx) as UpstreamServer | undefined;
+    let primaries = this.primaries;
+    let backups = this.backups;
+    if (exclude !== undefined && exclude.length > 0) {
+      primaries = primaries.filter((s) => !exclude.includes(s));
+      backups = backups.filter((s) => !exclude.includes(s));
     }
+    if (this.#cookie !== undefined || this.#source !== undefined) {
+      ctx.key = undefined;
+      let d = this.#sticky(primaries, req, secure);
+      if (d.server === undefined && backups.length > 0) d = this.#sticky(backups, req, secure);
+      this.setCookie = d.setCookie;
+      return d.server as UpstreamServer | undefined;
+    }
+    const spec = this.config.hashKey;
+    if (spec !== undefined) {
+      ctx.key = extractHashKey(spec, req);
+      if (ctx.key === undefined) this.#log?.debug({ backend: this.name, hashKey: spec }, "no hash key in the request: round-robin for this one");
+    } else ctx.key = undefined;
+    let s = this.balancer.pick(primaries, ctx) as UpstreamServer | undefined;
+    if (s === undefined && backups.length > 0) s = this.balancer.pick(backups, ctx) as UpstreamServer | undefined;
     return s;
+  }
+
+  #sticky(list: readonly UpstreamServer[], req: RequestView, secure: boolean): StickyDecision {
+    if (this.#cookie !== undefined) {
+      const c = secure ? this.#cookie.secure : this.#cookie.plain;
+      const header = req.header("cookie");
+      return c.pick(list, header === undefined ? undefined : readCookie(header, c.cookieName), this.#ctx);
+    }
+    // The memory store answers synchronously; an asynchronous store (Redis, with
+    // cluster mode) will need an asynchronous pick path.
+    return this.#source!.pick(list, req.source, this.#ctx) as StickyDecision;
+  }
+
+  /** True when some server is up but at `maxConn`: a request may queue for it. */
+  get saturated(): boolean {
+    if (this.config.maxConn === 0) return false;
+    for (const s of this.servers) if (s.up && s.active >= s.maxConn) return true;
+    return false;
   }
 
   /** Reports the start of a request or tunnel on `s` (counts it as active). */
@@ -78,5 +140,33 @@ export class Backend {
   end(s: UpstreamServer, latencyMs: number, ok: boolean, now: number): void {
     s.active--;
     this.balancer.onEnd?.(s, latencyMs, ok, now);
+    if (this.queue.length > 0 && s.available) this.queue.shift()!.onQueueReady();
+  }
+
+  /** Real traffic succeeded on `s` (passive outlier detection). */
+  passiveSuccess(s: UpstreamServer): void {
+    if (s.health.failures !== 0) recordSuccess(s.health);
+  }
+
+  /** Real traffic failed on `s`: connect failure, timeout, or (with `on5xx`) a 5xx. */
+  passiveFailure(s: UpstreamServer, now: number, why: string): void {
+    const passive = this.config.passive;
+    if (passive === undefined) return;
+    const records = this.servers.map((x) => x.health);
+    if (recordFailure(records, s.health, passive, now)) {
+      s.stats.ejections++;
+      s.refresh(now, this.config.slowStart);
+      this.#log?.warn({ backend: this.name, server: s.name, reason: why, until: s.health.ejectedUntil - now }, "server ejected");
+    }
+  }
+
+  /** Refreshes every server's verdict and weight (ejection expiry, slow start ramp). */
+  refresh(now: number): void {
+    for (const s of this.servers) s.refresh(now, this.config.slowStart);
+    // Capacity may have appeared (a server came back): let queued requests try again.
+    // Each waiter gets one try per refresh (a waiter that finds nothing queues again).
+    for (let n = this.queue.length; n > 0 && this.queue.length > 0 && this.servers.some((s) => s.available); n--) {
+      this.queue.shift()!.onQueueReady();
+    }
   }
 }

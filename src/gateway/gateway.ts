@@ -1,7 +1,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
+import { drain, enable, maintenance, setWeight } from "../health/state.ts";
 import { Backend } from "./backend.ts";
+import { HealthRunner } from "./health-runner.ts";
 import { Deadlines } from "./deadlines.ts";
 import { HttpSession, type HttpListenerContext } from "./http-session.ts";
 import { Router } from "./routes.ts";
@@ -25,18 +27,21 @@ export class Gateway {
   readonly wheel = new Deadlines(100);
   readonly sessions = new Set<HttpSession>();
   readonly tunnels = new Set<Tunnel>();
+  readonly health: HealthRunner;
   readonly #servers = new Map<string, Server>();
   readonly #log: Logger | undefined;
 
   constructor(config: Config, log?: Logger) {
     this.config = config;
     this.#log = log;
-    for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel));
+    for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log));
+    this.health = new HealthRunner(this.backends, log);
   }
 
   /** Binds every listener; rejects (and closes what was bound) if one cannot bind. */
   async start(): Promise<void> {
     this.wheel.start();
+    this.health.start();
     try {
       for (const l of this.config.listeners) await this.#listen(l);
     } catch (err) {
@@ -90,6 +95,28 @@ export class Gateway {
     });
   }
 
+  /**
+   * Admin actions on a server (the admin API calls these): `drain` (no new requests or
+   * tunnels), `maintenance` (out of rotation), `enable` (back to what the checks say),
+   * `weight` (0–256; `undefined` restores the configured weight). Returns false when the
+   * backend or server does not exist; throws RangeError on a bad weight.
+   */
+  serverAction(backend: string, server: string, action: "drain" | "enable" | "maintenance" | "weight", weight?: number): boolean {
+    const b = this.backends.get(backend);
+    const s = b?.servers.find((x) => x.name === server);
+    if (b === undefined || s === undefined) return false;
+    const now = this.wheel.clock();
+    if (action === "drain") drain(s.health, now);
+    else if (action === "maintenance") maintenance(s.health, now);
+    else if (action === "enable") enable(s.health, now);
+    else setWeight(s.health, weight);
+    s.refresh(now, b.config.slowStart);
+    if (action === "drain" || action === "maintenance") s.closeIdle();
+    b.refresh(now);
+    this.#log?.info({ backend, server, action, weight }, "admin action");
+    return true;
+  }
+
   /** Stops at once: closes listeners, sessions, tunnels and pooled connections. */
   async stop(): Promise<void> {
     const closing = [...this.#servers.values()].map((s) => new Promise<void>((r) => s.close(() => r())));
@@ -97,6 +124,7 @@ export class Gateway {
     for (const s of this.sessions) s.socket.destroy();
     for (const t of this.tunnels) t.close();
     for (const b of this.backends.values()) for (const s of b.servers) s.closeIdle();
+    this.health.stop();
     this.wheel.stop();
     await Promise.all(closing);
   }

@@ -1,5 +1,5 @@
 import type { HttpListenerConfig } from "../config/types.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, QueueWaiter } from "./backend.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "./http1/body.ts";
 import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, parseResponse } from "./http1/head.ts";
@@ -7,7 +7,9 @@ import { ForwardInfo, writeRequestHead, writeResponseHead } from "./http1/write.
 import { errorResponse } from "./responses.ts";
 import { streamed } from "./reclaim.ts";
 import { shouldRetry } from "./retry.ts";
+import { VIEW } from "./request-view.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "./routes.ts";
+import { methodClass } from "./stats.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "./sockets.ts";
 import { Tunnel } from "./tunnel.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "./upstream.ts";
@@ -43,8 +45,9 @@ const ST_HEAD = 1; // part of a request head received
 const ST_CONNECTING = 2; // waiting for an upstream connection
 const ST_EXCHANGE = 3; // request sent or being sent; response expected or flowing
 const ST_CLOSED = 4;
+const ST_QUEUED = 5; // waiting for a server below maxConn
 
-const T_NONE = 0, T_HEADERS = 1, T_IDLE = 2, T_SERVER = 3;
+const T_NONE = 0, T_HEADERS = 1, T_IDLE = 2, T_SERVER = 3, T_QUEUE = 4;
 
 const HOLD_PIPELINE = 1; // a complete request is buffered behind the current one
 const HOLD_UPSTREAM = 2; // the upstream's write buffer is full
@@ -53,7 +56,7 @@ const HOLD_CONNECT = 4; // no upstream connection yet
 /** Longest response head accepted from a server. */
 const MAX_RESPONSE_HEAD = 65536;
 
-export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
+export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, QueueWaiter {
   readonly socket: HfSocket;
   readonly #ctx: HttpListenerContext;
   readonly #fwd: ForwardInfo;
@@ -84,6 +87,11 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
   #upReusable = false;
   #startedAt = 0;
   #latency = 0;
+  #method = 0;
+  #status = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #setCookie: string | undefined = undefined;
   readonly #reqBody = new BodyFramer();
   readonly #resBody = new BodyFramer();
   deadline = 0;
@@ -158,8 +166,13 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     if (t === T_HEADERS) this.#reject(408, "the request head did not arrive in time");
     else if (t === T_IDLE) this.#close();
     else if (t === T_SERVER) {
-      if (!this.#resHeadSent) this.#fail(504, `server ${this.#server?.name ?? "?"} did not answer in time`);
+      const server = this.#server;
+      if (server !== null) this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "response timeout");
+      if (!this.#resHeadSent) this.#fail(504, `server ${server?.name ?? "?"} did not answer in time`);
       else this.#abort();
+    } else if (t === T_QUEUE) {
+      this.#leaveQueue();
+      this.#fail(503, `every server of backend ${this.#backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
     }
   }
 
@@ -170,12 +183,15 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     if (st === ST_IDLE || st === ST_HEAD) {
       this.#buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
       this.#readHead();
-    } else if (st === ST_CONNECTING || st === ST_EXCHANGE) {
+    } else if (st === ST_CONNECTING || st === ST_EXCHANGE || st === ST_QUEUED) {
       const body = this.#reqDone ? null : this.#takeBody(chunk);
       if (body === null) return;
       streamed(body.length);
-      if (st === ST_CONNECTING || this.#up === null) (this.#early ??= []).push(body);
-      else if (!this.#up.socket.write(body)) this.#holdClient(HOLD_UPSTREAM);
+      this.#bytesIn += body.length;
+      if (st !== ST_EXCHANGE || this.#up === null) {
+        (this.#early ??= []).push(body);
+        this.#holdClient(HOLD_CONNECT);
+      } else if (!this.#up.socket.write(body)) this.#holdClient(HOLD_UPSTREAM);
     }
   }
 
@@ -227,6 +243,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     const backend = route;
     this.#backend = backend;
     this.#isHeadReq = REQ.isHead;
+    this.#method = methodClass(buf, REQ.methodEnd);
+    this.#status = 0;
     this.#idempotent = REQ.idempotent;
     this.#clientVersion = REQ.version;
     this.#upgrade = REQ.wantsUpgrade;
@@ -252,11 +270,50 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     this.#tried = null;
     this.#resHeadSent = false;
     this.#resBuf = null;
+    this.#bytesIn = bodyEnd;
+    this.#bytesOut = 0;
     this.#disarm();
+    this.#pick(buf);
+  }
+
+  /** Picks a server (stickiness, hash key, policy) and connects, or queues, or answers 503. */
+  #pick(buf: Buffer | null): void {
+    const backend = this.#backend!;
     const wheel = this.#ctx.wheel;
-    const server = backend.pick(undefined, wheel.now);
-    if (server === undefined) return this.#fail(503, `no server is available for backend ${backend.name}`, 1);
+    const server = backend.select(VIEW.reset(buf, buf === null ? null : REQ, this.#fwd.ip), this.#ctx.proto === "https", wheel.now);
+    if (buf !== null) this.#setCookie = backend.setCookie;
+    if (server !== undefined) return this.#connect(server);
+    if (backend.saturated) {
+      if (this.#state !== ST_QUEUED) {
+        this.#state = ST_QUEUED;
+        this.#holdClient(HOLD_CONNECT);
+        this.#arm(T_QUEUE, backend.config.queueTimeout);
+      }
+      backend.queue.push(this);
+      return;
+    }
+    this.#fail(503, `no server is available for backend ${backend.name}`, 1);
+  }
+
+  onQueueReady(): void {
+    if (this.#state !== ST_QUEUED) return;
+    // Stickiness and hash keys were decided on the head, which is gone by now: a queued
+    // request takes whichever server frees up first.
+    const backend = this.#backend!;
+    const server = backend.select(VIEW.reset(null, null, this.#fwd.ip), this.#ctx.proto === "https", this.#ctx.wheel.now);
+    if (server === undefined) {
+      backend.queue.push(this);
+      return;
+    }
+    this.#disarm();
     this.#connect(server);
+  }
+
+  #leaveQueue(): void {
+    const q = this.#backend?.queue;
+    if (q === undefined) return;
+    const i = q.indexOf(this);
+    if (i >= 0) q.splice(i, 1);
   }
 
   // ---------------------------------------------------------------- upstream side
@@ -298,7 +355,9 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     if (this.#up !== conn) return;
     this.#up = null;
     const server = this.#server!;
-    this.#backend!.end(server, 0, false, this.#ctx.wheel.now);
+    const now = this.#ctx.wheel.now;
+    this.#backend!.end(server, 0, false, now);
+    this.#backend!.passiveFailure(server, now, why === "timeout" ? "connect timeout" : "connect failed");
     this.#server = null;
     if (this.#retry(server, "connect")) return;
     if (why === "timeout") this.#fail(504, `connecting to server ${server.name} timed out`);
@@ -318,8 +377,11 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     (this.#tried ??= []).push(failed);
     // A stale keep-alive connection is retried on the same server (the server is fine);
     // a failed connect moves to another one.
-    const next = kind === "connect" ? backend.pick(undefined, this.#ctx.wheel.now, this.#tried) : failed;
+    const next = kind === "connect"
+      ? backend.select(VIEW.reset(null, null, this.#fwd.ip), this.#ctx.proto === "https", this.#ctx.wheel.now, this.#tried)
+      : failed;
     if (next === undefined) return false;
+    failed.stats.retries++;
     this.#connect(next);
     return true;
   }
@@ -328,6 +390,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
     if (this.#resHeadSent) {
       streamed(chunk.length);
+      this.#bytesOut += chunk.length;
       const r = this.#resBody.scan(chunk, 0, chunk.length);
       if (r === BAD_CHUNK) return this.#abort();
       if (r === NEED_MORE) {
@@ -370,6 +433,11 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     }
     const rb = this.#resBody;
     const status = RES.status;
+    this.#status = status;
+    const server = this.#server!;
+    if (status >= 500 && this.#backend!.config.passive?.on5xx === true) {
+      this.#backend!.passiveFailure(server, this.#ctx.wheel.now, `status ${status}`);
+    } else this.#backend!.passiveSuccess(server);
     if (this.#isHeadReq || status === 204 || status === 304) rb.none();
     else if (RES.chunked) rb.startChunked();
     else if (RES.contentLength >= 0) rb.startLength(RES.contentLength);
@@ -385,7 +453,9 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
       if (r >= 0) bodyEnd = r;
     } else bodyEnd = end;
     if (bodyEnd < buf.length) this.#upReusable = false;
-    const extra = this.#closeAfter ? "Connection: close\r\n" : this.#clientVersion === 10 ? "Connection: keep-alive\r\n" : "";
+    let extra = this.#closeAfter ? "Connection: close\r\n" : this.#clientVersion === 10 ? "Connection: keep-alive\r\n" : "";
+    if (this.#setCookie !== undefined) extra += `Set-Cookie: ${this.#setCookie}\r\n`;
+    this.#bytesOut += buf.length;
     this.#resHeadSent = true;
     if (!this.socket.write(writeResponseHead(buf, RES, extra, buf, end, bodyEnd))) this.#holdUpstream();
     if (rb.done) this.#responseDone();
@@ -415,7 +485,11 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
 
   #endExchange(ok: boolean): void {
     const server = this.#server;
-    if (server !== null) this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
+    if (server !== null) {
+      this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
+      server.stats.response(this.#method, this.#status, this.#latency, this.#bytesIn, this.#bytesOut);
+    }
+    this.#setCookie = undefined;
     this.#server = null;
     this.#out = null;
     this.#early = null;
@@ -439,6 +513,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     this.#backend!.end(server, 0, false, this.#ctx.wheel.now);
     this.#server = null;
     if (up.reused && this.#retry(server, "reset-before-response")) return;
+    this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "closed before answering");
     this.#fail(502, `server ${server.name} closed the connection before answering`);
   }
 
@@ -451,11 +526,16 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
     this.#state = ST_CLOSED;
     this.#ctx.sessions.delete(this);
     // Connection is hop-by-hop and was dropped; a 101 needs its own (RFC 9110 §7.8).
-    this.socket.write(writeResponseHead(buf, RES, "Connection: upgrade\r\n", null, 0, 0));
+    const cookie = this.#setCookie === undefined ? "" : `Set-Cookie: ${this.#setCookie}\r\n`;
+    this.socket.write(writeResponseHead(buf, RES, `Connection: upgrade\r\n${cookie}`, null, 0, 0));
+    server.stats.tunnelsOpened++;
+    backend.passiveSuccess(server);
+    const method = this.#method;
     const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, {
       tunnelClosed: (tun: Tunnel) => {
         this.#ctx.tunnels.delete(tun);
         backend.end(server, this.#latency, true, this.#ctx.wheel.now);
+        server.stats.response(method, 101, this.#latency, tun.bytesIn, tun.bytesOut);
       },
     });
     this.#ctx.tunnels.add(t);
@@ -536,6 +616,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable {
 
   /** Tear everything down now (client gone, broken framing, truncated response). */
   #abort(): void {
+    if (this.#state === ST_QUEUED) this.#leaveQueue();
     this.#disarm();
     const up = this.#up;
     this.#up = null;

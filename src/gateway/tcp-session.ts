@@ -1,6 +1,7 @@
 import type { TcpListenerConfig } from "../config/types.ts";
 import type { Backend } from "./backend.ts";
 import type { Deadlines } from "./deadlines.ts";
+import { VIEW } from "./request-view.ts";
 import { shouldRetry } from "./retry.ts";
 import { type HfSocket, type SocketHandler } from "./sockets.ts";
 import { Tunnel, type TunnelOwner } from "./tunnel.ts";
@@ -30,6 +31,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
   #tried: UpstreamServer[] | null = null;
   #attempts = 0;
   #clientEnded = false;
+  #ip = "";
   #done = false;
 
   constructor(socket: HfSocket, ctx: TcpListenerContext) {
@@ -38,7 +40,8 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     socket.hf = this;
     let ip = socket.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
-    const server = ctx.backend.pick(ip, ctx.wheel.now);
+    this.#ip = ip;
+    const server = ctx.backend.select(VIEW.reset(null, null, ip), false, ctx.wheel.now);
     if (server === undefined) {
       socket.destroy();
       this.#done = true;
@@ -70,26 +73,34 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     this.#ctx.tunnels.add(t);
     t.start(early === null ? null : Buffer.concat(early), null);
     if (this.#clientEnded) conn.socket.end();
-    void server;
+    server.stats.tunnelsOpened++;
+    backend.passiveSuccess(server);
   }
 
   tunnelClosed(t: Tunnel): void {
     this.#ctx.tunnels.delete(t);
-    this.#ctx.backend.end(this.#server!, 0, true, this.#ctx.wheel.now);
+    const server = this.#server!;
+    this.#ctx.backend.end(server, 0, true, this.#ctx.wheel.now);
+    server.stats.bytesIn += t.bytesIn;
+    server.stats.bytesOut += t.bytesOut;
   }
 
   onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
     if (conn !== this.#up || this.#done) return;
     const backend = this.#ctx.backend;
     const failed = this.#server!;
-    backend.end(failed, 0, false, this.#ctx.wheel.now);
+    const now = this.#ctx.wheel.now;
+    backend.end(failed, 0, false, now);
+    backend.passiveFailure(failed, now, why === "timeout" ? "connect timeout" : "connect failed");
     const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false, reused: false };
     if (shouldRetry("connect", st)) {
       (this.#tried ??= []).push(failed);
-      const next = backend.pick(undefined, this.#ctx.wheel.now, this.#tried);
-      if (next !== undefined) return this.#connect(next);
+      const next = backend.select(VIEW.reset(null, null, this.#ip), false, now, this.#tried);
+      if (next !== undefined) {
+        failed.stats.retries++;
+        return this.#connect(next);
+      }
     }
-    void why;
     this.#done = true;
     this.socket.destroy();
   }

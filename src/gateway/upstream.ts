@@ -1,6 +1,8 @@
 import { connect } from "node:net";
 import type { ServerView } from "../balance/types.ts";
-import type { ServerConfig } from "../config/types.ts";
+import type { Address, ServerConfig } from "../config/types.ts";
+import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../health/state.ts";
+import { ServerStats } from "./stats.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
 import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
 
@@ -30,13 +32,6 @@ export interface PoolOptions {
   readonly connectTimeout: number;
 }
 
-/** Upstream connection counters of one server. */
-export class ServerStats {
-  connectionsCreated = 0;
-  connectionsReused = 0;
-  connectFailures = 0;
-  requests = 0;
-}
 
 export class UpstreamServer implements ServerView {
   readonly index: number;
@@ -47,7 +42,10 @@ export class UpstreamServer implements ServerView {
   /** Configured weight; `weight` is the effective one (health agent, slow start). */
   configWeight: number;
   weight: number;
-  /** Health verdict, set by the control plane (up, not ejected, not draining). */
+  readonly address: Address;
+  /** Health, admin state, ejection and slow start: the pure record `refresh` reads. */
+  readonly health: HealthRecord;
+  /** Cached verdict of `health` (up, not ejected, not draining), set by `refresh`. */
   up = true;
   active = 0;
   maxConn = 0;
@@ -56,16 +54,34 @@ export class UpstreamServer implements ServerView {
   pool: PoolOptions;
   readonly #wheel: Deadlines;
 
-  constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: Deadlines) {
+  constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: Deadlines, warm = true) {
     this.index = index;
     this.name = cfg.name;
     this.host = cfg.address.host;
     this.port = cfg.address.port;
     this.backup = cfg.backup;
+    this.address = cfg.address;
     this.configWeight = cfg.weight;
     this.weight = cfg.weight;
     this.pool = pool;
     this.#wheel = wheel;
+    // Servers present at start are not slow-started (HAProxy does the same); a server
+    // added later by a reload is (`warm: false`).
+    this.health = createHealthRecord(wheel.now, { warm });
+  }
+
+  /**
+   * Recomputes the cached verdict and effective weight from the health record: after a
+   * check, an admin action, an ejection, and periodically (ejections expire and slow
+   * start ramps with time alone).
+   */
+  refresh(now: number, slowStartMs: number): void {
+    this.up = isAvailable(this.health, now);
+    this.weight = effectiveWeight(this.health, this.configWeight, slowStartMs, now);
+  }
+
+  state(now: number): HealthState {
+    return state(this.health, now);
   }
 
   get available(): boolean {

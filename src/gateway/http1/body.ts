@@ -1,4 +1,4 @@
-import { CR, FIELD_VALUE, HTAB, LF, SP, TOKEN } from "./chars.ts";
+import { CR, FIELD_VALUE, HTAB, LF, TOKEN, lower } from "./chars.ts";
 
 /**
  * Message-body framing (RFC 9112 §6–7) without copying: the proxy forwards body bytes
@@ -16,20 +16,34 @@ export const NEED_MORE = -1;
 /** `scan` result: malformed chunked framing. */
 export const BAD_CHUNK = -2;
 
+// Chunk lines follow RFC 9112 §7.1 to the letter: no whitespace around the size, `;`
+// or `=` (llhttp refuses it, so a proxy that accepted it would frame differently), an
+// extension is `;name` or `;name=token` or `;name="quoted"`.
 const S_SIZE = 0; // reading hex digits
-const S_SIZE_WS = 1; // BWS after the size
-const S_EXT = 2; // chunk extension up to CR
-const S_SIZE_LF = 3;
-const S_DATA = 4;
-const S_DATA_CR = 5;
-const S_DATA_LF = 6;
-const S_TRAILER_START = 7; // start of a trailer line or the final CRLF
-const S_TRAILER = 8; // inside a trailer line
-const S_TRAILER_LF = 9;
-const S_END_LF = 10;
-const S_LENGTH = 11; // Content-Length body
-const S_CLOSE = 12; // body until the connection closes
-const S_DONE = 13;
+const S_EXT_NAME_START = 1; // just after `;`
+const S_EXT_NAME = 2;
+const S_EXT_VALUE_START = 3; // just after `=`
+const S_EXT_TOKEN = 4;
+const S_EXT_QUOTED = 5;
+const S_EXT_QUOTED_PAIR = 6; // after a backslash in a quoted string
+const S_EXT_QUOTE_END = 7; // after the closing quote
+const S_SIZE_LF = 8;
+const S_DATA = 9;
+const S_DATA_CR = 10;
+const S_DATA_LF = 11;
+const S_TRAILER_START = 12; // start of a trailer line or the final CRLF
+const S_TRAILER_NAME = 13;
+const S_TRAILER_VALUE = 14;
+const S_TRAILER_LF = 15;
+const S_END_LF = 16;
+const S_LENGTH = 17; // Content-Length body
+const S_CLOSE = 18; // body until the connection closes
+const S_DONE = 19;
+
+// Trailer names that would reframe the message if a server merged trailers into the
+// head (RFC 9110 §6.5.1): refused, as llhttp does.
+const CL_NAME = Buffer.from("content-length", "latin1");
+const TE_NAME = Buffer.from("transfer-encoding", "latin1");
 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
@@ -43,6 +57,9 @@ export class BodyFramer {
   #state = S_DONE;
   #remaining = 0;
   #digits = 0;
+  /** Trailer name: length so far, and bit 1/2 while it still matches Content-Length/Transfer-Encoding. */
+  #nameLen = 0;
+  #nameMatch = 0;
 
   /** A body of exactly `n` bytes (n may be 0). */
   startLength(n: number): void {
@@ -115,24 +132,44 @@ export class BodyFramer {
             return BAD_CHUNK;
           } else if (c === CR) {
             state = S_SIZE_LF;
-          } else if (c === SP || c === HTAB) {
-            state = S_SIZE_WS;
           } else if (c === 0x3b) {
-            state = S_EXT;
+            state = S_EXT_NAME_START;
           } else {
             return BAD_CHUNK;
           }
           break;
         }
-        case S_SIZE_WS:
-          if (c === CR) state = S_SIZE_LF;
-          else if (c === 0x3b) state = S_EXT;
-          else if (c !== SP && c !== HTAB) return BAD_CHUNK;
+        case S_EXT_NAME_START:
+          if (TOKEN[c] !== 1) return BAD_CHUNK;
+          state = S_EXT_NAME;
           break;
-        case S_EXT:
-          // chunk-ext: name[=value] lists; validated loosely as field bytes (no CTLs).
+        case S_EXT_NAME:
+        case S_EXT_TOKEN:
+          if (TOKEN[c] === 1) break;
           if (c === CR) state = S_SIZE_LF;
+          else if (c === 0x3b) state = S_EXT_NAME_START;
+          else if (c === 0x3d && state === S_EXT_NAME) state = S_EXT_VALUE_START;
+          else return BAD_CHUNK;
+          break;
+        case S_EXT_VALUE_START:
+          if (TOKEN[c] === 1) state = S_EXT_TOKEN;
+          else if (c === 0x22) state = S_EXT_QUOTED;
+          else return BAD_CHUNK;
+          break;
+        case S_EXT_QUOTED:
+          // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text
+          if (c === 0x22) state = S_EXT_QUOTE_END;
+          else if (c === 0x5c) state = S_EXT_QUOTED_PAIR;
           else if (FIELD_VALUE[c] !== 1) return BAD_CHUNK;
+          break;
+        case S_EXT_QUOTED_PAIR:
+          if (FIELD_VALUE[c] !== 1) return BAD_CHUNK;
+          state = S_EXT_QUOTED;
+          break;
+        case S_EXT_QUOTE_END:
+          if (c === CR) state = S_SIZE_LF;
+          else if (c === 0x3b) state = S_EXT_NAME_START;
+          else return BAD_CHUNK;
           break;
         case S_SIZE_LF:
           if (c !== LF) return BAD_CHUNK;
@@ -148,13 +185,30 @@ export class BodyFramer {
           state = S_SIZE;
           break;
         case S_TRAILER_START:
-          if (c === CR) state = S_END_LF;
-          else if (TOKEN[c] === 1) state = S_TRAILER;
-          else return BAD_CHUNK;
+          if (c === CR) {
+            state = S_END_LF;
+            break;
+          }
+          if (TOKEN[c] !== 1) return BAD_CHUNK;
+          state = S_TRAILER_NAME;
+          this.#nameLen = 0;
+          this.#nameMatch = 3;
+          this.#trailerNameByte(c);
           break;
-        case S_TRAILER:
+        case S_TRAILER_NAME:
+          if (TOKEN[c] === 1) {
+            this.#trailerNameByte(c);
+          } else if (c === 0x3a) {
+            const n = this.#nameLen, m = this.#nameMatch;
+            if ((m & 1 && n === CL_NAME.length) || (m & 2 && n === TE_NAME.length)) return BAD_CHUNK;
+            state = S_TRAILER_VALUE;
+          } else {
+            return BAD_CHUNK;
+          }
+          break;
+        case S_TRAILER_VALUE:
           if (c === CR) state = S_TRAILER_LF;
-          else if (FIELD_VALUE[c] !== 1 && c !== 0x3a) return BAD_CHUNK;
+          else if (FIELD_VALUE[c] !== 1) return BAD_CHUNK;
           break;
         case S_TRAILER_LF:
           if (c !== LF) return BAD_CHUNK;
@@ -168,5 +222,12 @@ export class BodyFramer {
     }
     this.#state = state;
     return NEED_MORE;
+  }
+
+  #trailerNameByte(c: number): void {
+    const p = this.#nameLen++;
+    const l = lower(c);
+    if (l !== CL_NAME[p]) this.#nameMatch &= ~1;
+    if (l !== TE_NAME[p]) this.#nameMatch &= ~2;
   }
 }

@@ -11,7 +11,8 @@ import { COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLowe
  * (`head.differential.test.ts`). Refused: obs-fold, whitespace before the colon, bytes
  * outside the RFC classes, bare CR or LF, `Content-Length` with `Transfer-Encoding`,
  * conflicting or malformed `Content-Length`, any transfer coding but `chunked` on a
- * request, a missing or repeated `Host` in HTTP/1.1.
+ * request, a missing or repeated `Host` in HTTP/1.1, methods llhttp does not know and
+ * CONNECT, an `Upgrade` asked for in HTTP/1.0.
  *
  * @example
  * const head = new Head();
@@ -34,6 +35,8 @@ export const HeadError = {
   BAD_HOST: 11,
   BARE_LF: 12,
   BAD_STATUS_LINE: 13,
+  BAD_METHOD: 14,
+  BAD_UPGRADE: 15,
 } as const;
 export type HeadErrorCode = (typeof HeadError)[keyof typeof HeadError];
 
@@ -52,12 +55,15 @@ export const headErrorText: Record<HeadErrorCode, string> = {
   11: "missing, repeated or malformed Host",
   12: "bare LF or CR in the message head",
   13: "malformed status line",
+  14: "unsupported request method",
+  15: "a protocol upgrade needs HTTP/1.1",
 };
 
 export const MAX_HEADERS = 100;
 
-/** Header flags. */
+/** Header flags (one value per line). */
 export const H_DROP = 1; // hop-by-hop: not forwarded
+export const H_UPGRADE = 2; // an Upgrade line: forwarded only with a protocol switch
 
 /** Offsets of one parsed message head. Reused: `reset` is implicit in every parse. */
 export class Head {
@@ -88,7 +94,7 @@ export class Head {
   connClose = false;
   connKeepAlive = false;
   connUpgrade = false;
-  /** Index of the header, -1 when absent. */
+  /** Index of the (first) header, -1 when absent. */
   upgrade = -1;
   host = -1;
   xff = -1;
@@ -148,6 +154,7 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   while (i < end && TOKEN[buf[i]!] === 1) i++;
   if (i === 0 || i > 32 || buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
   h.methodEnd = i;
+  if (!knownMethod(buf, i)) return HeadError.BAD_METHOD;
   classifyMethod(buf, i, h);
   // target
   const ts = ++i;
@@ -174,6 +181,9 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   if (h.chunked && h.contentLength >= 0) return HeadError.LENGTH_AND_CHUNKED;
   if (h.chunked && h.version === 10) return HeadError.UNSUPPORTED_CODING;
   if (h.version === 11 && h.host < 0) return HeadError.BAD_HOST;
+  // RFC 9110 §7.8 says to ignore it; llhttp switches protocols anyway, so the bytes after
+  // would be a tunnel to one parser and requests to the other.
+  if (h.version === 10 && h.connUpgrade && h.upgrade >= 0) return HeadError.BAD_UPGRADE;
   return 0;
 }
 
@@ -205,8 +215,32 @@ export function parseResponse(buf: Buffer, end: number, h: Head): number {
   if (buf[i] !== CR || buf[i + 1] !== LF) return HeadError.BAD_STATUS_LINE;
   const err = parseFields(buf, i + 2, h, false);
   if (err !== 0) return err;
-  if (h.chunked && h.contentLength >= 0) return HeadError.LENGTH_AND_CHUNKED;
+  // Any transfer coding, chunked or not (until close), with a length is ambiguous.
+  if ((h.chunked || h.untilClose) && h.contentLength >= 0) return HeadError.LENGTH_AND_CHUNKED;
   return 0;
+}
+
+// The methods llhttp accepts in HTTP mode (Node's http.METHODS) minus CONNECT: a method
+// one parser does not know is a message the two read differently, and CONNECT turns the
+// rest of the connection into a tunnel. Upper case only: methods are case-sensitive.
+const METHODS_BY_LENGTH: Uint8Array[][] = [];
+for (const m of [
+  "GET", "PUT", "ACL", "POST", "HEAD", "BIND", "COPY", "LINK", "LOCK", "MOVE", "PATCH", "TRACE", "MERGE", "MKCOL",
+  "PURGE", "QUERY", "DELETE", "NOTIFY", "REBIND", "REPORT", "SEARCH", "SOURCE", "UNBIND", "UNLINK", "UNLOCK",
+  "OPTIONS", "CHECKOUT", "M-SEARCH", "PROPFIND", "PROPPATCH", "SUBSCRIBE", "MKACTIVITY", "MKCALENDAR", "UNSUBSCRIBE",
+]) {
+  (METHODS_BY_LENGTH[m.length] ??= []).push(Buffer.from(m, "latin1"));
+}
+
+function knownMethod(buf: Buffer, len: number): boolean {
+  const list = METHODS_BY_LENGTH[len];
+  if (list === undefined) return false;
+  next: for (let j = 0; j < list.length; j++) {
+    const m = list[j]!;
+    for (let k = 0; k < len; k++) if (buf[k] !== m[k]) continue next;
+    return true;
+  }
+  return false;
 }
 
 function classifyMethod(buf: Buffer, len: number, h: Head): void {
@@ -279,8 +313,9 @@ function classifyField(
       return 0;
     case 7:
       if (equalsLower(buf, ls, ne, "upgrade")) {
-        h.upgrade = n;
         // Forwarded only on upgrade requests and 101 responses; decided by the writer.
+        h.flags[n] = H_UPGRADE;
+        if (h.upgrade < 0) h.upgrade = n;
       } else if (isRequest && equalsLower(buf, ls, ne, "trailer")) {
         // Trailer announces trailer fields; harmless to forward, kept as is.
       }
@@ -337,6 +372,8 @@ function parseTransferEncoding(buf: Buffer, h: Head, vs: number, ve: number, isR
     // Only a single `chunked` is accepted from clients: anything else is where
     // front-end/back-end disagreements (smuggling) come from.
     if (h.chunked || !equalsLower(buf, vs, ve, "chunked")) return HeadError.UNSUPPORTED_CODING;
+    // llhttp refuses `chunked` followed by a tab (not by spaces): refuse it too.
+    for (let k = ve; buf[k] !== CR; k++) if (buf[k] === HTAB) return HeadError.UNSUPPORTED_CODING;
     h.chunked = true;
     return 0;
   }
@@ -373,13 +410,16 @@ function parseConnection(buf: Buffer, h: Head, vs: number, ve: number): number {
 }
 
 // Headers named by Connection are hop-by-hop too (RFC 9110 §7.6.1). Rare: a second pass.
+// Host and the framing headers are never stripped, whatever the client says: without its
+// Content-Length or Transfer-Encoding line the body we forward would reach the server as
+// the next request (`Connection: content-length` smuggling).
 function dropConnectionListed(buf: Buffer, h: Head): void {
   const t = h.connTokens;
   for (let n = 0; n < h.count; n++) {
     const ls = h.spans[n << 2]!, ne = h.spans[(n << 2) + 1]!;
+    if (n === h.host || equalsLower(buf, ls, ne, "content-length") || equalsLower(buf, ls, ne, "transfer-encoding")) continue;
     for (let j = 0; j < t.length; j += 2) {
       if (ne - ls === t[j + 1]! - t[j]! && sameLower(buf, ls, t[j]!, ne - ls)) {
-        if (n === h.host) continue; // never strip Host, whatever the client says
         drop(h, n);
         if (n === h.upgrade) h.upgrade = -1;
       }

@@ -1,4 +1,4 @@
-import { H_DROP, type Head } from "./head.ts";
+import { H_DROP, H_UPGRADE, type Head } from "./head.ts";
 
 /**
  * Rebuilds message heads for forwarding: copies the original start line and every
@@ -31,13 +31,18 @@ export class ForwardInfo {
   }
 }
 
-/** Copies the start line and the kept header lines of `src` into `out` at `at`. */
-function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skip: number): number {
-  if (h.dropped === 0 && skip < 0) return at + src.copy(out, at, 0, h.end - 2);
+/**
+ * Copies the start line and the kept header lines of `src` into `out` at `at`; the
+ * Upgrade lines too unless `skipUpgrade`.
+ */
+function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: boolean): number {
+  if (h.dropped === 0 && !skipUpgrade) return at + src.copy(out, at, 0, h.end - 2);
+  const gone = skipUpgrade ? H_UPGRADE : -1;
   at += src.copy(out, at, 0, h.headersStart);
   let runStart = -1;
   for (let n = 0; n < h.count; n++) {
-    const keep = h.flags[n] !== H_DROP && n !== skip;
+    const f = h.flags[n]!;
+    const keep = f !== H_DROP && f !== gone;
     if (keep && runStart < 0) runStart = h.spans[n << 2]!;
     else if (!keep && runStart >= 0) {
       at += src.copy(out, at, runStart, h.spans[n << 2]!);
@@ -58,7 +63,7 @@ export function writeRequestHead(
   src: Buffer, h: Head, fwd: ForwardInfo, upgrade: boolean,
   tail: Buffer | null, tailStart: number, tailEnd: number,
 ): Buffer {
-  const skip = upgrade ? -1 : h.upgrade;
+  const skipUpgrade = !upgrade && h.upgrade >= 0;
   let xff: string | null = null;
   if (h.xff >= 0) xff = mergedXff(src, h, fwd);
   const hs = h.host >= 0 ? h.spans[(h.host << 2) + 2]! : 0;
@@ -67,7 +72,7 @@ export function writeRequestHead(
     h.end + (xff === null ? fwd.xffLines.length : xff.length) + (he - hs + XFH.length + 2) +
     (upgrade ? UPGRADE_LINE.length : 0) + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
-  let at = copyKept(src, h, out, 0, skip);
+  let at = copyKept(src, h, out, 0, skipUpgrade);
   if (xff === null) at += fwd.xffLines.copy(out, at);
   else at += out.write(xff, at, "latin1");
   if (h.host >= 0) {
@@ -108,13 +113,13 @@ export function writeResponseHead(
   src: Buffer, h: Head, extra: string,
   tail: Buffer | null, tailStart: number, tailEnd: number,
 ): Buffer {
-  const skip = h.status === 101 ? -1 : h.upgrade;
-  if (h.dropped === 0 && skip < 0 && extra.length === 0 && tail === src && tailStart === h.end) {
+  const skipUpgrade = h.status !== 101 && h.upgrade >= 0;
+  if (h.dropped === 0 && !skipUpgrade && extra.length === 0 && tail === src && tailStart === h.end) {
     return src.subarray(0, tailEnd);
   }
   const size = h.end + extra.length + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
-  let at = copyKept(src, h, out, 0, skip);
+  let at = copyKept(src, h, out, 0, skipUpgrade);
   if (extra.length > 0) at += out.write(extra, at, "latin1");
   out.writeUInt16LE(CRLF, at);
   at += 2;

@@ -1,0 +1,74 @@
+import type { Backend } from "./backend.ts";
+import { HealthChecker, type CheckRecord } from "../health/checker.ts";
+import { probeFor } from "../health/probes/index.ts";
+import type { Logger } from "../log.ts";
+import type { UpstreamServer } from "./upstream.ts";
+
+/**
+ * Runs the active checks of every backend that has `health:` and keeps the servers'
+ * cached verdicts fresh: after every check, and on a coarse tick for what changes with
+ * time alone (an ejection ending, a slow-start ramp). Control plane: nothing here runs
+ * per request.
+ *
+ * @example
+ * const runner = new HealthRunner(backends, log);
+ * runner.start();
+ * runner.history(server); // the last checks, for the dashboard
+ */
+export class HealthRunner {
+  readonly #backends: ReadonlyMap<string, Backend>;
+  readonly #checkers = new Map<Backend, HealthChecker<UpstreamServer>>();
+  readonly #log: Logger | undefined;
+  readonly #tickMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(backends: ReadonlyMap<string, Backend>, log?: Logger, tickMs = 250) {
+    this.#backends = backends;
+    this.#log = log;
+    this.#tickMs = tickMs;
+  }
+
+  start(): void {
+    for (const b of this.#backends.values()) this.#watch(b);
+    this.#timer = setInterval(() => this.tick(), this.#tickMs);
+    this.#timer.unref();
+  }
+
+  #watch(b: Backend): void {
+    const health = b.config.health;
+    if (health === undefined) return;
+    const checker = new HealthChecker<UpstreamServer>({
+      config: health,
+      probe: probeFor(health),
+      onTransition: (s, from, to, reason) => {
+        s.refresh(performance.now(), b.config.slowStart);
+        this.#log?.warn({ backend: b.name, server: s.name, from, to, reason }, "server state changed");
+        if (to === "up") b.refresh(performance.now());
+      },
+      onResult: (s: UpstreamServer, r: CheckRecord) => {
+        s.refresh(performance.now(), b.config.slowStart);
+        if (!r.ok) this.#log?.debug({ backend: b.name, server: s.name, reason: r.reason }, "check failed");
+      },
+    });
+    for (const s of b.servers) checker.add(s);
+    this.#checkers.set(b, checker);
+  }
+
+  /** Refreshes every server (ejections expire, slow start ramps). */
+  tick(): void {
+    const now = performance.now();
+    for (const b of this.#backends.values()) b.refresh(now);
+  }
+
+  /** Recent check results of a server (empty without active checks). */
+  history(b: Backend, s: UpstreamServer): readonly CheckRecord[] {
+    return this.#checkers.get(b)?.history(s) ?? [];
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const c of this.#checkers.values()) c.stop();
+    this.#checkers.clear();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Per-server traffic counters, kept as plain numbers and typed arrays the data plane
+ * increments in place (no allocation per request); metrics and the dashboard read them
+ * at scrape time.
+ *
+ * @example
+ * server.stats.response(METHOD_GET, 200, 1.7, 120, 512);
+ */
+
+/** Method classes, a bounded label set: GET HEAD POST PUT DELETE PATCH OPTIONS other. */
+export const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"] as const;
+export const METHOD_OTHER = 7;
+
+/** Status classes: index 1..5 for 1xx..5xx; 0 = no response (connection failed or aborted). */
+export const STATUS_CLASSES = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+/** Latency histogram bucket upper bounds, in seconds (Prometheus convention). */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+/** Method class of the request method `buf[0..len)`. */
+export function methodClass(buf: Buffer, len: number): number {
+  const c = buf[0];
+  switch (len) {
+    case 3:
+      if (c === 0x47 && buf[1] === 0x45 && buf[2] === 0x54) return 0;
+      if (c === 0x50 && buf[1] === 0x55 && buf[2] === 0x54) return 3;
+      return METHOD_OTHER;
+    case 4:
+      if (c === 0x48 && buf[1] === 0x45 && buf[2] === 0x41 && buf[3] === 0x44) return 1;
+      if (c === 0x50 && buf[1] === 0x4f && buf[2] === 0x53 && buf[3] === 0x54) return 2;
+      return METHOD_OTHER;
+    case 5:
+      return buf.toString("latin1", 0, 5) === "PATCH" ? 5 : METHOD_OTHER;
+    case 6:
+      return buf.toString("latin1", 0, 6) === "DELETE" ? 4 : METHOD_OTHER;
+    case 7:
+      return buf.toString("latin1", 0, 7) === "OPTIONS" ? 6 : METHOD_OTHER;
+    default:
+      return METHOD_OTHER;
+  }
+}
+
+export class ServerStats {
+  connectionsCreated = 0;
+  connectionsReused = 0;
+  connectFailures = 0;
+  /** Requests and tunnels dispatched to the server (including failed attempts). */
+  requests = 0;
+  retries = 0;
+  ejections = 0;
+  tunnelsOpened = 0;
+  bytesIn = 0; // client → server
+  bytesOut = 0; // server → client
+  /** responses[method * 6 + statusClass] */
+  readonly responses = new Float64Array(METHODS.length * STATUS_CLASSES.length);
+  /** Cumulative-free bucket counts (index LATENCY_BUCKETS.length = +Inf) and the sum in seconds. */
+  readonly latency = new Float64Array(LATENCY_BUCKETS.length + 1);
+  latencySum = 0;
+  latencyCount = 0;
+
+  /** Records one finished exchange. `status` 0 = no response. */
+  response(method: number, status: number, latencyMs: number, bytesIn: number, bytesOut: number): void {
+    const cls = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
+    this.responses[method * 6 + cls]!++;
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+    if (status === 0) return;
+    const s = latencyMs / 1000;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && s > LATENCY_BUCKETS[i]!) i++;
+    this.latency[i]!++;
+    this.latencySum += s;
+    this.latencyCount++;
+  }
+}
