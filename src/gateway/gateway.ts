@@ -28,6 +28,8 @@ export class Gateway {
   readonly sessions = new Set<HttpSession>();
   readonly tunnels = new Set<Tunnel>();
   readonly health: HealthRunner;
+  /** Process-wide counters (metrics read them; the lifecycle features increment them). */
+  readonly counters = { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
   readonly #servers = new Map<string, Server>();
   readonly #log: Logger | undefined;
 
