@@ -14,7 +14,7 @@ export interface ConformanceOptions {
    * Largest accepted relative error of each server's share of the picks (0.1: a server
    * expected to get 1,000 of 9,000 picks must get 900..1,100). Default 0.1, which holds
    * for exact schedules and is over 3σ of the sampling noise of a draw with 9,000 trials
-   * (the rarest server, p = 1/9: σ ≈ 3.2% relative). Ring policies pass their own,
+   * (the rarest server, p = 1/9: σ ≈ 3% relative). Ring policies pass their own,
    * derived from their vnode count.
    */
   readonly shareTolerance?: number;

@@ -14,7 +14,7 @@ const LONG_WALK = 64;
  *   over the others by the vnodes; every other key stays put. Reordering the servers
  *   moves nothing.
  * - The ring is rebuilt only when names or weights change (see {@link ServerSetWatch}:
- *   positive weight changes settle for 1 s), never for a health flap: unavailable
+ *   positive weight changes settle for up to 1 s), never for a health flap: unavailable
  *   servers are walked past. O(log points) per pick plus an O(n) change check.
  *
  * No key falls back to smooth weighted round-robin; the caller logs that at debug.

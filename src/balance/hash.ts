@@ -143,24 +143,28 @@ export function ringFind(ring: Ring, h: number): number {
 }
 
 /**
- * Positive weight changes are applied at most this often (ms of `ctx.now`). Slow start
- * ramps weights continuously; without this a ring or maglev table would be rebuilt on
- * every pick during a ramp. Joins, leaves, reorders, weight ↔ 0 and (when tracked)
- * availability are applied at once.
+ * Changes that can come in storms are applied at most this often (ms of `ctx.now`):
+ * positive weight changes (slow start ramps weights continuously) and, when tracked,
+ * availability (a server at `maxConn` flips `available` with every connection that
+ * opens or closes). Without this a ring or maglev table could be rebuilt on every pick.
+ * The first change after a quiet second is applied at once; joins, leaves, reorders
+ * and weight ↔ 0 always are.
  *
  * @example
- * servers[0].weight = 4;                // at ctx.now = t
+ * servers[0].weight = 4;                // at ctx.now = t, a rebuild happened at t - 10
  * b.pick(servers, { ...ctx, now: t });  // still the old ring
- * b.pick(servers, { ...ctx, now: t + WEIGHT_SETTLE_MS }); // rebuilt with weight 4
+ * b.pick(servers, { ...ctx, now: t - 10 + REBUILD_SETTLE_MS }); // rebuilt with weight 4
  */
-export const WEIGHT_SETTLE_MS = 1000;
+export const REBUILD_SETTLE_MS = 1000;
 
 /**
  * Detects, in one allocation-free O(n) pass, whether a table derived from `servers` must
  * be rebuilt: compares the servers (by identity, then by name), their weights and
  * optionally their availability with the snapshot taken at the last rebuild. The O(n)
  * pass is the price of reading live server objects that change in place; it costs a
- * few ns per server, far less than any rebuild.
+ * few ns per server, far less than any rebuild. A policy tracking availability must
+ * still check `available` at pick time: availability changes settle (see
+ * {@link REBUILD_SETTLE_MS}).
  *
  * @example
  * const watch = new ServerSetWatch({ availability: true });
@@ -206,9 +210,9 @@ export class ServerSetWatch {
           if (w > 0 || was) return true; // to or from 0 (NaN and negatives count as 0)
         } else drift = true;
       }
-      if (availability && (s.available ? 1 : 0) !== up[i]) return true;
+      if (availability && (s.available ? 1 : 0) !== up[i]) drift = true;
     }
-    return drift && now - this.#builtAt >= WEIGHT_SETTLE_MS;
+    return drift && now - this.#builtAt >= REBUILD_SETTLE_MS;
   }
 
   #record(servers: readonly ServerView[], now: number): void {

@@ -21,6 +21,25 @@ describe("maglev: near-minimal disruption", () => {
     }
   }
 
+  it("a server flapping within a second of the last build: its keys probe elsewhere, no other key moves", () => {
+    const b = maglev();
+    const servers = makeServers([1, 1, 1, 1, 1]);
+    const random = mulberry32(1);
+    const pickAll = (now: number): string[] =>
+      Array.from({ length: 10_000 }, (_, i) => b.pick(servers, pickCtx(`user-${i}`, now, random))!.name);
+    const before = pickAll(0);
+    servers[2]!.available = false; // 10 ms after the build: no rebuild yet
+    const during = pickAll(10);
+    for (let i = 0; i < before.length; i++) {
+      if (before[i] === "c") assert.notEqual(during[i], "c");
+      else assert.equal(during[i], before[i]);
+    }
+    const spread = new Set(during.filter((_, i) => before[i] === "c"));
+    assert.equal(spread.size, 4, "c's keys spread over the 4 others");
+    servers[2]!.available = true; // back within the second: the same table serves it again
+    assert.deepEqual(pickAll(20), before);
+  });
+
   it("moves nothing when the servers are reordered", () => {
     const b = maglev();
     const servers = makeServers([1, 2, 1, 3]);

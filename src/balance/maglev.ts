@@ -1,11 +1,13 @@
 import type { Balancer, PickContext, ServerView } from "./types.ts";
-import { hash32, ServerSetWatch } from "./hash.ts";
+import { hash32, mix32, ServerSetWatch } from "./hash.ts";
 import { weightedRoundRobin } from "./weighted-round-robin.ts";
 import { usable } from "./weighted.ts";
 
 const OFFSET_SEED = 0x2545f491;
 const SKIP_SEED = 0x6c8e9cf5;
 const NONE = 0xffffffff;
+const PROBES = 8; // with half the table stale, all 9 slots miss 1 time in 512
+const GOLDEN = 0x9e3779b9;
 
 /**
  * Lookup-table size for `n` servers: the smallest prime ≥ 2^k + 1 where 2^k is the
@@ -35,16 +37,20 @@ function isPrime(m: number): boolean {
 /**
  * Maglev hashing (Eisenbud et al., NSDI 2016): a lookup table of M slots filled by
  * letting each usable server claim, in turn, the next free slot of its own permutation
- * (`offset + j × skip mod M`, both from hashes of its name). A pick is one hash and one
- * array read. Weights: each round a server claims a slot only while its claimed count
- * is below round × weight / max weight (Envoy's weighted Maglev), so shares follow
- * weights. Servers take turns in *name* order, so the table depends on names, weights
+ * (`offset + j × skip mod M`, both from hashes of its name). Weights: each round a
+ * server claims a slot only while its claimed count is below round × weight / max
+ * weight (as Envoy's weighted Maglev does), so shares follow weights. Servers take turns in *name* order, so the table depends on names, weights
  * and availability, not on array order.
  *
  * Unavailable and weight-0 servers are left out of the table: it is rebuilt over the
  * available ones, cached, and rebuilt again only when that set changes (see
- * {@link ServerSetWatch}; positive weight changes settle for 1 s). A build costs a few
- * ms for M = 65537; a pick never builds.
+ * {@link ServerSetWatch}), by the first pick that sees the change: ≈ 5–10 ms for
+ * M = 65537 on one core, so availability and positive weight changes are applied at
+ * most once per second (`REBUILD_SETTLE_MS` in hash.ts; a server at `maxConn` can flip
+ * `available` on every connection). Until then a key whose slot holds a server that
+ * went unavailable probes a few other slots (rehashing the key), which spreads that
+ * server's keys by weight and moves no other key; a server that came back waits for
+ * the rebuild. Per pick: an O(n) change check, one hash, one array read.
  *
  * Disruption is near-minimal, not minimal: when one of N servers leaves, its keys move
  * and a small extra share of others' keys shuffles among the survivors.
@@ -64,8 +70,24 @@ export function maglev(): Balancer {
     pick(servers: readonly ServerView[], ctx: PickContext): ServerView | undefined {
       if (ctx.key === undefined) return fallback.pick(servers, ctx);
       if (watch.changed(servers, ctx.now)) table = buildMaglevTable(servers);
-      if (table.length === 0) return undefined;
-      return servers[table[hash32(ctx.key) % table.length]!];
+      const m = table.length;
+      const h = hash32(ctx.key);
+      if (m > 0) {
+        const s = servers[table[h % m]!]!;
+        if (s.available) return s;
+        for (let i = 1; i <= PROBES; i++) {
+          const t = servers[table[mix32((h + Math.imul(i, GOLDEN)) | 0) % m]!]!;
+          if (t.available) return t;
+        }
+      }
+      // Most of the table went down since the last build (or it was built empty):
+      // any usable server, from a key-dependent start so keys still spread.
+      const n = servers.length;
+      for (let i = 0; i < n; i++) {
+        const t = servers[(h + i) % n]!;
+        if (usable(t) !== 0) return t;
+      }
+      return undefined;
     },
   } satisfies Balancer;
 }
