@@ -371,15 +371,13 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       maxRetries: backend.config.retries,
       idempotent: this.#idempotent,
       replayable: this.#replayable && this.#out !== null,
-      reused: true,
     };
     if (!shouldRetry(kind, state)) return false;
     (this.#tried ??= []).push(failed);
-    // A stale keep-alive connection is retried on the same server (the server is fine);
-    // a failed connect moves to another one.
-    const next = kind === "connect"
-      ? backend.select(VIEW.reset(null, null, this.#fwd.ip), this.#ctx.proto === "https", this.#ctx.wheel.now, this.#tried)
-      : failed;
+    // Another server when there is one; a broken keep-alive connection may go back to
+    // the same server (on a fresh connection) when it is the only one.
+    let next = backend.select(VIEW.reset(null, null, this.#fwd.ip), this.#ctx.proto === "https", this.#ctx.wheel.now, this.#tried);
+    if (next === undefined && kind === "reset-before-response" && failed.available) next = failed;
     if (next === undefined) return false;
     failed.stats.retries++;
     this.#connect(next);
@@ -512,7 +510,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const server = this.#server!;
     this.#backend!.end(server, 0, false, this.#ctx.wheel.now);
     this.#server = null;
-    if (up.reused && this.#retry(server, "reset-before-response")) return;
+    if (this.#retry(server, "reset-before-response")) return;
     this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "closed before answering");
     this.#fail(502, `server ${server.name} closed the connection before answering`);
   }

@@ -1,12 +1,13 @@
 /**
  * The one retry predicate (Caddy's `LoadBalancing.tryAgain`): a failed connect is always
- * safe to retry on another server, since nothing was sent. A request that failed on a
- * *reused* keep-alive connection before any response byte (the server closed the idle
- * connection as we wrote) is retried only when it is idempotent and its whole body was
- * still in hand. Nothing else is retried. PURE.
+ * safe to retry on another server, since nothing was sent. A request whose connection
+ * broke before any response byte (a stale keep-alive connection closed as we wrote, or a
+ * server that died mid-request) is retried only when it is idempotent and its whole body
+ * is still in hand, as NGINX's `proxy_next_upstream error` does by default. Nothing else
+ * is retried. PURE.
  *
  * @example
- * shouldRetry("connect", { attempts: 1, maxRetries: 2, idempotent: false, replayable: false, reused: false }); // true
+ * shouldRetry("connect", { attempts: 1, maxRetries: 2, idempotent: false, replayable: false }); // true
  */
 export type FailureKind = "connect" | "reset-before-response";
 
@@ -17,12 +18,10 @@ export interface RetryState {
   readonly idempotent: boolean;
   /** The full request (head and body) is still held and can be sent again. */
   readonly replayable: boolean;
-  /** The failed connection was a reused keep-alive connection. */
-  readonly reused: boolean;
 }
 
 export function shouldRetry(kind: FailureKind, st: RetryState): boolean {
   if (st.attempts > st.maxRetries) return false;
   if (kind === "connect") return true;
-  return st.reused && st.idempotent && st.replayable;
+  return st.idempotent && st.replayable;
 }

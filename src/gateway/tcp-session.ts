@@ -92,7 +92,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     const now = this.#ctx.wheel.now;
     backend.end(failed, 0, false, now);
     backend.passiveFailure(failed, now, why === "timeout" ? "connect timeout" : "connect failed");
-    const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false, reused: false };
+    const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false };
     if (shouldRetry("connect", st)) {
       (this.#tried ??= []).push(failed);
       const next = backend.select(VIEW.reset(null, null, this.#ip), false, now, this.#tried);
