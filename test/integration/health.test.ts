@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, request, type Server } from "node:http";
+import { Agent } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { closeServer, startGateway } from "../helpers.ts";
+
+/** A backend whose behaviour can be switched: name, health body, request counter; restartable on its port. */
+class Switchable {
+  name: string;
+  port = 0;
+  requests = 0;
+  health: unknown = { status: "healthy" };
+  status = 200;
+  delayMs = 0;
+  server: Server | null = null;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  async start(port = 0): Promise<this> {
+    const server = createServer((req, res) => {
+      if (req.url === "/health") {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(this.health));
+        return;
+      }
+      this.requests++;
+      const answer = () => {
+        res.statusCode = this.status;
+        res.setHeader("x-served-by", this.name);
+        res.end(this.name);
+      };
+      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+      else answer();
+    });
+    server.keepAliveTimeout = 60_000;
+    server.listen(port, "127.0.0.1");
+    await once(server, "listening");
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+    this.server = null;
+  }
+}
+
+function config(servers: { name: string; port: number; extra?: string }[], backend: string): string {
+  return `
+listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
+backends:
+  b:
+${backend}
+    servers:
+${servers.map((s) => `      - { name: ${s.name}, address: 127.0.0.1:${s.port}${s.extra ?? ""} }`).join("\n")}
+`;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+function get(port: number): Promise<{ status: number; server: string; body: string }> {
+  return new Promise((resolve) => {
+    request({ port, host: "127.0.0.1", path: "/", agent }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, server: String(res.headers["x-served-by"]), body }));
+    })
+      .on("error", (err) => resolve({ status: 0, server: "", body: String(err) }))
+      .end();
+  });
+}
+
+async function until(pred: () => boolean, ms = 3000): Promise<number> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return performance.now() - t0;
+}
+
+test("a backend killed under load is marked down after fall checks; nothing is lost; back up after rise, slowly ramped", async () => {
+  const bs = await Promise.all(["s1", "s2", "s3"].map((n) => new Switchable(n).start()));
+  const gw = await startGateway(
+    config(bs, "    balance: weighted-round-robin\n    slowStart: 1s\n    health: { type: http, path: /health, interval: 100ms, timeout: 80ms, rise: 2, fall: 2, expect: { json: { status: healthy } } }"),
+  );
+  const s1 = gw.gw.backends.get("b")!.servers[0]!;
+  try {
+    let stop = false;
+    const statuses: number[] = [];
+    const failures: string[] = [];
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          const r = await get(gw.port());
+          statuses.push(r.status);
+          if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const port1 = bs[0]!.port;
+    await bs[0]!.stop();
+    const downAfter = await until(() => !s1.up);
+    const attemptsAtDown = s1.stats.requests;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(s1.stats.requests, attemptsAtDown, "no request sent to s1 after it was marked down");
+    assert.ok(downAfter < 1000, `down after ${downAfter.toFixed(0)} ms`);
+    // Bring it back on the same port: up after `rise` passing checks, then ramped.
+    await bs[0]!.start(port1);
+    await until(() => s1.up);
+    const rampWeight = s1.weight;
+    assert.ok(rampWeight < 1, `weight right after coming back is ramping (${rampWeight})`);
+    await until(() => s1.weight === 1, 3000);
+    stop = true;
+    await load;
+    const failed = statuses.filter((s) => s !== 200);
+    assert.deepEqual(failed, [], `${failed.length} of ${statuses.length} requests failed: ${failures.join(" | ")}`);
+    assert.ok(bs[0]!.requests > 0, "s1 serves again");
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test("application-aware checks: a JSON body saying degraded takes the server down", async () => {
+  const bs = await Promise.all(["s1", "s2"].map((n) => new Switchable(n).start()));
+  const gw = await startGateway(config(bs, "    health: { type: http, path: /health, interval: 50ms, timeout: 40ms, rise: 1, fall: 2, expect: { json: { status: healthy } } }"));
+  const s1 = gw.gw.backends.get("b")!.servers[0]!;
+  try {
+    bs[0]!.health = { status: "degraded" };
+    await until(() => !s1.up);
+    assert.equal(s1.state(gw.gw.wheel.now), "down");
+    const before = bs[0]!.requests;
+    for (let i = 0; i < 10; i++) assert.equal((await get(gw.port())).server, "s2");
+    assert.equal(bs[0]!.requests, before);
+    bs[0]!.health = "not json at all";
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(s1.up, false, "a body that is not JSON keeps failing the check");
+    const hist = gw.gw.health.history(gw.gw.backends.get("b")!, s1);
+    assert.ok(hist.some((h) => /json/i.test(h.reason)), `a clear reason is recorded: ${hist.map((h) => h.reason).join(" | ")}`);
+    bs[0]!.health = { status: "healthy" };
+    await until(() => s1.up);
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test("a weight reported by the check changes the distribution", async () => {
+  const bs = await Promise.all(["s1", "s2"].map((n) => new Switchable(n).start()));
+  bs[0]!.health = { status: "healthy", weight: 10 };
+  bs[1]!.health = { status: "healthy", weight: 30 };
+  const gw = await startGateway(config(bs, "    balance: weighted-round-robin\n    health: { type: http, path: /health, interval: 50ms, timeout: 40ms, rise: 1, fall: 1 }"));
+  try {
+    const servers = gw.gw.backends.get("b")!.servers;
+    await until(() => servers[0]!.weight === 10 && servers[1]!.weight === 30);
+    const count = { s1: 0, s2: 0 } as Record<string, number>;
+    for (let i = 0; i < 80; i++) count[(await get(gw.port())).server]!++;
+    assert.deepEqual(count, { s1: 20, s2: 60 });
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test("passive outlier detection ejects failing servers, never more than maxEjectedPercent", async () => {
+  const bs = await Promise.all(["s1", "s2", "s3", "s4"].map((n) => new Switchable(n).start()));
+  for (const b of bs.slice(0, 3)) b.status = 503;
+  const gw = await startGateway(config(bs, "    passive: { consecutiveFailures: 2, ejectTime: 10s, maxEjectedPercent: 50, on5xx: true }"));
+  const servers = gw.gw.backends.get("b")!.servers;
+  try {
+    for (let i = 0; i < 40; i++) await get(gw.port());
+    const ejected = servers.filter((s) => !s.up).map((s) => s.name);
+    assert.equal(ejected.length, 2, `ejected: ${ejected.join(", ")}`);
+    assert.ok(!ejected.includes("s4"), "the healthy server is never ejected");
+    assert.ok(servers.every((s) => s.name === "s4" || s.stats.ejections <= 1));
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test("connect failures eject a dead server at once without active checks", async () => {
+  const bs = await Promise.all(["s1", "s2"].map((n) => new Switchable(n).start()));
+  const gw = await startGateway(config(bs, "    passive: { consecutiveFailures: 2, ejectTime: 300ms }"));
+  const s1 = gw.gw.backends.get("b")!.servers[0]!;
+  try {
+    const port1 = bs[0]!.port;
+    await bs[0]!.stop();
+    for (let i = 0; i < 10; i++) assert.equal((await get(gw.port())).status, 200);
+    assert.equal(s1.up, false, "ejected");
+    const attempts = s1.stats.requests;
+    assert.ok(attempts <= 3, `attempts on the dead server: ${attempts}`);
+    await bs[0]!.start(port1);
+    await until(() => s1.up, 2000); // the ejection times out
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test("maxConn: requests beyond it queue, and a request that waits past queueTimeout gets 503 + Retry-After", async () => {
+  const s = await new Switchable("s1").start();
+  s.delayMs = 200;
+  const gw = await startGateway(config([s], "    maxConn: 1\n    queueTimeout: 300ms"));
+  try {
+    const two = await Promise.all([get(gw.port()), get(gw.port())]);
+    assert.deepEqual(two.map((r) => r.status), [200, 200], "the second waited and was served");
+    const three = await Promise.all([get(gw.port()), get(gw.port()), get(gw.port())]);
+    assert.deepEqual(three.map((r) => r.status).sort(), [200, 200, 503]);
+    assert.equal(gw.gw.backends.get("b")!.servers[0]!.active, 0);
+    // the 503 says why
+    s.delayMs = 600;
+    const [, late] = await Promise.all([get(gw.port()), rawGet(gw.port())]);
+    assert.match(late, /^HTTP\/1\.1 503 /);
+    assert.match(late, /Retry-After: \d/);
+    assert.match(late, /maxConn/);
+  } finally {
+    await gw.close();
+    await s.stop();
+  }
+});
+
+function rawGet(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    request({ port, host: "127.0.0.1", path: "/", agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(`HTTP/1.1 ${res.statusCode} \r\nRetry-After: ${res.headers["retry-after"]}\r\n\r\n${body}`));
+    }).end();
+  });
+}
+
+test("a backup server serves only while no primary is up, and gives back", async () => {
+  const bs = await Promise.all(["p1", "bk"].map((n) => new Switchable(n).start()));
+  const gw = await startGateway(
+    config([bs[0]!, { ...bs[1]!, name: "bk", port: bs[1]!.port, extra: ", backup: true" }], "    health: { type: tcp, interval: 50ms, timeout: 40ms, rise: 1, fall: 1 }"),
+  );
+  const p1 = gw.gw.backends.get("b")!.servers[0]!;
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await get(gw.port())).server, "p1");
+    const port1 = bs[0]!.port;
+    await bs[0]!.stop();
+    await until(() => !p1.up);
+    for (let i = 0; i < 5; i++) assert.equal((await get(gw.port())).server, "bk");
+    await bs[0]!.start(port1);
+    await until(() => p1.up);
+    for (let i = 0; i < 5; i++) assert.equal((await get(gw.port())).server, "p1");
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
+
+test.after(() => agent.destroy());
