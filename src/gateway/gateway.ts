@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import { drain, enable, maintenance, setWeight } from "../health/state.ts";
+import { createAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
 import { HealthRunner } from "./health-runner.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -32,10 +33,13 @@ export class Gateway {
   readonly counters = { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
   readonly #servers = new Map<string, Server>();
   readonly #log: Logger | undefined;
+  #accessLog: Logger | undefined;
 
-  constructor(config: Config, log?: Logger) {
+  /** `accessLog` replaces the default access-log destination (stdout), e.g. in tests. */
+  constructor(config: Config, log?: Logger, opts: { accessLog?: Logger } = {}) {
     this.config = config;
     this.#log = log;
+    this.#accessLog = opts.accessLog;
     for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log));
     this.health = new HealthRunner(this.backends, log);
   }
@@ -82,9 +86,12 @@ export class Gateway {
       proto: l.tls === undefined ? "http" : "https",
       sessions: this.sessions,
       tunnels: this.tunnels,
+      accessLog: l.accessLog ? (this.#accessLog ??= createAccessLog()) : undefined,
     };
     return createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
-      socket.setNoDelay(true); new HttpSession(attach(socket, discard), ctx);
+      // The server's noDelay option does not reach accepted sockets on every Node version.
+      socket.setNoDelay(true);
+      new HttpSession(attach(socket, discard), ctx);
     });
   }
 

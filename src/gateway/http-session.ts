@@ -1,4 +1,6 @@
 import type { HttpListenerConfig } from "../config/types.ts";
+import type { Logger } from "../log.ts";
+import type { AccessRecord } from "./access-log.ts";
 import type { Backend, QueueWaiter } from "./backend.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "./http1/body.ts";
@@ -38,6 +40,8 @@ export interface HttpListenerContext {
   readonly proto: "http" | "https";
   readonly sessions: Set<HttpSession>;
   readonly tunnels: Set<Tunnel>;
+  /** Set when the listener has `accessLog: true`. */
+  readonly accessLog: Logger | undefined;
 }
 
 const ST_IDLE = 0; // between requests
@@ -86,12 +90,14 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   #resHeadSent = false;
   #upReusable = false;
   #startedAt = 0;
+  #reqStart = 0;
   #latency = 0;
   #method = 0;
   #status = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   #setCookie: string | undefined = undefined;
+  #access: AccessRecord | null = null;
   readonly #reqBody = new BodyFramer();
   readonly #resBody = new BodyFramer();
   deadline = 0;
@@ -272,8 +278,42 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#resBuf = null;
     this.#bytesIn = bodyEnd;
     this.#bytesOut = 0;
+    if (this.#ctx.accessLog !== undefined) this.#access = this.#accessRecord(buf, backend.name);
     this.#disarm();
     this.#pick(buf);
+  }
+
+  #accessRecord(buf: Buffer, backend: string): AccessRecord {
+    this.#reqStart = this.#ctx.wheel.clock();
+    const host = REQ.host >= 0 ? buf.toString("latin1", REQ.spans[(REQ.host << 2) + 2]!, REQ.spans[(REQ.host << 2) + 3]!) : "";
+    return {
+      client: this.#fwd.ip,
+      listener: this.#ctx.cfg.name,
+      method: buf.toString("latin1", 0, REQ.methodEnd),
+      host,
+      path: buf.toString("latin1", REQ.targetStart, REQ.targetEnd),
+      status: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+      backend,
+      server: "",
+      retries: 0,
+      upstreamReused: false,
+    };
+  }
+
+  #logAccess(server: UpstreamServer | null, status: number, tunnelMs?: number): void {
+    const a = this.#access!;
+    this.#access = null;
+    a.status = status;
+    a.bytesIn = this.#bytesIn;
+    a.bytesOut = this.#bytesOut;
+    a.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+    a.server = server?.name ?? "";
+    a.retries = Math.max(0, this.#attempts - 1);
+    if (tunnelMs !== undefined) a.tunnelMs = tunnelMs;
+    this.#ctx.accessLog!.info(a);
   }
 
   /** Picks a server (stickiness, hash key, policy) and connects, or queues, or answers 503. */
@@ -337,6 +377,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     }
     conn.socket.hf = this;
     this.#state = ST_EXCHANGE;
+    if (this.#access !== null) this.#access.upstreamReused = conn.reused;
     const s = conn.socket;
     const out = this.#out!;
     if (!this.#replayable) this.#out = null;
@@ -487,6 +528,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
       server.stats.response(this.#method, this.#status, this.#latency, this.#bytesIn, this.#bytesOut);
     }
+    if (this.#access !== null) this.#logAccess(server, this.#status);
     this.#setCookie = undefined;
     this.#server = null;
     this.#out = null;
@@ -529,11 +571,26 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     server.stats.tunnelsOpened++;
     backend.passiveSuccess(server);
     const method = this.#method;
+    const access = this.#access;
+    this.#access = null;
+    const log = this.#ctx.accessLog;
+    if (access !== null) {
+      access.status = 101;
+      access.server = server.name;
+      access.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+      access.retries = Math.max(0, this.#attempts - 1);
+    }
     const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, {
       tunnelClosed: (tun: Tunnel) => {
         this.#ctx.tunnels.delete(tun);
         backend.end(server, this.#latency, true, this.#ctx.wheel.now);
         server.stats.response(method, 101, this.#latency, tun.bytesIn, tun.bytesOut);
+        if (access !== null && log !== undefined) {
+          access.bytesIn = tun.bytesIn;
+          access.bytesOut = tun.bytesOut;
+          access.tunnelMs = Math.round(this.#ctx.wheel.clock() - tun.openedAt);
+          log.info(access);
+        }
       },
     });
     this.#ctx.tunnels.add(t);

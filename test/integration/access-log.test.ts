@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { pino } from "pino";
+import { WebSocket, WebSocketServer } from "ws";
+import { once } from "node:events";
+import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
+import { httpBackend, rawClient, simpleConfig } from "../helpers.ts";
+
+test("access logs: one JSON line per request and per tunnel, only on listeners that ask", async () => {
+  const a = await httpBackend("a");
+  const wss = new WebSocketServer({ server: a.server });
+  wss.on("connection", (ws) => ws.on("message", (d) => ws.send(d)));
+  const file = join(mkdtempSync(join(tmpdir(), "hf-access-")), "access.log");
+  const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
+  const loaded = loadConfig(simpleConfig([{ name: "a", port: a.port }], "", "    accessLog: true"), { env: {}, baseDir: "." });
+  assert.ok(loaded.ok);
+  const gw = new Gateway(loaded.config, undefined, { accessLog });
+  await gw.start();
+  try {
+    const port = gw.address("web").port;
+    const c = rawClient(port);
+    await c.request("GET /one?x=1 HTTP/1.1\r\nHost: example.test\r\n\r\n");
+    await c.request("POST /two HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n\r\nhello");
+    c.close();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await once(ws, "open");
+    ws.send("ping");
+    await once(ws, "message");
+    ws.close();
+    await once(ws, "close");
+    for (let i = 0; i < 50 && readFileSync(file, "utf8").split("\n").filter(Boolean).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    const [one, two, tun] = lines;
+    assert.equal(one.method, "GET");
+    assert.equal(one.path, "/one?x=1");
+    assert.equal(one.host, "example.test");
+    assert.equal(one.status, 200);
+    assert.equal(one.client, "127.0.0.1");
+    assert.equal(one.backend, "b");
+    assert.equal(one.server, "a");
+    assert.equal(one.upstreamReused, false);
+    assert.equal(two.upstreamReused, true);
+    assert.equal(two.method, "POST");
+    assert.ok(two.bytesIn > 5 && two.bytesOut > 0);
+    assert.equal(typeof one.durationMs, "number");
+    assert.equal(tun.status, 101);
+    assert.equal(typeof tun.tunnelMs, "number");
+    assert.ok(tun.bytesIn > 0 && tun.bytesOut > 0);
+  } finally {
+    await gw.stop();
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    await a.close();
+  }
+});
