@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { loadConfig } from "../config/load.ts";
 import { startEchoServer, startSseServer, startWsEchoServer, type DemoServer } from "../demo/backends.ts";
 import { Gateway } from "../gateway/gateway.ts";
@@ -50,8 +52,27 @@ export async function runDemo(port: number, host = "127.0.0.1"): Promise<number>
   }
   const a = gw.address("demo");
   const base = `${a.address}:${a.port}`;
+  // The dashboard lives on 127.0.0.1:9900 (DESIGN §1); a second demo, or anything else
+  // on that port, must not stop this one: fall back to a free port and say which.
+  // A fresh token per run, handed to the dashboard in the URL fragment (never sent to
+  // the server; the page moves it to sessionStorage and clears the address bar).
+  const token = randomBytes(12).toString("base64url");
+  let admin: AdminServer;
+  let adminNote = "";
+  try {
+    admin = await startAdmin(gw, { listen: { host: "127.0.0.1", port: 9900 }, token });
+  } catch {
+    admin = await startAdmin(gw, { listen: { host: "127.0.0.1", port: 0 }, token });
+    adminNote = " (port 9900 was taken)";
+  }
   process.stdout.write(`
 holdfast demo: a gateway on http://${base} in front of 5 built-in backends
+
+  Dashboard${adminNote}, with its drain/enable/weight buttons unlocked:
+    ${admin.url}/#token=${token}
+  The same table in the terminal, and the Prometheus metrics:
+    holdfast status --admin ${admin.url}     (or: npm start -- status --admin ${admin.url})
+    curl -s ${admin.url}/metrics
 
   HTTP echo, round-robin over echo-1, echo-2, echo-3 (run it a few times):
     curl -s http://${base}/hello
@@ -69,7 +90,9 @@ holdfast demo: a gateway on http://${base} in front of 5 built-in backends
 Press Ctrl-C to stop.
 `);
   await untilSignal();
+  admin.setStopping();
   await gw.stop();
+  await admin.close();
   await Promise.all(all.map((s) => s.close()));
   return 0;
 }

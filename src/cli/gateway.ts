@@ -1,3 +1,4 @@
+import { startAdmin } from "../admin/server.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { createLogger } from "../log.ts";
@@ -5,7 +6,10 @@ import { untilSignal } from "./signals.ts";
 
 /**
  * `holdfast gateway -c FILE`: validates the whole config first (a config that fails
- * validation never starts a half-configured gateway), then binds every listener.
+ * validation never starts a half-configured gateway), then binds every listener, then
+ * the admin server (dashboard, /metrics, /healthz, API) on `admin.listen`. An admin
+ * address that cannot be bound stops the gateway: running without its health endpoint
+ * and controls would be worse than not starting.
  */
 export async function runGateway(file: string): Promise<number> {
   const loaded = await loadConfigFile(file);
@@ -26,8 +30,20 @@ export async function runGateway(file: string): Promise<number> {
     const a = gw.address(l.name);
     process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${a.address}:${a.port}\n`);
   }
+  const { listen, token } = loaded.config.admin;
+  let admin;
+  try {
+    admin = await startAdmin(gw, { listen, token }, log);
+  } catch (err) {
+    process.stderr.write(`holdfast: cannot start the admin server on ${listen.host}:${listen.port} (admin.listen): ${(err as Error).message}\n`);
+    await gw.stop();
+    return 1;
+  }
+  process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);
   const sig = await untilSignal();
   log.info({ signal: sig }, "stopping");
+  admin.setStopping();
   await gw.stop();
+  await admin.close();
   return 0;
 }

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { runGateway } from "./gateway.ts";
 import { runCheckCommand } from "./check.ts";
 import { runDemo } from "./demo.ts";
+import { DEFAULT_ADMIN_URL, runStatus } from "./status.ts";
 
 /**
  * `holdfast` command line. With no arguments it runs the embedded demo.
@@ -10,6 +11,7 @@ import { runDemo } from "./demo.ts";
  * holdfast                      # the demo: backends + gateway on :8080
  * holdfast check -c holdfast.yaml
  * holdfast gateway -c holdfast.yaml
+ * holdfast status --admin http://127.0.0.1:9900
  */
 const program = new Command()
   .name("holdfast")
@@ -31,6 +33,15 @@ program
   .requiredOption("-c, --config <file>", "YAML config file")
   .action(async (opts: { config: string }) => {
     process.exitCode = await runCheckCommand(opts.config);
+  });
+
+program
+  .command("status")
+  .description("print every listener, backend and server (state, weight, connections, req/s, errors, latency, checks) from a running gateway's admin API")
+  .option("--admin <url>", "the gateway's admin address (admin.listen)", DEFAULT_ADMIN_URL)
+  .option("--json", "print the raw overview JSON instead of the table")
+  .action(async (opts: { admin: string; json?: boolean }) => {
+    process.exitCode = await runStatus(opts);
   });
 
 program

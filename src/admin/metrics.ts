@@ -1,0 +1,240 @@
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import type { Backend } from "../gateway/backend.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
+import type { UpstreamServer } from "../gateway/upstream.ts";
+import { BucketHistogram } from "./histogram.ts";
+import { readLive, type LiveView } from "./live.ts";
+
+/**
+ * `/metrics`: the gateway's counters in Prometheus text format, through prom-client
+ * with a registry of our own. Every metric is a `collect()` callback that reads the live
+ * objects at scrape time: the data plane only increments plain numbers and pays nothing
+ * for metrics. Label sets are bounded by the config (backend, server, listener, method
+ * class, status class, state): no per-client or per-path label. docs/metrics.md lists
+ * every metric and maps the seed chapter's `lb_*` names onto them.
+ *
+ * @example
+ * const metrics = createMetrics(gateway);
+ * res.setHeader("content-type", metrics.contentType);
+ * res.end(await metrics.text());
+ */
+
+/** One registry's metrics as JSON: what a worker would send to the primary. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * The metrics of one gateway.
+ *
+ * @example
+ * const m: GatewayMetrics = createMetrics(gw);
+ * await m.text(); // "# HELP holdfast_requests_total ..."
+ */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The exposition text. */
+  text(): Promise<string>;
+  /**
+   * The workers seam: this process's metrics as JSON. With `workers > 1` each worker
+   * sends this to the primary, which answers a scrape with {@link aggregateMetrics}
+   * (prom-client's `AggregatorRegistry`: counters and histograms summed, states maxed).
+   */
+  json(): Promise<MetricsJson>;
+}
+
+type Pair = readonly [Backend, UpstreamServer];
+
+function pairs(gw: Gateway): Pair[] {
+  const out: Pair[] = [];
+  for (const b of gw.backends.values()) for (const s of b.servers) out.push([b, s]);
+  return out;
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's process metrics (CPU, memory, event loop lag, GC, handles), prefixed
+ * `holdfast_`. One registry per process: the collectors hook process-wide observers,
+ * so a second gateway in the same process (tests) shares them instead of adding more.
+ */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: "holdfast_" });
+  }
+  return processRegistry;
+}
+
+/**
+ * Registers every `holdfast_*` metric of `gw` in a fresh registry (plus the shared
+ * process metrics unless `processMetrics: false`).
+ *
+ * @example
+ * const { registry } = createMetrics(gw, { processMetrics: false });
+ * await registry.getSingleMetricAsString("holdfast_server_state");
+ */
+export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = {}): GatewayMetrics {
+  const own = new Registry();
+  const registers = [own];
+
+  // One walk over the open connections per scrape: prom-client calls every metric's
+  // collect() synchronously in one pass, so the view is dropped at the next microtask.
+  let cached: LiveView | undefined;
+  const live = (): LiveView => {
+    if (cached === undefined) {
+      cached = readLive(gw);
+      queueMicrotask(() => (cached = undefined));
+    }
+    return cached;
+  };
+
+  const serverLabels = ["backend", "server"] as const;
+  const counter = (name: string, help: string, read: (s: UpstreamServer) => number): void => {
+    new Counter({
+      name, help, labelNames: serverLabels, registers,
+      collect() {
+        this.reset();
+        for (const [b, s] of pairs(gw)) this.inc({ backend: b.name, server: s.name }, read(s));
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: (s: UpstreamServer) => number, aggregator: "sum" | "max" | "average" = "sum"): void => {
+    new Gauge({
+      name, help, labelNames: serverLabels, registers, aggregator,
+      collect() {
+        this.reset();
+        for (const [b, s] of pairs(gw)) this.set({ backend: b.name, server: s.name }, read(s));
+      },
+    });
+  };
+
+  new Counter({
+    name: "holdfast_requests_total",
+    help: "HTTP exchanges finished, by backend, server, method class and status class (none = no response: refused, reset or timed out; 1xx = upgrades, counted when the tunnel closes)",
+    labelNames: ["backend", "server", "method", "status"] as const,
+    registers,
+    collect() {
+      this.reset();
+      const n = STATUS_CLASSES.length;
+      for (const [b, s] of pairs(gw)) {
+        const r = s.stats.responses;
+        // Only cells that ever counted: 48 mostly-zero series per server would be noise.
+        for (let i = 0; i < r.length; i++) {
+          if (r[i]! > 0) this.inc({ backend: b.name, server: s.name, method: METHODS[(i / n) | 0]!, status: STATUS_CLASSES[i % n]! }, r[i]!);
+        }
+      }
+    },
+  });
+  new BucketHistogram(own, {
+    name: "holdfast_upstream_latency_seconds",
+    help: "Time from sending a request to the server until its response head arrived, per backend and server",
+    buckets: LATENCY_BUCKETS,
+    collect: (emit) => {
+      for (const [b, s] of pairs(gw)) emit({ backend: b.name, server: s.name }, s.stats.latency, s.stats.latencySum);
+    },
+  });
+  counter("holdfast_server_attempts_total", "Requests, upgrades and TCP connections sent to the server, retried attempts included", (s) => s.stats.requests);
+  counter("holdfast_retries_total", "Attempts on this server that failed and were retried (on another server for a failed connect)", (s) => s.stats.retries);
+  counter("holdfast_ejections_total", "Times passive outlier detection ejected the server", (s) => s.stats.ejections);
+  counter("holdfast_tunnels_opened_total", "WebSocket/upgrade and TCP tunnels opened to the server", (s) => s.stats.tunnelsOpened);
+  counter("holdfast_upstream_connections_created_total", "New TCP connections opened to the server", (s) => s.stats.connectionsCreated);
+  counter("holdfast_upstream_connections_reused_total", "Requests sent on a pooled keep-alive connection instead of a new one", (s) => s.stats.connectionsReused);
+  counter("holdfast_upstream_connect_failures_total", "Connections to the server that were refused, failed or timed out", (s) => s.stats.connectFailures);
+  gauge("holdfast_upstream_connection_reuse_ratio", "Share of upstream connection uses that reused a pooled connection since start (prefer the rate of the two counters)", (s) => {
+    const total = s.stats.connectionsCreated + s.stats.connectionsReused;
+    return total === 0 ? 0 : s.stats.connectionsReused / total;
+  }, "average");
+  new Counter({
+    name: "holdfast_bytes_total",
+    help: "Bytes proxied, by backend and server; direction in = client to server, out = server to client (open tunnels included)",
+    labelNames: ["backend", "server", "direction"] as const,
+    registers,
+    collect() {
+      this.reset();
+      const tunnels = live().tunnels;
+      for (const [b, s] of pairs(gw)) {
+        // An open tunnel's bytes move into stats when it closes: adding the live ones
+        // keeps the sum monotonic and shows long-lived tunnels' traffic as it flows.
+        const t = tunnels.get(s);
+        this.inc({ backend: b.name, server: s.name, direction: "in" }, s.stats.bytesIn + (t?.bytesIn ?? 0));
+        this.inc({ backend: b.name, server: s.name, direction: "out" }, s.stats.bytesOut + (t?.bytesOut ?? 0));
+      }
+    },
+  });
+  gauge("holdfast_tunnels", "Open tunnels (WebSocket/upgrade and TCP) per server", (s) => live().tunnels.get(s)?.count ?? 0);
+  new Gauge({
+    name: "holdfast_upstream_connections",
+    help: "Upstream connections per server: in_use = in-flight requests and open tunnels, idle = pooled keep-alive connections",
+    labelNames: ["backend", "server", "state"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [b, s] of pairs(gw)) {
+        this.set({ backend: b.name, server: s.name, state: "in_use" }, s.active);
+        this.set({ backend: b.name, server: s.name, state: "idle" }, s.idle.length);
+      }
+    },
+  });
+  new Gauge({
+    name: "holdfast_server_state",
+    help: "1 for the server's current state (up, down, draining, maintenance), 0 for the others; an ejected server is down",
+    labelNames: ["backend", "server", "state"] as const,
+    registers,
+    aggregator: "max",
+    collect() {
+      this.reset();
+      const now = gw.wheel.clock();
+      for (const [b, s] of pairs(gw)) {
+        const st = s.state(now);
+        for (const x of ["up", "down", "draining", "maintenance"] as const) this.set({ backend: b.name, server: s.name, state: x }, st === x ? 1 : 0);
+      }
+    },
+  });
+  gauge("holdfast_server_weight", "Effective weight (after health agent, slow start and operator changes)", (s) => s.weight, "max");
+  gauge("holdfast_server_configured_weight", "Weight from the config", (s) => s.configWeight, "max");
+  new Gauge({
+    name: "holdfast_backend_queue_length",
+    help: "Requests waiting for a server under maxConn",
+    labelNames: ["backend"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const b of gw.backends.values()) this.set({ backend: b.name }, b.queue.length);
+    },
+  });
+  new Gauge({
+    name: "holdfast_client_connections",
+    help: "Open client connections per listener (HTTP connections and tunnels)",
+    labelNames: ["listener"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, t] of live().listeners) this.set({ listener: name }, t.connections);
+    },
+  });
+  const c = gw.counters;
+  new Counter({ name: "holdfast_admission_rejected_total", help: "New connections and upgrades refused by per-server admission control", registers, collect() { this.reset(); this.inc(c.admissionRejected); } });
+  new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloads); } });
+  new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloadFailures); } });
+
+  const registry = opts.processMetrics === false ? own : Registry.merge([own, processMetrics()]);
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    json: () => registry.getMetricsAsJSON(),
+  };
+}
+
+/**
+ * The primary's side of the workers seam: one exposition from every worker's
+ * {@link GatewayMetrics.json}, each metric combined by its aggregator (sum for counters,
+ * histograms and connection counts; max for states and weights).
+ *
+ * @example
+ * const text = await aggregateMetrics(await Promise.all(workers.map((w) => w.metricsJson())));
+ */
+export function aggregateMetrics(perWorker: readonly MetricsJson[]): Promise<string> {
+  return AggregatorRegistry.aggregate(perWorker as MetricsJson[]).metrics();
+}

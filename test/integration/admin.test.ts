@@ -1,0 +1,486 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { get, type IncomingMessage } from "node:http";
+import { connect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ReloadHook } from "../../src/admin/api.ts";
+import { aggregateMetrics, createMetrics } from "../../src/admin/metrics.ts";
+import type { Overview } from "../../src/admin/overview.ts";
+import { CACHE_MS, startAdmin, type AdminServer } from "../../src/admin/server.ts";
+import { deadPort, httpBackend, simpleConfig, startGateway, tcpBackend, type Backend, type TestGateway } from "../helpers.ts";
+
+const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
+const TOKEN = "s3cret-admin-token";
+const LOOPBACK0 = { host: "127.0.0.1", port: 0 };
+
+interface Fixture {
+  a: Backend;
+  b: Backend;
+  gw: TestGateway;
+  admin: AdminServer;
+  close(): Promise<void>;
+}
+
+async function fixture(opts: { token?: string; reload?: ReloadHook } = {}): Promise<Fixture> {
+  const a = await httpBackend("a");
+  const b = await httpBackend("b");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }, { name: "b", port: b.port }]));
+  const admin = await startAdmin(gw.gw, { listen: LOOPBACK0, token: opts.token, ...(opts.reload ? { reload: opts.reload } : {}) });
+  return {
+    a, b, gw, admin,
+    close: async () => {
+      await admin.close();
+      await gw.close();
+      await a.close();
+      await b.close();
+    },
+  };
+}
+
+/** GET/POST/PUT against the admin server; resolves status, headers and body text. */
+async function call(admin: AdminServer, method: string, path: string, opts: { token?: string; auth?: string; body?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.auth !== undefined) headers.authorization = opts.auth;
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(admin.url + path, { method, headers, body: opts.body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+}
+
+/** `n` requests through the gateway; returns how many each server answered. */
+async function traffic(gw: TestGateway, n: number, path = "/x"): Promise<Record<string, number>> {
+  const by: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`http://127.0.0.1:${gw.port()}${path}`);
+    await res.text();
+    const who = res.headers.get("x-served-by") ?? "?";
+    by[who] = (by[who] ?? 0) + 1;
+  }
+  return by;
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A strict-enough parser of the Prometheus text format (0.0.4). */
+function parseExposition(text: string): { samples: Sample[]; types: Map<string, string>; helps: Set<string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    let m = /^# HELP (\w+) .+$/.exec(line);
+    if (m) {
+      helps.add(m[1]!);
+      continue;
+    }
+    m = /^# TYPE (\w+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (m) {
+      types.set(m[1]!, m[2]!);
+      continue;
+    }
+    m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?[\d.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    assert.ok(m, `unparsable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return { samples, types, helps };
+}
+
+function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
+  return samples.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}
+
+describe("admin: /metrics", () => {
+  let f: Fixture;
+  before(async () => (f = await fixture()));
+  after(() => f.close());
+
+  test("the exposition parses: holdfast_ names, HELP and TYPE for each, bounded labels, cumulative buckets", async () => {
+    await traffic(f.gw, 6);
+    const res = await call(f.admin, "GET", "/metrics");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+    const { samples, types, helps } = parseExposition(res.text);
+    for (const [name] of types) {
+      assert.ok(name.startsWith("holdfast_"), `${name} is prefixed`);
+      assert.ok(helps.has(name), `${name} has HELP`);
+    }
+    const expected: Record<string, string> = {
+      holdfast_requests_total: "counter",
+      holdfast_upstream_latency_seconds: "histogram",
+      holdfast_server_attempts_total: "counter",
+      holdfast_retries_total: "counter",
+      holdfast_ejections_total: "counter",
+      holdfast_tunnels: "gauge",
+      holdfast_tunnels_opened_total: "counter",
+      holdfast_upstream_connections: "gauge",
+      holdfast_upstream_connections_created_total: "counter",
+      holdfast_upstream_connections_reused_total: "counter",
+      holdfast_upstream_connection_reuse_ratio: "gauge",
+      holdfast_upstream_connect_failures_total: "counter",
+      holdfast_bytes_total: "counter",
+      holdfast_server_state: "gauge",
+      holdfast_server_weight: "gauge",
+      holdfast_server_configured_weight: "gauge",
+      holdfast_backend_queue_length: "gauge",
+      holdfast_client_connections: "gauge",
+      holdfast_admission_rejected_total: "counter",
+      holdfast_config_reloads_total: "counter",
+      holdfast_config_reload_failures_total: "counter",
+      holdfast_process_resident_memory_bytes: "gauge",
+      holdfast_nodejs_eventloop_lag_seconds: "gauge",
+    };
+    for (const [name, type] of Object.entries(expected)) assert.equal(types.get(name), type, `${name} is a ${type}`);
+
+    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener"]);
+    for (const s of samples) {
+      if (s.name.startsWith("holdfast_process_") || s.name.startsWith("holdfast_nodejs_")) continue;
+      for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has a bounded label set (found ${k})`);
+    }
+    const req = samples.filter((s) => s.name === "holdfast_requests_total");
+    assert.ok(req.length > 0);
+    for (const s of req) {
+      assert.deepEqual(Object.keys(s.labels).sort(), ["backend", "method", "server", "status"]);
+      assert.match(s.labels.status!, /^(none|[1-5]xx)$/);
+    }
+    assert.equal(sum(samples, "holdfast_requests_total", { method: "GET", status: "2xx" }), 6);
+
+    // Cumulative buckets per series, +Inf == _count, and le ascending.
+    for (const server of ["a", "b"]) {
+      const buckets = samples.filter((s) => s.name === "holdfast_upstream_latency_seconds_bucket" && s.labels.server === server);
+      assert.equal(buckets.length, 14);
+      assert.equal(buckets.at(-1)!.labels.le, "+Inf");
+      for (let i = 1; i < buckets.length; i++) {
+        assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `cumulative at le=${buckets[i]!.labels.le}`);
+        if (i < buckets.length - 1) assert.ok(Number(buckets[i]!.labels.le) > Number(buckets[i - 1]!.labels.le));
+      }
+      assert.equal(buckets.at(-1)!.value, sum(samples, "holdfast_upstream_latency_seconds_count", { server }));
+      assert.ok(sum(samples, "holdfast_upstream_latency_seconds_sum", { server }) > 0);
+    }
+    assert.equal(sum(samples, "holdfast_upstream_latency_seconds_count"), 6);
+    for (const server of ["a", "b"]) {
+      assert.equal(sum(samples, "holdfast_server_state", { server, state: "up" }), 1);
+      assert.equal(sum(samples, "holdfast_server_state", { server }), 1, "exactly one state is 1");
+    }
+  });
+
+  test("counts move with real traffic", async () => {
+    const parse = async () => parseExposition((await call(f.admin, "GET", "/metrics")).text).samples;
+    await sleep(CACHE_MS + 20);
+    const s0 = await parse();
+    await traffic(f.gw, 10);
+    await sleep(CACHE_MS + 20);
+    const s1 = await parse();
+    const d = (name: string, where: Record<string, string> = {}) => sum(s1, name, where) - sum(s0, name, where);
+    assert.equal(d("holdfast_requests_total", { status: "2xx" }), 10);
+    assert.equal(d("holdfast_upstream_latency_seconds_count"), 10);
+    assert.equal(d("holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 10);
+    assert.equal(d("holdfast_server_attempts_total"), 10);
+    assert.equal(d("holdfast_upstream_connections_created_total") + d("holdfast_upstream_connections_reused_total"), 10);
+    assert.ok(d("holdfast_bytes_total", { direction: "in" }) > 0);
+    assert.ok(d("holdfast_bytes_total", { direction: "out" }) > 0);
+    // round-robin: both servers took their share
+    assert.equal(d("holdfast_requests_total", { server: "a" }), 5);
+    assert.equal(d("holdfast_requests_total", { server: "b" }), 5);
+  });
+
+  test("the workers seam: per-worker JSON aggregates into one exposition (counters summed, states not)", async () => {
+    const m = createMetrics(f.gw.gw, { processMetrics: false });
+    const json = await m.json();
+    const one = parseExposition(await m.text()).samples;
+    const two = parseExposition(await aggregateMetrics([json, json])).samples;
+    assert.equal(sum(two, "holdfast_requests_total"), 2 * sum(one, "holdfast_requests_total"));
+    assert.equal(sum(two, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 2 * sum(one, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }));
+    assert.equal(sum(two, "holdfast_server_state", { server: "a", state: "up" }), 1);
+  });
+});
+
+describe("admin: API", () => {
+  let f: Fixture;
+  before(async () => (f = await fixture({ token: TOKEN })));
+  after(() => f.close());
+
+  test("/healthz: 200 ok, then 503 once stopping", async () => {
+    const other = await fixture();
+    try {
+      const ok = await call(other.admin, "GET", "/healthz");
+      assert.equal(ok.status, 200);
+      assert.equal(ok.text, "ok\n");
+      other.admin.setStopping();
+      const stopping = await call(other.admin, "GET", "/healthz");
+      assert.equal(stopping.status, 503);
+      assert.match(stopping.text, /stopping/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("GET /api/backends: the overview; rates appear after a tick", async () => {
+    await traffic(f.gw, 20);
+    await sleep(1200);
+    const res = await call(f.admin, "GET", "/api/backends");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /application\/json/);
+    const o = res.json() as unknown as Overview;
+    assert.equal(typeof o.uptimeSeconds, "number");
+    assert.equal(o.pid, process.pid);
+    for (const k of ["clientConnections", "tunnels", "rps", "requests", "errors", "servers", "serversUp", "admissionRejected", "reloads", "reloadFailures"]) {
+      assert.equal(typeof (o.totals as unknown as Record<string, unknown>)[k], "number", `totals.${k}`);
+    }
+    assert.equal(o.totals.servers, 2);
+    assert.deepEqual(o.listeners.map((l) => [l.name, l.mode, l.backends]), [["web", "http", ["b"]]]);
+    assert.equal(o.listeners[0]!.address, `127.0.0.1:${f.gw.port()}`);
+    const b = o.backends[0]!;
+    assert.equal(b.name, "b");
+    assert.equal(b.balance, "round-robin");
+    assert.deepEqual(b.servers.map((s) => s.name), ["a", "b"]);
+    const s = b.servers[0]!;
+    assert.equal(s.address, `127.0.0.1:${f.a.port}`);
+    assert.equal(s.state, "up");
+    assert.equal(s.weight, 1);
+    assert.equal(s.configWeight, 1);
+    for (const k of ["active", "tunnels", "idle", "rps", "requests", "errors", "retries", "ejections", "bytesIn", "bytesOut", "connectionsCreated", "connectionsReused", "stateForMs"]) {
+      assert.equal(typeof (s as unknown as Record<string, unknown>)[k], "number", `server.${k}`);
+    }
+    assert.ok(Array.isArray(s.rpsHistory) && s.rpsHistory.length >= 1);
+    assert.ok(s.requests >= 10);
+    assert.equal(s.errorRate, 0);
+    assert.ok(s.p50Ms !== null && s.p99Ms !== null && s.p50Ms <= s.p99Ms, `p50 ${s.p50Ms} p99 ${s.p99Ms}`);
+    assert.deepEqual(s.checks, []);
+
+    const one = await call(f.admin, "GET", "/api/backends/b");
+    assert.equal(one.status, 200);
+    assert.equal(one.json().name, "b");
+  });
+
+  test("404s name what is unknown; 405 for a wrong method", async () => {
+    const nb = await call(f.admin, "GET", "/api/backends/nope");
+    assert.equal(nb.status, 404);
+    assert.match(nb.json().error as string, /no backend named "nope"/);
+    const nb2 = await call(f.admin, "POST", "/api/backends/nope/servers/a/drain", { token: TOKEN });
+    assert.equal(nb2.status, 404);
+    assert.match(nb2.json().error as string, /"nope"/);
+    const ns = await call(f.admin, "POST", "/api/backends/b/servers/zz/drain", { token: TOKEN });
+    assert.equal(ns.status, 404);
+    assert.match(ns.json().error as string, /no server named "zz".*servers: a, b/);
+    const nr = await call(f.admin, "GET", "/api/nothing");
+    assert.equal(nr.status, 404);
+    assert.match(nr.json().error as string, /no route GET \/api\/nothing/);
+    const wm = await call(f.admin, "GET", "/api/backends/b/servers/a/drain");
+    assert.equal(wm.status, 405);
+    assert.equal(wm.headers.get("allow"), "POST");
+  });
+
+  test("auth: missing, malformed or wrong token → 401 saying why; the right one → 200", async () => {
+    const path = "/api/backends/b/servers/a/maintenance";
+    const missing = await call(f.admin, "POST", path);
+    assert.equal(missing.status, 401);
+    assert.match(missing.json().error as string, /missing Authorization header/);
+    assert.match(missing.headers.get("www-authenticate")!, /^Bearer/);
+    const malformed = await call(f.admin, "POST", path, { auth: `Basic ${Buffer.from("x:y").toString("base64")}` });
+    assert.equal(malformed.status, 401);
+    assert.match(malformed.json().error as string, /expected Bearer/);
+    const wrong = await call(f.admin, "POST", path, { token: "nope" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.json().error as string, /invalid token/);
+    const wrongWeight = await call(f.admin, "PUT", "/api/backends/b/servers/a/weight", { token: TOKEN + "x", body: '{"weight":5}' });
+    assert.equal(wrongWeight.status, 401);
+    assert.equal(f.gw.gw.backends.get("b")!.servers[0]!.state(performance.now()), "up", "refused calls changed nothing");
+    const ok = await call(f.admin, "POST", path, { token: TOKEN });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((ok.json().server as { state: string }).state, "maintenance");
+    const back = await call(f.admin, "POST", "/api/backends/b/servers/a/enable", { token: TOKEN });
+    assert.equal((back.json().server as { state: string }).state, "up");
+  });
+
+  test("auth: without a configured token every mutation is refused with 403 saying a token must be configured", async () => {
+    const other = await fixture();
+    try {
+      for (const [method, path, body] of [
+        ["POST", "/api/backends/b/servers/a/drain", undefined],
+        ["PUT", "/api/backends/b/servers/a/weight", '{"weight":3}'],
+        ["POST", "/api/reload", undefined],
+      ] as const) {
+        const r = await call(other.admin, method, path, { token: "anything", body });
+        assert.equal(r.status, 403, `${method} ${path}`);
+        assert.match(r.json().error as string, /no admin token is configured; set admin\.token/);
+      }
+      assert.equal(other.gw.gw.backends.get("b")!.servers[0]!.state(performance.now()), "up");
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("weight: 0..256 accepted, null restores, anything else → 400; an oversized body → 413", async () => {
+    const path = "/api/backends/b/servers/b/weight";
+    for (const body of ['{"weight":300}', '{"weight":-1}', '{"weight":1.5}', '{"weight":"5"}', '{"w":5}', "not json", "[]"]) {
+      const r = await call(f.admin, "PUT", path, { token: TOKEN, body });
+      assert.equal(r.status, 400, body);
+      assert.match(r.json().error as string, /weight|JSON/, body);
+    }
+    const big = await call(f.admin, "PUT", path, { token: TOKEN, body: JSON.stringify({ weight: 1, pad: "x".repeat(10_000) }) });
+    assert.equal(big.status, 413);
+    const set = await call(f.admin, "PUT", path, { token: TOKEN, body: '{"weight":7}' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal((set.json().server as { weight: number }).weight, 7);
+    assert.equal(f.gw.gw.backends.get("b")!.servers[1]!.weight, 7);
+    const zero = await call(f.admin, "PUT", path, { token: TOKEN, body: '{"weight":0}' });
+    assert.equal((zero.json().server as { weight: number }).weight, 0);
+    const restore = await call(f.admin, "PUT", path, { token: TOKEN, body: '{"weight":null}' });
+    assert.equal((restore.json().server as { weight: number }).weight, 1);
+  });
+
+  test("drain through the API: the server shows draining and new requests go to the other one", async () => {
+    const before = f.a.requests.length;
+    const r = await call(f.admin, "POST", "/api/backends/b/servers/a/drain", { token: TOKEN });
+    assert.equal(r.status, 200, r.text);
+    const view = await call(f.admin, "GET", "/api/backends/b");
+    assert.equal((view.json() as unknown as Overview["backends"][number]).servers[0]!.state, "draining");
+    const by = await traffic(f.gw, 12);
+    assert.deepEqual(by, { b: 12 });
+    assert.equal(f.a.requests.length, before);
+    await call(f.admin, "POST", "/api/backends/b/servers/a/enable", { token: TOKEN });
+    const again = await traffic(f.gw, 4);
+    assert.equal(again.a, 2);
+  });
+
+  test("POST /api/reload: 501 without a hook; the hook's verdict with one", async () => {
+    const none = await call(f.admin, "POST", "/api/reload", { token: TOKEN });
+    assert.equal(none.status, 501);
+    assert.match(none.json().error as string, /reload is not available/);
+    let ok = true;
+    const other = await fixture({ token: TOKEN, reload: async () => (ok ? { ok: true, summary: "2 servers added" } : { ok: false, errors: ["backends.b.balance: unknown policy"] }) });
+    try {
+      const r1 = await call(other.admin, "POST", "/api/reload", { token: TOKEN });
+      assert.equal(r1.status, 200);
+      assert.deepEqual(r1.json(), { ok: true, summary: "2 servers added" });
+      ok = false;
+      const r2 = await call(other.admin, "POST", "/api/reload", { token: TOKEN });
+      assert.equal(r2.status, 422);
+      assert.match(r2.json().error as string, /refused.*backends\.b\.balance/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("GET /api/events: server-sent overviews about one second apart", async () => {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(`${f.admin.url}/api/events`, resolve).on("error", reject));
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers["content-type"]!, /^text\/event-stream/);
+    const times: number[] = [];
+    const events: Overview[] = [];
+    let buf = "";
+    await new Promise<void>((resolve) => {
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = /^data: (.*)$/m.exec(ev);
+          if (data === null) continue;
+          events.push(JSON.parse(data[1]!) as Overview);
+          times.push(performance.now());
+          if (events.length === 4) resolve();
+        }
+      });
+    });
+    res.destroy();
+    assert.ok(events.every((e) => e.backends[0]!.servers.length === 2));
+    // The first event is immediate; the next ones come with the 1 s tick.
+    for (let i = 2; i < times.length; i++) {
+      const gap = times[i]! - times[i - 1]!;
+      assert.ok(gap > 700 && gap < 1500, `gap ${gap.toFixed(0)} ms`);
+    }
+  });
+});
+
+describe("admin: tunnels", () => {
+  test("an open TCP tunnel counts on its server, in the API and in /metrics", async () => {
+    const be = await tcpBackend((s) => s.pipe(s));
+    const gw = await startGateway(`
+admin: { listen: 127.0.0.1:0 }
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+  t:
+    servers: [ { name: s0, address: 127.0.0.1:${be.port} } ]
+`);
+    const admin = await startAdmin(gw.gw, { listen: LOOPBACK0, token: undefined });
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    try {
+      c.write("ping");
+      await new Promise((r) => c.once("data", r));
+      const o = (await call(admin, "GET", "/api/backends")).json() as unknown as Overview;
+      assert.equal(o.backends[0]!.servers[0]!.tunnels, 1);
+      assert.equal(o.listeners[0]!.tunnels, 1);
+      assert.equal(o.totals.tunnels, 1);
+      const m = parseExposition((await call(admin, "GET", "/metrics")).text).samples;
+      assert.equal(sum(m, "holdfast_tunnels", { server: "s0" }), 1);
+      assert.equal(sum(m, "holdfast_client_connections", { listener: "l4" }), 1);
+      assert.equal(sum(m, "holdfast_bytes_total", { server: "s0", direction: "in" }), 4, "open tunnels' bytes count as they flow");
+    } finally {
+      c.destroy();
+      await admin.close();
+      await gw.close();
+      await be.close();
+    }
+  });
+});
+
+describe("holdfast status", () => {
+  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const p = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    return new Promise((resolve) => p.on("close", (code) => resolve({ code, stdout, stderr })));
+  }
+
+  test("prints the listeners and every server with its state, aligned, without colours when piped", async () => {
+    const f = await fixture({ token: TOKEN });
+    try {
+      await traffic(f.gw, 4);
+      await call(f.admin, "POST", "/api/backends/b/servers/a/drain", { token: TOKEN });
+      const r = await run(["status", "--admin", f.admin.url]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!r.stdout.includes("\u001b["), "no ANSI escapes when stdout is not a TTY");
+      const lines = r.stdout.split("\n");
+      assert.match(lines[0]!, /^holdfast: up \d+s · pid \d+ · [\d.]+ req\/s · 1\/2 servers up$/);
+      const head = lines.find((l) => l.trimStart().startsWith("SERVER"))!;
+      assert.ok(head, r.stdout);
+      for (const col of ["STATE", "WEIGHT", "ACTIVE", "TUNNELS", "REQ/S", "ERRORS", "P50", "P99", "CHECKS"]) assert.ok(head.includes(col), col);
+      const rowA = lines.find((l) => /^ {2}a {2}/.test(l))!;
+      const rowB = lines.find((l) => /^ {2}b {2}/.test(l))!;
+      assert.match(rowA, /draining/);
+      assert.match(rowB, / up /);
+      // aligned: the STATE column starts at the same offset on every row
+      assert.equal(rowA.indexOf("draining"), head.indexOf("STATE"));
+      assert.equal(rowB.indexOf("up "), head.indexOf("STATE"));
+      assert.match(r.stdout, /^LISTENER +MODE +ADDRESS/m);
+      assert.match(r.stdout, new RegExp(`web +http +127\\.0\\.0\\.1:${f.gw.port()} +b`));
+
+      const json = await run(["status", "--admin", f.admin.url, "--json"]);
+      assert.equal((JSON.parse(json.stdout) as Overview).backends[0]!.servers[0]!.state, "draining");
+    } finally {
+      await f.close();
+    }
+  });
+
+  test("exits 1 with a clear message when the admin API is unreachable", async () => {
+    const port = await deadPort();
+    const r = await run(["status", "--admin", `http://127.0.0.1:${port}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`cannot reach the admin API at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    assert.match(r.stderr, /--admin/);
+    assert.equal(r.stdout, "");
+  });
+});
