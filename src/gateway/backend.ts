@@ -2,6 +2,9 @@ import { extractHashKey, readCookie, type RequestView } from "../balance/hash-ke
 import type { Balancer, PickContext } from "../balance/types.ts";
 import { balancers } from "../balance/registry.ts";
 import type { BackendConfig } from "../config/types.ts";
+import type { BackendChange } from "../control/diff.ts";
+import { TokenBucket } from "../control/token-bucket.ts";
+import { drain } from "../health/state.ts";
 import { recordFailure, recordSuccess } from "../health/state.ts";
 import type { Logger } from "../log.ts";
 import { createCookieCodec } from "../sticky/cookie.ts";
@@ -16,6 +19,16 @@ class MutablePickContext implements PickContext {
   key: string | undefined = undefined;
   now = 0;
   random: () => number = Math.random;
+}
+
+function poolOptions(config: BackendConfig) {
+  return { maxIdle: config.keepAlive.maxIdle, idleTimeout: config.keepAlive.idleTimeout, connectTimeout: config.timeouts.connect };
+}
+
+function newBalancer(config: BackendConfig): Balancer {
+  const factory = (balancers as Record<string, ((o: object) => Balancer) | undefined>)[config.balance];
+  if (factory === undefined) throw new Error(`balancing policy ${config.balance} is not available`);
+  return factory({ hashBalanceFactor: config.hashBalanceFactor });
 }
 
 /** Something waiting in a backend's `maxConn` queue. */
@@ -43,20 +56,22 @@ export class Backend {
   /** Set by `select`: the sticky cookie to send with the response, or undefined. */
   setCookie: string | undefined = undefined;
   readonly queue: QueueWaiter[] = [];
+  /** Per-server admission buckets (new connections and upgrades), when `admission` is set. */
+  readonly #admission = new Map<UpstreamServer, TokenBucket>();
+  /** Servers removed by a reload that still carry requests or tunnels (draining). */
+  retired: UpstreamServer[] = [];
   readonly #ctx = new MutablePickContext();
-  readonly #cookie: { plain: CookieSticky; secure: CookieSticky } | undefined;
-  readonly #source: SourceSticky | undefined;
+  #cookie: { plain: CookieSticky; secure: CookieSticky } | undefined;
+  #source: SourceSticky | undefined;
   readonly #log: Logger | undefined;
+  readonly #wheel: Deadlines;
 
   constructor(config: BackendConfig, wheel: Deadlines, log?: Logger) {
     this.name = config.name;
     this.config = config;
     this.#log = log;
-    const pool = {
-      maxIdle: config.keepAlive.maxIdle,
-      idleTimeout: config.keepAlive.idleTimeout,
-      connectTimeout: config.timeouts.connect,
-    };
+    this.#wheel = wheel;
+    const pool = poolOptions(config);
     this.servers = config.servers.map((s, i) => {
       const server = new UpstreamServer(i, s, pool, wheel);
       server.maxConn = config.maxConn;
@@ -64,9 +79,14 @@ export class Backend {
     });
     this.primaries = this.servers.filter((s) => !s.backup);
     this.backups = this.servers.filter((s) => s.backup);
-    const factory = (balancers as Record<string, ((o: object) => Balancer) | undefined>)[config.balance];
-    if (factory === undefined) throw new Error(`balancing policy ${config.balance} is not available`);
-    this.balancer = factory({ hashBalanceFactor: config.hashBalanceFactor });
+    this.balancer = newBalancer(config);
+    this.#setupSticky();
+  }
+
+  #setupSticky(): void {
+    const config = this.config;
+    this.#cookie = undefined;
+    this.#source = undefined;
     const sticky = config.sticky;
     if (sticky?.kind === "cookie") {
       const codec = createCookieCodec({ key: stickyKey(sticky.secret), mac: hmacSha256 });
@@ -76,6 +96,67 @@ export class Backend {
       const store = new MemoryStickyStore({ ttlMs: sticky.ttl, maxEntries: sticky.maxEntries });
       this.#source = new SourceSticky({ store, fallback: this.balancer });
     }
+  }
+
+  /**
+   * Applies a reload's changes in place. Kept servers keep their live state (health,
+   * counters, pooled connections); added servers slow-start; removed servers are drained
+   * and retired (returned, so the caller closes their tunnels on the drain schedule).
+   */
+  update(change: BackendChange, now: number): UpstreamServer[] {
+    const after = change.after;
+    this.config = after;
+    const pool = poolOptions(after);
+    const byName = new Map(this.servers.map((s) => [s.name, s]));
+    const removed: UpstreamServer[] = [];
+    for (const r of change.servers.removed) {
+      const s = byName.get(r.name);
+      if (s === undefined) continue;
+      byName.delete(r.name);
+      drain(s.health, now);
+      s.refresh(now, after.slowStart);
+      s.closeIdle();
+      removed.push(s);
+    }
+    this.servers = after.servers.map((cfg, i) => {
+      let s = byName.get(cfg.name);
+      if (s === undefined) {
+        s = new UpstreamServer(i, cfg, pool, this.#wheel, false);
+      } else {
+        s.index = i;
+        s.configWeight = cfg.weight;
+        s.backup = cfg.backup;
+        s.pool = pool;
+      }
+      s.maxConn = after.maxConn;
+      s.refresh(now, after.slowStart);
+      return s;
+    });
+    this.primaries = this.servers.filter((s) => !s.backup);
+    this.backups = this.servers.filter((s) => s.backup);
+    // A new policy instance for any change of policy or server set: policies keep
+    // per-server state (rings, tables, latency estimates) keyed by the old set.
+    if (change.fields.length > 0 || change.servers.added.length > 0 || removed.length > 0) {
+      this.balancer = newBalancer(after);
+      this.#setupSticky();
+    }
+    this.retired.push(...removed);
+    return removed;
+  }
+
+  /** Drains every server (the backend was removed from the config). */
+  retireAll(now: number): UpstreamServer[] {
+    for (const s of this.servers) {
+      drain(s.health, now);
+      s.refresh(now, this.config.slowStart);
+      s.closeIdle();
+    }
+    this.retired.push(...this.servers);
+    const all = this.servers;
+    this.servers = [];
+    this.primaries = [];
+    this.backups = [];
+    return all;
   }
 
   /**
@@ -122,6 +203,21 @@ export class Backend {
     return this.#source!.pick(list, req.source, this.#ctx) as StickyDecision;
   }
 
+  /**
+   * Takes an admission token for a new connection or upgrade to `s`. Returns 0 when
+   * admitted, else the time in ms until the next token (the Retry-After hint).
+   */
+  admit(s: UpstreamServer, now: number): number {
+    const a = this.config.admission;
+    if (a === undefined) return 0;
+    let bucket = this.#admission.get(s);
+    if (bucket === undefined || bucket.rate !== a.rate || bucket.burst !== a.burst) {
+      bucket = new TokenBucket(a.rate, a.burst, now);
+      this.#admission.set(s, bucket);
+    }
+    return bucket.take(now) ? 0 : Math.max(1, bucket.retryAfterMs(now));
+  }
+
   /** True when some server is up but at `maxConn`: a request may queue for it. */
   get saturated(): boolean {
     if (this.config.maxConn === 0) return false;
@@ -139,6 +235,7 @@ export class Backend {
   /** Reports its end; `latencyMs` is the time to the response head. */
   end(s: UpstreamServer, latencyMs: number, ok: boolean, now: number): void {
     s.active--;
+    if (s.active === 0 && this.retired.length > 0) this.retired = this.retired.filter((r) => r.active > 0);
     this.balancer.onEnd?.(s, latencyMs, ok, now);
     if (this.queue.length > 0 && s.available) this.queue.shift()!.onQueueReady();
   }

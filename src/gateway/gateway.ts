@@ -1,16 +1,34 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
-import type { Logger } from "../log.ts";
+import { diffConfig, isEmptyDiff, type ConfigDiff } from "../control/diff.ts";
 import { drain, enable, maintenance, setWeight } from "../health/state.ts";
+import type { Logger } from "../log.ts";
 import { createAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
-import { HealthRunner } from "./health-runner.ts";
 import { Deadlines } from "./deadlines.ts";
+import { Drainer } from "./drainer.ts";
+import { HealthRunner } from "./health-runner.ts";
 import { HttpSession, type HttpListenerContext } from "./http-session.ts";
+import { RebalanceRunner } from "./rebalance-runner.ts";
 import { Router } from "./routes.ts";
 import { attach, discard } from "./sockets.ts";
 import { TcpSession, type TcpListenerContext } from "./tcp-session.ts";
 import type { Tunnel } from "./tunnel.ts";
+import type { UpstreamServer } from "./upstream.ts";
+
+interface LiveListener {
+  cfg: ListenerConfig;
+  server: Server;
+  ctx: HttpListenerContext | TcpListenerContext;
+}
+
+/** What a reload did, for logs and the admin API. */
+export interface ReloadReport {
+  readonly changed: boolean;
+  readonly diff: ConfigDiff;
+  /** Top-level settings that only take effect on restart (`workers`, `admin`, `cluster`). */
+  readonly needsRestart: readonly string[];
+}
 
 /**
  * The data plane of one process: listeners, backends with their live servers, and the
@@ -20,18 +38,23 @@ import type { Tunnel } from "./tunnel.ts";
  * const gw = new Gateway(config, logger);
  * await gw.start();
  * gw.address("web"); // { address: "127.0.0.1", port: 8080, family: "IPv4" }
- * await gw.stop();
+ * await gw.reload(newConfig); // applied in place; established connections untouched
+ * await gw.shutdown();        // graceful: finish requests, spread tunnel closes
  */
 export class Gateway {
-  readonly config: Config;
+  config: Config;
   readonly backends = new Map<string, Backend>();
   readonly wheel = new Deadlines(100);
   readonly sessions = new Set<HttpSession>();
   readonly tunnels = new Set<Tunnel>();
   readonly health: HealthRunner;
+  readonly drainer: Drainer;
+  readonly rebalancer: RebalanceRunner;
   /** Process-wide counters (metrics read them; the lifecycle features increment them). */
   readonly counters = { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
-  readonly #servers = new Map<string, Server>();
+  /** True from the start of a graceful stop (`/healthz` answers 503). */
+  stopping = false;
+  readonly #listeners = new Map<string, LiveListener>();
   readonly #log: Logger | undefined;
   #accessLog: Logger | undefined;
 
@@ -42,12 +65,15 @@ export class Gateway {
     this.#accessLog = opts.accessLog;
     for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log));
     this.health = new HealthRunner(this.backends, log);
+    this.drainer = new Drainer(this.tunnels, this.wheel, log);
+    this.rebalancer = new RebalanceRunner(this.backends, this.tunnels, this.drainer, this.wheel, log);
   }
 
   /** Binds every listener; rejects (and closes what was bound) if one cannot bind. */
   async start(): Promise<void> {
     this.wheel.start();
     this.health.start();
+    this.rebalancer.start();
     try {
       for (const l of this.config.listeners) await this.#listen(l);
     } catch (err) {
@@ -58,19 +84,24 @@ export class Gateway {
 
   /** The bound address of a listener (useful with port 0). */
   address(listener: string): AddressInfo {
-    const srv = this.#servers.get(listener);
-    if (srv === undefined) throw new Error(`no listener named ${listener}`);
-    return srv.address() as AddressInfo;
+    const l = this.#listeners.get(listener);
+    if (l === undefined) throw new Error(`no listener named ${listener}`);
+    return l.server.address() as AddressInfo;
+  }
+
+  get listenerNames(): string[] {
+    return [...this.#listeners.keys()];
   }
 
   #listen(l: ListenerConfig): Promise<void> {
-    const server = l.mode === "http" ? this.#httpServer(l) : this.#tcpServer(l);
+    const live = l.mode === "http" ? this.#httpListener(l) : this.#tcpListener(l);
+    const server = live.server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen({ host: l.listen.host, port: l.listen.port, backlog: 4096 }, () => {
         server.off("error", reject);
         server.on("error", (err) => this.#log?.error({ err, listener: l.name }, "listener error"));
-        this.#servers.set(l.name, server);
+        this.#listeners.set(l.name, live);
         const a = server.address() as AddressInfo;
         this.#log?.info({ listener: l.name, mode: l.mode, address: `${a.address}:${a.port}` }, "listening");
         resolve();
@@ -78,7 +109,7 @@ export class Gateway {
     });
   }
 
-  #httpServer(l: HttpListenerConfig): Server {
+  #httpListener(l: HttpListenerConfig): LiveListener {
     const ctx: HttpListenerContext = {
       cfg: l,
       router: new Router(l.routes, this.backends),
@@ -88,32 +119,46 @@ export class Gateway {
       tunnels: this.tunnels,
       accessLog: l.accessLog ? (this.#accessLog ??= createAccessLog()) : undefined,
     };
-    return createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       // The server's noDelay option does not reach accepted sockets on every Node version.
       socket.setNoDelay(true);
       new HttpSession(attach(socket, discard), ctx);
     });
+    return { cfg: l, server, ctx };
   }
 
-  #tcpServer(l: TcpListenerConfig): Server {
-    const backend = this.backends.get(l.backend);
-    if (backend === undefined) throw new Error(`listener ${l.name}: unknown backend ${l.backend}`);
-    const ctx: TcpListenerContext = { cfg: l, backend, wheel: this.wheel, tunnels: this.tunnels };
-    return createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+  #tcpListener(l: TcpListenerConfig): LiveListener {
+    const ctx: TcpListenerContext = { cfg: l, backend: this.#backend(l.backend), wheel: this.wheel, tunnels: this.tunnels };
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      socket.setNoDelay(true);
       new TcpSession(attach(socket, discard), ctx);
     });
+    return { cfg: l, server, ctx };
+  }
+
+  #backend(name: string): Backend {
+    const b = this.backends.get(name);
+    if (b === undefined) throw new Error(`unknown backend ${name}`);
+    return b;
+  }
+
+  #find(backend: string, server: string): { b: Backend; s: UpstreamServer } | undefined {
+    const b = this.backends.get(backend);
+    const s = b?.servers.find((x) => x.name === server);
+    return b === undefined || s === undefined ? undefined : { b, s };
   }
 
   /**
    * Admin actions on a server (the admin API calls these): `drain` (no new requests or
-   * tunnels), `maintenance` (out of rotation), `enable` (back to what the checks say),
+   * tunnels; its tunnels close with 1012 after `drainTimeout`, spread over `drainSpread`),
+   * `maintenance` (out of rotation at once), `enable` (back to what the checks say),
    * `weight` (0–256; `undefined` restores the configured weight). Returns false when the
    * backend or server does not exist; throws RangeError on a bad weight.
    */
   serverAction(backend: string, server: string, action: "drain" | "enable" | "maintenance" | "weight", weight?: number): boolean {
-    const b = this.backends.get(backend);
-    const s = b?.servers.find((x) => x.name === server);
-    if (b === undefined || s === undefined) return false;
+    const found = this.#find(backend, server);
+    if (found === undefined) return false;
+    const { b, s } = found;
     const now = this.wheel.clock();
     if (action === "drain") drain(s.health, now);
     else if (action === "maintenance") maintenance(s.health, now);
@@ -121,20 +166,144 @@ export class Gateway {
     else setWeight(s.health, weight);
     s.refresh(now, b.config.slowStart);
     if (action === "drain" || action === "maintenance") s.closeIdle();
+    if (action === "drain") this.drainer.drain(b, [s]);
+    if (action === "enable") this.drainer.cancel(s);
     b.refresh(now);
     this.#log?.info({ backend, server, action, weight }, "admin action");
     return true;
   }
 
+  /**
+   * Applies a new, already validated config in place (DESIGN §4 "Reload"): added
+   * listeners bind, removed ones stop accepting and their connections close when idle;
+   * backends and servers are added, updated or drained; established connections on
+   * kept servers are untouched. Rejects (leaving the old config serving) only if an
+   * added listener cannot bind.
+   */
+  async reload(next: Config): Promise<ReloadReport> {
+    const diff = diffConfig(this.config, next);
+    const needsRestart = diff.global.filter((g) => g !== "shutdown");
+    if (isEmptyDiff(diff)) return { changed: false, diff, needsRestart };
+    const now = this.wheel.clock();
+    // Bind new listeners first: if one cannot bind, nothing else has changed yet.
+    const added: LiveListener[] = [];
+    for (const l of diff.listeners.added) {
+      try {
+        const live = l.mode === "http" ? this.#httpListener(l) : this.#tcpListenerDeferred(l);
+        await this.#bind(live);
+        added.push(live);
+      } catch (err) {
+        for (const a of added) a.server.close();
+        throw err;
+      }
+    }
+    for (const b of diff.backends.added) this.backends.set(b.name, new Backend(b, this.wheel, this.#log));
+    for (const c of diff.backends.changed) {
+      const b = this.#backend(c.after.name);
+      const removed = b.update(c, now);
+      if (removed.length > 0) this.drainer.drain(b, removed);
+    }
+    for (const r of diff.backends.removed) {
+      const b = this.#backend(r.name);
+      this.drainer.drain(b, b.retireAll(now));
+      this.backends.delete(r.name);
+    }
+    for (const l of diff.listeners.removed) this.#closeListener(l.name);
+    this.config = next;
+    // Every listener re-reads its config and routes (routes name backends by object).
+    for (const l of next.listeners) {
+      const live = this.#listeners.get(l.name) ?? added.find((a) => a.cfg.name === l.name);
+      if (live === undefined) continue;
+      live.cfg = l;
+      if (l.mode === "http") {
+        const ctx = live.ctx as HttpListenerContext;
+        ctx.cfg = l;
+        ctx.router = new Router(l.routes, this.backends);
+      } else {
+        const ctx = live.ctx as TcpListenerContext;
+        ctx.cfg = l;
+        ctx.backend = this.#backend(l.backend);
+      }
+      this.#listeners.set(l.name, live);
+    }
+    this.health.sync();
+    this.counters.reloads++;
+    this.#log?.info({ listeners: summarize(diff.listeners), backends: summarize(diff.backends), needsRestart }, "config reloaded");
+    return { changed: true, diff, needsRestart };
+  }
+
+  // A TCP listener added by a reload may name a backend added by the same reload.
+  #tcpListenerDeferred(l: TcpListenerConfig): LiveListener {
+    const ctx: TcpListenerContext = { cfg: l, backend: undefined as unknown as Backend, wheel: this.wheel, tunnels: this.tunnels };
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      socket.setNoDelay(true);
+      new TcpSession(attach(socket, discard), ctx);
+    });
+    return { cfg: l, server, ctx };
+  }
+
+  #bind(live: LiveListener): Promise<void> {
+    const l = live.cfg;
+    return new Promise((resolve, reject) => {
+      live.server.once("error", reject);
+      live.server.listen({ host: l.listen.host, port: l.listen.port, backlog: 4096 }, () => {
+        live.server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  #closeListener(name: string): void {
+    const live = this.#listeners.get(name);
+    if (live === undefined) return;
+    this.#listeners.delete(name);
+    live.server.close();
+    for (const s of this.sessions) if (s.listener === name) s.closeWhenIdle();
+    this.#log?.info({ listener: name }, "listener closed");
+  }
+
+  /**
+   * Graceful stop (DESIGN §4 "Stop the gateway"): `stopping` at once (healthz 503);
+   * after `delay` the listeners stop accepting; idle keep-alive connections close, busy
+   * ones get `Connection: close` on their last response; tunnels close with 1001 spread
+   * over the window; resolves when everything is closed or at `timeout` (then the rest
+   * is cut).
+   */
+  async shutdown(delay = this.config.shutdown.delay, timeout = this.config.shutdown.timeout): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const t0 = performance.now();
+    this.#log?.info({ delay, timeout }, "graceful stop");
+    await sleep(delay);
+    for (const name of [...this.#listeners.keys()]) this.#closeListener(name);
+    for (const b of this.backends.values()) for (const s of b.servers) s.closeIdle();
+    const window = Math.max(0, timeout - (performance.now() - t0));
+    // Spread tunnel closes over half of what is left, so clients reconnect (elsewhere)
+    // in a trickle and the last closes still finish before the deadline.
+    this.drainer.stopAll(window / 2);
+    while (this.sessions.size + this.tunnels.size > 0 && performance.now() - t0 < timeout) await sleep(50);
+    await this.stop();
+  }
+
   /** Stops at once: closes listeners, sessions, tunnels and pooled connections. */
   async stop(): Promise<void> {
-    const closing = [...this.#servers.values()].map((s) => new Promise<void>((r) => s.close(() => r())));
-    this.#servers.clear();
+    const closing = [...this.#listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    this.#listeners.clear();
     for (const s of this.sessions) s.socket.destroy();
     for (const t of this.tunnels) t.close();
     for (const b of this.backends.values()) for (const s of b.servers) s.closeIdle();
+    this.drainer.stop();
+    this.rebalancer.stop();
     this.health.stop();
     this.wheel.stop();
     await Promise.all(closing);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function summarize(c: { added: readonly { name: string }[]; removed: readonly { name: string }[]; changed: readonly { after: { name: string } }[] }) {
+  return { added: c.added.map((x) => x.name), removed: c.removed.map((x) => x.name), changed: c.changed.map((x) => x.after.name) };
 }

@@ -17,7 +17,7 @@ import type { UpstreamServer } from "./upstream.ts";
  */
 export class HealthRunner {
   readonly #backends: ReadonlyMap<string, Backend>;
-  readonly #checkers = new Map<Backend, HealthChecker<UpstreamServer>>();
+  readonly #checkers = new Map<Backend, { checker: HealthChecker<UpstreamServer>; config: unknown; servers: Set<UpstreamServer> }>();
   readonly #log: Logger | undefined;
   readonly #tickMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -51,7 +51,32 @@ export class HealthRunner {
       },
     });
     for (const s of b.servers) checker.add(s);
-    this.#checkers.set(b, checker);
+    this.#checkers.set(b, { checker, config: health, servers: new Set(b.servers) });
+  }
+
+  /**
+   * After a reload: checks start for new backends, stop for removed ones, restart for a
+   * backend whose `health:` changed, and follow added and removed servers otherwise.
+   */
+  sync(): void {
+    const live = new Set(this.#backends.values());
+    for (const [b, entry] of this.#checkers) {
+      if (!live.has(b) || b.config.health !== entry.config) {
+        entry.checker.stop();
+        this.#checkers.delete(b);
+      }
+    }
+    for (const b of live) {
+      const entry = this.#checkers.get(b);
+      if (entry === undefined) {
+        this.#watch(b);
+        continue;
+      }
+      const now = new Set(b.servers);
+      for (const s of entry.servers) if (!now.has(s)) entry.checker.remove(s);
+      for (const s of now) if (!entry.servers.has(s)) entry.checker.add(s);
+      entry.servers = now;
+    }
   }
 
   /** Refreshes every server (ejections expire, slow start ramps). */
@@ -62,13 +87,13 @@ export class HealthRunner {
 
   /** Recent check results of a server (empty without active checks). */
   history(b: Backend, s: UpstreamServer): readonly CheckRecord[] {
-    return this.#checkers.get(b)?.history(s) ?? [];
+    return this.#checkers.get(b)?.checker.history(s) ?? [];
   }
 
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const c of this.#checkers.values()) c.stop();
+    for (const c of this.#checkers.values()) c.checker.stop();
     this.#checkers.clear();
   }
 }

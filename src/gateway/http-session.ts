@@ -14,6 +14,12 @@ import { FORBIDDEN, NO_ROUTE, type Router } from "./routes.ts";
 import { methodClass } from "./stats.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "./sockets.ts";
 import { Tunnel } from "./tunnel.ts";
+import { WsTracking } from "./ws-tracking.ts";
+import { acceptThenClose } from "./ws-refuse.ts";
+import { jitteredRetryAfter } from "../control/token-bucket.ts";
+import { CLOSE_TRY_AGAIN_LATER } from "./drainer.ts";
+import { equalsLower } from "./http1/chars.ts";
+import { findHeader as findHeaderIndex } from "./http1/head.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "./upstream.ts";
 
 /**
@@ -34,8 +40,9 @@ const RES = new Head();
 
 /** What a session needs from its listener. */
 export interface HttpListenerContext {
-  readonly cfg: HttpListenerConfig;
-  readonly router: Router;
+  /** Replaced in place by a reload (sessions read it per request). */
+  cfg: HttpListenerConfig;
+  router: Router;
   readonly wheel: Deadlines;
   readonly proto: "http" | "https";
   readonly sessions: Set<HttpSession>;
@@ -98,6 +105,10 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   #bytesOut = 0;
   #setCookie: string | undefined = undefined;
   #access: AccessRecord | null = null;
+  /** No request has been sent upstream on this client connection yet (admission counts it). */
+  #fresh = true;
+  #websocket = false;
+  #wsKey: string | undefined = undefined;
   readonly #reqBody = new BodyFramer();
   readonly #resBody = new BodyFramer();
   deadline = 0;
@@ -113,6 +124,11 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     socket.hf = this;
     ctx.sessions.add(this);
     this.#arm(T_IDLE, ctx.cfg.timeouts.clientIdle);
+  }
+
+  /** Name of the listener that accepted the connection. */
+  get listener(): string {
+    return this.#ctx.cfg.name;
   }
 
   get clientIp(): string {
@@ -254,6 +270,16 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#idempotent = REQ.idempotent;
     this.#clientVersion = REQ.version;
     this.#upgrade = REQ.wantsUpgrade;
+    this.#websocket = false;
+    this.#wsKey = undefined;
+    if (this.#upgrade) {
+      const u = REQ.upgrade;
+      this.#websocket = equalsLower(buf, REQ.spans[(u << 2) + 2]!, REQ.spans[(u << 2) + 3]!, "websocket");
+      if (this.#websocket && backend.config.admission !== undefined) {
+        const k = findHeaderIndex(buf, REQ, "sec-websocket-key");
+        if (k >= 0) this.#wsKey = buf.toString("latin1", REQ.spans[(k << 2) + 2]!, REQ.spans[(k << 2) + 3]!);
+      }
+    }
     if (REQ.connClose || (REQ.version === 10 && !REQ.connKeepAlive) || this.#clientEnded) this.#closeAfter = true;
     const rb = this.#reqBody;
     if (REQ.chunked) rb.startChunked();
@@ -322,7 +348,14 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const wheel = this.#ctx.wheel;
     const server = backend.select(VIEW.reset(buf, buf === null ? null : REQ, this.#fwd.ip), this.#ctx.proto === "https", wheel.now);
     if (buf !== null) this.#setCookie = backend.setCookie;
-    if (server !== undefined) return this.#connect(server);
+    if (server !== undefined) {
+      if ((this.#fresh || this.#upgrade) && backend.config.admission !== undefined) {
+        const wait = backend.admit(server, wheel.now);
+        if (wait > 0) return this.#refuseAdmission(backend, server, wait);
+      }
+      this.#fresh = false;
+      return this.#connect(server);
+    }
     if (backend.saturated) {
       if (this.#state !== ST_QUEUED) {
         this.#state = ST_QUEUED;
@@ -333,6 +366,20 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       return;
     }
     this.#fail(503, `no server is available for backend ${backend.name}`, 1);
+  }
+
+  /** Admission over its rate: HTTP gets 503 + Retry-After, a WebSocket 101 then 1013. */
+  #refuseAdmission(backend: Backend, server: UpstreamServer, waitMs: number): void {
+    const hint = jitteredRetryAfter(Math.max(waitMs, 250), Math.random);
+    server.stats.admissionRejected++;
+    if (this.#websocket) {
+      const res = acceptThenClose(this.#wsKey, CLOSE_TRY_AGAIN_LATER, hint.ms);
+      if (res !== null) {
+        this.#endExchange(false);
+        return this.#respondAndClose(res);
+      }
+    }
+    this.#fail(503, `server ${server.name} of backend ${backend.name} is admitting no more new connections right now`, hint.seconds);
   }
 
   onQueueReady(): void {
@@ -580,6 +627,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       access.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
       access.retries = Math.max(0, this.#attempts - 1);
     }
+    const ws = this.#websocket ? new WsTracking(backend.config.websocket) : null;
     const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, {
       tunnelClosed: (tun: Tunnel) => {
         this.#ctx.tunnels.delete(tun);
@@ -592,7 +640,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
           log.info(access);
         }
       },
-    });
+    }, server, backend, ws);
     this.#ctx.tunnels.add(t);
     const early = this.#buf;
     this.#buf = null;

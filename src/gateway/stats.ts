@@ -49,6 +49,7 @@ export class ServerStats {
   retries = 0;
   ejections = 0;
   tunnelsOpened = 0;
+  admissionRejected = 0;
   bytesIn = 0; // client → server
   bytesOut = 0; // server → client
   /** responses[method * 6 + statusClass] */

@@ -16,8 +16,8 @@ import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } fr
  * new TcpSession(socket, { cfg, backend, wheel, tunnels });
  */
 export interface TcpListenerContext {
-  readonly cfg: TcpListenerConfig;
-  readonly backend: Backend;
+  cfg: TcpListenerConfig;
+  backend: Backend;
   readonly wheel: Deadlines;
   readonly tunnels: Set<Tunnel>;
 }
@@ -42,7 +42,9 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
     this.#ip = ip;
     const server = ctx.backend.select(VIEW.reset(null, null, ip), false, ctx.wheel.now);
-    if (server === undefined) {
+    if (server === undefined || ctx.backend.admit(server, ctx.wheel.now) > 0) {
+      // No server, or admission over its rate: TCP has no way to say why.
+      if (server !== undefined) server.stats.admissionRejected++;
       socket.destroy();
       this.#done = true;
       return;
@@ -69,7 +71,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     this.#early = null;
     const backend = this.#ctx.backend;
     const server = this.#server!;
-    const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this);
+    const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
     this.#ctx.tunnels.add(t);
     t.start(early === null ? null : Buffer.concat(early), null);
     if (this.#clientEnded) conn.socket.end();

@@ -34,11 +34,11 @@ export interface PoolOptions {
 
 
 export class UpstreamServer implements ServerView {
-  readonly index: number;
+  index: number;
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  readonly backup: boolean;
+  backup: boolean;
   /** Configured weight; `weight` is the effective one (health agent, slow start). */
   configWeight: number;
   weight: number;
