@@ -1,8 +1,14 @@
-import { startAdmin } from "../admin/server.ts";
+import { startAdmin, type AdminServer } from "../admin/server.ts";
+import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { createLogger } from "../log.ts";
-import { untilSignal } from "./signals.ts";
+import { defaultPidFile, reloadFromFile, watchConfig, writePidFile } from "./lifecycle.ts";
+
+export interface GatewayOptions {
+  readonly pidFile?: string;
+  readonly watch?: boolean;
+}
 
 /**
  * `holdfast gateway -c FILE`: validates the whole config first (a config that fails
@@ -10,13 +16,38 @@ import { untilSignal } from "./signals.ts";
  * the admin server (dashboard, /metrics, /healthz, API) on `admin.listen`. An admin
  * address that cannot be bound stops the gateway: running without its health endpoint
  * and controls would be worse than not starting.
+ *
+ * Signals: SIGHUP reloads the file; SIGTERM/SIGINT stop gracefully (healthz 503 at once,
+ * listeners close after `shutdown.delay`, requests finish, tunnels close with 1001
+ * spread over the window, exit at `shutdown.timeout` at the latest); a second one exits
+ * at once. A signal that arrives while starting stops the gateway as soon as it is up.
  */
-export async function runGateway(file: string): Promise<number> {
-  const loaded = await loadConfigFile(file);
+export async function runGateway(file: string, opts: GatewayOptions = {}): Promise<number> {
+  let stopSignal: NodeJS.Signals | undefined;
+  let onStop: ((sig: NodeJS.Signals) => void) | undefined;
+  const stopHandler = (sig: NodeJS.Signals) => {
+    if (stopSignal !== undefined) {
+      process.stderr.write(`holdfast: ${sig} again: exiting now\n`);
+      process.exit(130);
+    }
+    stopSignal = sig;
+    onStop?.(sig);
+  };
+  process.on("SIGTERM", stopHandler);
+  process.on("SIGINT", stopHandler);
+  let reloadRequested = false;
+  let onHup: (() => void) | undefined;
+  const hupHandler = () => {
+    reloadRequested = true;
+    onHup?.();
+  };
+  process.on("SIGHUP", hupHandler);
+
+  const loaded = loadConfigFile(file);
   if (!loaded.ok) {
-    for (const i of loaded.issues) process.stderr.write(`${file}: ${i.path}: ${i.message}\n`);
+    for (const i of loaded.issues) process.stderr.write(`${file}: ${formatIssue(i)}\n`);
     process.stderr.write(`holdfast: the config has ${loaded.issues.length} error(s); nothing was started\n`);
-    return 1;
+    return "unreadable" in loaded ? 2 : 1;
   }
   const log = createLogger("gateway");
   const gw = new Gateway(loaded.config, log);
@@ -30,20 +61,38 @@ export async function runGateway(file: string): Promise<number> {
     const a = gw.address(l.name);
     process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${a.address}:${a.port}\n`);
   }
+  const reload = async () => {
+    const r = await reloadFromFile(gw, file, log);
+    if (r.ok) log.info({ summary: r.summary }, "reload");
+    return r;
+  };
   const { listen, token } = loaded.config.admin;
-  let admin;
+  let admin: AdminServer;
   try {
-    admin = await startAdmin(gw, { listen, token }, log);
+    admin = await startAdmin(gw, { listen, token, reload }, log);
   } catch (err) {
     process.stderr.write(`holdfast: cannot start the admin server on ${listen.host}:${listen.port} (admin.listen): ${(err as Error).message}\n`);
     await gw.stop();
     return 1;
   }
   process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);
-  const sig = await untilSignal();
-  log.info({ signal: sig }, "stopping");
+  const pidFile = opts.pidFile ?? defaultPidFile(file);
+  const removePid = writePidFile(pidFile);
+  process.stdout.write(`holdfast: pid ${process.pid} in ${pidFile} (holdfast reload -c ${file})\n`);
+  onHup = () => void reload();
+  if (reloadRequested) onHup();
+  const watcher = opts.watch === true ? watchConfig(file, () => void reload()) : undefined;
+
+  const sig = await new Promise<NodeJS.Signals>((resolve) => {
+    onStop = resolve;
+    if (stopSignal !== undefined) resolve(stopSignal);
+  });
+  log.info({ signal: sig }, "stopping gracefully");
+  watcher?.close();
   admin.setStopping();
-  await gw.stop();
+  await gw.shutdown();
   await admin.close();
+  removePid();
+  process.off("SIGHUP", hupHandler);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { runGateway } from "./gateway.ts";
+import { runReload } from "./reload.ts";
 import { runCheckCommand } from "./check.ts";
 import { runDemo } from "./demo.ts";
 import { DEFAULT_ADMIN_URL, runStatus } from "./status.ts";
@@ -23,8 +24,20 @@ program
   .command("gateway")
   .description("run the gateway with a config file")
   .requiredOption("-c, --config <file>", "YAML config file (see docs/config.md)")
-  .action(async (opts: { config: string }) => {
-    process.exitCode = await runGateway(opts.config);
+  .option("--pid-file <file>", "where to write the pid (default: a file in the temp dir derived from the config path)")
+  .option("--watch", "reload when the config file changes")
+  .addHelpText("after", "\nSignals: SIGHUP reloads the config; SIGTERM/SIGINT stop gracefully (a second one exits at once).")
+  .action(async (opts: { config: string; pidFile?: string; watch?: boolean }) => {
+    process.exitCode = await runGateway(opts.config, { pidFile: opts.pidFile, watch: opts.watch });
+  });
+
+program
+  .command("reload")
+  .description("make a running gateway re-read its config (invalid configs are refused; the old one keeps serving)")
+  .option("-c, --config <file>", "the config file the gateway was started with")
+  .option("--pid-file <file>", "the gateway's pid file")
+  .action((opts: { config?: string; pidFile?: string }) => {
+    process.exitCode = runReload(opts);
   });
 
 program

@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { formatIssue } from "../config/issues.ts";
+import { loadConfigFile } from "../config/load.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import type { Logger } from "../log.ts";
+
+/**
+ * The process around a running gateway: reload on SIGHUP, `holdfast reload` (through the
+ * pid file) or a change of the file (`--watch`); a pid file; and the outcome of a
+ * reload in words. An invalid new config is refused, logged with its errors, counted,
+ * and the old one keeps serving.
+ *
+ * @example
+ * const r = await reloadFromFile(gw, "holdfast.yaml", log);
+ * if (!r.ok) console.error(r.errors.join("\n"));
+ */
+export type ReloadOutcome = { readonly ok: true; readonly summary: string } | { readonly ok: false; readonly errors: readonly string[] };
+
+let chain: Promise<unknown> = Promise.resolve();
+
+/** Re-reads `file` and applies it. Reloads are serialised: a second waits for the first. */
+export function reloadFromFile(gw: Gateway, file: string, log: Logger): Promise<ReloadOutcome> {
+  const run = async (): Promise<ReloadOutcome> => {
+    const loaded = loadConfigFile(file);
+    if (!loaded.ok) {
+      gw.counters.reloadFailures++;
+      const errors = loaded.issues.map((i) => formatIssue(i));
+      log.error({ file, errors }, "reload refused: the new config is invalid; the old one keeps serving");
+      return { ok: false, errors };
+    }
+    try {
+      const report = await gw.reload(loaded.config);
+      if (!report.changed) return { ok: true, summary: "no changes" };
+      const d = report.diff;
+      const summary =
+        `listeners +${d.listeners.added.length} -${d.listeners.removed.length} ~${d.listeners.changed.length}, ` +
+        `backends +${d.backends.added.length} -${d.backends.removed.length} ~${d.backends.changed.length}` +
+        (report.needsRestart.length > 0 ? `; needs a restart to apply: ${report.needsRestart.join(", ")}` : "");
+      return { ok: true, summary };
+    } catch (err) {
+      gw.counters.reloadFailures++;
+      const message = (err as Error).message;
+      log.error({ file, err: message }, "reload failed; the old config keeps serving");
+      return { ok: false, errors: [message] };
+    }
+  };
+  const p = chain.then(run, run);
+  chain = p;
+  return p;
+}
+
+/** Where `holdfast gateway -c FILE` writes its pid unless `--pid-file` says otherwise. */
+export function defaultPidFile(configFile: string): string {
+  const id = createHash("sha1").update(resolve(configFile)).digest("hex").slice(0, 12);
+  return join(tmpdir(), `holdfast-${id}.pid`);
+}
+
+export function writePidFile(path: string): () => void {
+  writeFileSync(path, `${process.pid}\n`);
+  return () => {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** Watches `file` for changes (editors replace files: the directory is watched too). */
+export function watchConfig(file: string, onChange: () => void): FSWatcher {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const abs = resolve(file);
+  const dir = resolve(abs, "..");
+  const base = abs.slice(dir.length + 1);
+  const w = watch(dir, (_event, name) => {
+    if (name !== null && name !== base) return;
+    // Editors write in several steps: wait until the file settles.
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(onChange, 200);
+  });
+  w.unref();
+  return w;
+}
