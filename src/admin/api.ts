@@ -29,7 +29,12 @@ import type { SseHub } from "./sse.ts";
  * server.on("request", (req, res) => void handleAdmin(ctx, req, res));
  */
 
-/** Largest request body accepted (the only bodies are `{"weight": n}`). */
+/**
+ * Largest request body accepted (the only bodies are `{"weight": n}`).
+ *
+ * @example
+ * await readBody(req, MAX_BODY); // 413 beyond
+ */
 export const MAX_BODY = 4096;
 
 /**

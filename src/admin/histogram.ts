@@ -17,7 +17,12 @@ import type { Metric, MetricObjectWithValues, MetricType, MetricValueWithName, R
  * });
  */
 
-/** Label values of one series. */
+/**
+ * Label values of one series.
+ *
+ * @example
+ * const labels: Labels = { backend: "api", server: "api-1" };
+ */
 export type Labels = Readonly<Record<string, string>>;
 
 /**
@@ -43,6 +48,12 @@ export interface BucketHistogramOptions {
   readonly collect: (emit: EmitHistogram) => void;
 }
 
+/**
+ * The collector; registers itself in `registry`.
+ *
+ * @example
+ * new BucketHistogram(registry, { name, help, buckets: LATENCY_BUCKETS, collect: (emit) => ... });
+ */
 export class BucketHistogram {
   readonly name: string;
   readonly help: string;

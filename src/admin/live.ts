@@ -16,14 +16,24 @@ import type { UpstreamServer } from "../gateway/upstream.ts";
  * live.listeners.get("web"); // { connections: 12, tunnels: 3 }
  */
 
-/** Open tunnels on one server, with the bytes they moved so far. */
+/**
+ * Open tunnels on one server, with the bytes they moved so far.
+ *
+ * @example
+ * const t: TunnelTally = readLive(gw).tunnels.get(server) ?? { count: 0, bytesIn: 0, bytesOut: 0 };
+ */
 export interface TunnelTally {
   count: number;
   bytesIn: number;
   bytesOut: number;
 }
 
-/** Open client connections on one listener (HTTP sessions plus tunnels). */
+/**
+ * Open client connections on one listener (HTTP sessions plus tunnels).
+ *
+ * @example
+ * readLive(gw).listeners.get("web"); // { connections: 12, tunnels: 3 }
+ */
 export interface ListenerTally {
   connections: number;
   tunnels: number;

@@ -20,7 +20,12 @@ import { readLive, type LiveView } from "./live.ts";
  * res.end(await metrics.text());
  */
 
-/** One registry's metrics as JSON: what a worker would send to the primary. */
+/**
+ * One registry's metrics as JSON: what a worker would send to the primary.
+ *
+ * @example
+ * const json: MetricsJson = await createMetrics(gw).json();
+ */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /**

@@ -33,9 +33,21 @@ export interface RateView {
   readonly history: readonly number[];
 }
 
-/** Seconds of req/s kept for the sparklines. */
+/**
+ * Seconds of req/s kept for the sparklines.
+ *
+ * @example
+ * rates.view(server).history.length; // up to HISTORY
+ */
 export const HISTORY = 60;
-/** Intervals over which error rate and percentiles are computed (smoother than one second). */
+
+/**
+ * Sample intervals over which error rate and percentiles are computed (a 1 s window
+ * would jump around at low traffic).
+ *
+ * @example
+ * rates.view(server).p99Ms; // over the last WINDOW samples
+ */
 export const WINDOW = 10;
 
 const NB = LATENCY_BUCKETS.length + 1;
@@ -51,6 +63,15 @@ class Ring {
   n = 0;
 }
 
+/**
+ * Keeps, per server, a ring of cumulative samples; rates are deltas between them.
+ * Servers are keyed weakly: one removed by a reload simply stops being sampled.
+ *
+ * @example
+ * const rates = new RateTracker();
+ * rates.sample(servers, performance.now()); // once a second
+ * rates.view(servers[0]).rps;
+ */
 export class RateTracker {
   readonly #rings = new WeakMap<UpstreamServer, Ring>();
 

@@ -33,11 +33,29 @@ import { SseHub } from "./sse.ts";
  * await admin.close();
  */
 
-/** How long a rendered overview or metrics text is served again (ms). */
+/**
+ * How long a rendered overview or metrics text is served again (ms): at most five
+ * renders a second whatever the request rate.
+ *
+ * @example
+ * await sleep(CACHE_MS + 10); // the next GET /metrics renders afresh
+ */
 export const CACHE_MS = 200;
-/** Concurrent admin connections; beyond, new ones are refused by the kernel backlog. */
+
+/**
+ * Concurrent admin connections; beyond, node:http closes new ones at once.
+ *
+ * @example
+ * server.maxConnections = MAX_CONNECTIONS;
+ */
 export const MAX_CONNECTIONS = 256;
-/** Concurrent `/api/events` streams. */
+
+/**
+ * Concurrent `/api/events` streams; one more answers 503.
+ *
+ * @example
+ * new SseHub(MAX_STREAMS);
+ */
 export const MAX_STREAMS = 32;
 
 /**

@@ -25,6 +25,7 @@ export class SseHub {
     this.#maxBuffered = maxBuffered;
   }
 
+  /** Open streams. */
   get size(): number {
     return this.#clients.size;
   }

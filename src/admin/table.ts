@@ -13,11 +13,22 @@ import type { BackendOverview, Overview, ServerOverview } from "./overview.ts";
 const ANSI = { green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", grey: "\x1b[90m", bold: "\x1b[1m", reset: "\x1b[0m" };
 const STATE_COLOR: Record<string, string> = { up: ANSI.green, down: ANSI.red, draining: ANSI.yellow, maintenance: ANSI.grey };
 
-/** Same formats as the dashboard. */
+/**
+ * req/s as the dashboard shows it.
+ *
+ * @example
+ * fmtRps(41.93); // "41.9"
+ */
 export function fmtRps(x: number): string {
   return x >= 100 ? String(Math.round(x)) : x >= 10 ? x.toFixed(1) : x === 0 ? "0" : x.toFixed(2);
 }
 
+/**
+ * A latency in ms, `-` when unknown.
+ *
+ * @example
+ * fmtMs(3.14159); // "3.14 ms"
+ */
 export function fmtMs(x: number | null): string {
   if (x === null) return "-";
   if (x >= 10_000) return ">=10 s";
@@ -27,6 +38,12 @@ export function fmtMs(x: number | null): string {
   return `${x.toFixed(2)} ms`;
 }
 
+/**
+ * A share as a percentage, `-` when unknown.
+ *
+ * @example
+ * fmtPct(0.0123); // "1.2 %"
+ */
 export function fmtPct(x: number | null): string {
   if (x === null) return "-";
   if (x === 0) return "0 %";
@@ -34,6 +51,12 @@ export function fmtPct(x: number | null): string {
   return `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
 }
 
+/**
+ * A duration in its two largest units.
+ *
+ * @example
+ * fmtDuration(7_980_000); // "2h 13m"
+ */
 export function fmtDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;

@@ -1,7 +1,12 @@
 import type { Overview } from "../admin/overview.ts";
 import { renderStatus } from "../admin/table.ts";
 
-/** Where `holdfast status` looks when no `--admin` is given (the default admin.listen). */
+/**
+ * Where `holdfast status` looks when no `--admin` is given (the default admin.listen).
+ *
+ * @example
+ * await runStatus({ admin: DEFAULT_ADMIN_URL });
+ */
 export const DEFAULT_ADMIN_URL = "http://127.0.0.1:9900";
 
 /**

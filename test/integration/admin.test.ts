@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { get, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -84,7 +85,8 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
       types.set(m[1]!, m[2]!);
       continue;
     }
-    m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?[\d.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // (prom-client writes NaN as "Nan"; Prometheus parses floats case-insensitively)
+    m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?[\d.e+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/.exec(line);
     assert.ok(m, `unparsable exposition line: ${line}`);
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
@@ -191,6 +193,17 @@ describe("admin: /metrics", () => {
     assert.equal(d("holdfast_requests_total", { server: "b" }), 5);
   });
 
+  test("docs/metrics.md names only metrics that exist, and documents every holdfast_ metric", async () => {
+    const doc = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    const { types } = parseExposition((await call(f.admin, "GET", "/metrics")).text);
+    const inDoc = new Set([...doc.matchAll(/\bholdfast_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, "")));
+    for (const name of inDoc) assert.ok(types.has(name), `docs/metrics.md mentions ${name}, which /metrics does not export`);
+    for (const name of types.keys()) {
+      if (name.startsWith("holdfast_process_") || name.startsWith("holdfast_nodejs_")) continue;
+      assert.ok(doc.includes(`| \`${name}\` |`), `${name} has a row in docs/metrics.md`);
+    }
+  });
+
   test("the workers seam: per-worker JSON aggregates into one exposition (counters summed, states not)", async () => {
     const m = createMetrics(f.gw.gw, { processMetrics: false });
     const json = await m.json();
@@ -258,6 +271,19 @@ describe("admin: API", () => {
     const one = await call(f.admin, "GET", "/api/backends/b");
     assert.equal(one.status, 200);
     assert.equal(one.json().name, "b");
+  });
+
+  test("a burst of admin requests is served from the cached render, while proxying goes on", async () => {
+    const proxied = traffic(f.gw, 30);
+    const t0 = performance.now();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => call(f.admin, "GET", "/api/backends")));
+    const elapsed = performance.now() - t0;
+    assert.ok(answers.every((r) => r.status === 200));
+    // At most one render per CACHE_MS, whatever the request rate.
+    const renders = new Set(answers.map((r) => (r.json() as unknown as Overview).at));
+    assert.ok(renders.size <= 2 + elapsed / CACHE_MS, `${renders.size} renders for 200 requests in ${elapsed.toFixed(0)} ms`);
+    const by = await proxied;
+    assert.equal((by.a ?? 0) + (by.b ?? 0), 30);
   });
 
   test("404s name what is unknown; 405 for a wrong method", async () => {

@@ -74,10 +74,11 @@ export const DASHBOARD_JS = String.raw`
   function spark(w, h) {
     var svg = document.createElementNS(NS, "svg");
     svg.setAttribute("class", "spark"); svg.setAttribute("width", w); svg.setAttribute("height", h);
-    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    var tip = document.createElementNS(NS, "title");
     var area = document.createElementNS(NS, "path"); area.setAttribute("class", "area");
     var line = document.createElementNS(NS, "path"); line.setAttribute("class", "line");
-    svg.appendChild(area); svg.appendChild(line);
+    svg.appendChild(tip); svg.appendChild(area); svg.appendChild(line);
     return svg;
   }
   function drawSpark(svg, values) {
@@ -93,33 +94,37 @@ export const DASHBOARD_JS = String.raw`
     if (pts.length === 0) pts = ["1," + (h - 1.5), (w - 1) + "," + (h - 1.5)];
     if (pts.length === 1) pts.unshift("1," + pts[0].split(",")[1]);
     var line = "M" + pts.join("L");
-    svg.lastChild.setAttribute("d", line);
-    svg.firstChild.setAttribute("d", line + "L" + pts[pts.length - 1].split(",")[0] + "," + h + "L" + pts[0].split(",")[0] + "," + h + "Z");
-    svg.setAttribute("data-max", String(max));
+    var peak = values.length ? Math.max.apply(null, values) : 0;
+    svg.childNodes[2].setAttribute("d", line);
+    svg.childNodes[1].setAttribute("d", line + "L" + pts[pts.length - 1].split(",")[0] + "," + h + "L" + pts[0].split(",")[0] + "," + h + "Z");
+    set(svg.childNodes[0], "req/s over the last " + values.length + " s · peak " + fmtRps(peak));
   }
 
   // ---------------------------------------------------------------- header and totals
   function kpi(label, value, sub, bad) {
-    return el("div", { cls: "kpi" + (bad ? " bad" : "") }, [el("span", { text: label }), el("b", { text: value }, sub ? [el("small", { text: " " + sub })] : [])]);
+    return el("div", { cls: "kpi" + (bad ? " bad" : "") }, [el("span", { text: label }), el("b", { text: value }), el("small", { text: sub || "" })]);
   }
   function renderTop(o) {
     var t = o.totals;
     var recent = 0, weight = 0;
     o.backends.forEach(function (b) { if (b.errorRate != null) { var w = Math.max(b.rps, 1); recent += b.errorRate * w; weight += w; } });
     var err = weight > 0 ? recent / weight : null;
+    var states = {};
+    o.backends.forEach(function (b) { b.servers.forEach(function (s) { if (s.state !== "up") states[s.state] = (states[s.state] || 0) + 1; }); });
+    var notUp = Object.keys(states).map(function (k) { return states[k] + " " + k; }).join(", ");
     var k = $("kpis");
     k.replaceChildren(
-      kpi("Uptime", fmtDur(o.uptimeSeconds * 1000)),
-      kpi("Requests/s", fmtRps(t.rps)),
-      kpi("Errors (10 s)", fmtPct(err), null, err != null && err >= 0.01),
-      kpi("Servers up", String(t.serversUp), "/ " + t.servers, t.serversUp < t.servers),
-      kpi("Client conns", fmtCount(t.clientConnections)),
-      kpi("Tunnels", fmtCount(t.tunnels)),
-      kpi("Requests", fmtCount(t.requests), t.errors > 0 ? fmtCount(t.errors) + " failed" : ""),
+      kpi("Uptime", fmtDur(o.uptimeSeconds * 1000), "since " + new Date(o.startedAt).toLocaleTimeString()),
+      kpi("Requests/s", fmtRps(t.rps), "last second"),
+      kpi("Errors", fmtPct(err), "last 10 s", err != null && err >= 0.01),
+      kpi("Servers up", t.serversUp + " / " + t.servers, notUp || "all healthy", t.serversUp < t.servers),
+      kpi("Client conns", fmtCount(t.clientConnections), "HTTP + tunnels"),
+      kpi("Tunnels", fmtCount(t.tunnels), "WebSocket + TCP"),
+      kpi("Requests", fmtCount(t.requests), fmtCount(t.errors) + " failed"),
       kpi("Rejected", fmtCount(t.admissionRejected), "admission", t.admissionRejected > 0),
-      kpi("Reloads", String(t.reloads), t.reloadFailures > 0 ? t.reloadFailures + " failed" : "", t.reloadFailures > 0)
+      kpi("Reloads", String(t.reloads), t.reloadFailures + " refused", t.reloadFailures > 0)
     );
-    set($("meta"), "pid " + o.pid + " · started " + new Date(o.startedAt).toLocaleString());
+    set($("meta"), "pid " + o.pid + " · started " + new Date(o.startedAt).toLocaleString() + " · " + o.listeners.length + " listeners, " + o.backends.length + " backends");
     var tb = $("listeners");
     tb.replaceChildren.apply(tb, o.listeners.map(function (l) {
       return el("tr", { "data-listener": l.name }, [

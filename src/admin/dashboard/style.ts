@@ -62,18 +62,18 @@ main { padding: 18px 24px 40px; max-width: 1480px; margin: 0 auto; }
 .kpi { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; box-shadow: var(--shadow); }
 .kpi span { display: block; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .5px; }
 .kpi b { display: block; font-size: 22px; font-weight: 650; margin-top: 2px; }
-.kpi b small { font-size: 13px; color: var(--muted); font-weight: 500; }
+.kpi small { display: block; min-height: 16px; font-size: 12px; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .kpi.bad b { color: var(--down); }
 h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 22px 0 8px; font-weight: 600; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; box-shadow: var(--shadow); overflow: hidden; margin-bottom: 16px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
-table.servers { table-layout: fixed; min-width: 1180px; }
+table.servers { table-layout: fixed; min-width: 1360px; }
 table.servers td { overflow: hidden; text-overflow: ellipsis; }
-col.c-state { width: 150px; } col.c-weight { width: 72px; } col.c-active { width: 70px; } col.c-tunnels { width: 72px; }
-col.c-idle { width: 52px; } col.c-rps { width: 190px; } col.c-err { width: 72px; } col.c-p50 { width: 78px; } col.c-p99 { width: 78px; }
-col.c-checks { width: 128px; } col.c-actions { width: 282px; }
-th, td { padding: 7px 10px; text-align: left; white-space: nowrap; border-top: 1px solid var(--line); vertical-align: middle; }
+col.c-state { width: 164px; } col.c-weight { width: 66px; } col.c-active { width: 64px; } col.c-tunnels { width: 68px; }
+col.c-idle { width: 50px; } col.c-rps { width: 176px; } col.c-err { width: 66px; } col.c-p50 { width: 86px; } col.c-p99 { width: 86px; }
+col.c-checks { width: 134px; } col.c-actions { width: 300px; }
+th, td { padding: 6px 10px; text-align: left; white-space: nowrap; border-top: 1px solid var(--line); vertical-align: middle; }
 thead th { border-top: 0; font-size: 11.5px; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: .4px; background: var(--panel-2); }
 th.n, td.n { text-align: right; }
 tbody tr:hover td { background: var(--panel-2); }
@@ -84,7 +84,7 @@ tbody tr:hover td { background: var(--panel-2); }
 .bhead .stat b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
 .bhead .spark { margin-left: auto; }
 .srv b { font-weight: 600; }
-.srv .addr { color: var(--muted); font-size: 12px; margin-left: 6px; }
+.srv .addr { display: block; color: var(--muted); font-size: 11.5px; line-height: 1.2; }
 .badge { font-size: 11px; padding: 0 6px; border-radius: 4px; margin-left: 6px; background: var(--maint-soft); color: var(--maint); }
 .state { display: inline-flex; align-items: center; gap: 6px; font-weight: 600; font-size: 12.5px; padding: 2px 9px 2px 7px; border-radius: 99px; }
 .state i { width: 8px; height: 8px; border-radius: 50%; background: currentColor; }
