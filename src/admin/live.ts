@@ -6,9 +6,10 @@ import type { UpstreamServer } from "../gateway/upstream.ts";
 /**
  * Read-only views over the gateway's live objects, computed when a scrape or a
  * dashboard tick asks (control plane). The data plane keeps no per-listener or
- * per-server tunnel registry for us, so these walk the open sessions and tunnels and
- * attribute them by socket address: O(connections) per call, at most a few times a
- * second (the admin server caches what it renders), never per request.
+ * per-server gauges of open connections (it would pay for them on every connect and
+ * close), so these walk the open sessions and tunnels: O(connections) per call, at
+ * most a few times a second (the admin server caches what it renders), never per
+ * request.
  *
  * @example
  * const live = readLive(gateway);
@@ -61,7 +62,7 @@ function peerKey(host: string | undefined, port: number | undefined): string {
 
 /**
  * Attributes every open tunnel to its server and every open client connection to its
- * listener (by the local port of the accepted socket).
+ * listener (a tunnel's listener by the local port of its client socket).
  *
  * A server configured by hostname cannot be matched by peer address; it is matched by
  * port when that port is unique among the configured servers, otherwise the tunnel is
@@ -110,20 +111,15 @@ export function readLive(gw: Gateway): LiveView {
     }
   }
   for (const sess of gw.sessions) {
-    const named = (sess as { readonly listener?: string }).listener;
-    const l = listeners.get(named ?? portToListener.get(sess.socket.localPort ?? -1) ?? "");
+    const l = listeners.get(sess.listener);
     if (l !== undefined) l.connections++;
   }
   return { tunnels, listeners, unattributedTunnels: unattributed };
 }
 
-/**
- * A tunnel's server: its own reference when the data plane keeps one (the lifecycle
- * work adds `Tunnel.server`), else found by the upstream peer address.
- */
+/** A tunnel's server: its own reference, else (a tunnel made without one) by peer address. */
 function serverOf(t: Tunnel, byPeer: Map<string, UpstreamServer>, byPort: Map<number, UpstreamServer | null>): UpstreamServer | undefined {
-  const own = (t as { readonly server?: UpstreamServer | null }).server;
-  if (own !== undefined && own !== null) return own;
+  if (t.server !== null) return t.server;
   const up = t.upstream;
   const s = byPeer.get(peerKey(up.remoteAddress, up.remotePort)) ?? (up.remotePort === undefined ? undefined : byPort.get(up.remotePort));
   return s ?? undefined;

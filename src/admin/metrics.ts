@@ -218,8 +218,8 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
       for (const [name, t] of live().listeners) this.set({ listener: name }, t.connections);
     },
   });
+  counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
   const c = gw.counters;
-  new Counter({ name: "holdfast_admission_rejected_total", help: "New connections and upgrades refused by per-server admission control", registers, collect() { this.reset(); this.inc(c.admissionRejected); } });
   new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloads); } });
   new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloadFailures); } });
 

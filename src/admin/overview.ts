@@ -58,6 +58,7 @@ export interface ServerOverview {
   readonly errors: number;
   readonly retries: number;
   readonly ejections: number;
+  readonly admissionRejected: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly connectionsCreated: number;
@@ -162,6 +163,7 @@ function serverOverview(gw: Gateway, b: Backend, s: UpstreamServer, live: LiveVi
     errors,
     retries: s.stats.retries,
     ejections: s.stats.ejections,
+    admissionRejected: s.stats.admissionRejected,
     bytesIn: s.stats.bytesIn + (t?.bytesIn ?? 0),
     bytesOut: s.stats.bytesOut + (t?.bytesOut ?? 0),
     connectionsCreated: s.stats.connectionsCreated,
@@ -229,7 +231,7 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
     const targets = l.mode === "tcp" ? [l.backend] : [...new Set(l.routes.flatMap((r) => (r.split === undefined ? [r.backend] : r.split.map((x) => x.backend))))];
     return { name: l.name, mode: l.mode, address, tls: l.mode === "http" && l.tls !== undefined, backends: targets, connections: tally?.connections ?? 0, tunnels: tally?.tunnels ?? 0 };
   });
-  let rps = 0, requests = 0, errors = 0, servers = 0, up = 0;
+  let rps = 0, requests = 0, errors = 0, servers = 0, up = 0, rejected = 0;
   for (const b of backends) {
     rps += b.rps;
     up += b.serversUp;
@@ -237,6 +239,7 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
     for (const s of b.servers) {
       requests += s.requests;
       errors += s.errors;
+      rejected += s.admissionRejected;
     }
   }
   const c = gw.counters;
@@ -253,7 +256,8 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
       errors,
       servers,
       serversUp: up,
-      admissionRejected: c.admissionRejected,
+      // Admission counts per server; the process-wide counter covers anything else.
+      admissionRejected: rejected + c.admissionRejected,
       reloads: c.reloads,
       reloadFailures: c.reloadFailures,
     },

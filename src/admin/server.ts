@@ -127,8 +127,8 @@ export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger):
       return metricsCache.text;
     },
     metricsContentType: metrics.contentType,
-    // The gateway's own graceful stop (lifecycle) also turns /healthz to 503.
-    stopping: () => stopping || (gw as { readonly stopping?: boolean }).stopping === true,
+    // The gateway's own graceful stop also turns /healthz to 503.
+    stopping: () => stopping || gw.stopping,
   };
 
   const servers = () => [...gw.backends.values()].flatMap((b) => b.servers);

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { get, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
@@ -9,9 +8,9 @@ import type { ReloadHook } from "../../src/admin/api.ts";
 import { aggregateMetrics, createMetrics } from "../../src/admin/metrics.ts";
 import type { Overview } from "../../src/admin/overview.ts";
 import { CACHE_MS, startAdmin, type AdminServer } from "../../src/admin/server.ts";
-import { deadPort, httpBackend, simpleConfig, startGateway, tcpBackend, type Backend, type TestGateway } from "../helpers.ts";
+import { adminRequest, parseExposition, sumSamples, type AdminAnswer } from "../../src/admin/testing.ts";
+import { httpBackend, rawExchange, simpleConfig, startGateway, tcpBackend, type Backend, type TestGateway } from "../helpers.ts";
 
-const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const TOKEN = "s3cret-admin-token";
 const LOOPBACK0 = { host: "127.0.0.1", port: 0 };
 
@@ -39,15 +38,9 @@ async function fixture(opts: { token?: string; reload?: ReloadHook } = {}): Prom
   };
 }
 
-/** GET/POST/PUT against the admin server; resolves status, headers and body text. */
-async function call(admin: AdminServer, method: string, path: string, opts: { token?: string; auth?: string; body?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.auth !== undefined) headers.authorization = opts.auth;
-  if (opts.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(admin.url + path, { method, headers, body: opts.body });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+/** GET/POST/PUT against the admin server. */
+function call(admin: AdminServer, method: string, path: string, opts: { token?: string; auth?: string; body?: string } = {}): Promise<AdminAnswer> {
+  return adminRequest(admin.url, method, path, opts);
 }
 
 /** `n` requests through the gateway; returns how many each server answered. */
@@ -60,43 +53,6 @@ async function traffic(gw: TestGateway, n: number, path = "/x"): Promise<Record<
     by[who] = (by[who] ?? 0) + 1;
   }
   return by;
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** A strict-enough parser of the Prometheus text format (0.0.4). */
-function parseExposition(text: string): { samples: Sample[]; types: Map<string, string>; helps: Set<string> } {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  const helps = new Set<string>();
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    let m = /^# HELP (\w+) .+$/.exec(line);
-    if (m) {
-      helps.add(m[1]!);
-      continue;
-    }
-    m = /^# TYPE (\w+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-    if (m) {
-      types.set(m[1]!, m[2]!);
-      continue;
-    }
-    // (prom-client writes NaN as "Nan"; Prometheus parses floats case-insensitively)
-    m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?[\d.e+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/.exec(line);
-    assert.ok(m, `unparsable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, types, helps };
-}
-
-function sum(samples: Sample[], name: string, where: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 }
 
 describe("admin: /metrics", () => {
@@ -152,7 +108,7 @@ describe("admin: /metrics", () => {
       assert.deepEqual(Object.keys(s.labels).sort(), ["backend", "method", "server", "status"]);
       assert.match(s.labels.status!, /^(none|[1-5]xx)$/);
     }
-    assert.equal(sum(samples, "holdfast_requests_total", { method: "GET", status: "2xx" }), 6);
+    assert.equal(sumSamples(samples, "holdfast_requests_total", { method: "GET", status: "2xx" }), 6);
 
     // Cumulative buckets per series, +Inf == _count, and le ascending.
     for (const server of ["a", "b"]) {
@@ -163,13 +119,13 @@ describe("admin: /metrics", () => {
         assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `cumulative at le=${buckets[i]!.labels.le}`);
         if (i < buckets.length - 1) assert.ok(Number(buckets[i]!.labels.le) > Number(buckets[i - 1]!.labels.le));
       }
-      assert.equal(buckets.at(-1)!.value, sum(samples, "holdfast_upstream_latency_seconds_count", { server }));
-      assert.ok(sum(samples, "holdfast_upstream_latency_seconds_sum", { server }) > 0);
+      assert.equal(buckets.at(-1)!.value, sumSamples(samples, "holdfast_upstream_latency_seconds_count", { server }));
+      assert.ok(sumSamples(samples, "holdfast_upstream_latency_seconds_sum", { server }) > 0);
     }
-    assert.equal(sum(samples, "holdfast_upstream_latency_seconds_count"), 6);
+    assert.equal(sumSamples(samples, "holdfast_upstream_latency_seconds_count"), 6);
     for (const server of ["a", "b"]) {
-      assert.equal(sum(samples, "holdfast_server_state", { server, state: "up" }), 1);
-      assert.equal(sum(samples, "holdfast_server_state", { server }), 1, "exactly one state is 1");
+      assert.equal(sumSamples(samples, "holdfast_server_state", { server, state: "up" }), 1);
+      assert.equal(sumSamples(samples, "holdfast_server_state", { server }), 1, "exactly one state is 1");
     }
   });
 
@@ -180,7 +136,7 @@ describe("admin: /metrics", () => {
     await traffic(f.gw, 10);
     await sleep(CACHE_MS + 20);
     const s1 = await parse();
-    const d = (name: string, where: Record<string, string> = {}) => sum(s1, name, where) - sum(s0, name, where);
+    const d = (name: string, where: Record<string, string> = {}) => sumSamples(s1, name, where) - sumSamples(s0, name, where);
     assert.equal(d("holdfast_requests_total", { status: "2xx" }), 10);
     assert.equal(d("holdfast_upstream_latency_seconds_count"), 10);
     assert.equal(d("holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 10);
@@ -209,9 +165,9 @@ describe("admin: /metrics", () => {
     const json = await m.json();
     const one = parseExposition(await m.text()).samples;
     const two = parseExposition(await aggregateMetrics([json, json])).samples;
-    assert.equal(sum(two, "holdfast_requests_total"), 2 * sum(one, "holdfast_requests_total"));
-    assert.equal(sum(two, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 2 * sum(one, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }));
-    assert.equal(sum(two, "holdfast_server_state", { server: "a", state: "up" }), 1);
+    assert.equal(sumSamples(two, "holdfast_requests_total"), 2 * sumSamples(one, "holdfast_requests_total"));
+    assert.equal(sumSamples(two, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 2 * sumSamples(one, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }));
+    assert.equal(sumSamples(two, "holdfast_server_state", { server: "a", state: "up" }), 1);
   });
 });
 
@@ -450,9 +406,9 @@ backends:
       assert.equal(o.listeners[0]!.tunnels, 1);
       assert.equal(o.totals.tunnels, 1);
       const m = parseExposition((await call(admin, "GET", "/metrics")).text).samples;
-      assert.equal(sum(m, "holdfast_tunnels", { server: "s0" }), 1);
-      assert.equal(sum(m, "holdfast_client_connections", { listener: "l4" }), 1);
-      assert.equal(sum(m, "holdfast_bytes_total", { server: "s0", direction: "in" }), 4, "open tunnels' bytes count as they flow");
+      assert.equal(sumSamples(m, "holdfast_tunnels", { server: "s0" }), 1);
+      assert.equal(sumSamples(m, "holdfast_client_connections", { listener: "l4" }), 1);
+      assert.equal(sumSamples(m, "holdfast_bytes_total", { server: "s0", direction: "in" }), 4, "open tunnels' bytes count as they flow");
     } finally {
       c.destroy();
       await admin.close();
@@ -462,51 +418,29 @@ backends:
   });
 });
 
-describe("holdfast status", () => {
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    return new Promise((resolve) => p.on("close", (code) => resolve({ code, stdout, stderr })));
-  }
-
-  test("prints the listeners and every server with its state, aligned, without colours when piped", async () => {
-    const f = await fixture({ token: TOKEN });
+describe("admin: admission", () => {
+  test("refusals by admission control count per server in /metrics and in the overview", async () => {
+    const a = await httpBackend("a");
+    const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }], "    admission: { rate: 1, burst: 1 }"));
+    const admin = await startAdmin(gw.gw, { listen: LOOPBACK0, token: undefined });
     try {
-      await traffic(f.gw, 4);
-      await call(f.admin, "POST", "/api/backends/b/servers/a/drain", { token: TOKEN });
-      const r = await run(["status", "--admin", f.admin.url]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(!r.stdout.includes("\u001b["), "no ANSI escapes when stdout is not a TTY");
-      const lines = r.stdout.split("\n");
-      assert.match(lines[0]!, /^holdfast: up \d+s · pid \d+ · [\d.]+ req\/s · 1\/2 servers up$/);
-      const head = lines.find((l) => l.trimStart().startsWith("SERVER"))!;
-      assert.ok(head, r.stdout);
-      for (const col of ["STATE", "WEIGHT", "ACTIVE", "TUNNELS", "REQ/S", "ERRORS", "P50", "P99", "CHECKS"]) assert.ok(head.includes(col), col);
-      const rowA = lines.find((l) => /^ {2}a {2}/.test(l))!;
-      const rowB = lines.find((l) => /^ {2}b {2}/.test(l))!;
-      assert.match(rowA, /draining/);
-      assert.match(rowB, / up /);
-      // aligned: the STATE column starts at the same offset on every row
-      assert.equal(rowA.indexOf("draining"), head.indexOf("STATE"));
-      assert.equal(rowB.indexOf("up "), head.indexOf("STATE"));
-      assert.match(r.stdout, /^LISTENER +MODE +ADDRESS/m);
-      assert.match(r.stdout, new RegExp(`web +http +127\\.0\\.0\\.1:${f.gw.port()} +b`));
-
-      const json = await run(["status", "--admin", f.admin.url, "--json"]);
-      assert.equal((JSON.parse(json.stdout) as Overview).backends[0]!.servers[0]!.state, "draining");
+      // New client connections each time: admission meters new connections.
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        statuses.push(Number(r.text.slice(9, 12)));
+      }
+      const refused = statuses.filter((x) => x === 503).length;
+      assert.ok(refused >= 3, `statuses ${statuses.join(",")}`);
+      const m = parseExposition((await call(admin, "GET", "/metrics")).text).samples;
+      assert.equal(sumSamples(m, "holdfast_admission_rejected_total", { backend: "b", server: "a" }), refused);
+      const o = (await call(admin, "GET", "/api/backends")).json() as unknown as Overview;
+      assert.equal(o.totals.admissionRejected, refused);
+      assert.equal(o.backends[0]!.servers[0]!.admissionRejected, refused);
     } finally {
-      await f.close();
+      await admin.close();
+      await gw.close();
+      await a.close();
     }
-  });
-
-  test("exits 1 with a clear message when the admin API is unreachable", async () => {
-    const port = await deadPort();
-    const r = await run(["status", "--admin", `http://127.0.0.1:${port}`]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`cannot reach the admin API at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
-    assert.match(r.stderr, /--admin/);
-    assert.equal(r.stdout, "");
   });
 });

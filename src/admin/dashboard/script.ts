@@ -216,7 +216,7 @@ export const DASHBOARD_JS = String.raw`
     drawSpark(c.spark, s.rpsHistory);
     set(c.err, fmtPct(s.errorRate));
     c.err.className = "n" + (s.errorRate != null && s.errorRate >= 0.01 ? " err" : "");
-    c.err.title = fmtCount(s.errors) + " failed of " + fmtCount(s.requests) + " since start · " + s.retries + " retries · " + s.ejections + " ejections";
+    c.err.title = fmtCount(s.errors) + " failed of " + fmtCount(s.requests) + " since start · " + s.retries + " retries · " + s.ejections + " ejections · " + s.admissionRejected + " refused by admission";
     set(c.p50, fmtMs(s.p50Ms));
     set(c.p99, fmtMs(s.p99Ms));
     c.tunnels.title = fmtBytes(s.bytesIn) + " in · " + fmtBytes(s.bytesOut) + " out";
