@@ -144,6 +144,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
       return sendJson(res, 200, ctx.overview().json);
     case "/api/events":
       allow(m, "GET", path);
+      if (m === "HEAD") return sendRaw(res, 200, "text/event-stream; charset=utf-8", "");
       if (ctx.sse.full) throw new HttpError(503, "too many event streams open on the admin server; close a dashboard tab", { "retry-after": "5" });
       return ctx.sse.open(req, res, ctx.overview().json);
     case "/api/reload":
