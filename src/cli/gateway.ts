@@ -3,7 +3,7 @@ import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { createLogger } from "../log.ts";
-import { defaultPidFile, reloadFromFile, watchConfig, writePidFile } from "./lifecycle.ts";
+import { defaultPidFile, reloadFromFile, watchConfig, writePidFile, type ReloadOutcome } from "./lifecycle.ts";
 
 export interface GatewayOptions {
   readonly pidFile?: string;
@@ -36,10 +36,10 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   process.on("SIGTERM", stopHandler);
   process.on("SIGINT", stopHandler);
   let reloadRequested = false;
-  let onHup: (() => void) | undefined;
+  const hup: { run: (() => void) | undefined } = { run: undefined };
   const hupHandler = () => {
     reloadRequested = true;
-    onHup?.();
+    hup.run?.();
   };
   process.on("SIGHUP", hupHandler);
 
@@ -61,7 +61,13 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
     const a = gw.address(l.name);
     process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${a.address}:${a.port}\n`);
   }
-  const reload = async () => {
+  const reload = async (): Promise<ReloadOutcome> => {
+    // A reload during a graceful stop would bind added listeners again and drain with
+    // 1012 what the stop is closing with 1001: the stop wins.
+    if (stopSignal !== undefined) {
+      log.warn("reload ignored: the gateway is stopping");
+      return { ok: false, errors: ["the gateway is stopping; the reload was not applied"] };
+    }
     const r = await reloadFromFile(gw, file, log);
     if (r.ok) log.info({ summary: r.summary }, "reload");
     return r;
@@ -79,8 +85,8 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   const pidFile = opts.pidFile ?? defaultPidFile(file);
   const removePid = writePidFile(pidFile);
   process.stdout.write(`holdfast: pid ${process.pid} in ${pidFile} (holdfast reload -c ${file})\n`);
-  onHup = () => void reload();
-  if (reloadRequested) onHup();
+  hup.run = () => void reload();
+  if (reloadRequested) hup.run();
   const watcher = opts.watch === true ? watchConfig(file, () => void reload()) : undefined;
 
   const sig = await new Promise<NodeJS.Signals>((resolve) => {

@@ -117,6 +117,7 @@ export class Gateway {
       proto: l.tls === undefined ? "http" : "https",
       sessions: this.sessions,
       tunnels: this.tunnels,
+      counters: this.counters,
       accessLog: l.accessLog ? (this.#accessLog ??= createAccessLog()) : undefined,
     };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
@@ -128,7 +129,7 @@ export class Gateway {
   }
 
   #tcpListener(l: TcpListenerConfig): LiveListener {
-    const ctx: TcpListenerContext = { cfg: l, backend: this.#backend(l.backend), wheel: this.wheel, tunnels: this.tunnels };
+    const ctx: TcpListenerContext = { cfg: l, backend: this.#backend(l.backend), wheel: this.wheel, tunnels: this.tunnels, counters: this.counters };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
       new TcpSession(attach(socket, discard), ctx);
@@ -234,7 +235,7 @@ export class Gateway {
 
   // A TCP listener added by a reload may name a backend added by the same reload.
   #tcpListenerDeferred(l: TcpListenerConfig): LiveListener {
-    const ctx: TcpListenerContext = { cfg: l, backend: undefined as unknown as Backend, wheel: this.wheel, tunnels: this.tunnels };
+    const ctx: TcpListenerContext = { cfg: l, backend: undefined as unknown as Backend, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
       new TcpSession(attach(socket, discard), ctx);

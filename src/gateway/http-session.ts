@@ -47,6 +47,7 @@ export interface HttpListenerContext {
   readonly proto: "http" | "https";
   readonly sessions: Set<HttpSession>;
   readonly tunnels: Set<Tunnel>;
+  readonly counters: { admissionRejected: number };
   /** Set when the listener has `accessLog: true`. */
   readonly accessLog: Logger | undefined;
 }
@@ -372,6 +373,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   #refuseAdmission(backend: Backend, server: UpstreamServer, waitMs: number): void {
     const hint = jitteredRetryAfter(Math.max(waitMs, 250), Math.random);
     server.stats.admissionRejected++;
+    this.#ctx.counters.admissionRejected++;
     if (this.#websocket) {
       const res = acceptThenClose(this.#wsKey, CLOSE_TRY_AGAIN_LATER, hint.ms);
       if (res !== null) {

@@ -20,6 +20,7 @@ export interface TcpListenerContext {
   backend: Backend;
   readonly wheel: Deadlines;
   readonly tunnels: Set<Tunnel>;
+  readonly counters: { admissionRejected: number };
 }
 
 export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
@@ -44,7 +45,10 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     const server = ctx.backend.select(VIEW.reset(null, null, ip), false, ctx.wheel.now);
     if (server === undefined || ctx.backend.admit(server, ctx.wheel.now) > 0) {
       // No server, or admission over its rate: TCP has no way to say why.
-      if (server !== undefined) server.stats.admissionRejected++;
+      if (server !== undefined) {
+        server.stats.admissionRejected++;
+        ctx.counters.admissionRejected++;
+      }
       socket.destroy();
       this.#done = true;
       return;

@@ -1,4 +1,4 @@
-import { CR, FIELD_VALUE, HTAB, LF, TOKEN, lower } from "./chars.ts";
+import { CR, FIELD_VALUE, LF, TOKEN, lower } from "./chars.ts";
 
 /**
  * Message-body framing (RFC 9112 §6–7) without copying: the proxy forwards body bytes

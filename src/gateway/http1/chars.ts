@@ -26,6 +26,19 @@ export const TOKEN = table(
  */
 export const TARGET = table((c) => c > 0x20 && c < 0x7f);
 
+/**
+ * Authority bytes of an absolute-form target (RFC 3986 host and port: unreserved,
+ * pct-encoded, sub-delims, ":" and IP-literal brackets). No "@": userinfo is not allowed
+ * in http(s) URIs (RFC 9110 §4.2.4) and is a favourite of host-confusion tricks.
+ */
+export const AUTHORITY = table(
+  (c) =>
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    "-._~%!$&'()*+,;=:[]".includes(String.fromCharCode(c)),
+);
+
 /** field-value bytes (RFC 9110 §5.5): VCHAR, SP, HTAB and obs-text. No CR, LF, NUL, controls. */
 export const FIELD_VALUE = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
 

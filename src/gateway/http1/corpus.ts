@@ -31,17 +31,32 @@ export interface RefusedCase extends RequestCase {
   code: HeadErrorCode;
 }
 
-/** latin1 bytes of a corpus string. */
+/**
+ * latin1 bytes of a corpus string.
+ *
+ * @example
+ * bytes("caf\xe9").length; // 4
+ */
 export function bytes(s: string): Buffer {
   return Buffer.from(s, "latin1");
 }
 
-/** A head from its lines: CRLF after each, then the empty line. */
+/**
+ * A head from its lines: CRLF after each, then the empty line.
+ *
+ * @example
+ * head("GET / HTTP/1.1", "Host: a"); // "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+ */
 export function head(...lines: string[]): string {
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
-/** `n` distinct filler header lines. */
+/**
+ * `n` distinct filler header lines.
+ *
+ * @example
+ * fillers(2); // ["X-H0: v0", "X-H1: v1"]
+ */
 export function fillers(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `X-H${i}: v${i}`);
 }
@@ -61,6 +76,9 @@ export const VALID: ValidCase[] = [
   ...METHODS.map((m): ValidCase => ({ name: `method ${m}`, raw: head(`${m} / HTTP/1.1`, H), method: m, target: "/", version: 11, count: 1 })),
   { name: "origin-form with query", raw: head("GET /a/b?c=d&e=%20 HTTP/1.1", H), method: "GET", target: "/a/b?c=d&e=%20", version: 11, count: 1 },
   { name: "absolute-form", raw: head("GET http://example.com:8080/x?y HTTP/1.1", H), method: "GET", target: "http://example.com:8080/x?y", version: 11, count: 1 },
+  { name: "absolute-form without a path", raw: head("GET http://example.com HTTP/1.1", H), method: "GET", target: "http://example.com", version: 11, count: 1 },
+  { name: "absolute-form, upper-case scheme, query and fragment", raw: head("GET HTTPS://example.com:443?x#y HTTP/1.1", H), method: "GET", target: "HTTPS://example.com:443?x#y", version: 11, count: 1 },
+  { name: "absolute-form with an IP literal and sub-delims", raw: head("GET http://[::1]:8080/a;b=c HTTP/1.1", H), method: "GET", target: "http://[::1]:8080/a;b=c", version: 11, count: 1 },
   { name: "asterisk-form", raw: head("OPTIONS * HTTP/1.1", H), method: "OPTIONS", target: "*", version: 11, count: 1 },
   { name: "every visible byte in the target", raw: head(`GET /${VCHAR} HTTP/1.1`, H), method: "GET", target: `/${VCHAR}`, version: 11, count: 1 },
   { name: "HTTP/1.0 without Host", raw: head("GET / HTTP/1.0"), method: "GET", target: "/", version: 10, count: 0 },
@@ -81,7 +99,7 @@ export const VALID: ValidCase[] = [
   { name: "identical Content-Lengths", raw: `${head("POST / HTTP/1.1", H, "Content-Length: 3", "content-length: 3")}abc`, method: "POST", target: "/", version: 11, count: 3, contentLength: 3 },
   { name: "chunked body", raw: `${head("POST / HTTP/1.1", H, "Transfer-Encoding: chunked")}3\r\nabc\r\n0\r\n\r\n`, method: "POST", target: "/", version: 11, count: 2, chunked: true },
   { name: "chunked in upper case", raw: `${head("POST / HTTP/1.1", H, "transfer-encoding: CHUNKED")}3\r\nabc\r\n0\r\n\r\n`, method: "POST", target: "/", version: 11, count: 2, chunked: true },
-  { name: "chunked with OWS", raw: `${head("POST / HTTP/1.1", H, "Transfer-Encoding:\t chunked \t")}0\r\n\r\n`, method: "POST", target: "/", version: 11, count: 2, chunked: true },
+  { name: "chunked with OWS", raw: `${head("POST / HTTP/1.1", H, "Transfer-Encoding:\t chunked  ")}0\r\n\r\n`, method: "POST", target: "/", version: 11, count: 2, chunked: true },
   { name: "chunked with extensions and trailers", raw: `${head("POST / HTTP/1.1", H, "Transfer-Encoding: chunked", "Trailer: X-T")}3;a=b;c="d e"\r\nabc\r\nA\r\n0123456789\r\n0;last\r\nX-T: 1\r\nX-U:\r\n\r\n`, method: "POST", target: "/", version: 11, count: 3, chunked: true },
   { name: "Host with a port", raw: head("GET / HTTP/1.1", "Host: example.com:8080"), method: "GET", target: "/", version: 11, count: 1 },
   { name: "Host as an IPv6 literal", raw: head("GET / HTTP/1.1", "Host: [::1]:8080"), method: "GET", target: "/", version: 11, count: 1 },
@@ -107,7 +125,7 @@ export const REFUSED: RefusedCase[] = [
   { name: "empty method", raw: head(" / HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "method longer than 32", raw: head(`${"A".repeat(33)} / HTTP/1.1`, H), code: HeadError.BAD_REQUEST_LINE },
   { name: "empty line before the request line", raw: `\r\n${head("GET / HTTP/1.1", H)}`, code: HeadError.BAD_REQUEST_LINE },
-  { name: "double space after the method", raw: head("GET  / HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
+  { name: "double space after the method", raw: head("GET  / HTTP/1.1", H), code: HeadError.BAD_TARGET },
   { name: "double space after the target", raw: head("GET /  HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "tabs in the request line", raw: head("GET\t/\tHTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "tab after the target", raw: head("GET /a\tb HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
@@ -115,6 +133,16 @@ export const REFUSED: RefusedCase[] = [
   { name: "DEL in the target", raw: head("GET /a\x7f HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "NUL in the target", raw: head("GET /a\0b HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "bare CR in the target", raw: head("GET /a\rb HTTP/1.1", H), code: HeadError.BAD_REQUEST_LINE },
+  { name: "target not starting with / or a scheme", raw: head("GET x HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "target starting with ?", raw: head("GET ?a HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "asterisk with more", raw: head("OPTIONS *x HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "scheme with a digit first", raw: head("GET 1http://a/ HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "scheme with + and .", raw: head("GET a+b.c://a/ HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "scheme with one slash", raw: head("GET http:/a/ HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "absolute-form with an empty authority", raw: head("GET http:///x HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "absolute-form with userinfo", raw: head("GET http://user@example.com/ HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "absolute-form with a fragment right after the authority", raw: head("GET http://a#x HTTP/1.1", H), code: HeadError.BAD_TARGET },
+  { name: "absolute-form with a brace in the authority", raw: head("GET http://a{b/ HTTP/1.1", H), code: HeadError.BAD_TARGET },
   { name: "missing version", raw: head("GET /", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "HTTP/1.1 with a trailing space", raw: head("GET / HTTP/1.1 ", H), code: HeadError.BAD_REQUEST_LINE },
   { name: "lower-case http/1.1", raw: head("GET / http/1.1", H), code: HeadError.BAD_REQUEST_LINE },
@@ -170,6 +198,7 @@ export const REFUSED: RefusedCase[] = [
   { name: "Transfer-Encoding twice", raw: `${head(P, H, "Transfer-Encoding: chunked", "Transfer-Encoding: chunked")}0\r\n\r\n`, code: HeadError.UNSUPPORTED_CODING },
   { name: "empty Transfer-Encoding", raw: head(P, H, "Transfer-Encoding:"), code: HeadError.UNSUPPORTED_CODING },
   { name: "Transfer-Encoding with a parameter", raw: `${head(P, H, "Transfer-Encoding: chunked;q=1")}0\r\n\r\n`, code: HeadError.UNSUPPORTED_CODING },
+  { name: "Transfer-Encoding chunked with a trailing tab", raw: `${head(P, H, "Transfer-Encoding: chunked\t")}0\r\n\r\n`, code: HeadError.UNSUPPORTED_CODING },
   { name: "Transfer-Encoding on HTTP/1.0", raw: `${head("POST / HTTP/1.0", H, "Transfer-Encoding: chunked")}0\r\n\r\n`, code: HeadError.UNSUPPORTED_CODING },
   // Host
   { name: "missing Host", raw: head("GET / HTTP/1.1", "X-A: b"), code: HeadError.BAD_HOST },
@@ -185,6 +214,8 @@ export const REFUSED: RefusedCase[] = [
   { name: "Host with obs-text", raw: head("GET / HTTP/1.1", "Host: caf\xe9"), code: HeadError.BAD_HOST },
   { name: "missing Host with absolute-form", raw: head("GET http://a/ HTTP/1.1"), code: HeadError.BAD_HOST },
   // upgrade
+  { name: "Upgrade with a Content-Length body", raw: `${head("POST / HTTP/1.1", H, "Upgrade: h2c", "Connection: Upgrade", "Content-Length: 2")}hi`, code: HeadError.BAD_UPGRADE },
+  { name: "Upgrade with a chunked body", raw: `${head("POST / HTTP/1.1", H, "Upgrade: h2c", "Connection: Upgrade", "Transfer-Encoding: chunked")}0\r\n\r\n`, code: HeadError.BAD_UPGRADE },
   { name: "Upgrade on HTTP/1.0", raw: head("GET / HTTP/1.0", "Upgrade: websocket", "Connection: upgrade"), code: HeadError.BAD_UPGRADE },
 ];
 
@@ -287,16 +318,92 @@ export const SMUGGLING: RequestCase[] = [
   { name: "Connection lists Transfer-Encoding", raw: `${head(P, H, TE, "Connection: transfer-encoding")}${(GET2.length).toString(16)}\r\n${GET2}\r\n0\r\n\r\n` },
   { name: "Connection lists Host", raw: head("GET / HTTP/1.1", H, "Connection: host") },
   { name: "Connection lists X-Forwarded-For", raw: head("GET / HTTP/1.1", H, "X-Forwarded-For: 10.0.0.1", "Connection: x-forwarded-for") },
+  { name: "empty Upgrade with Connection: upgrade", raw: `${head("POST / HTTP/1.1", H, "Upgrade:", "Connection: upgrade", "Content-Length: 5")}abcde` },
+  { name: "blank Upgrade then a real one", raw: head("GET / HTTP/1.1", H, "Upgrade:  ", "Upgrade: websocket", "Connection: upgrade") },
+  { name: "Proxy-Connection: close then a GET", raw: `${head("GET / HTTP/1.1", H, "Proxy-Connection: close")}${GET2}` },
+  { name: "Proxy-Connection: upgrade", raw: `${head("GET / HTTP/1.1", H, "Upgrade: websocket", "Proxy-Connection: upgrade")}TUNNEL` },
+  { name: "HTTP/1.0 Proxy-Connection: keep-alive pipelined", raw: `${head("GET / HTTP/1.0", "Proxy-Connection: keep-alive")}${GET2}` },
   { name: "two Upgrade lines", raw: head("GET / HTTP/1.1", H, "Upgrade: a", "Upgrade: b") },
   { name: "Upgrade on HTTP/1.0 then a GET", raw: `${head("GET / HTTP/1.0", "Upgrade: websocket", "Connection: upgrade, keep-alive")}${GET2}` },
   { name: "Upgrade with a body", raw: `${head("POST / HTTP/1.1", H, "Upgrade: websocket", "Connection: upgrade", "Content-Length: 5")}abcdeTUNNEL` },
+  { name: "Upgrade with Content-Length: 0", raw: `${head("GET / HTTP/1.1", H, "Upgrade: websocket", "Connection: upgrade", "Content-Length: 0")}TUNNEL` },
   { name: "CONNECT then a GET", raw: `${head("CONNECT a:443 HTTP/1.1", "Host: a:443")}${GET2}` },
   { name: "empty line before a request", raw: `\r\n${head("GET / HTTP/1.1", H)}` },
   { name: "pipelined after a chunked body", raw: `${head(P, H, TE)}3\r\nabc\r\n0\r\n\r\n${GET2}` },
   { name: "HTTP/1.0 keep-alive pipelined", raw: `${head("GET / HTTP/1.0", "Connection: keep-alive")}${GET2}` },
   { name: "Connection: close then a GET", raw: `${head("GET / HTTP/1.1", H, "Connection: close")}${GET2}` },
+  { name: "HEAD with a Content-Length body", raw: `${head("HEAD / HTTP/1.1", H, "Content-Length: 5")}abcde${GET2}` },
+  { name: "Connection: closed is not close", raw: `${head("GET / HTTP/1.1", H, "Connection: closed")}${GET2}` },
+  { name: "Connection: keep-alive,close", raw: `${head("GET / HTTP/1.1", H, "Connection: keep-alive,close")}${GET2}` },
+  { name: "Connection: close in a second line", raw: `${head("GET / HTTP/1.1", H, "Connection: keep-alive", "Connection: close")}${GET2}` },
+  { name: "Keep-Alive header alone on HTTP/1.0", raw: `${head("GET / HTTP/1.0", "Keep-Alive: timeout=5")}${GET2}` },
   { name: "Expect 100-continue with body", raw: `${head(P, H, "Expect: 100-continue", "Content-Length: 5")}abcde` },
   { name: "incomplete Content-Length body", raw: `${head(P, H, "Content-Length: 10")}abc` },
   { name: "incomplete chunked body", raw: `${head(P, H, TE)}5\r\nab` },
   { name: "incomplete head", raw: `GET / HTTP/1.1\r\n${H}\r\n` },
+];
+
+const OK = "HTTP/1.1 200 OK";
+const CH = "Transfer-Encoding: chunked";
+
+/** Responses, as a back end could send them (the differential test reads them with Node's client). */
+export const RESPONSES: RequestCase[] = [
+  { name: "Content-Length", raw: `${head(OK, "Content-Type: text/plain", "Content-Length: 5")}hello` },
+  { name: "missing reason phrase", raw: `${head("HTTP/1.1 200", "Content-Length: 2")}ok` },
+  { name: "empty reason phrase", raw: `${head("HTTP/1.1 200 ", "Content-Length: 2")}ok` },
+  { name: "obs-text reason phrase", raw: `${head("HTTP/1.1 200 \xc7a va", "Content-Length: 2")}ok` },
+  { name: "404 HTTP/1.0 until close", raw: `${head("HTTP/1.0 404 Not Found")}gone` },
+  { name: "no framing: until close", raw: `${head(OK, "X-A: 1")}until close` },
+  { name: "chunked", raw: `${head(OK, CH)}5\r\nhello\r\n0\r\n\r\n` },
+  { name: "chunked with extensions and trailers", raw: `${head(OK, CH)}5;a=b;c="d"\r\nhello\r\n0\r\nX-T: 1\r\n\r\n` },
+  { name: "gzip, chunked", raw: `${head(OK, "Transfer-Encoding: gzip, chunked")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "gzip,chunked", raw: `${head(OK, "Transfer-Encoding: gzip,chunked")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "gzip then chunked lines", raw: `${head(OK, "Transfer-Encoding: gzip", CH)}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked, gzip: until close", raw: `${head(OK, "Transfer-Encoding: chunked, gzip")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked then gzip lines: until close", raw: `${head(OK, CH, "Transfer-Encoding: gzip")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "identity: until close", raw: `${head(OK, "Transfer-Encoding: identity")}ok` },
+  { name: "chunked twice", raw: `${head(OK, CH, CH)}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked with trailing spaces", raw: `${head(OK, "Transfer-Encoding: chunked  ")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked with a trailing tab", raw: `${head(OK, "Transfer-Encoding: chunked\t")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "empty Transfer-Encoding", raw: `${head(OK, "Transfer-Encoding:")}ok` },
+  { name: "Transfer-Encoding of commas", raw: `${head(OK, "Transfer-Encoding: , ,")}ok` },
+  { name: "Transfer-Encoding of spaces", raw: `${head(OK, "Transfer-Encoding:   ")}ok` },
+  { name: "chunked with a trailing comma", raw: `${head(OK, "Transfer-Encoding: chunked,")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked after a leading comma", raw: `${head(OK, "Transfer-Encoding: ,chunked")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked with a parameter", raw: `${head(OK, "Transfer-Encoding: chunked;q=1")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "xchunked", raw: `${head(OK, "Transfer-Encoding: xchunked")}2\r\nok\r\n0\r\n\r\n` },
+  { name: "chunked in HTTP/1.0", raw: `${head("HTTP/1.0 200 OK", CH)}2\r\nok\r\n0\r\n\r\n` },
+  { name: "Content-Length and chunked", raw: `${head(OK, "Content-Length: 2", CH)}2\r\nok\r\n0\r\n\r\n` },
+  { name: "gzip coding and Content-Length", raw: `${head(OK, "Transfer-Encoding: gzip", "Content-Length: 2")}ok` },
+  { name: "identical Content-Lengths", raw: `${head(OK, "Content-Length: 2", "Content-Length: 2")}ok` },
+  { name: "different Content-Lengths", raw: `${head(OK, "Content-Length: 2", "Content-Length: 3")}ok!` },
+  { name: "Content-Length with a plus", raw: `${head(OK, "Content-Length: +2")}ok` },
+  { name: "Content-Length list", raw: `${head(OK, "Content-Length: 2, 2")}ok` },
+  { name: "Content-Length with leading zeros", raw: `${head(OK, "Content-Length: 002")}ok` },
+  { name: "Content-Length with OWS", raw: `${head(OK, "Content-Length:\t2 ")}ok` },
+  { name: "Content-Length too short for the bytes", raw: `${head(OK, "Content-Length: 5")}ab` },
+  { name: "bad chunk size", raw: `${head(OK, CH)}zz\r\nok\r\n0\r\n\r\n` },
+  { name: "chunk size with a space", raw: `${head(OK, CH)}2 \r\nok\r\n0\r\n\r\n` },
+  { name: "Content-Length trailer", raw: `${head(OK, CH)}2\r\nok\r\n0\r\nContent-Length: 9\r\n\r\n` },
+  { name: "204 with Content-Length", raw: head("HTTP/1.1 204 No Content", "Content-Length: 0") },
+  { name: "304", raw: head("HTTP/1.1 304 Not Modified", "ETag: x") },
+  { name: "100 Continue then 200", raw: `${head("HTTP/1.1 100 Continue")}${head(OK, "Content-Length: 2")}ok` },
+  { name: "103 Early Hints then 200", raw: `${head("HTTP/1.1 103 Early Hints", "Link: </a>")}${head(OK, "Content-Length: 2")}ok` },
+  { name: "status 599", raw: `${head("HTTP/1.1 599 x", "Content-Length: 2")}ok` },
+  { name: "status 600", raw: `${head("HTTP/1.1 600 x", "Content-Length: 2")}ok` },
+  { name: "status 099", raw: `${head("HTTP/1.1 099 x", "Content-Length: 2")}ok` },
+  { name: "four-digit status", raw: `${head("HTTP/1.1 2000 x", "Content-Length: 2")}ok` },
+  { name: "tab after the status", raw: `${head("HTTP/1.1 200\tOK", "Content-Length: 2")}ok` },
+  { name: "CTL in the reason phrase", raw: `${head("HTTP/1.1 200 O\x01K", "Content-Length: 2")}ok` },
+  { name: "HTTP/1.2", raw: `${head("HTTP/1.2 200 OK", "Content-Length: 2")}ok` },
+  { name: "HTTP/2", raw: `${head("HTTP/2 200 OK", "Content-Length: 2")}ok` },
+  { name: "lower-case version", raw: `${head("http/1.1 200 OK", "Content-Length: 2")}ok` },
+  { name: "obs-fold", raw: `${head(OK, "X-A: 1", " 2", "Content-Length: 2")}ok` },
+  { name: "space before the colon", raw: `${head(OK, "X-A : 1", "Content-Length: 2")}ok` },
+  { name: "CTL in a value", raw: `${head(OK, "X-A: a\x01b", "Content-Length: 2")}ok` },
+  { name: "bare LF", raw: "HTTP/1.1 200 OK\nContent-Length: 2\n\nok" },
+  { name: "hop-by-hop lines", raw: `${head(OK, "Connection: keep-alive, X-Hop", "Keep-Alive: timeout=5", "X-Hop: 1", "Content-Length: 2")}ok` },
+  { name: "Connection lists Content-Length", raw: `${head(OK, "Content-Length: 2", "Connection: content-length")}ok` },
+  { name: "Upgrade on a 200", raw: `${head(OK, "Upgrade: h2c", "Content-Length: 2")}ok` },
+  { name: "duplicate Host and Set-Cookie", raw: `${head(OK, "Set-Cookie: a=1", "Set-Cookie: b=2", "Host: a", "Host: b", "Content-Length: 2")}ok` },
 ];

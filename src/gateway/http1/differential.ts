@@ -1,7 +1,7 @@
-import { BAD_CHUNK, BodyFramer, NEED_MORE } from "./body.ts";
-import { H_DROP, Head, findHeadEnd, parseRequest } from "./head.ts";
-import type { OracleMessage, OracleResult } from "./llhttp-oracle.ts";
-import { ForwardInfo, writeRequestHead } from "./write.ts";
+import { BAD_CHUNK, BodyFramer } from "./body.ts";
+import { H_DROP, H_UPGRADE, Head, findHeadEnd, parseRequest, parseResponse } from "./head.ts";
+import type { OracleMessage, OracleResponse, OracleResult } from "./llhttp-oracle.ts";
+import { ForwardInfo, writeRequestHead, writeResponseHead } from "./write.ts";
 
 /**
  * Test support: our scanner's reading of a client byte stream, in the same shape as the
@@ -55,7 +55,12 @@ export const FWD = new ForwardInfo("192.0.2.7", "http");
 
 const framer = new BodyFramer();
 
-/** Decodes a chunked body that {@link BodyFramer} has already validated. */
+/**
+ * Decodes a chunked body that {@link BodyFramer} has already validated.
+ *
+ * @example
+ * dechunk(Buffer.from("3;x=y\r\nabc\r\n0\r\n\r\n")); // "abc"
+ */
 export function dechunk(raw: Buffer): string {
   let out = "";
   let i = 0;
@@ -77,7 +82,13 @@ function text(buf: Buffer, s: number, e: number): string {
   return buf.toString("latin1", s, e);
 }
 
-/** Our scanner's reading of a client byte stream. */
+/**
+ * Our scanner's reading of a client byte stream.
+ *
+ * @example
+ * const r = scanStream(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * r.messages[0]?.target; // "/"
+ */
 export function scanStream(stream: Buffer): OurResult {
   const h = new Head();
   const messages: OurMessage[] = [];
@@ -127,7 +138,12 @@ export function scanStream(stream: Buffer): OurResult {
   }
 }
 
-/** The header lines llhttp must see in what we forward for `m`. */
+/**
+ * The header lines llhttp must see in what we forward for `m`.
+ *
+ * @example
+ * expectedForwardedHeaders(scanStream(buf).messages[0]!); // [["Host", "a"], ["X-Forwarded-For", "192.0.2.7"], ...]
+ */
 export function expectedForwardedHeaders(m: OurMessage): [string, string][] {
   const out = m.kept.slice();
   const xff = m.headers.filter(([n]) => n.toLowerCase() === "x-forwarded-for").map(([, v]) => v).filter((v) => v !== "");
@@ -147,7 +163,7 @@ export interface Verdict {
 const show = (v: unknown): string => JSON.stringify(v);
 
 /** Differences between our message and llhttp's, or "" when they agree. */
-export function messageDiff(ours: OurMessage, theirs: OracleMessage, headers: [string, string][]): string {
+function messageDiff(ours: OurMessage, theirs: OracleMessage, headers: [string, string][]): string {
   if (ours.method !== theirs.method) return `method ${show(ours.method)} vs ${show(theirs.method)}`;
   if (ours.target !== theirs.url) return `target ${show(ours.target)} vs ${show(theirs.url)}`;
   if (show(headers) !== show(theirs.headers)) return `headers ${show(headers)} vs ${show(theirs.headers)}`;
@@ -162,6 +178,9 @@ export function messageDiff(ours: OurMessage, theirs: OracleMessage, headers: [s
  * Compares our reading of a client stream with llhttp's. "looser" (we accept a message
  * llhttp refuses) and "mismatch" (both accept, but disagree on a field or on where a
  * message ends) are what smuggling is made of; "stricter" is allowed when allow-listed.
+ *
+ * @example
+ * compare(scanStream(bytes), await oracle.send(bytes)).kind; // "same"
  */
 export function compare(ours: OurResult, theirs: OracleResult): Verdict {
   const n = ours.messages.length;
@@ -198,6 +217,10 @@ export function compare(ours: OurResult, theirs: OracleResult): Verdict {
  * Checks what we forward for message `m` (sent alone, followed by `sentinel`) the way a
  * llhttp back end reads it: the same message with the expected header lines, its body
  * ending exactly where ours does (the sentinel comes next), and nothing refused.
+ *
+ * @example
+ * const seen = await oracle.send(Buffer.concat([m.forwarded, SENTINEL]));
+ * compareForwarded(m, seen, true); // "" when llhttp agrees
  */
 export function compareForwarded(m: OurMessage, theirs: OracleResult, sentinel: boolean): string {
   const t = theirs.messages[0];
@@ -215,3 +238,88 @@ export function compareForwarded(m: OurMessage, theirs: OracleResult, sentinel: 
 
 /** A request appended after each forwarded message: llhttp must find it right where our body ends. */
 export const SENTINEL = Buffer.from("GET /__sentinel HTTP/1.1\r\nHost: sentinel\r\n\r\n", "latin1");
+
+/** Our reading of a response stream, as the session frames it for a GET. */
+export interface OurResponse {
+  /** "partial": the bytes ended inside the head or the body; "tunnel": a 101, the rest is not HTTP. */
+  end: "ok" | "partial" | "refused" | "tunnel";
+  /** HeadError code or BAD_CHUNK when refused. */
+  error: number;
+  status: number;
+  headers: [string, string][];
+  /** The lines forwarded to the client. */
+  kept: [string, string][];
+  body: string;
+  /** What the gateway writes to the client: rebuilt head plus the body bytes it frames. */
+  forwarded: Buffer;
+}
+
+/**
+ * Our scanner's reading of a response: 1xx heads are passed over, as Node's client does.
+ *
+ * @example
+ * scanResponse(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")).body; // "ok"
+ */
+export function scanResponse(stream: Buffer): OurResponse {
+  const h = new Head();
+  const r: OurResponse = { end: "partial", error: 0, status: 0, headers: [], kept: [], body: "", forwarded: Buffer.alloc(0) };
+  let buf = stream;
+  for (;;) {
+    const end = findHeadEnd(buf, 0, buf.length);
+    if (end === -1) return r;
+    if (end < 0) return { ...r, end: "refused", error: -end };
+    const err = parseResponse(buf, end, h);
+    if (err !== 0) return { ...r, end: "refused", error: err };
+    if (h.status === 101) return { ...r, end: "tunnel", status: 101 };
+    if (h.status >= 200) {
+      r.status = h.status;
+      for (let n = 0; n < h.count; n++) {
+        const k = n << 2;
+        const pair: [string, string] = [text(buf, h.spans[k]!, h.spans[k + 1]!), text(buf, h.spans[k + 2]!, h.spans[k + 3]!)];
+        r.headers.push(pair);
+        if (h.flags[n] !== H_DROP && (h.flags[n] !== H_UPGRADE || h.status === 101)) r.kept.push(pair);
+      }
+      if (h.status === 204 || h.status === 304) framer.none();
+      else if (h.chunked) framer.startChunked();
+      else if (h.contentLength >= 0) framer.startLength(h.contentLength);
+      else framer.startUntilClose();
+      const at = framer.done ? end : framer.scan(buf, end, buf.length);
+      // Until close, the end of the bytes is the end of the body.
+      const complete = at >= 0 || framer.untilClose;
+      const bodyEnd = at < 0 ? buf.length : at;
+      const raw = buf.subarray(end, bodyEnd);
+      r.body = h.chunked ? (complete ? dechunk(raw) : "") : raw.toString("latin1");
+      r.forwarded = writeResponseHead(buf, h, "", buf, end, bodyEnd);
+      if (at === BAD_CHUNK) return { ...r, end: "refused", error: BAD_CHUNK };
+      r.end = complete ? "ok" : "partial";
+      return r;
+    }
+    buf = buf.subarray(end);
+  }
+}
+
+/**
+ * Compares our reading of a response with llhttp's (Node's client); `headers` are the
+ * lines llhttp must report (all of them for the back end's bytes, the kept ones for ours).
+ *
+ * @example
+ * compareResponse(scanResponse(raw), (await oracle.sendAll([raw]))[0]!).kind; // "same"
+ */
+export function compareResponse(ours: OurResponse, theirs: OracleResponse, headers = ours.headers): Verdict {
+  const accepted = theirs.error === null && theirs.complete;
+  // What follows a 101 is another protocol; Node's client without an upgrade listener is no oracle for it.
+  if (ours.end === "tunnel") return { kind: "same", detail: "101: a tunnel" };
+  if (ours.end === "refused") {
+    if (accepted) return { kind: "stricter", detail: `we refuse (code ${ours.error}), llhttp accepts` };
+    return { kind: "same", detail: `both refuse (llhttp: ${theirs.error ?? "incomplete"})` };
+  }
+  if (ours.end === "partial") {
+    if (theirs.complete) return { kind: "mismatch", detail: "llhttp ends the response, we wait for more" };
+    return { kind: "same", detail: "both wait for more" };
+  }
+  if (!accepted) return { kind: "looser", detail: `we accept, llhttp: ${theirs.error ?? "incomplete"}` };
+  if (ours.status !== theirs.status) return { kind: "mismatch", detail: `status ${ours.status} vs ${theirs.status}` };
+  if (show(headers) !== show(theirs.headers)) return { kind: "mismatch", detail: `headers ${show(headers)} vs ${show(theirs.headers)}` };
+  if (ours.body !== theirs.body) return { kind: "mismatch", detail: `body ${show(ours.body)} vs ${show(theirs.body)}` };
+  return { kind: "same", detail: "both accept" };
+}

@@ -1,4 +1,4 @@
-import { COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLower, lower } from "./chars.ts";
+import { AUTHORITY, COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLower, lower } from "./chars.ts";
 
 /**
  * A strict HTTP/1.1 head scanner (RFC 9112) that records offsets instead of building
@@ -12,7 +12,8 @@ import { COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLowe
  * outside the RFC classes, bare CR or LF, `Content-Length` with `Transfer-Encoding`,
  * conflicting or malformed `Content-Length`, any transfer coding but `chunked` on a
  * request, a missing or repeated `Host` in HTTP/1.1, methods llhttp does not know and
- * CONNECT, an `Upgrade` asked for in HTTP/1.0.
+ * CONNECT, a target that is not origin-, absolute- or asterisk-form, an `Upgrade` asked
+ * for in HTTP/1.0 or with a body.
  *
  * @example
  * const head = new Head();
@@ -37,6 +38,7 @@ export const HeadError = {
   BAD_STATUS_LINE: 13,
   BAD_METHOD: 14,
   BAD_UPGRADE: 15,
+  BAD_TARGET: 16,
 } as const;
 export type HeadErrorCode = (typeof HeadError)[keyof typeof HeadError];
 
@@ -56,7 +58,8 @@ export const headErrorText: Record<HeadErrorCode, string> = {
   12: "bare LF or CR in the message head",
   13: "malformed status line",
   14: "unsupported request method",
-  15: "a protocol upgrade needs HTTP/1.1",
+  15: "a protocol upgrade needs HTTP/1.1 and no request body",
+  16: "malformed request target",
 };
 
 export const MAX_HEADERS = 100;
@@ -156,8 +159,15 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   h.methodEnd = i;
   if (!knownMethod(buf, i)) return HeadError.BAD_METHOD;
   classifyMethod(buf, i, h);
-  // target
+  // target: origin-form (the common case), asterisk-form or absolute-form
   const ts = ++i;
+  const c0 = buf[i];
+  if (c0 === 0x2a) {
+    if (buf[++i] !== SP) return HeadError.BAD_TARGET;
+  } else if (c0 !== 0x2f) {
+    i = absoluteFormPath(buf, i);
+    if (i < 0) return HeadError.BAD_TARGET;
+  }
   while (i < end && TARGET[buf[i]!] === 1) i++;
   if (i === ts || buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
   h.targetStart = ts;
@@ -184,7 +194,26 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   // RFC 9110 §7.8 says to ignore it; llhttp switches protocols anyway, so the bytes after
   // would be a tunnel to one parser and requests to the other.
   if (h.version === 10 && h.connUpgrade && h.upgrade >= 0) return HeadError.BAD_UPGRADE;
+  // Node's llhttp server hands everything after the head to the new protocol, body
+  // included, while we frame the body first: refuse rather than guess.
+  if (h.wantsUpgrade && (h.chunked || h.contentLength > 0)) return HeadError.BAD_UPGRADE;
   return 0;
+}
+
+// absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then "/", "?" or the end of
+// the target. Returns the offset of that byte, or -1. The scheme is letters only, as in
+// llhttp (RFC 3986 would also allow digits, "+", "-" and ".").
+function absoluteFormPath(buf: Buffer, i: number): number {
+  const s = i;
+  for (let c = buf[i]! | 0x20; c >= 0x61 && c <= 0x7a; c = buf[i]! | 0x20) i++;
+  if (i === s) return -1;
+  if (buf[i] !== COLON || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return -1;
+  i += 3;
+  const as = i;
+  while (AUTHORITY[buf[i]!] === 1) i++;
+  const e = buf[i];
+  if (i === as || (e !== 0x2f && e !== 0x3f && e !== SP)) return -1;
+  return i;
 }
 
 /**
@@ -313,11 +342,14 @@ function classifyField(
       return 0;
     case 7:
       if (equalsLower(buf, ls, ne, "upgrade")) {
+        // An empty Upgrade names no protocol and llhttp does not switch on it: dropped.
+        if (ve === vs) {
+          drop(h, n);
+          return 0;
+        }
         // Forwarded only on upgrade requests and 101 responses; decided by the writer.
         h.flags[n] = H_UPGRADE;
         if (h.upgrade < 0) h.upgrade = n;
-      } else if (isRequest && equalsLower(buf, ls, ne, "trailer")) {
-        // Trailer announces trailer fields; harmless to forward, kept as is.
       }
       return 0;
     case 10:
@@ -338,8 +370,13 @@ function classifyField(
       }
       return 0;
     case 16:
-      if (equalsLower(buf, ls, ne, "proxy-connection")) drop(h, n);
-      else if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-host")) drop(h, n);
+      if (equalsLower(buf, ls, ne, "proxy-connection")) {
+        // llhttp reads it as a second Connection (close, keep-alive, upgrade): so do we,
+        // or a pipelined request after `Proxy-Connection: close` would be ours alone.
+        drop(h, n);
+        return parseConnection(buf, h, vs, ve);
+      }
+      if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-host")) drop(h, n);
       return 0;
     case 17:
       if (equalsLower(buf, ls, ne, "transfer-encoding")) return parseTransferEncoding(buf, h, vs, ve, isRequest);
@@ -371,17 +408,18 @@ function parseTransferEncoding(buf: Buffer, h: Head, vs: number, ve: number, isR
   if (isRequest) {
     // Only a single `chunked` is accepted from clients: anything else is where
     // front-end/back-end disagreements (smuggling) come from.
-    if (h.chunked || !equalsLower(buf, vs, ve, "chunked")) return HeadError.UNSUPPORTED_CODING;
-    // llhttp refuses `chunked` followed by a tab (not by spaces): refuse it too.
-    for (let k = ve; buf[k] !== CR; k++) if (buf[k] === HTAB) return HeadError.UNSUPPORTED_CODING;
+    if (h.chunked || !equalsLower(buf, vs, ve, "chunked") || tabAfter(buf, ve)) return HeadError.UNSUPPORTED_CODING;
     h.chunked = true;
     return 0;
   }
   // Responses: chunked when it is the final coding (RFC 9112 §6.3), else until close.
+  // An empty value names no coding at all: llhttp refuses it, so do we.
+  if (ve === vs) return HeadError.UNSUPPORTED_CODING;
   let s = ve;
   while (s > vs && buf[s - 1] !== 0x2c) s--;
   while (s < ve && (buf[s] === SP || buf[s] === HTAB)) s++;
   if (equalsLower(buf, s, ve, "chunked")) {
+    if (tabAfter(buf, ve)) return HeadError.UNSUPPORTED_CODING;
     h.chunked = true;
     h.untilClose = false;
   } else {
@@ -389,6 +427,13 @@ function parseTransferEncoding(buf: Buffer, h: Head, vs: number, ve: number, isR
     h.untilClose = true;
   }
   return 0;
+}
+
+// llhttp does not take `chunked` followed by a tab as chunked (a request is refused, a
+// response read until close), though spaces are fine: refuse the tab, whatever the side.
+function tabAfter(buf: Buffer, ve: number): boolean {
+  for (let k = ve; buf[k] !== CR; k++) if (buf[k] === HTAB) return true;
+  return false;
 }
 
 function parseConnection(buf: Buffer, h: Head, vs: number, ve: number): number {

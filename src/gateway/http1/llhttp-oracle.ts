@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 
 /**
  * Test support: llhttp as an oracle. A `node:http` server (llhttp in its default strict
@@ -33,7 +33,7 @@ export interface OracleMessage {
 /** What llhttp made of one connection's bytes. */
 export interface OracleResult {
   messages: OracleMessage[];
-  /** llhttp error code (`HPE_*`) when it refused the bytes, else null. */
+  /** llhttp error code (`HPE_*`) when it refused the bytes, else null (also when the input ended mid-message). */
   error: string | null;
   /** The first bytes of what the server answered (a refusal without an error event shows as 400 here). */
   response: string;
@@ -54,39 +54,49 @@ function pairs(raw: string[]): [string, string][] {
   return out;
 }
 
-/** Starts the llhttp oracle server. */
+/**
+ * Starts the llhttp oracle server (request mode).
+ *
+ * @example
+ * const oracle = await startOracle();
+ * const [a, b] = await oracle.sendAll([bytesA, bytesB]);
+ */
 export async function startOracle(): Promise<Oracle> {
   // Keyed by the client's local port, which is the server socket's remote port.
   const live = new Map<number, OracleResult>();
+  // `req.complete` is set by llhttp's message-complete callback, synchronously; the
+  // 'end' event comes a tick later and is lost when an error destroys the socket first.
+  const requests = new Map<OracleMessage, IncomingMessage>();
   const resultOf = (socket: Socket): OracleResult | undefined => live.get(socket.remotePort ?? -1);
   const record = (req: IncomingMessage, upgrade: boolean): OracleMessage | undefined => {
     const r = resultOf(req.socket);
     if (r === undefined) return undefined;
     const m: OracleMessage = {
-      method: req.method ?? "", url: req.url ?? "", headers: pairs(req.rawHeaders), body: "", complete: false, upgrade,
+      method: req.method ?? "", url: req.url ?? "", headers: pairs(req.rawHeaders), body: "", complete: upgrade, upgrade,
     };
     r.messages.push(m);
+    if (!upgrade) requests.set(m, req);
     return m;
   };
-  const server: Server = createServer({ requireHostHeader: true }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const m = record(req, false);
     req.on("data", (d: Buffer) => {
       if (m !== undefined) m.body += d.toString("latin1");
     });
-    req.on("end", () => {
-      if (m !== undefined) m.complete = true;
-      res.end("ok");
-    });
+    req.on("end", () => res.end("ok"));
     req.on("error", () => {});
-  });
+  };
+  const server: Server = createServer({ requireHostHeader: true }, onRequest);
+  // Without a listener Node answers an unknown Expect with 417 itself: not llhttp's doing.
+  server.on("checkExpectation", onRequest);
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     const r = resultOf(socket);
-    if (r !== undefined && r.error === null) r.error = err.code ?? "ERR";
+    // The client's EOF inside a message is where our test input ends, not a refusal.
+    if (r !== undefined && r.error === null && err.code !== "HPE_INVALID_EOF_STATE") r.error = err.code ?? "ERR";
     socket.destroy();
   });
   const opaque = (req: IncomingMessage, socket: Socket): void => {
-    const m = record(req, true);
-    if (m !== undefined) m.complete = true;
+    record(req, true);
     socket.destroy();
   };
   server.on("upgrade", opaque);
@@ -115,6 +125,12 @@ export async function startOracle(): Promise<Oracle> {
         // Let the server side finish its bookkeeping for this connection.
         setImmediate(() => {
           live.delete(localPort);
+          for (const m of result.messages) {
+            const req = requests.get(m);
+            if (req === undefined) continue;
+            m.complete = req.complete;
+            requests.delete(m);
+          }
           resolve(result);
         });
       });
@@ -139,4 +155,115 @@ export async function startOracle(): Promise<Oracle> {
     await once(server, "close");
   };
   return { send, sendAll, close };
+}
+
+/** What llhttp, as Node's HTTP client, made of one response. */
+export interface OracleResponse {
+  /** Final status, 0 when refused before one was read. */
+  status: number;
+  headers: [string, string][];
+  /** Decoded body (latin1) as delivered. */
+  body: string;
+  /** llhttp found the end of the body. */
+  complete: boolean;
+  /** Error code (`HPE_*`, `ECONNRESET`, ...) when the response was refused or cut, else null. */
+  error: string | null;
+}
+
+export interface ResponseOracle {
+  /** Sends several raw responses, one per request on its own connection; results in input order. */
+  sendAll(responses: readonly Buffer[], concurrency?: number): Promise<OracleResponse[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * llhttp in response mode: a `node:net` server answers the n-th request (`GET /n`)
+ * with the n-th raw response, then half-closes; a `node:http` client records what it
+ * read.
+ *
+ * @example
+ * const oracle = await startResponseOracle();
+ * const [r] = await oracle.sendAll([Buffer.from("HTTP/1.1 204\r\n\r\n")]);
+ * r?.status; // 204
+ */
+export async function startResponseOracle(): Promise<ResponseOracle> {
+  const payloads = new Map<number, Buffer>();
+  let nextId = 0;
+  const server = createNetServer((socket) => {
+    let seen = "";
+    socket.on("error", () => {});
+    const onData = (d: Buffer): void => {
+      seen += d.toString("latin1");
+      if (!seen.includes("\r\n\r\n")) return;
+      socket.off("data", onData);
+      socket.resume(); // keep reading: unread bytes at close would turn it into a reset
+      const id = Number(/^GET \/(\d+) /.exec(seen)?.[1] ?? -1);
+      socket.end(payloads.get(id) ?? Buffer.alloc(0));
+    };
+    socket.on("data", onData);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+
+  const send = (bytes: Buffer): Promise<OracleResponse> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      payloads.set(id, bytes);
+      const r: OracleResponse = { status: 0, headers: [], body: "", complete: false, error: null };
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        payloads.delete(id);
+        resolve(r);
+      };
+      let response: IncomingMessage | undefined;
+      const req = request({ host: "127.0.0.1", port, path: `/${id}`, agent: false }, (res) => {
+        response = res;
+        r.status = res.statusCode ?? 0;
+        r.headers = pairs(res.rawHeaders);
+        res.on("data", (d: Buffer) => (r.body += d.toString("latin1")));
+        res.on("end", () => {
+          r.complete = res.complete;
+          finish();
+        });
+        res.on("error", (err: NodeJS.ErrnoException) => {
+          r.error ??= err.code ?? "ERR";
+          finish();
+        });
+        res.on("close", () => setImmediate(finish));
+      });
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        // Bytes after a complete response are refused as the next one: not this response's fault.
+        if (response?.complete !== true) r.error ??= err.code ?? "ERR";
+        setImmediate(finish);
+      });
+      req.end();
+      const timer = setTimeout(() => {
+        r.error ??= "TIMEOUT";
+        req.destroy();
+        finish();
+      }, CASE_TIMEOUT_MS);
+    });
+
+  const sendAll = async (inputs: readonly Buffer[], concurrency = 8): Promise<OracleResponse[]> => {
+    const out = new Array<OracleResponse>(inputs.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < inputs.length) {
+        const i = next++;
+        out[i] = await send(inputs[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, worker));
+    return out;
+  };
+
+  const close = async (): Promise<void> => {
+    server.close();
+    await once(server, "close");
+  };
+  return { sendAll, close };
 }

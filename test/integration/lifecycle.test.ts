@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import { connect, type AddressInfo } from "node:net";
+import { test } from "node:test";
+import { WebSocket, WebSocketServer } from "ws";
+import { loadConfig } from "../../src/config/load.ts";
+import { closeServer, startGateway } from "../helpers.ts";
+
+interface WsBackend {
+  name: string;
+  port: number;
+  server: Server;
+  wss: WebSocketServer;
+  pongs: number;
+  close(): Promise<void>;
+}
+
+async function wsBackend(name: string): Promise<WsBackend> {
+  const server = createServer((_q, r) => {
+    r.setHeader("x-served-by", name);
+    r.end(name);
+  });
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  const b = { name, server, wss, pongs: 0 } as WsBackend;
+  wss.on("connection", (ws) => {
+    ws.send(name);
+    ws.on("message", (d) => ws.send(d));
+    ws.on("pong", () => b.pongs++);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  b.port = (server.address() as AddressInfo).port;
+  b.close = async () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    await closeServer(server);
+  };
+  return b;
+}
+
+function cfg(servers: WsBackend[], extra: string): string {
+  return `
+listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
+backends:
+  b:
+${extra}
+    servers:
+${servers.map((s) => `      - { name: ${s.name}, address: 127.0.0.1:${s.port} }`).join("\n")}
+`;
+}
+
+/** A client that reconnects when the gateway closes it with 1012, like the SDK does. */
+class Client {
+  server = "";
+  closes: { code: number; reason: string; at: number }[] = [];
+  ws: WebSocket | null = null;
+  #url: string;
+  #reconnect: boolean;
+  constructor(url: string, reconnect: boolean) {
+    this.#url = url;
+    this.#reconnect = reconnect;
+  }
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.#url, { perMessageDeflate: false });
+      this.ws = ws;
+      ws.once("message", (d) => {
+        this.server = String(d);
+        resolve();
+      });
+      ws.once("error", reject);
+      ws.on("close", (code, reason) => {
+        this.closes.push({ code, reason: String(reason), at: performance.now() });
+        if (this.#reconnect && code === 1012) setTimeout(() => void this.open().catch(() => {}), Math.random() * 200);
+      });
+    });
+  }
+}
+
+async function until(pred: () => boolean, ms: number): Promise<void> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function openAll(clients: Client[]): Promise<void> {
+  for (let i = 0; i < clients.length; i += 100) await Promise.all(clients.slice(i, i + 100).map((c) => c.open()));
+}
+
+test("drain a server under 1,000 WebSockets: every client on it gets 1012 within drainTimeout + drainSpread, spread out, and reconnects elsewhere", async () => {
+  const bs = await Promise.all(["s1", "s2", "s3"].map((n) => wsBackend(n)));
+  const gw = await startGateway(cfg(bs, "    balance: least-conn\n    drainTimeout: 500ms\n    drainSpread: 5s"));
+  try {
+    const url = `ws://127.0.0.1:${gw.port()}/`;
+    const clients = Array.from({ length: 1000 }, () => new Client(url, true));
+    await openAll(clients);
+    const onS1 = clients.filter((c) => c.server === "s1");
+    assert.ok(onS1.length > 250, `${onS1.length} on s1`);
+    const t0 = performance.now();
+    assert.ok(gw.gw.serverAction("b", "s1", "drain"));
+    await until(() => onS1.every((c) => c.closes.length > 0), 10_000);
+    const times = onS1.map((c) => c.closes[0]!.at - t0);
+    for (const c of onS1) {
+      assert.equal(c.closes[0]!.code, 1012);
+      assert.match(c.closes[0]!.reason, /^retry-after=\d+$/);
+    }
+    assert.ok(Math.min(...times) >= 450, `first close after ${Math.min(...times).toFixed(0)} ms (drainTimeout 500)`);
+    assert.ok(Math.max(...times) <= 500 + 5000 + 700, `last close after ${Math.max(...times).toFixed(0)} ms`);
+    // Spread: over a 5 s window no 1 s window may hold more than 1/5 of the closes plus
+    // the schedule's slack (one slot) and the 100 ms timer granularity: 25 %.
+    const sorted = times.sort((a, b) => a - b);
+    let worst = 0;
+    for (let i = 0, j = 0; i < sorted.length; i++) {
+      while (sorted[i]! - sorted[j]! > 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    assert.ok(worst / sorted.length <= 0.25, `${((worst / sorted.length) * 100).toFixed(1)}% of the closes in one 1 s window`);
+    // Others untouched; the drained clients came back on s2/s3.
+    assert.ok(clients.filter((c) => c.server !== "s1" && !onS1.includes(c)).every((c) => c.closes.length === 0));
+    await until(() => onS1.every((c) => c.ws?.readyState === WebSocket.OPEN && c.server !== "s1"), 10_000);
+    for (const c of clients) c.ws?.terminate();
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
+
+test("scale-out from 2 to 3 servers with 900 tunnels: rebalance evens the spread within maxSkew", async () => {
+  const bs = await Promise.all(["s1", "s2", "s3"].map((n) => wsBackend(n)));
+  const extra = "    balance: least-conn\n    rebalance: { maxSkew: 1.25, rate: 150 }";
+  const gw = await startGateway(cfg(bs.slice(0, 2), extra));
+  try {
+    const url = `ws://127.0.0.1:${gw.port()}/`;
+    const clients = Array.from({ length: 900 }, () => new Client(url, true));
+    await openAll(clients);
+    const next = loadConfig(cfg(bs, extra), { env: {}, baseDir: "." });
+    assert.ok(next.ok);
+    await gw.gw.reload(next.config);
+    const count = () => {
+      const n: Record<string, number> = { s1: 0, s2: 0, s3: 0 };
+      for (const c of clients) if (c.ws?.readyState === WebSocket.OPEN) n[c.server]!++;
+      return n;
+    };
+    await until(() => {
+      const n = count();
+      return Object.values(n).every((v) => v >= 300 / 1.25 && v <= 300 * 1.25) && n.s1! + n.s2! + n.s3! === 900;
+    }, 20_000);
+    const n = count();
+    assert.ok(n.s3! >= 240, `s3 holds ${n.s3}`);
+    for (const c of clients) for (const cl of c.closes) assert.equal(cl.code, 1012);
+    for (const c of clients) c.ws?.terminate();
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
+
+test("admission over the rate: WebSockets are accepted then closed with 1013 + retry-after; HTTP gets 503 + Retry-After", async () => {
+  const bs = await Promise.all(["s1"].map((n) => wsBackend(n)));
+  const gw = await startGateway(cfg(bs, "    admission: { rate: 5, burst: 5 }"));
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => new Promise<{ code: number; reason: string; opened: boolean }>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${gw.port()}/`);
+        let opened = false;
+        ws.on("open", () => (opened = true));
+        ws.on("message", () => ws.close());
+        ws.on("close", (code, reason) => resolve({ code, reason: String(reason), opened }));
+        ws.on("error", () => {});
+      })),
+    );
+    const refused = results.filter((r) => r.code === 1013);
+    assert.ok(refused.length >= 10, `${refused.length} refused of 20`);
+    for (const r of refused) {
+      assert.ok(r.opened, "the handshake completed (a browser can read a close code, not a refused handshake)");
+      assert.match(r.reason, /^retry-after=\d+$/);
+    }
+    const res = await fetch(`http://127.0.0.1:${gw.port()}/`, { headers: { connection: "close" } });
+    assert.equal(res.status, 503);
+    assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
+    assert.match(await res.text(), /admitting no more new connections/);
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
+
+test("gateway pings: a live client answers and its pongs stay out of the server's stream; a dead one is closed after pongTimeout", async () => {
+  const bs = await Promise.all(["s1"].map((n) => wsBackend(n)));
+  const gw = await startGateway(cfg(bs, "    websocket: { pingInterval: 150ms, pongTimeout: 300ms }"));
+  try {
+    const url = `ws://127.0.0.1:${gw.port()}/`;
+    const live = new WebSocket(url);
+    let pings = 0;
+    live.on("ping", () => pings++);
+    await once(live, "message");
+    const dead = new WebSocket(url, { autoPong: false });
+    await once(dead, "message");
+    const t0 = performance.now();
+    const [code] = (await once(dead, "close")) as [number];
+    const took = performance.now() - t0;
+    assert.equal(code, 1006, "cut without a close frame: the peer is presumed gone");
+    assert.ok(took >= 300 && took < 2000, `dead client closed after ${took.toFixed(0)} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(pings >= 3, `live client got ${pings} pings`);
+    assert.equal(live.readyState, WebSocket.OPEN, "the live client stays");
+    assert.equal(bs[0]!.pongs, 0, "the gateway's pongs are not forwarded to the server");
+    live.send("still here");
+    const [echo] = (await once(live, "message")) as [Buffer];
+    assert.equal(String(echo), "still here");
+    live.close();
+    await once(live, "close");
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
+
+test("garbage after a 101 from a misbehaving backend: the tunnel falls back to blind mode", async () => {
+  const server = createServer();
+  server.on("upgrade", (_req, socket) => {
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    socket.write(Buffer.from("\xff\xfe this is not a websocket frame\n", "latin1"));
+    socket.on("data", (d) => socket.write(d)); // echo raw
+    socket.on("end", () => socket.end());
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const gw = await startGateway(cfg([{ name: "bad", port } as WsBackend], "    websocket: { pingInterval: 100ms, pongTimeout: 5s }"));
+  try {
+    const s = connect(gw.port(), "127.0.0.1");
+    let got = "";
+    s.on("data", (d) => (got += d.toString("latin1")));
+    s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    await until(() => got.includes("not a websocket frame"), 3000);
+    s.write("raw bytes both ways");
+    await until(() => got.includes("raw bytes both ways"), 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!got.includes("\x89"), "no ping was injected into a stream that is not WebSocket");
+    assert.equal(gw.gw.tunnels.size, 1);
+    s.destroy();
+  } finally {
+    await gw.close();
+    await closeServer(server);
+  }
+});
