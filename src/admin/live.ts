@@ -72,6 +72,15 @@ function peerKey(host: string | undefined, port: number | undefined): string {
  * readLive(gw).tunnels.get(gw.backends.get("ws")!.servers[0]!)?.count ?? 0;
  */
 export function readLive(gw: Gateway): LiveView {
+  const m = gw.mirror;
+  if (m !== null) {
+    // Workers serve: their reported sums (see src/workers/snapshot.ts).
+    const tunnels = new Map<UpstreamServer, TunnelTally>();
+    for (const [s, x] of m.servers) if (x.tunnels > 0) tunnels.set(s, { count: x.tunnels, bytesIn: x.tunnelBytesIn, bytesOut: x.tunnelBytesOut });
+    const listeners = new Map<string, ListenerTally>();
+    for (const l of gw.config.listeners) listeners.set(l.name, { ...(m.listeners.get(l.name) ?? { connections: 0, tunnels: 0 }) });
+    return { tunnels, listeners, unattributedTunnels: 0 };
+  }
   const byPeer = new Map<string, UpstreamServer>();
   const byPort = new Map<number, UpstreamServer | null>();
   for (const b of gw.backends.values()) {
@@ -115,6 +124,18 @@ export function readLive(gw: Gateway): LiveView {
     if (l !== undefined) l.connections++;
   }
   return { tunnels, listeners, unattributedTunnels: unattributed };
+}
+
+/** Pooled idle upstream connections of a server (summed over workers when they serve). */
+export function idleCount(gw: Gateway, s: UpstreamServer): number {
+  return gw.mirror?.servers.get(s)?.idle ?? s.idle.length;
+}
+
+/** Open client connections (HTTP sessions and tunnels) and tunnels, over all workers. */
+export function connectionTotals(gw: Gateway): { connections: number; tunnels: number } {
+  const m = gw.mirror;
+  if (m !== null) return { connections: m.sessions + m.tunnels, tunnels: m.tunnels };
+  return { connections: gw.sessions.size + gw.tunnels.size, tunnels: gw.tunnels.size };
 }
 
 /** A tunnel's server: its own reference, else (a tunnel made without one) by peer address. */

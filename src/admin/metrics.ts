@@ -4,7 +4,7 @@ import type { Gateway } from "../gateway/gateway.ts";
 import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import { BucketHistogram } from "./histogram.ts";
-import { readLive, type LiveView } from "./live.ts";
+import { idleCount, readLive, type LiveView } from "./live.ts";
 
 /**
  * `/metrics`: the gateway's counters in Prometheus text format, through prom-client
@@ -177,7 +177,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
       this.reset();
       for (const [b, s] of pairs(gw)) {
         this.set({ backend: b.name, server: s.name, state: "in_use" }, s.active);
-        this.set({ backend: b.name, server: s.name, state: "idle" }, s.idle.length);
+        this.set({ backend: b.name, server: s.name, state: "idle" }, idleCount(gw, s));
       }
     },
   });

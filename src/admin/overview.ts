@@ -2,7 +2,7 @@ import type { Gateway } from "../gateway/gateway.ts";
 import type { Backend } from "../gateway/backend.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import type { HealthState } from "../health/state.ts";
-import { readLive, responseTotals, type LiveView } from "./live.ts";
+import { connectionTotals, idleCount, readLive, responseTotals, type LiveView } from "./live.ts";
 import type { RateTracker } from "./rates.ts";
 
 /**
@@ -152,7 +152,7 @@ function serverOverview(gw: Gateway, b: Backend, s: UpstreamServer, live: LiveVi
     configWeight: s.configWeight,
     active: s.active,
     tunnels: t?.count ?? 0,
-    idle: s.idle.length,
+    idle: idleCount(gw, s),
     maxConn: s.maxConn,
     rps: r.rps,
     errorRate: r.errorRate,
@@ -249,8 +249,8 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
     uptimeSeconds: Math.round((Date.now() - c.startedAt) / 1000),
     pid: process.pid,
     totals: {
-      clientConnections: gw.sessions.size + gw.tunnels.size,
-      tunnels: gw.tunnels.size,
+      clientConnections: connectionTotals(gw).connections,
+      tunnels: connectionTotals(gw).tunnels,
       rps: Math.round(rps * 100) / 100,
       requests,
       errors,

@@ -1,8 +1,11 @@
+import { availableParallelism } from "node:os";
 import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { createLogger } from "../log.ts";
+import { Primary, startPrimaryAdmin } from "../workers/primary.ts";
+import { workerCount } from "../workers/protocol.ts";
 import { defaultPidFile, reloadFromFile, watchConfig, writePidFile, type ReloadOutcome } from "./lifecycle.ts";
 
 export interface GatewayOptions {
@@ -25,9 +28,11 @@ export interface GatewayOptions {
 export async function runGateway(file: string, opts: GatewayOptions = {}): Promise<number> {
   let stopSignal: NodeJS.Signals | undefined;
   let onStop: ((sig: NodeJS.Signals) => void) | undefined;
+  let forceExit: (() => void) | undefined;
   const stopHandler = (sig: NodeJS.Signals) => {
     if (stopSignal !== undefined) {
       process.stderr.write(`holdfast: ${sig} again: exiting now\n`);
+      forceExit?.();
       process.exit(130);
     }
     stopSignal = sig;
@@ -50,44 +55,68 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
     return "unreadable" in loaded ? 2 : 1;
   }
   const log = createLogger("gateway");
-  const gw = new Gateway(loaded.config, log);
-  try {
-    await gw.start();
-  } catch (err) {
-    process.stderr.write(`holdfast: cannot start: ${(err as Error).message}\n`);
-    return 1;
-  }
-  for (const l of loaded.config.listeners) {
-    const a = gw.address(l.name);
-    process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${a.address}:${a.port}\n`);
-  }
-  const reload = async (): Promise<ReloadOutcome> => {
-    // A reload during a graceful stop would bind added listeners again and drain with
-    // 1012 what the stop is closing with 1001: the stop wins.
-    if (stopSignal !== undefined) {
-      log.warn("reload ignored: the gateway is stopping");
-      return { ok: false, errors: ["the gateway is stopping; the reload was not applied"] };
+  const workers = workerCount(loaded.config.workers, availableParallelism());
+  let reload: () => Promise<ReloadOutcome>;
+  let shutdown: () => Promise<void>;
+  let admin: AdminServer;
+  let listeners: { name: string; mode: string; address: string }[];
+  if (workers > 1) {
+    let primary: Primary;
+    try {
+      primary = await Primary.start(loaded.config, file, workers, log);
+    } catch (err) {
+      process.stderr.write(`holdfast: cannot start: ${(err as Error).message}\n`);
+      return 1;
     }
-    const r = await reloadFromFile(gw, file, log);
+    reload = () => primary.reload();
+    shutdown = () => primary.shutdown();
+    forceExit = () => primary.kill();
+    listeners = primary.config.listeners.map((l) => ({ name: l.name, mode: l.mode, address: `${l.listen.host}:${l.listen.port}` }));
+    try {
+      admin = await startPrimaryAdmin(primary, log);
+    } catch (err) {
+      process.stderr.write(`holdfast: cannot start the admin server (admin.listen): ${(err as Error).message}\n`);
+      await primary.shutdown();
+      return 1;
+    }
+  } else {
+    const gw = new Gateway(loaded.config, log);
+    try {
+      await gw.start();
+    } catch (err) {
+      process.stderr.write(`holdfast: cannot start: ${(err as Error).message}\n`);
+      return 1;
+    }
+    listeners = loaded.config.listeners.map((l) => {
+      const a = gw.address(l.name);
+      return { name: l.name, mode: l.mode, address: `${a.address}:${a.port}` };
+    });
+    reload = () => reloadFromFile(gw, file, log);
+    shutdown = () => gw.shutdown();
+    const { listen, token } = loaded.config.admin;
+    try {
+      admin = await startAdmin(gw, { listen, token, reload }, log);
+    } catch (err) {
+      process.stderr.write(`holdfast: cannot start the admin server on ${listen.host}:${listen.port} (admin.listen): ${(err as Error).message}\n`);
+      await gw.stop();
+      return 1;
+    }
+  }
+  for (const l of listeners) process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${l.address}\n`);
+  const token = loaded.config.admin.token;
+  process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);
+  if (workers > 1) process.stdout.write(`holdfast: ${workers} workers serve the listeners; this process is the control plane\n`);
+  const doReload = async () => {
+    const r = await reload();
     if (r.ok) log.info({ summary: r.summary }, "reload");
     return r;
   };
-  const { listen, token } = loaded.config.admin;
-  let admin: AdminServer;
-  try {
-    admin = await startAdmin(gw, { listen, token, reload }, log);
-  } catch (err) {
-    process.stderr.write(`holdfast: cannot start the admin server on ${listen.host}:${listen.port} (admin.listen): ${(err as Error).message}\n`);
-    await gw.stop();
-    return 1;
-  }
-  process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);
   const pidFile = opts.pidFile ?? defaultPidFile(file);
   const removePid = writePidFile(pidFile);
   process.stdout.write(`holdfast: pid ${process.pid} in ${pidFile} (holdfast reload -c ${file})\n`);
-  hup.run = () => void reload();
+  hup.run = () => void doReload();
   if (reloadRequested) hup.run();
-  const watcher = opts.watch === true ? watchConfig(file, () => void reload()) : undefined;
+  const watcher = opts.watch === true ? watchConfig(file, () => void doReload()) : undefined;
 
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     onStop = resolve;
@@ -96,7 +125,7 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   log.info({ signal: sig }, "stopping gracefully");
   watcher?.close();
   admin.setStopping();
-  await gw.shutdown();
+  await shutdown();
   await admin.close();
   removePid();
   process.off("SIGHUP", hupHandler);

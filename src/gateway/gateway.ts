@@ -22,6 +22,29 @@ interface LiveListener {
   ctx: HttpListenerContext | TcpListenerContext;
 }
 
+/**
+ * Live gauges summed from the workers (set on the primary's model gateway only): the
+ * admin reads them instead of walking sockets, which live in the workers.
+ */
+export interface MirrorState {
+  servers: Map<UpstreamServer, { active: number; idle: number; tunnels: number; tunnelBytesIn: number; tunnelBytesOut: number; queue: number }>;
+  listeners: Map<string, { connections: number; tunnels: number }>;
+  sessions: number;
+  tunnels: number;
+}
+
+/** How this process takes part (defaults: one process doing everything). */
+export interface GatewayOptions {
+  /** Replaces the default access-log destination (stdout), e.g. in tests. */
+  readonly accessLog?: Logger;
+  /** Each worker binds its own listening socket (SO_REUSEPORT): the kernel spreads connections. */
+  readonly reusePort?: boolean;
+  /** The primary's model: no listeners are bound, no connections are handled. */
+  readonly headless?: boolean;
+  /** Run active health checks here (false in workers: the primary runs them). */
+  readonly activeChecks?: boolean;
+}
+
 /** What a reload did, for logs and the admin API. */
 export interface ReloadReport {
   readonly changed: boolean;
@@ -54,17 +77,22 @@ export class Gateway {
   readonly counters = { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
   /** True from the start of a graceful stop (`/healthz` answers 503). */
   stopping = false;
+  /** Told after every successful admin action (the primary forwards it to the workers). */
+  onAction: ((backend: string, server: string, action: "drain" | "enable" | "maintenance" | "weight", weight?: number) => void) | undefined;
+  /** Set on the primary's model when workers serve: see {@link MirrorState}. */
+  mirror: MirrorState | null = null;
+  readonly #opts: GatewayOptions;
   readonly #listeners = new Map<string, LiveListener>();
   readonly #log: Logger | undefined;
   #accessLog: Logger | undefined;
 
-  /** `accessLog` replaces the default access-log destination (stdout), e.g. in tests. */
-  constructor(config: Config, log?: Logger, opts: { accessLog?: Logger } = {}) {
+  constructor(config: Config, log?: Logger, opts: GatewayOptions = {}) {
     this.config = config;
     this.#log = log;
+    this.#opts = opts;
     this.#accessLog = opts.accessLog;
     for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log));
-    this.health = new HealthRunner(this.backends, log);
+    this.health = new HealthRunner(this.backends, log, 250, opts.activeChecks ?? true);
     this.drainer = new Drainer(this.tunnels, this.wheel, log);
     this.rebalancer = new RebalanceRunner(this.backends, this.tunnels, this.drainer, this.wheel, log);
   }
@@ -73,6 +101,7 @@ export class Gateway {
   async start(): Promise<void> {
     this.wheel.start();
     this.health.start();
+    if (this.#opts.headless === true) return;
     this.rebalancer.start();
     try {
       for (const l of this.config.listeners) await this.#listen(l);
@@ -85,6 +114,10 @@ export class Gateway {
   /** The bound address of a listener (useful with port 0). */
   address(listener: string): AddressInfo {
     const l = this.#listeners.get(listener);
+    if (l === undefined && this.#opts.headless === true) {
+      const cfg = this.config.listeners.find((x) => x.name === listener);
+      if (cfg !== undefined) return { address: cfg.listen.host, port: cfg.listen.port, family: cfg.listen.host.includes(":") ? "IPv6" : "IPv4" };
+    }
     if (l === undefined) throw new Error(`no listener named ${listener}`);
     return l.server.address() as AddressInfo;
   }
@@ -98,7 +131,7 @@ export class Gateway {
     const server = live.server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: l.listen.host, port: l.listen.port, backlog: 4096 }, () => {
+      server.listen(this.#listenOptions(l), () => {
         server.off("error", reject);
         server.on("error", (err) => this.#log?.error({ err, listener: l.name }, "listener error"));
         this.#listeners.set(l.name, live);
@@ -107,6 +140,20 @@ export class Gateway {
         resolve();
       });
     });
+  }
+
+  #listenOptions(l: ListenerConfig) {
+    const reusePort = this.#opts.reusePort === true;
+    return { host: l.listen.host, port: l.listen.port, backlog: 4096, reusePort, exclusive: reusePort };
+  }
+
+  /** Applies a health record computed elsewhere (the primary's checks, in a worker). */
+  applyHealth(backend: string, server: string, record: object): void {
+    const found = this.#find(backend, server);
+    if (found === undefined) return;
+    Object.assign(found.s.health, record);
+    found.s.refresh(this.wheel.clock(), found.b.config.slowStart);
+    found.b.refresh(this.wheel.now);
   }
 
   #httpListener(l: HttpListenerConfig): LiveListener {
@@ -171,6 +218,7 @@ export class Gateway {
     if (action === "enable") this.drainer.cancel(s);
     b.refresh(now);
     this.#log?.info({ backend, server, action, weight }, "admin action");
+    this.onAction?.(backend, server, action, weight);
     return true;
   }
 
@@ -188,7 +236,7 @@ export class Gateway {
     const now = this.wheel.clock();
     // Bind new listeners first: if one cannot bind, nothing else has changed yet.
     const added: LiveListener[] = [];
-    for (const l of diff.listeners.added) {
+    for (const l of this.#opts.headless === true ? [] : diff.listeners.added) {
       try {
         const live = l.mode === "http" ? this.#httpListener(l) : this.#tcpListenerDeferred(l);
         await this.#bind(live);
@@ -247,7 +295,7 @@ export class Gateway {
     const l = live.cfg;
     return new Promise((resolve, reject) => {
       live.server.once("error", reject);
-      live.server.listen({ host: l.listen.host, port: l.listen.port, backlog: 4096 }, () => {
+      live.server.listen(this.#listenOptions(l), () => {
         live.server.off("error", reject);
         resolve();
       });

@@ -22,10 +22,16 @@ export class HealthRunner {
   readonly #tickMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(backends: ReadonlyMap<string, Backend>, log?: Logger, tickMs = 250) {
+  /** Called after every check with the server's record (the primary pushes it to workers). */
+  onRecord: ((b: Backend, s: UpstreamServer) => void) | undefined;
+  readonly #active: boolean;
+
+  /** `activeChecks: false` in data-plane workers: the primary checks and pushes records. */
+  constructor(backends: ReadonlyMap<string, Backend>, log?: Logger, tickMs = 250, activeChecks = true) {
     this.#backends = backends;
     this.#log = log;
     this.#tickMs = tickMs;
+    this.#active = activeChecks;
   }
 
   start(): void {
@@ -36,7 +42,7 @@ export class HealthRunner {
 
   #watch(b: Backend): void {
     const health = b.config.health;
-    if (health === undefined) return;
+    if (health === undefined || !this.#active) return;
     const checker = new HealthChecker<UpstreamServer>({
       config: health,
       probe: probeFor(health),
@@ -47,6 +53,7 @@ export class HealthRunner {
       },
       onResult: (s: UpstreamServer, r: CheckRecord) => {
         s.refresh(performance.now(), b.config.slowStart);
+        this.onRecord?.(b, s);
         if (!r.ok) this.#log?.debug({ backend: b.name, server: s.name, reason: r.reason }, "check failed");
       },
     });

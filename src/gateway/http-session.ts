@@ -643,6 +643,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
         }
       },
     }, server, backend, ws);
+    t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
     const early = this.#buf;
     this.#buf = null;

@@ -76,6 +76,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     const backend = this.#ctx.backend;
     const server = this.#server!;
     const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
+    t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
     t.start(early === null ? null : Buffer.concat(early), null);
     if (this.#clientEnded) conn.socket.end();

@@ -36,6 +36,8 @@ export class Tunnel implements SocketHandler, Expirable {
   readonly upstream: HfSocket;
   readonly server: UpstreamServer | null;
   readonly backend: Backend | null;
+  /** Name of the listener that accepted the client (set by the creator). */
+  listener: string | null = null;
   idleMs: number;
   readonly openedAt: number;
   bytesIn = 0; // client → server

@@ -1,0 +1,129 @@
+import type { Gateway, MirrorState } from "../gateway/gateway.ts";
+import type { ServerStats } from "../gateway/stats.ts";
+
+/**
+ * What a worker reports to the primary every second: its per-server counters and live
+ * gauges, per-listener connection counts and process-wide counters. Plain JSON, summed
+ * by the primary into its model gateway so the admin API, dashboard and `/metrics`
+ * show one gateway however many workers serve it.
+ *
+ * @example
+ * process.send({ t: "snapshot", data: takeSnapshot(gw) });
+ * applySnapshots(model, [...latestByWorker.values()]);
+ */
+export interface ServerSnapshot {
+  readonly stats: Record<string, number | number[]>;
+  readonly active: number;
+  readonly idle: number;
+  readonly tunnels: number;
+  readonly tunnelBytesIn: number;
+  readonly tunnelBytesOut: number;
+  readonly queue: number;
+}
+
+export interface Snapshot {
+  /** `backend/server` → numbers. */
+  readonly servers: Record<string, ServerSnapshot>;
+  readonly listeners: Record<string, { connections: number; tunnels: number }>;
+  readonly sessions: number;
+  readonly tunnels: number;
+  readonly admissionRejected: number;
+}
+
+const NUMERIC_STATS = [
+  "connectionsCreated", "connectionsReused", "connectFailures", "requests", "retries", "ejections",
+  "tunnelsOpened", "admissionRejected", "bytesIn", "bytesOut", "latencySum", "latencyCount",
+] as const;
+
+/** Reads a worker's live objects (control-plane cost, once a second). */
+export function takeSnapshot(gw: Gateway): Snapshot {
+  const tunnelsBy = new Map<object, { n: number; bin: number; bout: number }>();
+  const listeners: Record<string, { connections: number; tunnels: number }> = {};
+  for (const name of gw.listenerNames) listeners[name] = { connections: 0, tunnels: 0 };
+  for (const t of gw.tunnels) {
+    if (t.server !== null) {
+      let x = tunnelsBy.get(t.server);
+      if (x === undefined) tunnelsBy.set(t.server, (x = { n: 0, bin: 0, bout: 0 }));
+      x.n++;
+      x.bin += t.bytesIn;
+      x.bout += t.bytesOut;
+    }
+    const l = t.listener === null ? undefined : listeners[t.listener];
+    if (l !== undefined) {
+      l.connections++;
+      l.tunnels++;
+    }
+  }
+  for (const s of gw.sessions) {
+    const l = listeners[s.listener];
+    if (l !== undefined) l.connections++;
+  }
+  const servers: Record<string, ServerSnapshot> = {};
+  for (const b of gw.backends.values()) {
+    for (const s of b.servers) {
+      const st: Record<string, number | number[]> = {};
+      for (const k of NUMERIC_STATS) st[k] = s.stats[k];
+      st.responses = Array.from(s.stats.responses);
+      st.latency = Array.from(s.stats.latency);
+      const t = tunnelsBy.get(s);
+      servers[`${b.name}/${s.name}`] = {
+        stats: st, active: s.active, idle: s.idle.length, tunnels: t?.n ?? 0,
+        tunnelBytesIn: t?.bin ?? 0, tunnelBytesOut: t?.bout ?? 0, queue: b.queue.length,
+      };
+    }
+  }
+  return { servers, listeners, sessions: gw.sessions.size, tunnels: gw.tunnels.size, admissionRejected: gw.counters.admissionRejected };
+}
+
+/**
+ * Sums the workers' latest snapshots into the primary's model gateway: its servers'
+ * counters are overwritten with the sums, and `mirror` carries the live gauges.
+ */
+export function applySnapshots(model: Gateway, snaps: readonly Snapshot[]): void {
+  const mirror: MirrorState = { servers: new Map(), listeners: new Map(), sessions: 0, tunnels: 0 };
+  let admission = 0;
+  for (const snap of snaps) {
+    mirror.sessions += snap.sessions;
+    mirror.tunnels += snap.tunnels;
+    admission += snap.admissionRejected;
+    for (const [name, l] of Object.entries(snap.listeners)) {
+      const m = mirror.listeners.get(name) ?? { connections: 0, tunnels: 0 };
+      m.connections += l.connections;
+      m.tunnels += l.tunnels;
+      mirror.listeners.set(name, m);
+    }
+  }
+  model.counters.admissionRejected = admission;
+  for (const b of model.backends.values()) {
+    for (const s of b.servers) {
+      const key = `${b.name}/${s.name}`;
+      const sum = { active: 0, idle: 0, tunnels: 0, tunnelBytesIn: 0, tunnelBytesOut: 0, queue: 0 };
+      const stats = s.stats;
+      for (const k of NUMERIC_STATS) stats[k] = 0;
+      stats.responses.fill(0);
+      stats.latency.fill(0);
+      for (const snap of snaps) {
+        const x = snap.servers[key];
+        if (x === undefined) continue;
+        sum.active += x.active;
+        sum.idle += x.idle;
+        sum.tunnels += x.tunnels;
+        sum.tunnelBytesIn += x.tunnelBytesIn;
+        sum.tunnelBytesOut += x.tunnelBytesOut;
+        sum.queue += x.queue;
+        addStats(stats, x.stats);
+      }
+      s.active = sum.active;
+      mirror.servers.set(s, sum);
+    }
+  }
+  model.mirror = mirror;
+}
+
+function addStats(into: ServerStats, from: Record<string, number | number[]>): void {
+  for (const k of NUMERIC_STATS) into[k] += (from[k] as number) ?? 0;
+  const r = from.responses as number[] | undefined;
+  if (r !== undefined) for (let i = 0; i < r.length && i < into.responses.length; i++) into.responses[i]! += r[i]!;
+  const l = from.latency as number[] | undefined;
+  if (l !== undefined) for (let i = 0; i < l.length && i < into.latency.length; i++) into.latency[i]! += l[i]!;
+}
