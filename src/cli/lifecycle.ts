@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatIssue } from "../config/issues.ts";
@@ -24,6 +24,12 @@ let chain: Promise<unknown> = Promise.resolve();
 /** Re-reads `file` and applies it. Reloads are serialised: a second waits for the first. */
 export function reloadFromFile(gw: Gateway, file: string, log: Logger): Promise<ReloadOutcome> {
   const run = async (): Promise<ReloadOutcome> => {
+    // During a graceful stop a reload would bind added listeners again and drain with 1012
+    // what the stop is closing with 1001: the stop wins.
+    if (gw.stopping) {
+      log.warn({ file }, "reload ignored: the gateway is stopping");
+      return { ok: false, errors: ["the gateway is stopping; the reload was not applied"] };
+    }
     const loaded = loadConfigFile(file);
     if (!loaded.ok) {
       gw.counters.reloadFailures++;
@@ -58,11 +64,15 @@ export function defaultPidFile(configFile: string): string {
   return join(tmpdir(), `holdfast-${id}.pid`);
 }
 
+/**
+ * Writes the pid; the returned function removes the file only while it still holds this
+ * pid (a newer gateway started with the same config during our graceful stop owns it now).
+ */
 export function writePidFile(path: string): () => void {
   writeFileSync(path, `${process.pid}\n`);
   return () => {
     try {
-      unlinkSync(path);
+      if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
     } catch {
       // already gone
     }

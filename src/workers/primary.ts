@@ -28,21 +28,19 @@ export class Primary {
   readonly #file: string;
   readonly #log: Logger;
   readonly #workers = new Map<number, { worker: Worker; snapshot: Snapshot | undefined; ready: boolean }>();
-  readonly #count: number;
   #stopping = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #reloadWaiters = new Map<number, (r: { ok: boolean; message?: string }) => void>();
 
-  private constructor(config: Config, file: string, count: number, log: Logger) {
+  private constructor(config: Config, file: string, log: Logger) {
     this.#config = config;
     this.#file = file;
-    this.#count = count;
     this.#log = log;
     this.model = new Gateway(config, log, { headless: true });
   }
 
   static async start(config: Config, file: string, count: number, log: Logger): Promise<Primary> {
-    const p = new Primary(await resolvePorts(config, undefined), file, count, log);
+    const p = new Primary(await resolvePorts(config, undefined), file, log);
     await p.model.start();
     p.model.health.onRecord = (b, s) => p.#broadcast({ t: "health", backend: b.name, server: s.name, record: s.health });
     p.model.onAction = (backend, server, action, weight) => p.#broadcast({ t: "action", backend, server, action, weight });
