@@ -111,7 +111,7 @@ test("1 GiB up and 1 GiB down through the gateway grow its memory by only a few 
     pump();
   });
   const file = join(dir, "big.yaml");
-  writeFileSync(file, `admin: { listen: 127.0.0.1:0 }\nlisteners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]\nbackends: { b: { servers: [ { name: big, address: 127.0.0.1:${be.port} } ] } }\n`);
+  writeFileSync(file, `admin: { listen: 127.0.0.1:0 }\nworkers: 1\nlisteners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]\nbackends: { b: { servers: [ { name: big, address: 127.0.0.1:${be.port} } ] } }\n`);
   const { proc, ports } = await startCli(file);
   const pid = proc.pid!;
   try {
