@@ -47,8 +47,18 @@ export interface Target {
   start(ctx: Ctx, up: Upstream): Promise<Running>;
 }
 
-/** A target that could not start: the workload stops trying it for the remaining rounds. */
-export class StartError extends Error {}
+/**
+ * A target that could not start. `giveUp`: it hung (never listened) rather than exiting,
+ * so the workload stops trying it for the remaining rounds instead of waiting again; a
+ * target that exits at once is cheap to retry in the next round.
+ */
+export class StartError extends Error {
+  readonly giveUp: boolean;
+  constructor(message: string, giveUp: boolean) {
+    super(message);
+    this.giveUp = giveUp;
+  }
+}
 
 const START_TIMEOUT_MS = 20_000;
 
@@ -60,8 +70,9 @@ async function started(p: Proc, ports: number[], measure: () => number[]): Promi
   try {
     for (const port of ports) await waitPort(port, START_TIMEOUT_MS, p);
   } catch (e) {
+    const exited = p.done;
     await stop(p);
-    throw new StartError((e as Error).message);
+    throw new StartError((e as Error).message, !exited);
   }
   let pids = measure();
   for (let i = 0; i < 50 && pids.length === 0; i++) {
@@ -70,7 +81,7 @@ async function started(p: Proc, ports: number[], measure: () => number[]): Promi
   }
   if (pids.length === 0) {
     await stop(p);
-    throw new StartError(`${p.name}: no process to measure under pid ${p.pid}`);
+    throw new StartError(`${p.name}: no process to measure under pid ${p.pid}`, true);
   }
   addExtra(p, pids.filter((x) => x !== p.pid));
   return pids;

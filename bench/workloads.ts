@@ -60,8 +60,8 @@ const cpuArgs = (ctx: Ctx, pids: number[]): string[] =>
   [`--cpu-pids=${pids.join(",")}`, `--proxy-cpu=${ctx.s.proxyCpu}`, `--load-cpu=${ctx.s.loadCpu}`];
 
 /**
- * Rounds interleaved over the targets. A target that fails to start (StartError) is
- * not tried again in this workload; any other failure is recorded for that round only.
+ * Rounds interleaved over the targets. A target whose start hangs (StartError.giveUp)
+ * is not tried again in this workload; any other failure is recorded for that round only.
  */
 async function interleave(ctx: Ctx, wid: string, targets: Target[], rounds: number,
   one: (t: Target, round: number) => Promise<Measured>): Promise<Row[]> {
@@ -77,7 +77,7 @@ async function interleave(ctx: Ctx, wid: string, targets: Target[], rounds: numb
       } catch (e) {
         const msg = (e as Error).message.replace(/\s+/g, " ");
         row = { workload: wid, target: t.name, run: r, error: msg, m: {} };
-        if (e instanceof StartError) broken.add(t.name);
+        if (e instanceof StartError && e.giveUp) broken.add(t.name);
         log(`${wid} ${t.name} round ${r} FAILED: ${msg}`);
       }
       rows.push(row);
@@ -89,8 +89,7 @@ async function interleave(ctx: Ctx, wid: string, targets: Target[], rounds: numb
 
 /**
  * Start a target, check it answers, run the measurement, stop it. A failure says
- * whether the proxy process died (with the gist of its log). Only a target that does
- * not start at all (StartError, from t.start) is given up for the remaining rounds.
+ * whether the proxy process died (with the gist of its log).
  */
 async function withTarget<T>(ctx: Ctx, t: Target, be: Backend, check: ((port: number) => Promise<void>) | null,
   fn: (r: Running) => Promise<T>): Promise<T> {
