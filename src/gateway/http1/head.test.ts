@@ -322,6 +322,13 @@ describe("parseResponse", () => {
     assert.equal(h.host, -1);
   });
 
+  test("regression: a 1xx that closes the connection is refused (llhttp closes, we read on)", () => {
+    assert.equal(parseRes(head("HTTP/1.1 103 Early Hints", "Connection: close")).code, HeadError.BAD_INTERIM);
+    assert.equal(parseRes(head("HTTP/1.0 100 Continue")).code, HeadError.BAD_INTERIM);
+    assert.equal(parseRes(head("HTTP/1.0 100 Continue", "Connection: keep-alive")).code, 0);
+    assert.equal(parseRes(head("HTTP/1.0 200 OK")).code, 0, "a final response may close");
+  });
+
   test("101 with Upgrade", () => {
     const { code, h } = parseRes(head("HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade"));
     assert.equal(code, 0);

@@ -1,4 +1,5 @@
-import { AUTHORITY, COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLower, lower } from "./chars.ts";
+import { COLON, CR, FIELD_VALUE, HTAB, LF, REASON, SP, TARGET, TOKEN, equalsLower, lower } from "./chars.ts";
+import { absoluteFormPath, knownMethod } from "./request-line.ts";
 
 /**
  * A strict HTTP/1.1 head scanner (RFC 9112) that records offsets instead of building
@@ -39,6 +40,7 @@ export const HeadError = {
   BAD_METHOD: 14,
   BAD_UPGRADE: 15,
   BAD_TARGET: 16,
+  BAD_INTERIM: 17,
 } as const;
 export type HeadErrorCode = (typeof HeadError)[keyof typeof HeadError];
 
@@ -60,6 +62,7 @@ export const headErrorText: Record<HeadErrorCode, string> = {
   14: "unsupported request method",
   15: "a protocol upgrade needs HTTP/1.1 and no request body",
   16: "malformed request target",
+  17: "an interim (1xx) response that closes the connection",
 };
 
 export const MAX_HEADERS = 100;
@@ -200,22 +203,6 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   return 0;
 }
 
-// absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then "/", "?" or the end of
-// the target. Returns the offset of that byte, or -1. The scheme is letters only, as in
-// llhttp (RFC 3986 would also allow digits, "+", "-" and ".").
-function absoluteFormPath(buf: Buffer, i: number): number {
-  const s = i;
-  for (let c = buf[i]! | 0x20; c >= 0x61 && c <= 0x7a; c = buf[i]! | 0x20) i++;
-  if (i === s) return -1;
-  if (buf[i] !== COLON || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return -1;
-  i += 3;
-  const as = i;
-  while (AUTHORITY[buf[i]!] === 1) i++;
-  const e = buf[i];
-  if (i === as || (e !== 0x2f && e !== 0x3f && e !== SP)) return -1;
-  return i;
-}
-
 /**
  * Parses a response head. Lenient only where RFC 9112 asks recipients to be (a missing
  * reason phrase); refuses what could desynchronise framing.
@@ -246,30 +233,10 @@ export function parseResponse(buf: Buffer, end: number, h: Head): number {
   if (err !== 0) return err;
   // Any transfer coding, chunked or not (until close), with a length is ambiguous.
   if ((h.chunked || h.untilClose) && h.contentLength >= 0) return HeadError.LENGTH_AND_CHUNKED;
+  // llhttp ends the connection after a 1xx that says close (or an HTTP/1.0 one without
+  // keep-alive) and refuses the final response; we would read it.
+  if (h.status < 200 && h.status !== 101 && (h.connClose || (h.version === 10 && !h.connKeepAlive))) return HeadError.BAD_INTERIM;
   return 0;
-}
-
-// The methods llhttp accepts in HTTP mode (Node's http.METHODS) minus CONNECT: a method
-// one parser does not know is a message the two read differently, and CONNECT turns the
-// rest of the connection into a tunnel. Upper case only: methods are case-sensitive.
-const METHODS_BY_LENGTH: Uint8Array[][] = [];
-for (const m of [
-  "GET", "PUT", "ACL", "POST", "HEAD", "BIND", "COPY", "LINK", "LOCK", "MOVE", "PATCH", "TRACE", "MERGE", "MKCOL",
-  "PURGE", "QUERY", "DELETE", "NOTIFY", "REBIND", "REPORT", "SEARCH", "SOURCE", "UNBIND", "UNLINK", "UNLOCK",
-  "OPTIONS", "CHECKOUT", "M-SEARCH", "PROPFIND", "PROPPATCH", "SUBSCRIBE", "MKACTIVITY", "MKCALENDAR", "UNSUBSCRIBE",
-]) {
-  (METHODS_BY_LENGTH[m.length] ??= []).push(Buffer.from(m, "latin1"));
-}
-
-function knownMethod(buf: Buffer, len: number): boolean {
-  const list = METHODS_BY_LENGTH[len];
-  if (list === undefined) return false;
-  next: for (let j = 0; j < list.length; j++) {
-    const m = list[j]!;
-    for (let k = 0; k < len; k++) if (buf[k] !== m[k]) continue next;
-    return true;
-  }
-  return false;
 }
 
 function classifyMethod(buf: Buffer, len: number, h: Head): void {
