@@ -257,7 +257,8 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
       servers,
       serversUp: up,
       // Admission counts per server; the process-wide counter covers anything else.
-      admissionRejected: rejected + c.admissionRejected,
+      // Refusals are counted per server (the process-wide counter holds the same ones).
+      admissionRejected: rejected,
       reloads: c.reloads,
       reloadFailures: c.reloadFailures,
     },

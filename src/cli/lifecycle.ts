@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { Gateway } from "../gateway/gateway.ts";
+import type { Gateway, ReloadReport } from "../gateway/gateway.ts";
 import type { Logger } from "../log.ts";
 
 /**
@@ -20,6 +20,16 @@ import type { Logger } from "../log.ts";
 export type ReloadOutcome = { readonly ok: true; readonly summary: string } | { readonly ok: false; readonly errors: readonly string[] };
 
 let chain: Promise<unknown> = Promise.resolve();
+
+/** One line saying what a reload changed. */
+export function reloadSummary(report: ReloadReport): string {
+  const d = report.diff;
+  return (
+    `listeners +${d.listeners.added.length} -${d.listeners.removed.length} ~${d.listeners.changed.length}, ` +
+    `backends +${d.backends.added.length} -${d.backends.removed.length} ~${d.backends.changed.length}` +
+    (report.needsRestart.length > 0 ? `; needs a restart to apply: ${report.needsRestart.join(", ")}` : "")
+  );
+}
 
 /** Re-reads `file` and applies it. Reloads are serialised: a second waits for the first. */
 export function reloadFromFile(gw: Gateway, file: string, log: Logger): Promise<ReloadOutcome> {
@@ -40,11 +50,7 @@ export function reloadFromFile(gw: Gateway, file: string, log: Logger): Promise<
     try {
       const report = await gw.reload(loaded.config);
       if (!report.changed) return { ok: true, summary: "no changes" };
-      const d = report.diff;
-      const summary =
-        `listeners +${d.listeners.added.length} -${d.listeners.removed.length} ~${d.listeners.changed.length}, ` +
-        `backends +${d.backends.added.length} -${d.backends.removed.length} ~${d.backends.changed.length}` +
-        (report.needsRestart.length > 0 ? `; needs a restart to apply: ${report.needsRestart.join(", ")}` : "");
+      const summary = reloadSummary(report);
       return { ok: true, summary };
     } catch (err) {
       gw.counters.reloadFailures++;

@@ -151,7 +151,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
 
   onData(s: HfSocket, chunk: Buffer): void {
     if (s === this.socket) this.#onClientData(chunk);
-    else this.#onUpstreamData(chunk);
+    else if (s === this.#up?.socket) this.#onUpstreamData(chunk);
+    else s.destroy(); // a connection this session gave up (after a retry)
   }
 
   onDrain(s: HfSocket): void {
@@ -170,7 +171,9 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       else this.#closeAfter = true;
       return;
     }
-    this.#upstreamGone(false);
+    // Events of a connection this session already gave up (a retry moved on) are not
+    // about the current one.
+    if (s === this.#up?.socket) this.#upstreamGone(false);
   }
 
   onClose(s: HfSocket): void {
@@ -178,7 +181,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       this.#abort();
       return;
     }
-    this.#upstreamGone(s.errored !== null);
+    if (s === this.#up?.socket) this.#upstreamGone(s.errored !== null);
   }
 
   onError(): void {}
@@ -597,6 +600,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       return this.#abort(); // truncated response: the client must see a broken connection
     }
     this.#up = null;
+    up.socket.hf = discard;
     up.socket.destroy();
     const server = this.#server!;
     this.#backend!.end(server, 0, false, this.#ctx.wheel.now);

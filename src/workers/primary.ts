@@ -2,7 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startAdmin, type AdminServer } from "../admin/server.ts";
-import type { ReloadOutcome } from "../cli/lifecycle.ts";
+import { reloadSummary, type ReloadOutcome } from "../cli/lifecycle.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config, ListenerConfig } from "../config/types.ts";
@@ -114,7 +114,7 @@ export class Primary {
       this.model.counters.reloadFailures++;
       return { ok: false, errors: failed };
     }
-    return { ok: true, summary: `applied to ${results.length} workers` };
+    return { ok: true, summary: `${reloadSummary(report)} (applied by ${results.length} workers)` };
   }
 
   /** Graceful stop of every worker (each runs the gateway's graceful stop); resolves when all exited. */
