@@ -1,0 +1,162 @@
+// Examples in docs are run by a test (undici's test/examples.js): every config a reader
+// may copy must load. Covered:
+//
+// - every docs/examples/*.yaml file, through `loadConfig` and through `runCheck`
+//   (what `holdfast check -c FILE` runs);
+// - every ```yaml block of README.md, docs/config.md and docs/architecture.md that is a
+//   complete config.
+//
+// The fragment rule: a block is a complete config when it has a top-level
+// `listeners:` key AND a top-level `backends:` key (both at column 0). Any other block
+// is a fragment (one section, one key, a snippet): it is not loaded as a config, and
+// the test says so by name ("fragment ... not a complete config"), but it must still
+// parse as YAML.
+//
+// Also: docs/config.md names every key of the schema, so a key added to
+// src/config/schema*.ts without documentation fails here.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseDocument } from "yaml";
+import type { Env } from "../src/config/interpolate.ts";
+import { runCheck } from "../src/config/check.ts";
+import { formatIssue } from "../src/config/issues.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { configSchema } from "../src/config/schema.ts";
+
+const root = join(import.meta.dirname, "..");
+const examplesDir = join(root, "docs", "examples");
+
+/** The variables the documented configs reference; any other reference is an error. */
+const env: Env = {
+  HOLDFAST_ADMIN_TOKEN: "docs-test-admin-token",
+  HOLDFAST_STICKY_SECRET: "docs-test-sticky-secret-0123456789",
+};
+
+/** TLS files named in the docs do not exist here: only their syntax is checked. */
+const readable = (): string | undefined => undefined;
+
+const COMPLETE = (text: string): boolean => /^listeners:/m.test(text) && /^backends:/m.test(text);
+
+interface Block {
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+}
+
+/** The ```yaml fenced blocks of a Markdown file, with the line their text starts on. */
+function yamlBlocks(file: string): Block[] {
+  const lines = readFileSync(join(root, file), "utf8").split("\n");
+  const blocks: Block[] = [];
+  let start = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (start < 0 && /^```ya?ml\s*$/.test(line)) start = i + 1;
+    else if (start >= 0 && /^```\s*$/.test(line)) {
+      blocks.push({ file, line: start + 1, text: lines.slice(start, i).join("\n") });
+      start = -1;
+    }
+  }
+  assert.equal(start, -1, `${file}: a \`\`\`yaml block is not closed`);
+  return blocks;
+}
+
+function assertLoads(text: string, where: string, baseDir: string): void {
+  const r = loadConfig(text, { env, baseDir, readable });
+  assert.ok(r.ok, `${where} does not load:\n${r.ok ? "" : r.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`);
+}
+
+// ------------------------------------------------------------------ docs/examples
+
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml")).sort();
+
+test("docs/examples has 3 to 5 example configs", () => {
+  assert.ok(examples.length >= 3 && examples.length <= 5, `found ${examples.join(", ")}`);
+});
+
+for (const name of examples) {
+  const file = join(examplesDir, name);
+  test(`docs/examples/${name} loads`, () => {
+    assertLoads(readFileSync(file, "utf8"), `docs/examples/${name}`, examplesDir);
+  });
+
+  test(`docs/examples/${name} passes holdfast check`, () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = runCheck(file, { write: (s) => out.push(s) }, { write: (s) => err.push(s) }, env);
+    assert.equal(code, 0, err.join(""));
+    assert.match(out.join(""), /^ok: \d+ listeners?, \d+ backends?, \d+ servers?\n$/);
+  });
+}
+
+// ------------------------------------------------------------------ Markdown blocks
+
+const markdown = ["README.md", "docs/config.md", "docs/architecture.md"];
+const blocks = markdown.flatMap(yamlBlocks);
+
+test("docs/config.md and README.md hold complete configs to load", () => {
+  for (const file of ["README.md", "docs/config.md"]) {
+    const complete = blocks.filter((b) => b.file === file && COMPLETE(b.text));
+    assert.ok(complete.length >= 1, `${file}: no complete config found (a rule that matches nothing tests nothing)`);
+  }
+});
+
+for (const b of blocks) {
+  const where = `${b.file}:${b.line}`;
+  if (COMPLETE(b.text)) {
+    test(`${where}: complete config loads`, () => assertLoads(b.text, where, root));
+  } else {
+    test(`${where}: fragment (no top-level listeners: and backends:, so not a complete config) parses as YAML`, () => {
+      const doc = parseDocument(b.text, { merge: true, uniqueKeys: true });
+      assert.deepEqual(doc.errors.map((e) => e.message), [], where);
+    });
+  }
+}
+
+// ------------------------------------------------------------------ every key documented
+
+type ZodNode = { _zod: { def: { type: string; [key: string]: unknown } } };
+
+/** Every key path of the schema, e.g. `backends.*.health.interval`, `listeners.[].name`. */
+function schemaKeys(node: ZodNode, prefix = "", out: string[] = []): string[] {
+  const def = node._zod.def;
+  switch (def.type) {
+    case "object":
+      for (const [key, child] of Object.entries(def.shape as Record<string, ZodNode>)) {
+        out.push(`${prefix}${key}`);
+        schemaKeys(child, `${prefix}${key}.`, out);
+      }
+      break;
+    case "pipe":
+      schemaKeys(def.in as ZodNode, prefix, out);
+      break;
+    case "default":
+    case "prefault":
+    case "optional":
+      schemaKeys(def.innerType as ZodNode, prefix, out);
+      break;
+    case "array":
+      schemaKeys(def.element as ZodNode, `${prefix}[].`, out);
+      break;
+    case "record":
+      schemaKeys(def.valueType as ZodNode, `${prefix}*.`, out);
+      break;
+    case "union":
+      for (const option of def.options as ZodNode[]) schemaKeys(option, prefix, out);
+      break;
+  }
+  return out;
+}
+
+test("docs/config.md names every key of the schema", () => {
+  const doc = readFileSync(join(root, "docs", "config.md"), "utf8");
+  const keys = [...new Set(schemaKeys(configSchema as unknown as ZodNode))];
+  assert.ok(keys.length > 80, `the schema walk found only ${keys.length} keys: did zod's internals change?`);
+  // The docs write keys relative to their list item or backend: `timeouts.clientIdle`,
+  // `routes[].match.host`, `servers[].weight`, `health.expect.status`.
+  const missing = keys
+    .map((k) => k.replaceAll(".[]", "[]").replace(/^listeners\[\]\./, "").replace(/^backends\.\*\./, ""))
+    .filter((k) => !doc.includes(`\`${k}\``));
+  assert.deepEqual(missing, [], "keys of the schema missing from docs/config.md (write them as `key`)");
+});
