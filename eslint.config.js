@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "docs/", "bench/results/", "src/admin/dashboard/"] },
+  { ignores: ["dist/", "node_modules/", "docs/", "bench/results/", "src/admin/dashboard/", ".holdfast/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

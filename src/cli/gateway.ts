@@ -40,6 +40,7 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   };
   process.on("SIGTERM", stopHandler);
   process.on("SIGINT", stopHandler);
+  (globalThis as { holdfastSignals?: boolean }).holdfastSignals = true;
   let reloadRequested = false;
   const hup: { run: (() => void) | undefined } = { run: undefined };
   const hupHandler = () => {

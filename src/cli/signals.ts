@@ -16,5 +16,6 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     };
     process.on("SIGINT", on);
     process.on("SIGTERM", on);
+    (globalThis as { holdfastSignals?: boolean }).holdfastSignals = true;
   });
 }

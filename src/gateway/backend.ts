@@ -66,10 +66,17 @@ export class Backend {
   readonly #log: Logger | undefined;
   readonly #wheel: Deadlines;
 
-  constructor(config: BackendConfig, wheel: Deadlines, log?: Logger) {
+  /** This process's share of per-server limits (1/N with N workers). */
+  readonly #share: number;
+  /** The cookie HMAC key: from `sticky.secret`, else generated once and kept across reloads. */
+  #stickyKey: Uint8Array | undefined;
+  #stickySecret: string | undefined;
+
+  constructor(config: BackendConfig, wheel: Deadlines, log?: Logger, share = 1) {
     this.name = config.name;
     this.config = config;
     this.#log = log;
+    this.#share = share;
     this.#wheel = wheel;
     const pool = poolOptions(config);
     this.servers = config.servers.map((s, i) => {
@@ -89,7 +96,11 @@ export class Backend {
     this.#source = undefined;
     const sticky = config.sticky;
     if (sticky?.kind === "cookie") {
-      const codec = createCookieCodec({ key: stickyKey(sticky.secret), mac: hmacSha256 });
+      if (this.#stickyKey === undefined || sticky.secret !== this.#stickySecret) {
+        this.#stickyKey = stickyKey(sticky.secret);
+        this.#stickySecret = sticky.secret;
+      }
+      const codec = createCookieCodec({ key: this.#stickyKey, mac: hmacSha256 });
       const opts = { backend: config.name, cookie: sticky.cookie, ttlMs: sticky.ttl, codec, fallback: this.balancer };
       this.#cookie = { plain: new CookieSticky({ ...opts, secure: false }), secure: new CookieSticky({ ...opts, secure: true }) };
     } else if (sticky?.kind === "source") {
@@ -211,8 +222,11 @@ export class Backend {
     const a = this.config.admission;
     if (a === undefined) return 0;
     let bucket = this.#admission.get(s);
-    if (bucket === undefined || bucket.rate !== a.rate || bucket.burst !== a.burst) {
-      bucket = new TokenBucket(a.rate, a.burst, now);
+    // With N workers each takes 1/N of the rate (the kernel spreads connections evenly).
+    const rate = a.rate * this.#share;
+    const burst = Math.max(1, Math.round(a.burst * this.#share));
+    if (bucket === undefined || bucket.rate !== rate || bucket.burst !== burst) {
+      bucket = new TokenBucket(rate, burst, now);
       this.#admission.set(s, bucket);
     }
     return bucket.take(now) ? 0 : Math.max(1, bucket.retryAfterMs(now));

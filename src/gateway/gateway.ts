@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import { diffConfig, isEmptyDiff, type ConfigDiff } from "../control/diff.ts";
-import { drain, enable, maintenance, setWeight } from "../health/state.ts";
+import { drain, enable, maintenance, setWeight, type HealthRecord } from "../health/state.ts";
 import type { Logger } from "../log.ts";
 import { createAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
@@ -43,6 +43,8 @@ export interface GatewayOptions {
   readonly headless?: boolean;
   /** Run active health checks here (false in workers: the primary runs them). */
   readonly activeChecks?: boolean;
+  /** This process's share of per-server limits (admission): 1/N with N workers. */
+  readonly share?: number;
 }
 
 /** What a reload did, for logs and the admin API. */
@@ -91,7 +93,7 @@ export class Gateway {
     this.#log = log;
     this.#opts = opts;
     this.#accessLog = opts.accessLog;
-    for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log));
+    for (const [name, b] of Object.entries(config.backends)) this.backends.set(name, new Backend(b, this.wheel, log, opts.share));
     this.health = new HealthRunner(this.backends, log, 250, opts.activeChecks ?? true);
     this.drainer = new Drainer(this.tunnels, this.wheel, log);
     this.rebalancer = new RebalanceRunner(this.backends, this.tunnels, this.drainer, this.wheel, log);
@@ -147,11 +149,23 @@ export class Gateway {
     return { host: l.listen.host, port: l.listen.port, backlog: 4096, reusePort, exclusive: reusePort };
   }
 
-  /** Applies a health record computed elsewhere (the primary's checks, in a worker). */
-  applyHealth(backend: string, server: string, record: object): void {
+  /**
+   * Applies what the primary's checks and admin actions decided (in a worker). Passive
+   * ejection stays this worker's own; the record's times come from the primary's clock
+   * and are shifted by `clockOffset` (primary time − this process's time).
+   */
+  applyHealth(backend: string, server: string, record: HealthRecord, clockOffset: number): void {
     const found = this.#find(backend, server);
     if (found === undefined) return;
-    Object.assign(found.s.health, record);
+    const h = found.s.health;
+    h.admin = record.admin;
+    h.checkUp = record.checkUp;
+    h.passes = record.passes;
+    h.fails = record.fails;
+    h.agentWeight = record.agentWeight;
+    h.adminWeight = record.adminWeight;
+    h.rampStart = record.rampStart - clockOffset;
+    h.changedAt = record.changedAt - clockOffset;
     found.s.refresh(this.wheel.clock(), found.b.config.slowStart);
     found.b.refresh(this.wheel.now);
   }
@@ -234,7 +248,12 @@ export class Gateway {
     const needsRestart = diff.global.filter((g) => g !== "shutdown");
     if (isEmptyDiff(diff)) return { changed: false, diff, needsRestart };
     const now = this.wheel.clock();
-    // Bind new listeners first: if one cannot bind, nothing else has changed yet.
+    // A removed listener whose address an added one takes (a rename, a mode change)
+    // closes first; other new listeners bind before anything else changes, so a bind
+    // failure leaves the old config serving.
+    for (const r of diff.listeners.removed) {
+      if (diff.listeners.added.some((a) => a.listen.port === r.listen.port && a.listen.host === r.listen.host)) this.#closeListener(r.name);
+    }
     const added: LiveListener[] = [];
     for (const l of this.#opts.headless === true ? [] : diff.listeners.added) {
       try {
@@ -246,7 +265,7 @@ export class Gateway {
         throw err;
       }
     }
-    for (const b of diff.backends.added) this.backends.set(b.name, new Backend(b, this.wheel, this.#log));
+    for (const b of diff.backends.added) this.backends.set(b.name, new Backend(b, this.wheel, this.#log, this.#opts.share));
     for (const c of diff.backends.changed) {
       const b = this.#backend(c.after.name);
       const removed = b.update(c, now);
@@ -325,7 +344,7 @@ export class Gateway {
     this.#log?.info({ delay, timeout }, "graceful stop");
     await sleep(delay);
     for (const name of [...this.#listeners.keys()]) this.#closeListener(name);
-    for (const b of this.backends.values()) for (const s of b.servers) s.closeIdle();
+    for (const b of this.backends.values()) for (const s of [...b.servers, ...b.retired]) s.closeIdle();
     const window = Math.max(0, timeout - (performance.now() - t0));
     // Spread tunnel closes over half of what is left, so clients reconnect (elsewhere)
     // in a trickle and the last closes still finish before the deadline.
@@ -340,7 +359,7 @@ export class Gateway {
     this.#listeners.clear();
     for (const s of this.sessions) s.socket.destroy();
     for (const t of this.tunnels) t.close();
-    for (const b of this.backends.values()) for (const s of b.servers) s.closeIdle();
+    for (const b of this.backends.values()) for (const s of [...b.servers, ...b.retired]) s.closeIdle();
     this.drainer.stop();
     this.rebalancer.stop();
     this.health.stop();

@@ -336,7 +336,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   #logAccess(server: UpstreamServer | null, status: number, tunnelMs?: number): void {
     const a = this.#access!;
     this.#access = null;
-    a.status = status;
+    if (status !== 0 || a.status === 0) a.status = status;
     a.bytesIn = this.#bytesIn;
     a.bytesOut = this.#bytesOut;
     a.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
@@ -472,6 +472,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     let next = backend.select(VIEW.reset(null, null, this.#fwd.ip), this.#ctx.proto === "https", this.#ctx.wheel.now, this.#tried);
     if (next === undefined && kind === "reset-before-response" && failed.available) next = failed;
     if (next === undefined) return false;
+    // Stickiness re-issues its cookie for the server the retry moved to.
+    if (next !== failed && backend.setCookie !== undefined) this.#setCookie = backend.setCookie;
     failed.stats.retries++;
     this.#connect(next);
     return true;
@@ -695,6 +697,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
 
   /** The gateway could not complete the exchange: answer if nothing was sent yet. */
   #fail(status: number, message: string, retryAfter?: number): void {
+    // The log shows what the client got; per-server stats keep "no response" (status 0).
+    if (!this.#resHeadSent && this.#access !== null) this.#access.status = status;
     const up = this.#up;
     this.#up = null;
     if (up !== null) up.socket.destroy();

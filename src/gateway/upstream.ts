@@ -119,7 +119,9 @@ export class UpstreamServer implements ServerView {
   /** Returns a connection whose last exchange ended cleanly to the pool (LIFO). */
   release(conn: UpstreamConn): void {
     const s = conn.socket;
-    if (this.idle.length >= this.pool.maxIdle || s.destroyed || !s.writable) {
+    // A draining, removed or down server keeps no idle connections: nothing would reuse
+    // them, and a removed server's pool is no longer swept by stop().
+    if (!this.up || this.idle.length >= this.pool.maxIdle || s.destroyed || !s.writable) {
       s.destroy();
       return;
     }

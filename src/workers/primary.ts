@@ -5,7 +5,8 @@ import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { reloadSummary, type ReloadOutcome } from "../cli/lifecycle.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { Config, ListenerConfig } from "../config/types.ts";
+import type { BackendConfig, Config, ListenerConfig } from "../config/types.ts";
+import { randomBytes } from "node:crypto";
 import { Gateway } from "../gateway/gateway.ts";
 import type { Logger } from "../log.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -29,6 +30,7 @@ export class Primary {
   readonly #log: Logger;
   readonly #workers = new Map<number, { worker: Worker; snapshot: Snapshot | undefined; ready: boolean }>();
   #stopping = false;
+  #workerCount = 1;
   #timer: ReturnType<typeof setInterval> | undefined;
   #reloadWaiters = new Map<number, (r: { ok: boolean; message?: string }) => void>();
 
@@ -42,8 +44,9 @@ export class Primary {
   static async start(config: Config, file: string, count: number, log: Logger): Promise<Primary> {
     const p = new Primary(await resolvePorts(config, undefined), file, log);
     await p.model.start();
-    p.model.health.onRecord = (b, s) => p.#broadcast({ t: "health", backend: b.name, server: s.name, record: s.health });
+    p.model.health.onRecord = (b, s) => p.#broadcast({ t: "health", backend: b.name, server: s.name, record: s.health, timeOrigin: performance.timeOrigin });
     p.model.onAction = (backend, server, action, weight) => p.#broadcast({ t: "action", backend, server, action, weight });
+    p.#workerCount = count;
     const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./entry.ts" : "./entry.js", import.meta.url));
     cluster.setupPrimary({ exec: entry, args: [], silent: false });
     await Promise.all(Array.from({ length: count }, (_, i) => p.#fork(i)));
@@ -76,7 +79,7 @@ export class Primary {
         this.#log.error({ worker: id, code, signal }, "worker died: starting a new one");
         setTimeout(() => void this.#fork(id).catch((err) => this.#log.error({ err: (err as Error).message }, "worker restart failed")), 500).unref();
       });
-      worker.send({ t: "start", config: this.#config } satisfies ToWorker);
+      worker.send({ t: "start", config: this.#config, workers: this.#workerCount } satisfies ToWorker);
     });
   }
 
@@ -86,6 +89,10 @@ export class Primary {
 
   /** Re-reads the file; validates; applies to the model, then to every worker. */
   async reload(): Promise<ReloadOutcome> {
+    if (this.#stopping) {
+      this.#log.warn({ file: this.#file }, "reload ignored: the gateway is stopping");
+      return { ok: false, errors: ["the gateway is stopping; the reload was not applied"] };
+    }
     const loaded = loadConfigFile(this.#file);
     if (!loaded.ok) {
       this.model.counters.reloadFailures++;
@@ -140,7 +147,26 @@ export class Primary {
  * Every worker must bind the same port: a listener on port 0 gets a concrete free port
  * here (kept across reloads for a listener that keeps its name).
  */
+/**
+ * Cookie stickiness signs with `sticky.secret`; without one each process would draw
+ * its own key and refuse the others' cookies. The primary draws one per backend, kept
+ * across reloads, and hands it to every worker.
+ */
+const drawnSecrets = new Map<string, string>();
+function withStickySecrets(config: Config): Config {
+  const backends: Record<string, BackendConfig> = {};
+  for (const [name, b] of Object.entries(config.backends)) {
+    if (b.sticky?.kind === "cookie" && b.sticky.secret === undefined) {
+      let secret = drawnSecrets.get(name);
+      if (secret === undefined) drawnSecrets.set(name, (secret = randomBytes(32).toString("base64url")));
+      backends[name] = { ...b, sticky: { ...b.sticky, secret } };
+    } else backends[name] = b;
+  }
+  return { ...config, backends };
+}
+
 async function resolvePorts(config: Config, previous: Config | undefined): Promise<Config> {
+  config = withStickySecrets(config);
   const listeners: ListenerConfig[] = [];
   for (const l of config.listeners) {
     if (l.listen.port !== 0) {

@@ -1,4 +1,5 @@
 import type { Config } from "../config/types.ts";
+import type { HealthRecord } from "../health/state.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /**
@@ -11,8 +12,8 @@ import type { Snapshot } from "./snapshot.ts";
 export type ServerAction = "drain" | "enable" | "maintenance" | "weight";
 
 export type ToWorker =
-  | { readonly t: "start"; readonly config: Config }
-  | { readonly t: "health"; readonly backend: string; readonly server: string; readonly record: object }
+  | { readonly t: "start"; readonly config: Config; readonly workers: number }
+  | { readonly t: "health"; readonly backend: string; readonly server: string; readonly record: HealthRecord; readonly timeOrigin: number }
   | { readonly t: "action"; readonly backend: string; readonly server: string; readonly action: ServerAction; readonly weight?: number }
   | { readonly t: "reload"; readonly config: Config }
   | { readonly t: "shutdown" };

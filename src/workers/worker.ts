@@ -7,7 +7,8 @@ import { takeSnapshot } from "./snapshot.ts";
  * A data-plane worker: serves the listeners (each worker binds its own socket with
  * SO_REUSEPORT, so the kernel spreads connections), applies what the primary pushes
  * (health records, admin actions, reloads) and reports a snapshot every second.
- * Passive outlier detection and admission buckets stay per worker (`rate/N` each).
+ * Passive outlier detection, `maxConn` and the source sticky table stay per worker;
+ * admission buckets get `rate/N` each.
  *
  * @example
  * // the primary forks it: cluster.fork() with HOLDFAST_WORKER=1
@@ -27,7 +28,7 @@ export async function runWorker(): Promise<void> {
     void (async () => {
       switch (m.t) {
         case "start": {
-          gw = new Gateway(m.config, log, { reusePort: true, activeChecks: false });
+          gw = new Gateway(m.config, log, { reusePort: true, activeChecks: false, share: 1 / m.workers });
           try {
             await gw.start();
             send({ t: "ready" });
@@ -40,7 +41,8 @@ export async function runWorker(): Promise<void> {
           break;
         }
         case "health":
-          gw?.applyHealth(m.backend, m.server, m.record);
+          // Both clocks are performance.now(): shift by the difference of their origins.
+          gw?.applyHealth(m.backend, m.server, m.record, performance.timeOrigin - m.timeOrigin);
           break;
         case "action":
           gw?.serverAction(m.backend, m.server, m.action, m.weight);
