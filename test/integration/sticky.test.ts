@@ -173,3 +173,24 @@ test("hash keys: header:X-User sends one user to one server through maglev; a mi
     await Promise.all(bs.map((b) => b.close()));
   }
 });
+
+test("cookie stickiness: when a retry moves a sticky request to another server, the response re-issues the cookie for it", async () => {
+  const bs = await three();
+  // No health checks: the dead server is discovered by the connect failure itself.
+  const gw = await startGateway(simpleConfig(bs.map((b, i) => ({ name: `s${i + 1}`, port: b.port })), "    sticky: { cookie: HF_SRV, ttl: 1h }"));
+  try {
+    const first = await get(gw.port());
+    const idx = Number(first.server.slice(1)) - 1;
+    await bs[idx]!.close();
+    const moved = await get(gw.port(), { cookie: first.setCookie!.split(";")[0]! });
+    assert.notEqual(moved.server, first.server);
+    assert.ok(moved.setCookie, "the retried response carries a new cookie");
+    for (let i = 0; i < 5; i++) {
+      const again = await get(gw.port(), { cookie: moved.setCookie!.split(";")[0]! });
+      assert.equal(again.server, moved.server, "the new cookie names the server that answered");
+    }
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
