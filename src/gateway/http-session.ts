@@ -13,7 +13,7 @@ import { VIEW } from "./request-view.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "./routes.ts";
 import { methodClass } from "./stats.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "./sockets.ts";
-import { Tunnel } from "./tunnel.ts";
+import { Tunnel, type TunnelOwner } from "./tunnel.ts";
 import { WsTracking } from "./ws-tracking.ts";
 import { acceptThenClose } from "./ws-refuse.ts";
 import { jitteredRetryAfter } from "../control/token-bucket.ts";
@@ -48,6 +48,8 @@ export interface HttpListenerContext {
   readonly sessions: Set<HttpSession>;
   readonly tunnels: Set<Tunnel>;
   readonly counters: { admissionRejected: number };
+  /** Ends the accounting of the listener's tunnels (created with the first one). */
+  tunnelOwner?: HttpTunnelOwner;
   /** Set when the listener has `accessLog: true`. */
   readonly accessLog: Logger | undefined;
 }
@@ -628,7 +630,6 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const method = this.#method;
     const access = this.#access;
     this.#access = null;
-    const log = this.#ctx.accessLog;
     if (access !== null) {
       access.status = 101;
       access.server = server.name;
@@ -636,19 +637,13 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       access.retries = Math.max(0, this.#attempts - 1);
     }
     const ws = this.#websocket ? new WsTracking(backend.config.websocket) : null;
-    const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, {
-      tunnelClosed: (tun: Tunnel) => {
-        this.#ctx.tunnels.delete(tun);
-        backend.end(server, this.#latency, true, this.#ctx.wheel.now);
-        server.stats.response(method, 101, this.#latency, tun.bytesIn, tun.bytesOut);
-        if (access !== null && log !== undefined) {
-          access.bytesIn = tun.bytesIn;
-          access.bytesOut = tun.bytesOut;
-          access.tunnelMs = Math.round(this.#ctx.wheel.clock() - tun.openedAt);
-          log.info(access);
-        }
-      },
-    }, server, backend, ws);
+    // The owner is shared by the listener's tunnels: the session itself is not kept alive
+    // by an open tunnel (memory per idle WebSocket matters).
+    const owner = (this.#ctx.tunnelOwner ??= new HttpTunnelOwner(this.#ctx));
+    const t = new Tunnel(this.socket, up.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, owner, server, backend, ws);
+    t.latencyMs = this.#latency;
+    t.method = method;
+    t.access = access;
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
     const early = this.#buf;
@@ -740,5 +735,29 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#ctx.sessions.delete(this);
     this.socket.hf = discard;
     this.socket.destroy();
+  }
+}
+
+/** Accounting when an upgraded connection's tunnel closes: counters, policy feedback, access log. */
+class HttpTunnelOwner implements TunnelOwner {
+  readonly #ctx: HttpListenerContext;
+
+  constructor(ctx: HttpListenerContext) {
+    this.#ctx = ctx;
+  }
+
+  tunnelClosed(t: Tunnel): void {
+    const ctx = this.#ctx;
+    ctx.tunnels.delete(t);
+    const server = t.server!;
+    t.backend!.end(server, t.latencyMs, true, ctx.wheel.now);
+    server.stats.response(t.method, 101, t.latencyMs, t.bytesIn, t.bytesOut);
+    const access = t.access;
+    if (access !== null && ctx.accessLog !== undefined) {
+      access.bytesIn = t.bytesIn;
+      access.bytesOut = t.bytesOut;
+      access.tunnelMs = Math.round(ctx.wheel.clock() - t.openedAt);
+      ctx.accessLog.info(access);
+    }
   }
 }

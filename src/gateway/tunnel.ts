@@ -1,4 +1,5 @@
 import type { Logger } from "../log.ts";
+import type { AccessRecord } from "./access-log.ts";
 import type { Backend } from "./backend.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
 import { streamed } from "./reclaim.ts";
@@ -38,6 +39,10 @@ export class Tunnel implements SocketHandler, Expirable {
   readonly backend: Backend | null;
   /** Name of the listener that accepted the client (set by the creator). */
   listener: string | null = null;
+  /** For the owner's accounting of an upgraded HTTP connection (set by the creator). */
+  latencyMs = 0;
+  method = 0;
+  access: AccessRecord | null = null;
   idleMs: number;
   readonly openedAt: number;
   bytesIn = 0; // client → server
