@@ -5,8 +5,12 @@
 // to add a variant (a balancing policy, `workers: auto`, the access log on...) add an
 // entry here, e.g. holdfast("holdfast-auto", "holdfast L7, workers: auto", "web",
 // { workers: "auto", cpu: "all" }), and name it in the workloads that should run it.
+// Unpinned targets (`cpu: "all"`, nginx/HAProxy with 2 workers) run on the proxy and the
+// load CPU (taskset with both: the driver itself is pinned to the load CPU, and a child
+// would inherit that).
 import fs from "node:fs";
 import path from "node:path";
+import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Ctx, render, workerConnections } from "./lib/context.ts";
 import { start, stop, waitPort, addExtra, tail, type Proc, sys } from "./lib/proc.ts";
@@ -15,21 +19,28 @@ import { children, descendants } from "./lib/measure.ts";
 /** What a target proxies to. `pids` are the backend's processes (measured for "direct"). */
 export interface Upstream {
   port: number;
+  /** Every server of the backend (the first is `port`); absent = just `port`. */
+  ports?: number[];
   pids: number[];
   proto: "http" | "ws";
 }
 
 export interface Running {
   port: number;
-  /** Processes whose CPU and RSS are measured (nginx: its worker; holdfast: the whole tree). */
+  /** Processes whose CPU and RSS are measured (nginx: its workers; holdfast: the whole tree). */
   pids: number[];
+  /** holdfast: its admin port (the API and /metrics). */
+  admin?: number;
+  /** holdfast with `accessLog: true`: the file its stdout (the access log) goes to. */
+  accessLog?: string;
   /** If the proxy process has exited on its own: how (exit code and the gist of its log). */
   died(): string | null;
   stop(): Promise<void>;
 }
 
-function running(p: Proc, port: number, pids: number[]): Running {
+function running(p: Proc, port: number, pids: number[], more: Partial<Running> = {}): Running {
   return {
+    ...more,
     port, pids,
     died: () => (p.done ? `${p.name} exited (code ${p.code}): ${tail(p.log)}` : null),
     stop: () => stop(p),
@@ -44,6 +55,8 @@ export interface Target {
   label: string;
   layer: "direct" | "l7" | "l4";
   needs: Need[];
+  /** Runs on every CPU of the bench (proxy + load), not pinned to the proxy CPU. */
+  unpinned?: boolean;
   start(ctx: Ctx, up: Upstream): Promise<Running>;
 }
 
@@ -66,7 +79,11 @@ function logFile(ctx: Ctx, name: string): string {
   return path.join(ctx.dir, "logs", `${name}.log`);
 }
 
-async function started(p: Proc, ports: number[], measure: () => number[]): Promise<number[]> {
+/**
+ * Wait for the ports, then for the processes to measure (at least `min` of them: the
+ * workers of a multi-process proxy appear one by one).
+ */
+async function started(p: Proc, ports: number[], measure: () => number[], min = 1): Promise<number[]> {
   try {
     for (const port of ports) await waitPort(port, START_TIMEOUT_MS, p);
   } catch (e) {
@@ -75,13 +92,13 @@ async function started(p: Proc, ports: number[], measure: () => number[]): Promi
     throw new StartError((e as Error).message, !exited);
   }
   let pids = measure();
-  for (let i = 0; i < 50 && pids.length === 0; i++) {
+  for (let i = 0; i < 100 && pids.length < min; i++) {
     await sleep(100);
     pids = measure();
   }
-  if (pids.length === 0) {
+  if (pids.length < min) {
     await stop(p);
-    throw new StartError(`${p.name}: no process to measure under pid ${p.pid}`, true);
+    throw new StartError(`${p.name}: ${pids.length} process(es) to measure under pid ${p.pid}, expected ${min}`, true);
   }
   addExtra(p, pids.filter((x) => x !== p.pid));
   return pids;
@@ -97,38 +114,47 @@ const direct: Target = {
   },
 };
 
-function nginx(name: string, label: string, kind: "proxy" | "stream"): Target {
+/** The taskset CPU list of a target: its own core, or every CPU of the bench when unpinned. */
+const cpuOf = (ctx: Ctx, unpinned: boolean): string | number => (unpinned ? ctx.s.allCpus : ctx.s.proxyCpu);
+
+/** nginx L7 or L4; `multi` = `worker_processes` = the bench's CPU count, unpinned. */
+function nginx(name: string, label: string, kind: "proxy" | "stream", multi = false): Target {
   return {
     name, label,
     layer: kind === "proxy" ? "l7" : "l4",
     needs: kind === "proxy" ? ["nginx"] : ["nginx", "nginx-stream"],
+    unpinned: multi,
     async start(ctx, up) {
+      const workers = multi ? ctx.s.allCpuCount : 1;
       const port = await ctx.port(name);
       fs.mkdirSync(path.join(ctx.dir, "tmp", name), { recursive: true });
       const conf = render(ctx, kind === "proxy" ? "nginx-proxy.conf" : "nginx-stream.conf", `${name}.conf`, {
         RUN: ctx.dir, NAME: name, LISTEN_PORT: port, UPSTREAM_PORT: up.port, NOFILE: sys.nofile,
-        WORKER_CONNECTIONS: workerConnections(ctx), STREAM_MODULE: ctx.tools.streamModule ?? "",
+        WORKER_CONNECTIONS: workerConnections(ctx), STREAM_MODULE: ctx.tools.streamModule ?? "", WORKERS: workers,
       });
       const p = start(name, ctx.tools.nginx as string, ["-e", path.join(ctx.dir, "logs", `${name}.err`), "-c", conf],
-        { cpu: ctx.s.proxyCpu, log: logFile(ctx, name) });
-      // measure the worker, not the (idle) master
-      const pids = await started(p, [port], () => children(p.pid));
+        { cpu: cpuOf(ctx, multi), log: logFile(ctx, name) });
+      // measure the workers, not the (idle) master
+      const pids = await started(p, [port], () => children(p.pid), workers);
       return running(p, port, pids);
     },
   };
 }
 
-function haproxy(name: string, label: string, mode: "http" | "tcp"): Target {
+/** HAProxy L7 or L4; `multi` = `nbthread` = the bench's CPU count, unpinned (one process). */
+function haproxy(name: string, label: string, mode: "http" | "tcp", multi = false): Target {
   return {
     name, label,
     layer: mode === "http" ? "l7" : "l4",
     needs: ["haproxy"],
+    unpinned: multi,
     async start(ctx, up) {
       const port = await ctx.port(name);
       const conf = render(ctx, `haproxy-${mode}.cfg`, `${name}.cfg`, {
         LISTEN_PORT: port, UPSTREAM_PORT: up.port, MAXCONN: Math.floor((sys.nofile - 200) / 2),
+        NBTHREAD: multi ? ctx.s.allCpuCount : 1,
       });
-      const p = start(name, ctx.tools.haproxy as string, ["-db", "-f", conf], { cpu: ctx.s.proxyCpu, log: logFile(ctx, name) });
+      const p = start(name, ctx.tools.haproxy as string, ["-db", "-f", conf], { cpu: cpuOf(ctx, multi), log: logFile(ctx, name) });
       const pids = await started(p, [port], () => [p.pid]);
       return running(p, port, pids);
     },
@@ -152,32 +178,91 @@ export interface HoldfastOpts {
   workers?: number | "auto";
   /** "proxy" = pinned to the proxy CPU (default); "all" = unpinned (for workers: auto). */
   cpu?: "proxy" | "all";
+  /** `accessLog: true` on the L7 listener; stdout (the access lines) to logs/<name>-access.log. */
+  accessLog?: boolean;
+  /** Extra keys of the backend, YAML lines (e.g. "balance: maglev", "hashKey: header:X-User"). */
+  backend?: string[];
 }
+
+/** GET a JSON document of holdfast's admin API. */
+export function adminJson(port: number, urlPath: string, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: urlPath, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("end", () => {
+        try {
+          if (res.statusCode !== 200) throw new Error(`GET ${urlPath} on the admin port: ${res.statusCode}`);
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${urlPath} on the admin port timed out`)));
+    req.on("error", reject);
+  });
+}
+
+/** Node flags of `bin/holdfast.js`'s shebang line (read so the two never drift apart). */
+const HOLDFAST_NODE_FLAGS = (/^#!.*?\bnode\b(.*)$/m.exec(fs.readFileSync(new URL("../bin/holdfast.js", import.meta.url), "utf8"))?.[1] ?? "").trim().split(/\s+/).filter(Boolean);
 
 /**
  * holdfast's gateway from this checkout: `node bin/holdfast.js gateway -c <yaml>` run
  * from the repository root, with an L7 (web) and an L4 (tcp) listener on the same
- * backend; `listener` picks the one the load goes through. CPU and RSS are summed over
- * the process and all its descendants (in case the gateway runs its worker as a child).
+ * backend (one server per upstream port: s1, s2, ...); `listener` picks the one the
+ * load goes through. CPU and RSS are summed over the process and all its descendants
+ * (the workers of `workers: N`, children of the primary). With `workers` > 1 it is
+ * ready when the admin port answers: the primary opens it after every worker is up.
  */
 export function holdfast(name: string, label: string, listener: "web" | "l4", opts: HoldfastOpts = {}): Target {
+  const unpinned = opts.cpu === "all";
   return {
     name, label,
     layer: listener === "web" ? "l7" : "l4",
     needs: ["holdfast"],
+    unpinned,
     async start(ctx, up) {
       const web = await ctx.port("holdfast-web");
       const tcp = await ctx.port("holdfast-tcp");
       const admin = await ctx.port("holdfast-admin");
+      const servers = (up.ports ?? [up.port]).map((p, i) => `      - { name: s${i + 1}, address: 127.0.0.1:${p} }`);
+      const extra = (opts.backend ?? []).map((l) => `    ${l}`);
       const file = render(ctx, "holdfast.yaml", `${name}-${up.proto}.yaml`, {
-        ADMIN_PORT: admin, WEB_PORT: web, TCP_PORT: tcp, UPSTREAM_PORT: up.port, WORKERS: opts.workers ?? 1,
+        ADMIN_PORT: admin, WEB_PORT: web, TCP_PORT: tcp, WORKERS: opts.workers ?? 1,
+        ACCESS_LOG: opts.accessLog ? "true" : "false",
+        BACKEND_EXTRA: extra.length ? extra.join("\n") : "    # (no extra backend keys)",
+        SERVERS: servers.join("\n"),
       });
-      const p = start(name, ctx.node, ["bin/holdfast.js", "gateway", "-c", file],
-        { cpu: opts.cpu === "all" ? null : ctx.s.proxyCpu, log: logFile(ctx, name), cwd: ctx.repo });
-      const pids = await started(p, [web, tcp], () => [p.pid, ...descendants(p.pid)]);
-      return running(p, listener === "web" ? web : tcp, pids);
+      const accessLog = opts.accessLog ? path.join(ctx.dir, "logs", `${name}-access.log`) : undefined;
+      // The V8 flags of bin/holdfast.js's shebang, as the installed `holdfast` runs.
+      const p = start(name, ctx.node, [...HOLDFAST_NODE_FLAGS, "bin/holdfast.js", "gateway", "-c", file],
+        { cpu: cpuOf(ctx, unpinned), log: logFile(ctx, name), cwd: ctx.repo, ...(accessLog ? { stdout: accessLog } : {}) });
+      // workers: N -> the primary and N workers
+      const n = opts.workers === "auto" ? ctx.s.allCpuCount : (opts.workers ?? 1);
+      const pids = await started(p, [web, tcp, admin], () => [p.pid, ...descendants(p.pid)], n > 1 ? n + 1 : 1);
+      return running(p, listener === "web" ? web : tcp, pids, { admin, ...(accessLog ? { accessLog } : {}) });
     },
   };
+}
+
+/** What the failover workload needs to know of its targets' health settings (ms). */
+export const FAILOVER_CONFIGS = new Map<string, { interval: number; fall: number; timeout: number; passive: boolean }>();
+
+/** The four configurations of the failover workload: health check interval/fall, passive ejection or not. */
+function failoverTarget(name: string, interval: "5s" | "1s", passive: boolean): Target {
+  FAILOVER_CONFIGS.set(name, interval === "5s"
+    ? { interval: 5000, fall: 3, timeout: 2000, passive }
+    : { interval: 1000, fall: 2, timeout: 500, passive });
+  // timeout must stay below interval: the default (2s) for 5s, 500ms for 1s
+  const health = interval === "5s"
+    ? "health: { type: http, path: /, interval: 5s, fall: 3 }"
+    : "health: { type: http, path: /, interval: 1s, timeout: 500ms, fall: 2 }";
+  const label = `holdfast, health ${interval === "5s" ? "5s × fall 3 (default)" : "1s × fall 2"}${passive ? " + passive (3 failures, 30s)" : ""}`;
+  return holdfast(name, label, "web", {
+    backend: [health, ...(passive ? ["passive: { consecutiveFailures: 3, ejectTime: 30s }"] : [])],
+  });
 }
 
 /** Every target, in report order. */
@@ -190,6 +275,25 @@ export const TARGETS: Target[] = [
   holdfast("holdfast-tcp", "holdfast L4 (mode tcp)", "l4"),
   nginx("nginx-stream", "nginx L4 (stream)", "stream"),
   haproxy("haproxy-tcp", "haproxy L4 (mode tcp)", "tcp"),
+  // workers: auto against nginx / HAProxy with as many workers, all unpinned
+  holdfast("holdfast-auto", "holdfast L7, workers: auto (unpinned)", "web", { workers: "auto", cpu: "all" }),
+  nginx("nginx-2w", "nginx L7, 2 workers (unpinned)", "proxy", true),
+  haproxy("haproxy-2t", "haproxy L7, nbthread 2 (unpinned)", "http", true),
+  // WebSocket tunnel: frame-aware (holdfast) vs blind (holdfast-tcp) vs pings armed
+  holdfast("holdfast-ping", "holdfast L7, websocket pings armed (25s/10s)", "web",
+    { backend: ["websocket: { pingInterval: 25s, pongTimeout: 10s }"] }),
+  // balancing policies over 3 servers
+  holdfast("holdfast-rr", "holdfast L7, balance: round-robin", "web", { backend: ["balance: round-robin"] }),
+  holdfast("holdfast-maglev", "holdfast L7, balance: maglev (hashKey: header:X-User)", "web",
+    { backend: ["balance: maglev", "hashKey: header:X-User"] }),
+  holdfast("holdfast-lrt", "holdfast L7, balance: least-response-time", "web", { backend: ["balance: least-response-time"] }),
+  // access log
+  holdfast("holdfast-accesslog", "holdfast L7, accessLog: true (stdout to a file)", "web", { accessLog: true }),
+  // failover
+  failoverTarget("holdfast-hc5s", "5s", false),
+  failoverTarget("holdfast-hc5s-passive", "5s", true),
+  failoverTarget("holdfast-hc1s", "1s", false),
+  failoverTarget("holdfast-hc1s-passive", "1s", true),
 ];
 
 export function target(name: string): Target | undefined {

@@ -48,7 +48,9 @@ export class Primary {
     p.model.onAction = (backend, server, action, weight) => p.#broadcast({ t: "action", backend, server, action, weight });
     p.#workerCount = count;
     const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./entry.ts" : "./entry.js", import.meta.url));
-    cluster.setupPrimary({ exec: entry, args: [], silent: false });
+    // Same young-generation cap as bin/holdfast.js's shebang (memory per idle tunnel).
+    const execArgv = process.execArgv.some((a) => a.startsWith("--max-semi-space-size")) ? process.execArgv : [...process.execArgv, "--max-semi-space-size=2"];
+    cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv });
     await Promise.all(Array.from({ length: count }, (_, i) => p.#fork(i)));
     p.#timer = setInterval(() => applySnapshots(p.model, [...p.#workers.values()].flatMap((w) => (w.snapshot === undefined ? [] : [w.snapshot]))), 1000);
     p.#timer.unref();
