@@ -8,22 +8,7 @@
  * const input = mutate(Buffer.from(seed, "latin1"), random);
  */
 
-/**
- * mulberry32: a tiny seeded 32-bit PRNG, uniform in [0, 1). Same seed, same sequence.
- *
- * @example
- * const random = mulberry32(7);
- * random(); // always the same first number for seed 7
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../../balance/testing.ts";
 
 type Random = () => number;
 
