@@ -21,6 +21,16 @@ class MutablePickContext implements PickContext {
   random: () => number = Math.random;
 }
 
+/**
+ * Backups take over only when no primary is up (DESIGN §4), not when the primaries are
+ * merely full: requests then queue for them (maxConn). On a retry, `list` leaves out the
+ * primaries already tried, so a dead primary not yet marked down hands over at once.
+ */
+function anyUp(list: readonly UpstreamServer[]): boolean {
+  for (const p of list) if (p.up) return true;
+  return false;
+}
+
 function poolOptions(config: BackendConfig) {
   return { maxIdle: config.keepAlive.maxIdle, idleTimeout: config.keepAlive.idleTimeout, connectTimeout: config.timeouts.connect };
 }
@@ -189,7 +199,7 @@ export class Backend {
     if (this.#cookie !== undefined || this.#source !== undefined) {
       ctx.key = undefined;
       let d = this.#sticky(primaries, req, secure);
-      if (d.server === undefined && backups.length > 0) d = this.#sticky(backups, req, secure);
+      if (d.server === undefined && backups.length > 0 && !anyUp(primaries)) d = this.#sticky(backups, req, secure);
       this.setCookie = d.setCookie;
       return d.server as UpstreamServer | undefined;
     }
@@ -199,7 +209,7 @@ export class Backend {
       if (ctx.key === undefined) this.#log?.debug({ backend: this.name, hashKey: spec }, "no hash key in the request: round-robin for this one");
     } else ctx.key = undefined;
     let s = this.balancer.pick(primaries, ctx) as UpstreamServer | undefined;
-    if (s === undefined && backups.length > 0) s = this.balancer.pick(backups, ctx) as UpstreamServer | undefined;
+    if (s === undefined && backups.length > 0 && !anyUp(primaries)) s = this.balancer.pick(backups, ctx) as UpstreamServer | undefined;
     return s;
   }
 
