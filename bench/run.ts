@@ -3,8 +3,11 @@
 // and writes it to bench/results/<timestamp>/report.md and docs/benchmarks.md.
 //
 // Env: RUNS (3) DURATION (10 s) CONNS (50) IDLE_N (10000) TARGETS ("holdfast nginx ...")
-//      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run) WORKLOADS ("http l4 ws-echo ws-idle ws-rate policies ws-frames")
+//      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run)
+//      WORKLOADS ("http l4 ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
+//                 http-accesslog failover policies ws-frames")
 //      WARMUP (1 s) ECHO_CONNS (100) RATE_TOTAL (5000) RATE_CONC (50) RATE_WARM (2000)
+//      FAILOVER_RATE (200 req/s) FAILOVER_WARM (3 s)
 //      PROXY_CPU (0) LOAD_CPU (1) BASE_PORT (24100) WRITE_DOCS (1; 0 = leave docs/benchmarks.md alone)
 //      HIDE_TOOLS ("nginx haproxy wrk libnginx-mod-stream holdfast": act as if missing, to try the skip paths)
 //
@@ -66,7 +69,8 @@ function envHeader(): string {
     `os: ${osName}`,
     `ulimit -n: ${sys.nofile} (hard ${sys.hardNofile})`,
     sys.taskset
-      ? `pinning: proxy on CPU ${s.proxyCpu}; backend + load generator (and this driver) on CPU ${s.loadCpu}`
+      ? `pinning: proxy on CPU ${s.proxyCpu}; backend + load generator (and this driver) on CPU ${s.loadCpu}; ` +
+        `multi-worker targets unpinned (CPUs ${s.allCpus})`
       : "pinning: none (taskset not found)",
     `nginx: ${version(tools.nginx, ["-v"]).replace(/^nginx version: /, "")}${tools.nginx && !tools.streamModule ? " (no stream module)" : ""}`,
     `haproxy: ${version(tools.haproxy, ["-v"])}`,

@@ -13,223 +13,59 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Ctx, Row } from "./lib/context.ts";
-import { startHttpBackend, startWsBackend, checkHello, type Backend } from "./lib/backends.ts";
-import { runWrk } from "./lib/wrk.ts";
+import { startHttpBackend, startWsBackend, checkHello } from "./lib/backends.ts";
+import { runWrk, type WrkOpts, type WrkResult } from "./lib/wrk.ts";
 import { cpuSnap, cpuDelta, rssKib, hwmKib, sumKib } from "./lib/measure.ts";
-import { log, run, start, stop } from "./lib/proc.ts";
-import { median, fmt, spread, ratioByRun, pct, times, table, col } from "./lib/report.ts";
-import { StartError, TARGETS, type Running, type Target } from "./targets.ts";
+import { start, stop } from "./lib/proc.ts";
+import { median, fmt, ratioByRun, times, table, col } from "./lib/report.ts";
+import {
+  type Workload, type ThroughputSpec, split, client, cpuArgs, interleave, withTarget, labelOf, failureNotes,
+  throughputTable, CPU_NOTE,
+} from "./lib/harness.ts";
+import { adminJson, type Running, type Target } from "./targets.ts";
+import { failover } from "./failover.ts";
 
-export interface Workload {
-  id: string;
-  title: string;
-  /** Target names, in report order. */
-  targets: string[];
-  /** The target of the "vs NGINX" columns. */
-  reference: string;
-  /** Tools without which the whole workload is skipped. */
-  needs: ("wrk")[];
-  run(ctx: Ctx, targets: Target[]): Promise<Row[]>;
-  /** Markdown: the heading's detail line, the table and its notes. */
-  report(ctx: Ctx, rows: Row[], targets: Target[]): string;
+export { otherLoad } from "./lib/harness.ts";
+export type { Workload } from "./lib/harness.ts";
+
+type Extra = Record<string, number | null>;
+
+interface HttpOpts {
+  /** Backend server blocks (3 for the balancing policies); holdfast gets one server per block. */
+  servers?: number;
+  /** The same wrk options for every target of the workload (a Lua script, headers). */
+  wrk?: WrkOpts;
+  /** Said after the wrk line of the report. */
+  detail?: string;
+  /**
+   * Called before the measured window; what it returns is called after it and adds
+   * numbers to the round (log bytes written, requests per server...).
+   */
+  probe?: (ctx: Ctx, r: Running) => Promise<(res: WrkResult) => Promise<Extra>>;
+  spec?: Pick<ThroughputSpec, "refHead" | "extra">;
+  /** More report after the table (ratio tables, notes). */
+  more?: (ctx: Ctx, rows: Row[], ts: Target[]) => string[];
 }
-
-type Measured = Pick<Row, "m" | "info">;
-
-/** Numbers of a client's JSON line go to m, the rest (first_error...) to info. */
-function split(res: Record<string, unknown>): Measured {
-  const m: Record<string, number | null> = {};
-  const info: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(res)) {
-    if (typeof v === "number" || v === null) m[k] = v;
-    else info[k] = v;
-  }
-  return { m, info };
-}
-
-/** Run a client from bench/clients on the load CPU; its last stdout line is JSON. */
-async function client(ctx: Ctx, script: string, args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
-  const r = await run(script, ctx.node, [path.join(ctx.bench, "clients", script), ...args],
-    { cpu: ctx.s.loadCpu, timeoutMs, errLog: path.join(ctx.dir, "logs", "clients.err") });
-  const last = r.stdout.trim().split("\n").pop() ?? "";
-  if (r.code !== 0 || !last.startsWith("{")) throw new Error(`${script} exited with ${r.code}: ${last.slice(0, 200)}`);
-  return JSON.parse(last) as Record<string, unknown>;
-}
-
-const cpuArgs = (ctx: Ctx, pids: number[]): string[] =>
-  [`--cpu-pids=${pids.join(",")}`, `--proxy-cpu=${ctx.s.proxyCpu}`, `--load-cpu=${ctx.s.loadCpu}`];
-
-/**
- * Rounds interleaved over the targets. A target whose start hangs (StartError.giveUp)
- * is not tried again in this workload; any other failure is recorded for that round only.
- */
-async function interleave(ctx: Ctx, wid: string, targets: Target[], rounds: number,
-  one: (t: Target, round: number) => Promise<Measured>): Promise<Row[]> {
-  const rows: Row[] = [];
-  const broken = new Set<string>();
-  for (let r = 1; r <= rounds; r++) {
-    for (const t of targets) {
-      if (broken.has(t.name)) continue;
-      let row: Row;
-      try {
-        row = { workload: wid, target: t.name, run: r, ...(await one(t, r)) };
-        log(`${wid} ${t.name} round ${r}: ${JSON.stringify(row.m)}`);
-      } catch (e) {
-        const msg = (e as Error).message.replace(/\s+/g, " ");
-        row = { workload: wid, target: t.name, run: r, error: msg, m: {} };
-        if (e instanceof StartError && e.giveUp) broken.add(t.name);
-        log(`${wid} ${t.name} round ${r} FAILED: ${msg}`);
-      }
-      rows.push(row);
-      ctx.raw(row);
-    }
-  }
-  return rows;
-}
-
-/**
- * Start a target, check it answers, run the measurement, stop it. A failure says
- * whether the proxy process died (with the gist of its log).
- */
-async function withTarget<T>(ctx: Ctx, t: Target, be: Backend, check: ((port: number) => Promise<void>) | null,
-  fn: (r: Running) => Promise<T>): Promise<T> {
-  const r = await t.start(ctx, be);
-  try {
-    if (check) {
-      try {
-        await check(r.port);
-      } catch (e) {
-        throw new Error(`started but ${(e as Error).message}`, { cause: e });
-      }
-    }
-    return await fn(r);
-  } catch (e) {
-    const died = r.died();
-    throw died ? new Error(`${(e as Error).message}; ${died}`, { cause: e }) : e;
-  } finally {
-    await r.stop();
-  }
-}
-
-// ------------------------------------------------------------------ reporting
-
-interface ThroughputSpec {
-  metric: string; // key of the main number
-  metricHead: string;
-  lat: [string, string]; // keys of p50 / p99
-  latHead: [string, string];
-  op: string; // "req", "round trip", "connection"
-  errKeys: string[];
-  errHead: string;
-}
-
-function labelOf(_targets: Target[], name: string): string {
-  return TARGETS.find((t) => t.name === name)?.label ?? name;
-}
-
-/** Rows that did not run and targets that were skipped, as notes under a table. */
-function failureNotes(rows: Row[], targets: Target[]): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const r of rows) {
-    if (!r.error || seen.has(r.target)) continue;
-    seen.add(r.target);
-    const n = rows.filter((x) => x.target === r.target && x.error).length;
-    out.push(`- **${labelOf(targets, r.target)}**: ${n} round(s) failed: ${r.error.slice(0, 400)}`);
-  }
-  return out;
-}
-
-/**
- * CPU that other processes (not ours: other users of the machine) took on the proxy
- * core during a measurement, in % of the core. For "direct" nothing of ours runs there.
- */
-export function otherLoad(r: Row): number | null {
-  const us = r.m.cpu_proxy_core_usersys_pct;
-  if (typeof us !== "number") return null;
-  return r.target === "direct" ? us : Math.max(0, us - (r.m.cpu_proxy_proc_pct ?? 0));
-}
-
-function noiseNote(rows: Row[]): string | null {
-  const o = rows.filter((r) => !r.error).map(otherLoad).filter((x): x is number => x !== null);
-  if (!o.length) return null;
-  const med = median(o) as number;
-  const max = Math.max(...o);
-  return `- Other processes on the proxy core during these measurements: median ${fmt(med)}%, max ${fmt(max)}% of the core` +
-    (max >= 10 ? " ⚠ the machine was shared: throughput (and its ratios) is disturbed, the CPU µs/op columns much less." : ".");
-}
-
-function throughputTable(w: Workload, rows: Row[], targets: Target[], spec: ThroughputSpec): string {
-  const ok = rows.filter((r) => !r.error);
-  const by = (name: string): Row[] => ok.filter((r) => r.target === name);
-  const direct = by("direct");
-  const ref = by(w.reference);
-  const lines: string[][] = [];
-  const flagged: string[] = [];
-  for (const name of w.targets) {
-    const t = targets.find((x) => x.name === name);
-    if (!t) continue;
-    const rs = by(name);
-    const all = rows.filter((r) => r.target === name);
-    if (!all.length) continue;
-    if (!rs.length) {
-      lines.push([`${t.label} ⚠`, "did not run", ...Array(10).fill("—") as string[]]);
-      continue;
-    }
-    const errs = rs.reduce((a, r) => a + spec.errKeys.reduce((b, k) => b + (r.m[k] ?? 0), 0), 0);
-    if (errs > 0) flagged.push(t.label);
-    const isDirect = name === "direct";
-    lines.push([
-      `${t.label}${errs > 0 ? " ⚠" : ""}`,
-      fmt(median(col(rs, spec.metric))),
-      spread(col(rs, spec.metric)),
-      direct.length ? pct(ratioByRun(rs, direct, spec.metric)) : "n/a",
-      ref.length ? times(ratioByRun(rs, ref, spec.metric)) : "n/a",
-      fmt(median(col(rs, spec.lat[0])), 3),
-      fmt(median(col(rs, spec.lat[1])), 3),
-      fmt(median(col(rs, "cpu_proxy_proc_pct"))),
-      fmt(median(col(rs, "cpu_load_core_pct"))),
-      fmt(median(col(rs, "proxy_cpu_us_per_op")), 1),
-      isDirect || !ref.length ? "—" : times(ratioByRun(rs, ref, "proxy_cpu_us_per_op")),
-      `${errs}${all.length > rs.length ? ` (${all.length - rs.length} round(s) failed)` : ""}`,
-    ]);
-  }
-  const refLabel = labelOf(targets, w.reference);
-  const out = [table([
-    "target", `${spec.metricHead} (median)`, "min–max", "vs direct", `vs ${refLabel.split(" (")[0]}`,
-    spec.latHead[0], spec.latHead[1], "proxy CPU %", "load core %", `proxy CPU µs/${spec.op}`,
-    `CPU/${spec.op} vs ${refLabel.split(" (")[0]}`, spec.errHead,
-  ], lines)];
-  const notes = failureNotes(rows, targets);
-  const noise = noiseNote(rows);
-  if (noise) notes.push(noise);
-  if (flagged.length) notes.unshift(`- ⚠ **errors** during the measurement (${spec.errHead}): ${flagged.join(", ")}; their numbers are not comparable.`);
-  if (notes.length) out.push("", ...notes);
-  return out.join("\n");
-}
-
-const CPU_NOTE = '"proxy CPU %": CPU time (user+sys) of the proxy over the measured window, 100 = one core ' +
-  '(nginx: its worker; holdfast: the process and its children; "direct": the backend). "load core %": busy share of the core ' +
-  "running the backend and the load generator (~100 = the load side, not the proxy, is the limit). " +
-  '"proxy CPU µs/op" is the proxy\'s own cost per operation, meaningful whichever side saturates.';
 
 // ------------------------------------------------------------------ HTTP (wrk)
 
-function httpWorkload(id: string, title: string, targets: string[], reference: string): Workload {
+function httpWorkload(id: string, title: string, targets: string[], reference: string, o: HttpOpts = {}): Workload {
   const w: Workload = {
     id, title, targets, reference, needs: ["wrk"],
     async run(ctx, ts) {
-      const be = await startHttpBackend(ctx);
+      const be = await startHttpBackend(ctx, o.servers ?? 1);
       const note = `HTTP backend: ${be.kind}, on CPU ${ctx.s.loadCpu}.`;
       if (!ctx.notes.includes(note)) ctx.notes.push(note);
       try {
         return await interleave(ctx, id, ts, ctx.s.runs, (t, r) => withTarget(ctx, t, be, checkHello, async (running) => {
           // warm-up (JIT, pools, upstream connections); not recorded
-          if (ctx.s.warmup > 0) await runWrk(ctx, running.port, ctx.s.warmup, null);
+          if (ctx.s.warmup > 0) await runWrk(ctx, running.port, ctx.s.warmup, null, o.wrk);
+          const after = o.probe ? await o.probe(ctx, running) : null;
           const c0 = cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu);
-          const res = await runWrk(ctx, running.port, ctx.s.duration, path.join(ctx.dir, "logs", `wrk-${id}-${t.name}-${r}.txt`));
+          const res = await runWrk(ctx, running.port, ctx.s.duration, path.join(ctx.dir, "logs", `wrk-${id}-${t.name}-${r}.txt`), o.wrk);
           const c1 = cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu);
-          return { m: { ...res, ...cpuDelta(c0, c1, ctx.s.proxyCpu, ctx.s.loadCpu, res.requests ?? 0) } };
+          const more = after ? await after(res) : {};
+          return { m: { ...res, ...cpuDelta(c0, c1, ctx.s.proxyCpu, ctx.s.loadCpu, res.requests ?? 0), procs: running.pids.length, ...more } };
         }));
       } finally {
         await be.stop();
@@ -237,11 +73,13 @@ function httpWorkload(id: string, title: string, targets: string[], reference: s
     },
     report(ctx, rows, ts) {
       return [
-        `wrk -t1 -c${ctx.s.conns} -d${ctx.s.duration}s --latency, 12-byte body, ${ctx.s.runs} round(s), ${ctx.s.warmup} s warm-up each.\n`,
+        `wrk -t1 -c${ctx.s.conns} -d${ctx.s.duration}s --latency, 12-byte body, ${ctx.s.runs} round(s), ${ctx.s.warmup} s warm-up each.` +
+        (o.detail ? ` ${o.detail}` : "") + "\n",
         throughputTable(w, rows, ts, {
           metric: "rps", metricHead: "req/s", lat: ["p50_ms", "p99_ms"], latHead: ["p50 ms", "p99 ms"],
-          op: "req", errKeys: ["errors", "non2xx"], errHead: "errors (socket + non-2xx)",
+          op: "req", errKeys: ["errors", "non2xx"], errHead: "errors (socket + non-2xx)", ...o.spec,
         }),
+        ...(o.more ? ["", ...o.more(ctx, rows, ts)] : []),
         "",
         CPU_NOTE,
       ].join("\n");
@@ -252,42 +90,54 @@ function httpWorkload(id: string, title: string, targets: string[], reference: s
 
 // ------------------------------------------------------------------ WebSocket
 
-const wsEcho: Workload = {
-  id: "ws-echo",
-  title: "WebSocket echo round trips",
-  targets: ["direct", "holdfast", "nginx", "haproxy", "http-proxy"],
-  reference: "nginx",
-  needs: [],
-  async run(ctx, ts) {
-    const s = ctx.s;
-    return interleave(ctx, this.id, ts, s.runs, async (t) => {
-      const be = await startWsBackend(ctx);
-      try {
-        return await withTarget(ctx, t, be, null, async (running) => {
-          const res = await client(ctx, "ws-echo-bench.ts", [`--port=${running.port}`, `--conns=${s.echoConns}`,
-            `--size=${s.echoSize}`, `--duration=${s.duration}`, `--warmup=${s.warmup}`, ...cpuArgs(ctx, running.pids)],
-          (s.duration + s.warmup + 90) * 1000);
-          if (res.conns === 0) throw new Error(`no WebSocket could be opened: ${String(res.first_error)}`);
-          return split(res);
-        });
-      } finally {
-        await be.stop();
-      }
-    });
-  },
-  report(ctx, rows, ts) {
-    return [
-      `${ctx.s.echoConns} connections, ${ctx.s.echoSize}-byte binary messages, one in flight per connection, ` +
-      `${ctx.s.warmup} s warm-up + ${ctx.s.duration} s, ${ctx.s.runs} round(s), fresh backend and proxy each.\n`,
-      throughputTable(this, rows, ts, {
-        metric: "rtt_per_sec", metricHead: "round trips/s", lat: ["p50_ms", "p99_ms"], latHead: ["p50 RTT ms", "p99 RTT ms"],
-        op: "round trip", errKeys: ["errors", "open_failed"], errHead: "errors",
-      }),
-      "",
-      CPU_NOTE + " For \"direct\" the CPU columns describe the `ws` backend.",
-    ].join("\n");
-  },
-};
+interface EchoOpts {
+  detail?: string;
+  spec?: Pick<ThroughputSpec, "refHead" | "extra">;
+  more?: (ctx: Ctx, rows: Row[], ts: Target[]) => string[];
+}
+
+function wsEchoWorkload(id: string, title: string, targets: string[], reference: string, o: EchoOpts = {}): Workload {
+  const w: Workload = {
+    id, title, targets, reference,
+    needs: [],
+    async run(ctx, ts) {
+      const s = ctx.s;
+      return interleave(ctx, id, ts, s.runs, async (t) => {
+        const be = await startWsBackend(ctx);
+        try {
+          return await withTarget(ctx, t, be, null, async (running) => {
+            const res = await client(ctx, "ws-echo-bench.ts", [`--port=${running.port}`, `--conns=${s.echoConns}`,
+              `--size=${s.echoSize}`, `--duration=${s.duration}`, `--warmup=${s.warmup}`, ...cpuArgs(ctx, running.pids)],
+            (s.duration + s.warmup + 90) * 1000);
+            if (res.conns === 0) throw new Error(`no WebSocket could be opened: ${String(res.first_error)}`);
+            const out = split(res);
+            out.m.procs = running.pids.length;
+            return out;
+          });
+        } finally {
+          await be.stop();
+        }
+      });
+    },
+    report(ctx, rows, ts) {
+      return [
+        `${ctx.s.echoConns} connections, ${ctx.s.echoSize}-byte binary messages, one in flight per connection, ` +
+        `${ctx.s.warmup} s warm-up + ${ctx.s.duration} s, ${ctx.s.runs} round(s), fresh backend and proxy each.` +
+        (o.detail ? ` ${o.detail}` : "") + "\n",
+        throughputTable(w, rows, ts, {
+          metric: "rtt_per_sec", metricHead: "round trips/s", lat: ["p50_ms", "p99_ms"], latHead: ["p50 RTT ms", "p99 RTT ms"],
+          op: "round trip", errKeys: ["errors", "open_failed"], errHead: "errors", ...o.spec,
+        }),
+        ...(o.more ? ["", ...o.more(ctx, rows, ts)] : []),
+        "",
+        CPU_NOTE + (targets.includes("direct") ? " For \"direct\" the CPU columns describe the `ws` backend." : ""),
+      ].join("\n");
+    },
+  };
+  return w;
+}
+
+const wsEcho = wsEchoWorkload("ws-echo", "WebSocket echo round trips", ["direct", "holdfast", "nginx", "haproxy", "http-proxy"], "nginx");
 
 const wsRate: Workload = {
   id: "ws-rate",
@@ -418,6 +268,175 @@ const wsIdle: Workload = {
   },
 };
 
+// ------------------------------------------------------------------ holdfast variants
+
+const okOf = (rows: Row[], t: string): Row[] => rows.filter((r) => r.target === t && !r.error);
+const pctMore = (x: number | null): string => (x === null ? "n/a" : `${x >= 1 ? "+" : "−"}${fmt(Math.abs(x - 1) * 100)}%`);
+const procsCol = { head: "processes measured", cell: (rs: Row[]): string => fmt(median(col(rs, "procs"))) };
+
+/** 1 worker vs N workers, per proxy, from the same rounds. */
+const SCALE_PAIRS: [string, string][] = [["holdfast", "holdfast-auto"], ["nginx", "nginx-2w"], ["haproxy", "haproxy-2t"]];
+
+function scaling(metric: string, unit: string, op: string) {
+  return (ctx: Ctx, rows: Row[]): string[] => {
+    const lines: string[][] = [];
+    for (const [one, many] of SCALE_PAIRS) {
+      const a = okOf(rows, one);
+      const b = okOf(rows, many);
+      if (!a.length || !b.length) continue;
+      lines.push([
+        shortLabel(one),
+        fmt(median(col(a, metric))), fmt(median(col(b, metric))), times(ratioByRun(b, a, metric)),
+        fmt(median(col(a, "proxy_cpu_us_per_op")), 1), fmt(median(col(b, "proxy_cpu_us_per_op")), 1),
+        times(ratioByRun(b, a, "proxy_cpu_us_per_op")), fmt(median(col(b, "cpu_proxy_proc_pct"))),
+      ]);
+    }
+    if (!lines.length) return [];
+    const n = ctx.s.allCpuCount;
+    return [
+      `**Scaling, ${n} workers ÷ 1 worker** (median of the per-round ratios; holdfast: \`workers: auto\` = ${n} workers ÷ \`workers: 1\`):\n`,
+      table(["proxy", `1 worker ${unit}`, `${n} workers ${unit}`, `${n} ÷ 1`, `CPU µs/${op}, 1`, `CPU µs/${op}, ${n}`,
+        `CPU/${op} ${n} ÷ 1`, `CPU % of the ${n}-worker proxy`], lines),
+      "",
+      `The 1-worker targets are pinned to CPU ${ctx.s.proxyCpu} as in every other table; the ${n}-worker ones (holdfast ` +
+      `\`workers: auto\`, nginx \`worker_processes ${n}\`, HAProxy \`nbthread ${n}\`) are not pinned (\`taskset -c ${ctx.s.allCpus}\`), ` +
+      `and the backend and the load generator still run on CPU ${ctx.s.loadCpu}: **the load generator then shares the cores with the proxy**, ` +
+      `so no proxy can reach ${n}× here; read holdfast's ratio next to nginx's and HAProxy's. CPU per operation sums every process ` +
+      "of the proxy (holdfast: the primary and its workers, the children of the holdfast pid; nginx: its workers).",
+    ];
+  };
+}
+
+const workersHttp = httpWorkload("workers-http", "workers: auto vs workers: 1 — HTTP/1.1 keep-alive (L7)",
+  ["holdfast", "holdfast-auto", "nginx", "nginx-2w", "haproxy", "haproxy-2t"], "holdfast", {
+    detail: "1-worker targets pinned to the proxy CPU; the 2-worker ones unpinned (see below).",
+    spec: { refHead: "holdfast workers: 1", extra: [procsCol] },
+    more: scaling("rps", "req/s", "req"),
+  });
+
+const workersWs = wsEchoWorkload("workers-ws", "workers: auto vs workers: 1 — WebSocket echo round trips",
+  ["holdfast", "holdfast-auto", "nginx", "nginx-2w", "haproxy", "haproxy-2t"], "holdfast", {
+    detail: "1-worker targets pinned to the proxy CPU; the 2-worker ones unpinned (see below).",
+    spec: { refHead: "holdfast workers: 1", extra: [procsCol] },
+    more: scaling("rtt_per_sec", "round trips/s", "round trip"),
+  });
+
+const wsTunnel = wsEchoWorkload("ws-tunnel", "WebSocket tunnel: frame-aware (L7) vs blind (L4)",
+  ["holdfast-tcp", "holdfast", "holdfast-ping"], "holdfast-tcp", {
+    detail: "The same ws echo backend behind one holdfast gateway: its L4 (`mode: tcp`) listener is a blind byte tunnel; " +
+      "its L7 listener tracks the frames server→client (FrameTracker); with `websocket: { pingInterval: 25s, pongTimeout: 10s }` " +
+      "it also runs every client→server chunk through the pong filter (no ping is due within the window: this is the cost of the filter armed).",
+    spec: { refHead: "blind (L4)" },
+    more(_ctx, rows) {
+      const blind = okOf(rows, "holdfast-tcp");
+      const lines: string[][] = [];
+      for (const t of ["holdfast", "holdfast-ping"]) {
+        const rs = okOf(rows, t);
+        if (!rs.length || !blind.length) continue;
+        const q = ratioByRun(rs, blind, "proxy_cpu_us_per_op");
+        lines.push([t === "holdfast" ? "frame-aware (L7) ÷ blind (L4)" : "frame-aware + pong filter ÷ blind (L4)",
+          fmt(median(col(rs, "proxy_cpu_us_per_op")), 1), fmt(median(col(blind, "proxy_cpu_us_per_op")), 1),
+          times(q), pctMore(q), q === null ? "—" : q < 1.1 ? "yes" : "no"]);
+      }
+      if (!lines.length) return [];
+      return [table(["proxy CPU per round trip", "µs, frame-aware", "µs, blind", "ratio (median per round)", "more CPU", "< 10% (goal)"], lines)];
+    },
+  });
+
+const httpPolicies = httpWorkload("http-policies", "Balancing policies through the gateway (3 servers)",
+  ["holdfast-rr", "holdfast-maglev", "holdfast-lrt"], "holdfast-rr", {
+    servers: 3,
+    wrk: { script: "conf/wrk-x-user.lua" },
+    detail: "Backend: 3 server blocks on 3 ports of the backend nginx (holdfast servers s1, s2, s3). Every request " +
+      "carries `X-User: u1`..`u1000` (wrk Lua script `bench/conf/wrk-x-user.lua`, the same for all three policies), the " +
+      "key of maglev's `hashKey: header:X-User`.",
+    spec: {
+      refHead: "round-robin",
+      extra: [{
+        head: "requests s1 / s2 / s3 %",
+        cell: (rs) => [1, 2, 3].map((i) => fmt(median(col(rs, `share_s${i}`)))).join(" / "),
+      }],
+    },
+    async probe(_ctx, r) {
+      const counts = async (): Promise<number[] | null> => {
+        if (r.admin === undefined) return null;
+        try {
+          const b = (await adminJson(r.admin, "/api/backends/b")) as { servers?: { name: string; requests: number }[] };
+          return [1, 2, 3].map((i) => b.servers?.find((x) => x.name === `s${i}`)?.requests ?? 0);
+        } catch {
+          return null;
+        }
+      };
+      const before = await counts();
+      return async () => {
+        const after = await counts();
+        if (!before || !after) return {};
+        const d = after.map((x, i) => x - (before[i] ?? 0));
+        const tot = d.reduce((a, b) => a + b, 0);
+        return Object.fromEntries(d.map((x, i) => [`share_s${i + 1}`, tot > 0 ? +((100 * x) / tot).toFixed(1) : null]));
+      };
+    },
+    more: () => ["\"requests s1 / s2 / s3\": each server's share of the measured window's requests (admin API `/api/backends/b`)."],
+  });
+
+const fileSize = (f: string): number => {
+  try {
+    return fs.statSync(f).size;
+  } catch {
+    return 0;
+  }
+};
+
+const httpAccessLog = httpWorkload("http-accesslog", "Access log cost (L7)", ["holdfast", "holdfast-accesslog"], "holdfast", {
+  detail: "`accessLog: true` on the listener; the gateway's stdout (the access lines, pino, asynchronous) goes to a file " +
+    "in the results folder, so the write cost is real.",
+  spec: {
+    refHead: "log off",
+    extra: [
+      { head: "log written MiB", cell: (rs) => (rs.some((r) => r.m.log_bytes) ? fmt(median(col(rs, "log_bytes")) as number / 2 ** 20, 1) : "—") },
+      { head: "log B/req", cell: (rs) => (rs.some((r) => r.m.log_bytes) ? fmt(median(col(rs, "log_bytes_per_req"))) : "—") },
+    ],
+  },
+  async probe(_ctx, r) {
+    const f = r.accessLog;
+    if (!f) return async () => ({});
+    const size0 = fileSize(f);
+    return async (res) => {
+      await sleep(300); // pino writes asynchronously
+      const b = fileSize(f) - size0;
+      return { log_bytes: b, log_bytes_per_req: res.requests ? +(b / res.requests).toFixed(1) : null };
+    };
+  },
+  more(ctx, rows) {
+    const on = okOf(rows, "holdfast-accesslog");
+    const off = okOf(rows, "holdfast");
+    const f = path.join(ctx.dir, "logs", "holdfast-accesslog-access.log");
+    const size = fileSize(f);
+    const out: string[] = [];
+    if (on.length && off.length) {
+      const cpu = ratioByRun(on, off, "proxy_cpu_us_per_op");
+      const q = ratioByRun(on, off, "rps");
+      out.push(`Access log on: ${pctMore(cpu)} CPU per request (${times(cpu)}), ${times(q)} the req/s of log off (medians of the per-round ratios).`);
+    }
+    if (size > 0) {
+      let sample = "";
+      try {
+        const fd = fs.openSync(f, "r");
+        const buf = Buffer.alloc(8192);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        fs.closeSync(fd);
+        // the gateway's own startup lines go to stdout too; the access lines are JSON
+        sample = buf.subarray(0, n).toString("utf8").split("\n").find((l) => l.startsWith("{")) ?? "";
+      } catch {
+        // no sample
+      }
+      out.push("", `The log file (\`bench/results/${path.basename(ctx.dir)}/logs/holdfast-accesslog-access.log\`, every round and warm-up) ` +
+        `is ${fmt(size / 2 ** 20, 1)} MiB; one line:`, "", "```json", sample, "```");
+    }
+    return out;
+  },
+});
+
 // ------------------------------------------------------------------ the list
 
 /** Every workload, in report order. Workload ids can be picked with WORKLOADS="http l4 ...". */
@@ -427,6 +446,12 @@ export const WORKLOADS: Workload[] = [
   wsEcho,
   wsIdle,
   wsRate,
+  workersHttp,
+  workersWs,
+  wsTunnel,
+  httpPolicies,
+  httpAccessLog,
+  failover,
 ];
 
 // ------------------------------------------------------------------ goals (BENCH.md)
@@ -476,6 +501,45 @@ function throughputGoal(what: string, w: string, t: string, ref: string, limit: 
   };
 }
 
+/** `workers: auto` ÷ `workers: 1`, same rounds; nginx's 2 ÷ 1 workers alongside for what this machine allows. */
+function workersGoal(what: string, w: string, metric: string, unit: string, op: string, errKeys: string[]): Goal {
+  return {
+    what,
+    goal: "≥ 1.8× `workers: 1`",
+    check(rows) {
+      const one = okRows(rows, w, "holdfast");
+      const auto = okRows(rows, w, "holdfast-auto");
+      if (!one.length || !auto.length) return NOT_MEASURED;
+      const q = ratioByRun(auto, one, metric);
+      const cpu = ratioByRun(auto, one, "proxy_cpu_us_per_op");
+      const ng = ratioByRun(okRows(rows, w, "nginx-2w"), okRows(rows, w, "nginx"), metric);
+      const err = hasErrors(auto, errKeys) || hasErrors(one, errKeys) ? " ⚠ errors" : "";
+      return {
+        value: q === null ? "n/a" : `${q.toFixed(2)}× ${unit}${ng === null ? "" : ` (nginx 2 ÷ 1 workers: ${ng.toFixed(2)}×)`}${err}`,
+        perCore: cpu === null ? "n/a" : `— (CPU/${op} ${cpu.toFixed(2)}× workers: 1)`,
+        met: q === null ? null : q >= 1.8 && !err,
+      };
+    },
+  };
+}
+
+/** CPU per round trip of a frame-aware tunnel ÷ the blind one (holdfast L4), < 1.10. */
+function tunnelGoal(what: string, t: string): Goal {
+  return {
+    what,
+    goal: "< 10% more CPU per round trip than blind (L4)",
+    check(rows) {
+      const rs = okRows(rows, "ws-tunnel", t);
+      const blind = okRows(rows, "ws-tunnel", "holdfast-tcp");
+      const q = rs.length && blind.length ? ratioByRun(rs, blind, "proxy_cpu_us_per_op") : null;
+      if (q === null) return NOT_MEASURED;
+      const err = hasErrors(rs, ["errors", "open_failed"]) || hasErrors(blind, ["errors", "open_failed"]) ? " ⚠ errors" : "";
+      const more = `${q >= 1 ? "+" : "−"}${(Math.abs(q - 1) * 100).toFixed(0)}%`;
+      return { value: `${more} CPU/round trip (${q.toFixed(2)}×)${err}`, perCore: "—", met: q < 1.1 && !err };
+    },
+  };
+}
+
 /** holdfast's per-core targets from BENCH.md that this bench measures. */
 export const GOALS: Goal[] = [
   throughputGoal("L7 keep-alive req/s", "http", "holdfast", "nginx", 0.75),
@@ -503,6 +567,10 @@ export const GOALS: Goal[] = [
       return { value: `${cpu.toFixed(2)}× CPU/connection${err}`, perCore: "—", met: cpu <= 1.5 && !err };
     },
   },
+  tunnelGoal("frame-aware WebSocket tunnel vs blind", "holdfast"),
+  tunnelGoal("… with pings armed (pong filter)", "holdfast-ping"),
+  workersGoal("`workers: auto` on 2 cores, HTTP req/s", "workers-http", "rps", "req/s", "req", ["errors", "non2xx"]),
+  workersGoal("`workers: auto` on 2 cores, WebSocket echo", "workers-ws", "rtt_per_sec", "round trips/s", "round trip", ["errors", "open_failed"]),
 ];
 
 /** The goals table, or null when none of them was measured. */

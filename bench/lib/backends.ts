@@ -38,18 +38,27 @@ export async function checkHello(port: number): Promise<void> {
 
 let warnedFallback = false;
 
-export async function startHttpBackend(ctx: Ctx): Promise<Backend> {
-  const port = await ctx.port("backend-http");
+/**
+ * The HTTP backend: one nginx worker with `servers` server blocks on as many ports (the
+ * balancing-policy workload uses 3), or the Node fallback listening on all of them.
+ */
+export async function startHttpBackend(ctx: Ctx, servers = 1): Promise<Backend> {
+  const ports: number[] = [];
+  for (let i = 1; i <= servers; i++) ports.push(await ctx.port(i === 1 ? "backend-http" : `backend-http-${i}`));
+  const port = ports[0] as number;
   const logf = path.join(ctx.dir, "logs", "backend-http.log");
+  const many = servers > 1 ? `, ${servers} server blocks` : "";
   if (ctx.tools.nginx) {
     fs.mkdirSync(path.join(ctx.dir, "tmp", "nginx-backend"), { recursive: true });
-    const conf = render(ctx, "nginx-backend.conf", "nginx-backend.conf", {
-      RUN: ctx.dir, BACKEND_PORT: port, NOFILE: sys.nofile, WORKER_CONNECTIONS: workerConnections(ctx),
+    const blocks = ports.map((p) => `    server {\n        listen 127.0.0.1:${p} backlog=4096;\n` +
+      `        location / {\n            return 200 "hello world\\n";\n        }\n    }`).join("\n");
+    const conf = render(ctx, "nginx-backend.conf", `nginx-backend-${servers}.conf`, {
+      RUN: ctx.dir, SERVERS: blocks, NOFILE: sys.nofile, WORKER_CONNECTIONS: workerConnections(ctx),
     });
     const p = start("backend-http", ctx.tools.nginx, ["-e", path.join(ctx.dir, "logs", "nginx-backend.err"), "-c", conf],
       { cpu: ctx.s.loadCpu, log: logf });
     try {
-      await waitPort(port, 10_000, p);
+      for (const x of ports) await waitPort(x, 10_000, p);
       let workers: number[] = [];
       for (let i = 0; i < 50 && workers.length === 0; i++) {
         workers = children(p.pid);
@@ -57,9 +66,9 @@ export async function startHttpBackend(ctx: Ctx): Promise<Backend> {
       }
       if (!workers.length) throw new Error("no nginx worker under the backend master");
       addExtra(p, workers);
-      await checkHello(port);
-      log(`HTTP backend: nginx master ${p.pid}, worker ${workers.join(" ")} on CPU ${ctx.s.loadCpu}, port ${port}`);
-      return { port, pids: workers, proto: "http", kind: "nginx (1 worker)", stop: () => stop(p) };
+      for (const x of ports) await checkHello(x);
+      log(`HTTP backend: nginx master ${p.pid}, worker ${workers.join(" ")} on CPU ${ctx.s.loadCpu}, port ${ports.join(" ")}`);
+      return { port, ports, pids: workers, proto: "http", kind: `nginx (1 worker${many})`, stop: () => stop(p) };
     } catch (e) {
       await stop(p);
       throw e;
@@ -72,15 +81,15 @@ export async function startHttpBackend(ctx: Ctx): Promise<Backend> {
     log(msg);
     ctx.notes.push(msg);
   }
-  const p = start("backend-http", ctx.node, [path.join(ctx.bench, "servers/http-backend.ts"), String(port)], { cpu: ctx.s.loadCpu, log: logf });
+  const p = start("backend-http", ctx.node, [path.join(ctx.bench, "servers/http-backend.ts"), ...ports.map(String)], { cpu: ctx.s.loadCpu, log: logf });
   try {
-    await waitPort(port, 10_000, p);
-    await checkHello(port);
+    for (const x of ports) await waitPort(x, 10_000, p);
+    for (const x of ports) await checkHello(x);
   } catch (e) {
     await stop(p);
     throw e;
   }
-  return { port, pids: [p.pid], proto: "http", kind: "Node node:http (nginx missing)", stop: () => stop(p) };
+  return { port, ports, pids: [p.pid], proto: "http", kind: `Node node:http (nginx missing${many})`, stop: () => stop(p) };
 }
 
 export async function startWsBackend(ctx: Ctx): Promise<Backend> {

@@ -22,6 +22,12 @@ export interface Settings {
   workloads: string[] | null; // null = all
   proxyCpu: number;
   loadCpu: number;
+  /** taskset list of the unpinned targets (workers: auto, nginx/HAProxy with 2 workers): the proxy and load CPUs. */
+  allCpus: string;
+  /** How many CPUs that is: the worker count of those targets. */
+  allCpuCount: number;
+  failoverRate: number; // req/s of the failover client
+  failoverWarm: number; // s before the kill
   basePort: number;
   writeDocs: boolean;
 }
@@ -44,6 +50,9 @@ export function readSettings(cpus: number): Settings {
   // A proxy holds 2 fds per proxied connection; keep ~1000 spare under the limit (as the anchors do).
   const idleMax = Math.max(1000, Math.floor((sys.nofile - 1000) / 2 / 1000) * 1000);
   const twoCores = cpus >= 2;
+  const proxyCpu = int("PROXY_CPU", 0);
+  const loadCpu = int("LOAD_CPU", twoCores ? 1 : 0);
+  const all = [...new Set([proxyCpu, loadCpu])].sort((a, b) => a - b);
   return {
     quick,
     runs: Math.max(1, int("RUNS", quick ? 1 : 3)),
@@ -60,8 +69,12 @@ export function readSettings(cpus: number): Settings {
     settle: int("SETTLE", 3),
     targets: list("TARGETS"),
     workloads: list("WORKLOADS"),
-    proxyCpu: int("PROXY_CPU", 0),
-    loadCpu: int("LOAD_CPU", twoCores ? 1 : 0),
+    proxyCpu,
+    loadCpu,
+    allCpus: all.join(","),
+    allCpuCount: all.length,
+    failoverRate: Math.max(10, int("FAILOVER_RATE", 200)),
+    failoverWarm: Math.max(1, int("FAILOVER_WARM", 3)),
     basePort: int("BASE_PORT", 24100),
     writeDocs: process.env.WRITE_DOCS !== "0",
   };

@@ -63,14 +63,19 @@ export function initSystem(): void {
 
 const WRAP = 'ulimit -n "$0" 2>/dev/null; exec "$@"';
 
-function argv(cmd: string, args: string[], cpu: number | null): string[] {
+/** A CPU (0), a CPU list for taskset ("0,1"), or null: inherit the parent's affinity. */
+export type CpuSpec = number | string | null;
+
+function argv(cmd: string, args: string[], cpu: CpuSpec): string[] {
   const pin = cpu !== null && sys.taskset ? ["taskset", "-c", String(cpu)] : [];
   return ["-c", WRAP, String(sys.nofile), ...pin, cmd, ...args];
 }
 
 export interface StartOpts {
-  cpu: number | null;
+  cpu: CpuSpec;
   log: string;
+  /** stdout to this file instead of `log` (stderr still goes to `log`). */
+  stdout?: string;
   cwd?: string;
 }
 
@@ -78,8 +83,10 @@ export interface StartOpts {
 export function start(name: string, cmd: string, args: string[], opts: StartOpts): Proc {
   if (aborting) throw new Error("interrupted");
   const out = fs.openSync(opts.log, "a");
-  const child = spawn("/bin/sh", argv(cmd, args, opts.cpu), { stdio: ["ignore", out, out], cwd: opts.cwd });
+  const stdout = opts.stdout ? fs.openSync(opts.stdout, "a") : out;
+  const child = spawn("/bin/sh", argv(cmd, args, opts.cpu), { stdio: ["ignore", stdout, out], cwd: opts.cwd });
   fs.closeSync(out);
+  if (stdout !== out) fs.closeSync(stdout);
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
   const pid = child.pid;
   let resolveExit: () => void = () => {};
@@ -179,7 +186,7 @@ export interface RunResult {
 }
 
 /** Run a command to completion (bounded by timeoutMs), stdout captured, stderr to `errLog` if given. */
-export function run(name: string, cmd: string, args: string[], opts: { cpu: number | null; timeoutMs: number; errLog?: string; cwd?: string }): Promise<RunResult> {
+export function run(name: string, cmd: string, args: string[], opts: { cpu: CpuSpec; timeoutMs: number; errLog?: string; cwd?: string }): Promise<RunResult> {
   if (aborting) return Promise.reject(new Error("interrupted"));
   return new Promise((resolve) => {
     const err = opts.errLog ? fs.openSync(opts.errLog, "a") : "ignore";

@@ -1,6 +1,7 @@
 // wrk runner and output parser (req/s, latency percentiles, socket errors, non-2xx).
 // Parser ported from holdfast's shared benchmark anchors (anchors/tools/parse-wrk.js).
 import fs from "node:fs";
+import path from "node:path";
 import type { Ctx } from "./context.ts";
 import { run } from "./proc.ts";
 
@@ -33,9 +34,18 @@ export function parseWrk(txt: string): WrkResult {
   };
 }
 
+export interface WrkOpts {
+  /** A Lua script (-s), e.g. one that varies a header per request; relative to bench/. */
+  script?: string;
+  /** Extra request headers (-H "Name: value"). */
+  headers?: string[];
+}
+
 /** wrk -t1 -c$CONNS -d${secs}s --latency on the load CPU; output saved to outFile when given. */
-export async function runWrk(ctx: Ctx, port: number, secs: number, outFile: string | null): Promise<WrkResult> {
-  const args = ["-t1", `-c${ctx.s.conns}`, `-d${secs}s`, "--latency", `http://127.0.0.1:${port}/`];
+export async function runWrk(ctx: Ctx, port: number, secs: number, outFile: string | null, opts: WrkOpts = {}): Promise<WrkResult> {
+  const args = ["-t1", `-c${ctx.s.conns}`, `-d${secs}s`, "--latency",
+    ...(opts.script ? ["-s", path.resolve(ctx.bench, opts.script)] : []), ...(opts.headers ?? []).flatMap((h) => ["-H", h]),
+    `http://127.0.0.1:${port}/`];
   const r = await run("wrk", ctx.tools.wrk as string, args, { cpu: ctx.s.loadCpu, timeoutMs: (secs + 30) * 1000 });
   if (outFile) fs.writeFileSync(outFile, r.stdout);
   if (r.code !== 0 || r.timedOut) throw new Error(`wrk exited with ${r.code}${r.timedOut ? " (timed out)" : ""}: ${r.stdout.slice(-300)}`);
