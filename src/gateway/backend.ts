@@ -24,10 +24,10 @@ class MutablePickContext implements PickContext {
 /**
  * Backups take over only when no primary is up (DESIGN §4), not when the primaries are
  * merely full: requests then queue for them (maxConn). On a retry, `list` leaves out the
- * primaries already tried, so a dead primary not yet marked down hands over at once.
+ * primaries already tried (`skip`), so a dead primary not yet marked down hands over at once.
  */
 function anyUp(list: readonly UpstreamServer[]): boolean {
-  for (const p of list) if (p.up) return true;
+  for (const p of list) if (p.up && !p.skip) return true;
   return false;
 }
 
@@ -187,15 +187,24 @@ export class Backend {
    * only passed on the retry path, so the common path allocates nothing.
    */
   select(req: RequestView, secure: boolean, now: number, exclude?: readonly UpstreamServer[]): UpstreamServer | undefined {
+    if (exclude === undefined || exclude.length === 0) return this.#select(req, secure, now);
+    // A retry: the servers already tried are unavailable for this one pick. The policy
+    // still sees the same list, so its position (round-robin), rings and tables are not
+    // disturbed by a shorter list.
+    for (const s of exclude) s.skip = true;
+    try {
+      return this.#select(req, secure, now);
+    } finally {
+      for (const s of exclude) s.skip = false;
+    }
+  }
+
+  #select(req: RequestView, secure: boolean, now: number): UpstreamServer | undefined {
     this.setCookie = undefined;
     const ctx = this.#ctx;
     ctx.now = now;
-    let primaries = this.primaries;
-    let backups = this.backups;
-    if (exclude !== undefined && exclude.length > 0) {
-      primaries = primaries.filter((s) => !exclude.includes(s));
-      backups = backups.filter((s) => !exclude.includes(s));
-    }
+    const primaries = this.primaries;
+    const backups = this.backups;
     if (this.#cookie !== undefined || this.#source !== undefined) {
       ctx.key = undefined;
       let d = this.#sticky(primaries, req, secure);

@@ -84,8 +84,11 @@ export class UpstreamServer implements ServerView {
     return state(this.health, now);
   }
 
+  /** Set only during a retry's pick: this request already failed on this server. */
+  skip = false;
+
   get available(): boolean {
-    return this.up && (this.maxConn === 0 || this.active < this.maxConn);
+    return this.up && !this.skip && (this.maxConn === 0 || this.active < this.maxConn);
   }
 
   /**

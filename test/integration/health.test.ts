@@ -258,3 +258,24 @@ test("a backup server serves only while no primary is up, and gives back", async
 });
 
 test.after(() => agent.destroy());
+
+test("retries do not disturb round-robin: with one server dead (no checks), the live ones share the requests evenly", async () => {
+  const bs = await Promise.all(["s1", "s2", "s3"].map((n) => new Switchable(n).start()));
+  const gw = await startGateway(config(bs, "    balance: round-robin"));
+  const servers = gw.gw.backends.get("b")!.servers;
+  try {
+    await bs[1]!.stop();
+    const N = 90;
+    for (let i = 0; i < N; i++) assert.equal((await get(gw.port())).status, 200);
+    // Round-robin over attempts (a retry takes the next slot, as NGINX's next-upstream
+    // does): the dead server gets every third attempt, i.e. at most every other request,
+    // and the two live ones split the requests. (A retry that picked from a shorter list
+    // used to reset the position onto the dead server: s1 then served ~90 %.)
+    const dead = servers[1]!.stats.requests;
+    assert.ok(dead <= N / 2 + 1, `attempts on the dead server: ${dead} of ${N}`);
+    for (const i of [0, 2]) assert.ok(bs[i]!.requests >= N * 0.4 && bs[i]!.requests <= N * 0.6, `${bs[i]!.name} served ${bs[i]!.requests} of ${N}`);
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.stop()));
+  }
+});
