@@ -1,5 +1,5 @@
 import type { Balancer, PickContext, ServerView } from "./types.ts";
-import { usable, weightedDraw } from "./weighted.ts";
+import { drawTwo } from "./weighted.ts";
 
 /**
  * Decay time constant of the latency estimate, in ms (Finagle's and Linkerd's 10 s): a
@@ -72,6 +72,8 @@ export function leastResponseTime(): Balancer {
     return dt > 0 ? e.ewma * Math.exp(-dt / EWMA_DECAY_MS) : e.ewma;
   }
 
+  const pair = new Float64Array(3); // drawTwo's output, reused
+
   function prune(servers: readonly ServerView[]): void {
     const live = new Set<string>();
     for (const s of servers) live.add(s.name);
@@ -81,28 +83,18 @@ export function leastResponseTime(): Balancer {
   return {
     name: "least-response-time",
     pick(servers: readonly ServerView[], ctx: PickContext): ServerView | undefined {
-      let total = 0;
-      let count = 0;
-      let only = -1;
-      for (let i = 0; i < servers.length; i++) {
-        const w = usable(servers[i]!);
-        if (w === 0) continue;
-        total += w;
-        count++;
-        only = i;
-      }
-      if (count <= 1) return only < 0 ? undefined : servers[only];
+      const n = drawTwo(servers, ctx.random, pair);
+      if (n <= 1) return n === 0 ? undefined : servers[pair[0]!];
       // Servers removed from the config leave their estimate behind; sweep now and then.
       if (estimates.size > 2 * servers.length + 16) prune(servers);
-      const ia = weightedDraw(servers, total, ctx.random(), -1);
-      const a = servers[ia]!;
-      const b = servers[weightedDraw(servers, total - a.weight, ctx.random(), ia)]!;
+      const a = servers[pair[0]!]!;
+      const b = servers[pair[1]!]!;
       let ea = current(estimates.get(a.name), ctx.now);
       let eb = current(estimates.get(b.name), ctx.now);
       if (ea < 0 && eb < 0) ea = eb = 1;
       else if (ea < 0) ea = eb;
       else if (eb < 0) eb = ea;
-      const unit = count / total; // 1 / mean weight
+      const unit = n / pair[2]!; // 1 / mean weight
       const costA = ea * (a.active / a.weight + unit);
       const costB = eb * (b.active / b.weight + unit);
       return costB * (1 + TIE_MARGIN) < costA ? b : a;

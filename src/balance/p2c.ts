@@ -1,5 +1,5 @@
 import type { Balancer, PickContext, ServerView } from "./types.ts";
-import { usable, weightedDraw } from "./weighted.ts";
+import { drawTwo } from "./weighted.ts";
 
 /**
  * Power of two choices (Mitzenmacher): draw two distinct available servers at random by
@@ -14,23 +14,14 @@ import { usable, weightedDraw } from "./weighted.ts";
  * b.pick(servers, { key: undefined, now: 0, random: mulberry32(42) });
  */
 export function p2c(): Balancer {
+  const pair = new Float64Array(3); // drawTwo's output, reused
   return {
     name: "p2c",
     pick(servers: readonly ServerView[], ctx: PickContext): ServerView | undefined {
-      let total = 0;
-      let count = 0;
-      let only = -1;
-      for (let i = 0; i < servers.length; i++) {
-        const w = usable(servers[i]!);
-        if (w === 0) continue;
-        total += w;
-        count++;
-        only = i;
-      }
-      if (count <= 1) return only < 0 ? undefined : servers[only];
-      const ia = weightedDraw(servers, total, ctx.random(), -1);
-      const a = servers[ia]!;
-      const b = servers[weightedDraw(servers, total - a.weight, ctx.random(), ia)]!;
+      const n = drawTwo(servers, ctx.random, pair);
+      if (n <= 1) return n === 0 ? undefined : servers[pair[0]!];
+      const a = servers[pair[0]!]!;
+      const b = servers[pair[1]!]!;
       // b.active / b.weight < a.active / a.weight, without dividing
       return b.active * a.weight < a.active * b.weight ? b : a;
     },

@@ -56,6 +56,34 @@ export function weightedDraw(servers: readonly ServerView[], total: number, u: n
 }
 
 /**
+ * Power-of-two-choices candidates: two distinct usable servers drawn by weight. Writes
+ * into `out` (reused by the caller: no allocation) `[first position, second position,
+ * total usable weight]`. Returns how many servers are usable: 0, 1 (`out[0]` only) or
+ * more (all three written).
+ *
+ * @example
+ * const pair = new Float64Array(3);
+ * if (drawTwo(servers, ctx.random, pair) >= 2) compare(servers[pair[0]], servers[pair[1]]);
+ */
+export function drawTwo(servers: readonly ServerView[], random: () => number, out: Float64Array): number {
+  let total = 0;
+  let count = 0;
+  for (let i = 0; i < servers.length; i++) {
+    const w = usable(servers[i]!);
+    if (w === 0) continue;
+    total += w;
+    count++;
+    out[0] = i;
+  }
+  if (count <= 1) return count;
+  const a = weightedDraw(servers, total, random(), -1);
+  out[0] = a;
+  out[1] = weightedDraw(servers, total - usable(servers[a]!), random(), a);
+  out[2] = total;
+  return count;
+}
+
+/**
  * The `current_weight` of NGINX's smooth weighted round-robin, one per server position,
  * carried over by name when servers join, leave or move (only then does it allocate).
  * A step: every candidate gains its weight, the largest wins and pays back the total,
