@@ -4,14 +4,13 @@ import type { AccessRecord } from "./access-log.ts";
 import type { Backend, QueueWaiter } from "./backend.ts";
 import type { Deadlines, Expirable } from "./deadlines.ts";
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "./http1/body.ts";
-import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, parseResponse } from "./http1/head.ts";
+import { Head, HeadError, findHeadEnd, findHeader as findHeaderIndex, headErrorText, parseRequest, parseResponse } from "./http1/head.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "./http1/write.ts";
 import { errorResponse } from "./responses.ts";
 import { streamed } from "./reclaim.ts";
 import { shouldRetry } from "./retry.ts";
 import { VIEW } from "./request-view.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "./routes.ts";
-import { methodClass } from "./stats.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "./sockets.ts";
 import { Tunnel, type TunnelOwner } from "./tunnel.ts";
 import { WsTracking } from "./ws-tracking.ts";
@@ -19,7 +18,6 @@ import { acceptThenClose } from "./ws-refuse.ts";
 import { jitteredRetryAfter } from "../control/token-bucket.ts";
 import { CLOSE_TRY_AGAIN_LATER } from "./drainer.ts";
 import { equalsLower } from "./http1/chars.ts";
-import { findHeader as findHeaderIndex } from "./http1/head.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "./upstream.ts";
 
 /**
@@ -271,7 +269,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const backend = route;
     this.#backend = backend;
     this.#isHeadReq = REQ.isHead;
-    this.#method = methodClass(buf, REQ.methodEnd);
+    this.#method = REQ.method;
     this.#status = 0;
     this.#idempotent = REQ.idempotent;
     this.#clientVersion = REQ.version;

@@ -1,44 +1,22 @@
+import { METHOD_NAMES } from "./http1/head.ts";
+
 /**
  * Per-server traffic counters, kept as plain numbers and typed arrays the data plane
  * increments in place (no allocation per request); metrics and the dashboard read them
  * at scrape time.
  *
  * @example
- * server.stats.response(METHOD_GET, 200, 1.7, 120, 512);
+ * server.stats.response(head.method, 200, 1.7, 120, 512);
  */
 
-/** Method classes, a bounded label set: GET HEAD POST PUT DELETE PATCH OPTIONS other. */
-export const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"] as const;
-export const METHOD_OTHER = 7;
+/** Method classes, a bounded label set (the scanner classifies: `Head.method`). */
+export const METHODS = METHOD_NAMES;
 
 /** Status classes: index 1..5 for 1xx..5xx; 0 = no response (connection failed or aborted). */
 export const STATUS_CLASSES = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 
 /** Latency histogram bucket upper bounds, in seconds (Prometheus convention). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-
-/** Method class of the request method `buf[0..len)`. */
-export function methodClass(buf: Buffer, len: number): number {
-  const c = buf[0];
-  switch (len) {
-    case 3:
-      if (c === 0x47 && buf[1] === 0x45 && buf[2] === 0x54) return 0;
-      if (c === 0x50 && buf[1] === 0x55 && buf[2] === 0x54) return 3;
-      return METHOD_OTHER;
-    case 4:
-      if (c === 0x48 && buf[1] === 0x45 && buf[2] === 0x41 && buf[3] === 0x44) return 1;
-      if (c === 0x50 && buf[1] === 0x4f && buf[2] === 0x53 && buf[3] === 0x54) return 2;
-      return METHOD_OTHER;
-    case 5:
-      return buf.toString("latin1", 0, 5) === "PATCH" ? 5 : METHOD_OTHER;
-    case 6:
-      return buf.toString("latin1", 0, 6) === "DELETE" ? 4 : METHOD_OTHER;
-    case 7:
-      return buf.toString("latin1", 0, 7) === "OPTIONS" ? 6 : METHOD_OTHER;
-    default:
-      return METHOD_OTHER;
-  }
-}
 
 export class ServerStats {
   connectionsCreated = 0;

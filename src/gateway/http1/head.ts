@@ -84,6 +84,8 @@ export class Head {
   /** Method is GET or HEAD (or OPTIONS/TRACE/PUT/DELETE: safe to retry on a reused connection). */
   idempotent = false;
   isHead = false;
+  /** Index in {@link METHOD_NAMES}. */
+  method = 0;
   // status line
   status = 0;
   /** Start of the first header line (just past the start line's CRLF). */
@@ -239,14 +241,28 @@ export function parseResponse(buf: Buffer, end: number, h: Head): number {
   return 0;
 }
 
+/**
+ * Method classes, a bounded label set for metrics: GET HEAD POST PUT DELETE PATCH
+ * OPTIONS, and everything else. The scanner classifies once per request.
+ */
+export const METHOD_NAMES = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"] as const;
+const M_GET = 0, M_HEAD = 1, M_POST = 2, M_PUT = 3, M_DELETE = 4, M_PATCH = 5, M_OPTIONS = 6, M_OTHER = 7;
+
+// The method is known to be an exact, upper-case llhttp method (knownMethod ran first):
+// its length and first byte tell almost every class apart.
 function classifyMethod(buf: Buffer, len: number, h: Head): void {
   const c = buf[0];
+  let m = M_OTHER;
+  if (len === 3) m = c === 0x47 ? M_GET : c === 0x50 ? M_PUT : M_OTHER;
+  else if (len === 4) m = c === 0x48 ? M_HEAD : c === 0x50 && buf[1] === 0x4f ? M_POST : M_OTHER;
+  else if (len === 5) m = c === 0x50 && buf[1] === 0x41 ? M_PATCH : M_OTHER;
+  else if (len === 6) m = c === 0x44 ? M_DELETE : M_OTHER;
+  else if (len === 7) m = c === 0x4f ? M_OPTIONS : M_OTHER;
+  h.method = m;
+  h.isHead = m === M_HEAD;
   // GET HEAD PUT DELETE OPTIONS TRACE are idempotent (RFC 9110 §9.2.2).
-  if (len === 3) h.idempotent = (c === 0x47 && buf[1] === 0x45 && buf[2] === 0x54) || (c === 0x50 && buf[1] === 0x55 && buf[2] === 0x54);
-  else if (len === 4) h.idempotent = h.isHead = c === 0x48 && buf[1] === 0x45 && buf[2] === 0x41 && buf[3] === 0x44;
-  else if (len === 6) h.idempotent = equalsLower(buf, 0, 6, "delete");
-  else if (len === 7) h.idempotent = equalsLower(buf, 0, 7, "options");
-  else if (len === 5) h.idempotent = equalsLower(buf, 0, 5, "trace");
+  h.idempotent = m === M_GET || m === M_HEAD || m === M_PUT || m === M_DELETE || m === M_OPTIONS ||
+    (len === 5 && c === 0x54 && buf[1] === 0x52);
 }
 
 function parseFields(buf: Buffer, start: number, h: Head, isRequest: boolean): number {
