@@ -42,7 +42,7 @@ export interface PublishOptions {
   info?: ClientInfo;
   /** null: a channel without history (no offset, no epoch, nothing stored). */
   history: HistoryOptions | null;
-  /** Applied once within `idempotencyTtlMs`; a repeat resolves with the first result. */
+  /** Applied once per channel within `idempotencyTtlMs`; a repeat resolves with the first result. A publish that rejected kept no key. */
   idempotencyKey?: string;
   /** Default 5 minutes. */
   idempotencyTtlMs?: number;
@@ -59,7 +59,7 @@ export interface PublishResult {
 export interface HistoryQuery {
   /** Publications with an offset greater than this (default: from the oldest kept). */
   since?: number;
-  /** At most this many, oldest first (default: all that are kept). */
+  /** At most this many, oldest first (default: all that are kept); 0 reads only the position. */
   limit?: number;
   history: HistoryOptions;
 }
@@ -71,7 +71,11 @@ export interface HistoryResult {
   position: StreamPosition;
 }
 
-/** What a broker tells its hub node. Called synchronously from the broker's I/O callbacks. */
+/**
+ * What a broker tells its hub node. Called synchronously from the broker's I/O callbacks.
+ * `publication`, `join` and `leave` come for subscribed channels only, the node's own
+ * included (a node hears its own joins), in the order they happened on the channel.
+ */
 export interface BrokerEvents {
   /** A publication on a channel this node subscribed to. */
   publication(channel: string, pub: BrokerPublication): void;
