@@ -11,9 +11,9 @@
 // does not slow down the next; each cell is the best of 3 rounds, to shed the noise of
 // whatever else runs on the machine.
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { balancers, type BalancerName } from "../src/balance/registry.ts";
-import { makeServers, mulberry32, type TestServer } from "../src/balance/testing.ts";
-import type { Balancer, ServerView } from "../src/balance/types.ts";
+import { balancers, type BalancerName } from "../src/core/balance/registry.ts";
+import { makeServers, mulberry32, type TestServer } from "../src/core/balance/testing.kit.ts";
+import type { Balancer, ServerView } from "../src/core/balance/types.ts";
 
 /**
  * One line of the result: a policy and its pick cost at each backend size.

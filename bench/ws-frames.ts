@@ -8,9 +8,9 @@
 // straddle chunks as they do in production. The macro-level check (echo throughput
 // through the gateway vs a blind tunnel, issue 5: < 10%) is the ws-echo workload; this is
 // its micro-level counterpart: divide "ns/MiB" by a blind tunnel's ns per MiB.
-import { FrameTracker } from "../src/gateway/ws/frames.ts";
-import { PongFilter, pingPayload } from "../src/gateway/ws/pong-filter.ts";
-import { wsFrame } from "../src/gateway/ws/testing.ts";
+import { FrameTracker } from "../src/codec/ws/frames.ts";
+import { PongFilter, pingPayload } from "../src/codec/ws/pong-filter.ts";
+import { wsFrame } from "../src/codec/ws/testing.kit.ts";
 
 /**
  * One line of the result: a parser on one frame size.

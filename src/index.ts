@@ -14,6 +14,6 @@ export { Gateway, type GatewayOptions, type ReloadReport } from "./gateway/gatew
 export { loadConfig, loadConfigFile, type LoadResult } from "./config/load.ts";
 export type { Config, BackendConfig, ListenerConfig, ServerConfig } from "./config/types.ts";
 export { startAdmin, type AdminServer } from "./admin/server.ts";
-export type { Balancer, BalancerOptions, PickContext, ServerView } from "./balance/types.ts";
-export { balancers, createBalancer } from "./balance/registry.ts";
+export type { Balancer, BalancerOptions, PickContext, ServerView } from "./core/balance/types.ts";
+export { balancers, createBalancer } from "./core/balance/registry.ts";
 export { HoldfastError, isHoldfastError } from "./errors.ts";

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseDocument } from "yaml";
 import type { Env } from "../src/config/interpolate.ts";
-import { runCheck } from "../src/config/check.ts";
+import { runCheck } from "../src/cli/check.ts";
 import { formatIssue } from "../src/config/issues.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { configSchema } from "../src/config/schema.ts";

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "../gateway/gateway.ts";
-import { MAX_WEIGHT } from "../health/state.ts";
+import { MAX_WEIGHT } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
-import { HttpError, readBody, sendError, sendJson, sendRaw } from "./http.ts";
+import { HttpError, readBody, sendError, sendJson, sendRaw } from "./kit/http.ts";
 import type { Overview } from "./overview.ts";
-import type { SseHub } from "./sse.ts";
+import type { SseHub } from "./kit/sse.ts";
 
 /**
  * The admin routes (DESIGN §5): read-only views for anyone who can reach the admin

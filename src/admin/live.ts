@@ -1,6 +1,6 @@
 import type { Gateway } from "../gateway/gateway.ts";
 import { STATUS_CLASSES, type ServerStats } from "../gateway/stats.ts";
-import type { Tunnel } from "../gateway/tunnel.ts";
+import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 
 /**

@@ -3,7 +3,7 @@ import type { Backend } from "../gateway/backend.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
-import { BucketHistogram } from "./histogram.ts";
+import { BucketHistogram } from "./kit/histogram.ts";
 import { idleCount, readLive, type LiveView } from "./live.ts";
 
 /**

@@ -1,7 +1,7 @@
 import type { Gateway } from "../gateway/gateway.ts";
 import type { Backend } from "../gateway/backend.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
-import type { HealthState } from "../health/state.ts";
+import type { HealthState } from "../core/health/state.ts";
 import { connectionTotals, idleCount, readLive, responseTotals, type LiveView } from "./live.ts";
 import type { RateTracker } from "./rates.ts";
 

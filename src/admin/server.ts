@@ -5,11 +5,11 @@ import type { Gateway } from "../gateway/gateway.ts";
 import type { Logger } from "../log.ts";
 import { handleAdmin, type AdminContext, type ReloadHook } from "./api.ts";
 import { DASHBOARD_HTML } from "./dashboard/index.ts";
-import { bearerAuth } from "./http.ts";
+import { bearerAuth } from "./kit/http.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateTracker } from "./rates.ts";
-import { SseHub } from "./sse.ts";
+import { SseHub } from "./kit/sse.ts";
 
 /**
  * The admin server on `admin.listen`: dashboard, `/metrics`, `/healthz` and the JSON

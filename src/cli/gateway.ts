@@ -6,7 +6,8 @@ import { Gateway } from "../gateway/gateway.ts";
 import { createLogger } from "../log.ts";
 import { Primary, startPrimaryAdmin } from "../workers/primary.ts";
 import { workerCount } from "../workers/protocol.ts";
-import { defaultPidFile, reloadFromFile, watchConfig, writePidFile, type ReloadOutcome } from "./lifecycle.ts";
+import { reloadFromFile, type ReloadOutcome } from "../control/reload.ts";
+import { defaultPidFile, watchConfig, writePidFile } from "./lifecycle.ts";
 
 export interface GatewayOptions {
   readonly pidFile?: string;

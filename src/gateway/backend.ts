@@ -1,16 +1,16 @@
-import { extractHashKey, readCookie, type RequestView } from "../balance/hash-key.ts";
-import type { Balancer, PickContext } from "../balance/types.ts";
-import { balancers } from "../balance/registry.ts";
+import { extractHashKey, readCookie, type RequestView } from "../core/balance/hash-key.ts";
+import type { Balancer, PickContext } from "../core/balance/types.ts";
+import { balancers } from "../core/balance/registry.ts";
 import type { BackendConfig } from "../config/types.ts";
-import type { BackendChange } from "../control/diff.ts";
-import { TokenBucket } from "../control/token-bucket.ts";
-import { drain } from "../health/state.ts";
-import { recordFailure, recordSuccess } from "../health/state.ts";
+import type { BackendChange } from "../core/plan/diff.ts";
+import { TokenBucket } from "../core/plan/token-bucket.ts";
+import { drain } from "../core/health/state.ts";
+import { recordFailure, recordSuccess } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
-import { createCookieCodec } from "../sticky/cookie.ts";
-import { MemoryStickyStore } from "../sticky/store.ts";
-import { CookieSticky, SourceSticky, type StickyDecision } from "../sticky/sticky.ts";
-import type { Deadlines } from "./deadlines.ts";
+import { createCookieCodec } from "../core/sticky/cookie.ts";
+import { MemoryStickyStore } from "../core/sticky/store.ts";
+import { CookieSticky, SourceSticky, type StickyDecision } from "../core/sticky/sticky.ts";
+import type { Deadlines } from "./timer-wheel.ts";
 import { hmacSha256, stickyKey } from "./sticky-mac.ts";
 import { UpstreamServer } from "./upstream.ts";
 

@@ -1,19 +1,19 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
-import { diffConfig, isEmptyDiff, type ConfigDiff } from "../control/diff.ts";
-import { drain, enable, maintenance, setWeight, type HealthRecord } from "../health/state.ts";
+import { diffConfig, isEmptyDiff, type ConfigDiff } from "../core/plan/diff.ts";
+import { drain, enable, maintenance, setWeight, type HealthRecord } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
 import { createAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
-import { Deadlines } from "./deadlines.ts";
-import { Drainer } from "./drainer.ts";
-import { HealthRunner } from "./health-runner.ts";
-import { HttpSession, type HttpListenerContext } from "./http-session.ts";
-import { RebalanceRunner } from "./rebalance-runner.ts";
+import { Deadlines } from "./timer-wheel.ts";
+import { Drainer } from "../control/drainer.ts";
+import { HealthRunner } from "../control/health-runner.ts";
+import { HttpSession, type HttpListenerContext } from "./http/session.ts";
+import { RebalanceRunner } from "../control/rebalancer.ts";
 import { Router } from "./routes.ts";
 import { attach, discard } from "./sockets.ts";
-import { TcpSession, type TcpListenerContext } from "./tcp-session.ts";
-import type { Tunnel } from "./tunnel.ts";
+import { TcpSession, type TcpListenerContext } from "./tcp/session.ts";
+import type { Tunnel } from "./tunnel/tunnel.ts";
 import type { UpstreamServer } from "./upstream.ts";
 
 interface LiveListener {

@@ -1,7 +1,7 @@
 import { BlockList, isIPv6 } from "node:net";
 import type { RouteConfig } from "../config/types.ts";
 import type { Backend } from "./backend.ts";
-import { findHeader, headerValue, type Head } from "./http1/head.ts";
+import { findHeader, headerValue, type Head } from "../codec/http1/head.ts";
 
 /**
  * Chooses a backend for a request from the listener's routes, in order (first match

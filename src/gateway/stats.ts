@@ -1,4 +1,4 @@
-import { METHOD_NAMES } from "./http1/head.ts";
+import { METHOD_NAMES } from "../codec/http1/head.ts";
 
 /**
  * Per-server traffic counters, kept as plain numbers and typed arrays the data plane

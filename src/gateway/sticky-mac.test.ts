@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createCookieCodec } from "../sticky/cookie.ts";
+import { createCookieCodec } from "../core/sticky/cookie.ts";
 import { hmacSha256, stickyKey } from "./sticky-mac.ts";
 
 test("hmacSha256: RFC 4231 test case 2", () => {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
-import type { Mac } from "../sticky/cookie.ts";
+import type { Mac } from "../core/sticky/cookie.ts";
 
 /**
  * The Node-backed pieces of the sticky cookie codec, kept out of the PURE `sticky/`

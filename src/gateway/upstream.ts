@@ -1,9 +1,9 @@
 import { connect } from "node:net";
-import type { ServerView } from "../balance/types.ts";
+import type { ServerView } from "../core/balance/types.ts";
 import type { Address, ServerConfig } from "../config/types.ts";
-import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../health/state.ts";
+import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../core/health/state.ts";
 import { ServerStats } from "./stats.ts";
-import type { Deadlines, Expirable } from "./deadlines.ts";
+import type { Deadlines, Expirable } from "./timer-wheel.ts";
 import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
 
 /**

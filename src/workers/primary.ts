@@ -2,7 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startAdmin, type AdminServer } from "../admin/server.ts";
-import { reloadSummary, type ReloadOutcome } from "../cli/lifecycle.ts";
+import { reloadSummary, type ReloadOutcome } from "../control/reload.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { BackendConfig, Config, ListenerConfig } from "../config/types.ts";

@@ -1,5 +1,5 @@
 import type { Config } from "../config/types.ts";
-import type { HealthRecord } from "../health/state.ts";
+import type { HealthRecord } from "../core/health/state.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /**

@@ -8,7 +8,9 @@ import { WebSocket, WebSocketServer } from "ws";
 import { once } from "node:events";
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
-import { httpBackend, rawClient, simpleConfig } from "../helpers.ts";
+import { httpBackend } from "../support/backends.ts";
+import { simpleConfig } from "../support/gateway.ts";
+import { rawClient } from "../support/raw.ts";
 
 test("access logs: one JSON line per request and per tunnel, only on listeners that ask", async () => {
   const a = await httpBackend("a");

@@ -7,8 +7,9 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Overview } from "../../src/admin/overview.ts";
 import { CACHE_MS, startAdmin } from "../../src/admin/server.ts";
-import { adminRequest, parseExposition, sumSamples } from "../../src/admin/testing.ts";
-import { deadPort, httpBackend, simpleConfig, startGateway, type Backend } from "../helpers.ts";
+import { adminRequest, parseExposition, sumSamples } from "../support/admin.ts";
+import { deadPort, httpBackend, type Backend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
 
 // The admin surface seen from the command line: `holdfast status` and the admin server
 // that `holdfast gateway` starts.

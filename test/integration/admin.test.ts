@@ -8,8 +8,10 @@ import type { ReloadHook } from "../../src/admin/api.ts";
 import { aggregateMetrics, createMetrics } from "../../src/admin/metrics.ts";
 import type { Overview } from "../../src/admin/overview.ts";
 import { CACHE_MS, startAdmin, type AdminServer } from "../../src/admin/server.ts";
-import { adminRequest, parseExposition, sumSamples, type AdminAnswer } from "../../src/admin/testing.ts";
-import { httpBackend, rawExchange, simpleConfig, startGateway, tcpBackend, type Backend, type TestGateway } from "../helpers.ts";
+import { adminRequest, parseExposition, sumSamples, type AdminAnswer } from "../support/admin.ts";
+import { httpBackend, tcpBackend, type Backend } from "../support/backends.ts";
+import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
+import { rawExchange } from "../support/raw.ts";
 
 const TOKEN = "s3cret-admin-token";
 const LOOPBACK0 = { host: "127.0.0.1", port: 0 };

@@ -6,7 +6,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { httpBackend } from "../helpers.ts";
+import { httpBackend } from "../support/backends.ts";
 
 const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "holdfast-cli-"));

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import type { BackendOverview } from "../../src/admin/overview.ts";
 import { startAdmin } from "../../src/admin/server.ts";
-import { deadPort, httpBackend, startGateway, tcpBackend } from "../helpers.ts";
+import { deadPort, httpBackend, tcpBackend } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];

@@ -4,7 +4,8 @@ import { createServer, request, type Server } from "node:http";
 import { Agent } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { closeServer, startGateway } from "../helpers.ts";
+import { closeServer } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
 
 /** A backend whose behaviour can be switched: name, health body, request counter; restartable on its port. */
 class Switchable {

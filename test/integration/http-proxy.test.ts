@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { closeServer, deadPort, httpBackend, rawClient, rawExchange, simpleConfig, startGateway, type Backend, type TestGateway } from "../helpers.ts";
+import { closeServer, deadPort, httpBackend, type Backend } from "../support/backends.ts";
+import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
 
 describe("HTTP/1.1 proxy", () => {
   let a: Backend;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import { defaultPidFile } from "../../src/cli/lifecycle.ts";
-import { closeServer } from "../helpers.ts";
+import { closeServer } from "../support/backends.ts";
 
 /**
  * The lifecycle of a real `holdfast gateway` process (issue 5 §3, §4, "Bad input"): graceful

@@ -5,8 +5,9 @@ import { connect, type AddressInfo } from "node:net";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import { loadConfig } from "../../src/config/load.ts";
-import { Tunnel } from "../../src/gateway/tunnel.ts";
-import { closeServer, startGateway } from "../helpers.ts";
+import { Tunnel } from "../../src/gateway/tunnel/tunnel.ts";
+import { closeServer } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
 
 interface WsBackend {
   name: string;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { test } from "node:test";
-import { httpBackend, simpleConfig, startGateway } from "../helpers.ts";
+import { httpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
 
 test("an SSE stream reaches the client event by event", async () => {
   const INTERVAL = 100;

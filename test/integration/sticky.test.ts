@@ -5,7 +5,9 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import { closeServer, httpBackend, rawClient, simpleConfig, startGateway, type Backend } from "../helpers.ts";
+import { closeServer, httpBackend, type Backend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { rawClient } from "../support/raw.ts";
 
 async function three(): Promise<Backend[]> {
   return Promise.all(["s1", "s2", "s3"].map((n) => httpBackend(n)));

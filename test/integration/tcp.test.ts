@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect } from "node:net";
 import { test } from "node:test";
-import { deadPort, startGateway, tcpBackend } from "../helpers.ts";
+import { deadPort, tcpBackend } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
 
 function tcpConfig(ports: number[], extra = ""): string {
   return `

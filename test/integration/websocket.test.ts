@@ -4,7 +4,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import { closeServer, httpBackend, rawExchange, simpleConfig, startGateway, type TestGateway } from "../helpers.ts";
+import { closeServer, httpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
+import { rawExchange } from "../support/raw.ts";
 
 async function wsEchoBackend(name: string): Promise<{ port: number; server: Server; wss: WebSocketServer; close(): Promise<void> }> {
   const server = createServer((_req, res) => {

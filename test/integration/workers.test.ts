@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import { closeServer } from "../helpers.ts";
+import { closeServer } from "../support/backends.ts";
 
 const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const TOKEN = "workers-test-token-0123456789";

@@ -1,0 +1,122 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { HashKey } from "../../config/types.ts";
+import { extractHashKey, isToken, parseHashKey } from "./hash-key.ts";
+import type { RequestView } from "./hash-key.ts";
+
+function req(target: string, headers: Record<string, string> = {}, source = "203.0.113.7"): RequestView {
+  return { source, target, header: (name) => headers[name] };
+}
+
+test("extractHashKey: table", () => {
+  const cases: [name: string, spec: HashKey, req: RequestView, expected: string | undefined][] = [
+    ["source", { kind: "source" }, req("/"), "203.0.113.7"],
+    ["source IPv6", { kind: "source" }, req("/", {}, "2001:db8::1"), "2001:db8::1"],
+    ["source empty (unix socket)", { kind: "source" }, req("/", {}, ""), undefined],
+
+    ["path", { kind: "path" }, req("/a/b"), "/a/b"],
+    ["path without query", { kind: "path" }, req("/a/b?x=1&y=2"), "/a/b"],
+    ["path, empty query", { kind: "path" }, req("/a?"), "/a"],
+    ["path root", { kind: "path" }, req("/?x=1"), "/"],
+    ["path absolute-form", { kind: "path" }, req("http://example.com/a/b?x=1"), "/a/b"],
+    ["path absolute-form, no path", { kind: "path" }, req("https://example.com"), "/"],
+    ["path absolute-form, query only", { kind: "path" }, req("http://example.com?x=1"), "/"],
+    ["path asterisk-form", { kind: "path" }, req("*"), "*"],
+    ["path empty target (L4)", { kind: "path" }, req(""), undefined],
+
+    ["query", { kind: "query", name: "room" }, req("/ws?room=42"), "42"],
+    ["query among others", { kind: "query", name: "room" }, req("/ws?a=1&room=42&b=2"), "42"],
+    ["query first occurrence", { kind: "query", name: "room" }, req("/ws?room=1&room=2"), "1"],
+    ["query name is not a prefix match", { kind: "query", name: "room" }, req("/ws?rooms=9&xroom=8&room=7"), "7"],
+    ["query value with =", { kind: "query", name: "t" }, req("/?t=a=b"), "a=b"],
+    ["query percent-decoded", { kind: "query", name: "u" }, req("/?u=al%C3%AFce%40x"), "alïce@x"],
+    ["query + is a space", { kind: "query", name: "u" }, req("/?u=a+b"), "a b"],
+    ["query %20 and + agree", { kind: "query", name: "u" }, req("/?u=a%20b"), "a b"],
+    ["query malformed escape kept raw", { kind: "query", name: "u" }, req("/?u=100%"), "100%"],
+    ["query bad UTF-8 kept raw", { kind: "query", name: "u" }, req("/?u=%FF"), "%FF"],
+    ["query missing", { kind: "query", name: "room" }, req("/ws?other=1"), undefined],
+    ["query no query string", { kind: "query", name: "room" }, req("/ws"), undefined],
+    ["query empty value", { kind: "query", name: "room" }, req("/ws?room=&x=1"), undefined],
+    ["query flag without =", { kind: "query", name: "room" }, req("/ws?room&x=1"), undefined],
+    ["query last, trailing &", { kind: "query", name: "room" }, req("/ws?x=1&room=5&"), "5"],
+    ["query name in path is ignored", { kind: "query", name: "room" }, req("/room=3?x=1"), undefined],
+
+    ["header", { kind: "header", name: "x-user" }, req("/", { "x-user": "alice" }), "alice"],
+    ["header missing", { kind: "header", name: "x-user" }, req("/"), undefined],
+    ["header empty", { kind: "header", name: "x-user" }, req("/", { "x-user": "" }), undefined],
+
+    ["cookie", { kind: "cookie", name: "sid" }, req("/", { cookie: "theme=dark; sid=abc123" }), "abc123"],
+    ["cookie quoted", { kind: "cookie", name: "sid" }, req("/", { cookie: 'sid="abc123"' }), "abc123"],
+    ["cookie missing", { kind: "cookie", name: "sid" }, req("/", { cookie: "theme=dark" }), undefined],
+    ["cookie empty", { kind: "cookie", name: "sid" }, req("/", { cookie: "sid=; theme=dark" }), undefined],
+    ["cookie, no cookie header", { kind: "cookie", name: "sid" }, req("/"), undefined],
+  ];
+  for (const [name, spec, r, expected] of cases) assert.equal(extractHashKey(spec, r), expected, name);
+});
+
+test("parseHashKey: valid specs", () => {
+  const cases: [text: string, expected: HashKey][] = [
+    ["source", { kind: "source" }],
+    ["path", { kind: "path" }],
+    ["header:X-User", { kind: "header", name: "x-user" }],
+    ["header:x-forwarded-for", { kind: "header", name: "x-forwarded-for" }],
+    ["header:Host", { kind: "header", name: "host" }],
+    ["cookie:session", { kind: "cookie", name: "session" }],
+    ["cookie:JSESSIONID", { kind: "cookie", name: "JSESSIONID" }],
+    ["cookie:__Host-sid", { kind: "cookie", name: "__Host-sid" }],
+    ["query:user", { kind: "query", name: "user" }],
+    ["query:user_id", { kind: "query", name: "user_id" }],
+    ["query:a.b[c]", { kind: "query", name: "a.b[c]" }],
+  ];
+  for (const [text, expected] of cases) assert.deepEqual(parseHashKey(text), expected, text);
+});
+
+test("parseHashKey: malformed specs give a message", () => {
+  const cases: [text: string, message: RegExp][] = [
+    ["", /expected source, path, header:NAME, cookie:NAME or query:NAME, got ""/],
+    ["ip", /expected source, .*got "ip"/],
+    ["Source", /got "Source"/],
+    [" source", /got " source"/],
+    ["uri", /got "uri"/],
+    ["hdr:x", /got "hdr:x"/],
+    ["source:x", /source takes no name/],
+    ["path:/a", /path takes no name/],
+    ["header", /header:NAME needs a name/],
+    ["header:", /header:NAME needs a name, e.g. "header:X-User"/],
+    ["header:X User", /"X User" is not a valid header name/],
+    ["header:X-User:", /"X-User:" is not a valid header name/],
+    ["header:Ünï", /not a valid header name/],
+    ["header:a\r\nb", /not a valid header name/],
+    ["cookie", /cookie:NAME needs a name/],
+    ["cookie:", /cookie:NAME needs a name/],
+    ["cookie:bad name", /"bad name" is not a valid cookie name/],
+    ["cookie:a;b", /not a valid cookie name/],
+    ["cookie:a=b", /not a valid cookie name/],
+    ['cookie:"sid"', /not a valid cookie name/],
+    ["query", /query:NAME needs a name/],
+    ["query:", /query:NAME needs a name/],
+    ["query:a b", /not a valid query parameter name/],
+    ["query:a&b", /not a valid query parameter name/],
+    ["query:a=b", /not a valid query parameter name/],
+    ["query:a#b", /not a valid query parameter name/],
+    ["query:café", /percent-encode/],
+  ];
+  for (const [text, message] of cases) {
+    const r = parseHashKey(text);
+    assert.equal(typeof r, "string", JSON.stringify(text));
+    assert.match(r as string, message, JSON.stringify(text));
+  }
+});
+
+test("isToken: RFC 9110 tchar", () => {
+  for (const ok of ["a", "X-User", "!#$%&'*+-.^_`|~", "0", "Aa0"]) assert.equal(isToken(ok), true, ok);
+  for (const bad of ["", " ", "a b", "a:b", "a;b", "a=b", "a,b", '"a"', "(a)", "a/b", "a@b", "é", "a\tb", "a\u0000"]) {
+    assert.equal(isToken(bad), false, JSON.stringify(bad));
+  }
+});
+
+test("extractHashKey: parse then extract, end to end", () => {
+  const spec = parseHashKey("header:X-User");
+  assert.notEqual(typeof spec, "string");
+  assert.equal(extractHashKey(spec as HashKey, req("/", { "x-user": "bob" })), "bob");
+});

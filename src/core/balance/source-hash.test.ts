@@ -1,0 +1,35 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { runBalancerConformance } from "./conformance.kit.ts";
+import { sourceHash } from "./source-hash.ts";
+import { makeServers, mulberry32, pickCtx } from "./testing.kit.ts";
+
+runBalancerConformance("source-hash", () => sourceHash());
+
+describe("source-hash: same key, same server", () => {
+  it("maps each key to one server while the set is unchanged", () => {
+    const b = sourceHash();
+    const servers = makeServers([2, 1, 1]);
+    const random = mulberry32(1);
+    for (let i = 0; i < 500; i++) {
+      const key = `203.0.113.${i % 256}`;
+      const first = b.pick(servers, pickCtx(key, i, random));
+      assert.equal(b.pick(servers, pickCtx(key, i, random)), first);
+    }
+  });
+
+  it("falls back to smooth weighted round-robin without a key", () => {
+    const b = sourceHash();
+    const servers = makeServers([5, 1, 1]);
+    const ctx = pickCtx(undefined, 0, mulberry32(1));
+    assert.equal(Array.from({ length: 7 }, () => b.pick(servers, ctx)!.name).join(" "), "a a b a c a a");
+  });
+
+  it("sends the keys of a server that goes down elsewhere, never to it", () => {
+    const b = sourceHash();
+    const servers = makeServers([1, 1, 1, 1]);
+    const random = mulberry32(1);
+    servers[2]!.available = false;
+    for (let i = 0; i < 2000; i++) assert.notEqual(b.pick(servers, pickCtx(`k${i}`, 0, random))?.name, "c");
+  });
+});

@@ -1,0 +1,130 @@
+import type { TcpListenerConfig } from "../../config/types.ts";
+import type { Backend } from "../backend.ts";
+import type { Deadlines } from "../timer-wheel.ts";
+import { VIEW } from "../http/request-view.ts";
+import { shouldRetry } from "../retry.ts";
+import { type HfSocket, type SocketHandler } from "../sockets.ts";
+import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
+
+/**
+ * L4 mode: one accepted TCP connection is tunnelled to a picked server. Refused or
+ * timed-out connects are retried on another server (nothing was sent yet); bytes the
+ * client sends meanwhile are held (reading paused) and delivered first.
+ *
+ * @example
+ * new TcpSession(socket, { cfg, backend, wheel, tunnels });
+ */
+export interface TcpListenerContext {
+  cfg: TcpListenerConfig;
+  backend: Backend;
+  readonly wheel: Deadlines;
+  readonly tunnels: Set<Tunnel>;
+  readonly counters: { admissionRejected: number };
+}
+
+export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
+  readonly socket: HfSocket;
+  readonly #ctx: TcpListenerContext;
+  #server: UpstreamServer | null = null;
+  #up: UpstreamConn | null = null;
+  #early: Buffer[] | null = null;
+  #tried: UpstreamServer[] | null = null;
+  #attempts = 0;
+  #clientEnded = false;
+  #ip = "";
+  #done = false;
+
+  constructor(socket: HfSocket, ctx: TcpListenerContext) {
+    this.socket = socket;
+    this.#ctx = ctx;
+    socket.hf = this;
+    let ip = socket.remoteAddress ?? "";
+    if (ip.startsWith("::ffff:")) ip = ip.slice(7);
+    this.#ip = ip;
+    const server = ctx.backend.select(VIEW.reset(null, null, ip), false, ctx.wheel.now);
+    if (server === undefined || ctx.backend.admit(server, ctx.wheel.now) > 0) {
+      // No server, or admission over its rate: TCP has no way to say why.
+      if (server !== undefined) {
+        server.stats.admissionRejected++;
+        ctx.counters.admissionRejected++;
+      }
+      socket.destroy();
+      this.#done = true;
+      return;
+    }
+    this.#connect(server);
+  }
+
+  #connect(server: UpstreamServer): void {
+    this.#attempts++;
+    this.#server = server;
+    this.#ctx.backend.begin(server);
+    this.socket.pause();
+    // L4 connections are never pooled: each client gets its own server connection.
+    server.stats.connectionsCreated++;
+    this.#up = server.acquireFresh(this);
+  }
+
+  onUpstreamReady(conn: UpstreamConn): void {
+    if (this.#done || conn !== this.#up) {
+      conn.socket.destroy();
+      return;
+    }
+    const early = this.#early;
+    this.#early = null;
+    const backend = this.#ctx.backend;
+    const server = this.#server!;
+    const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
+    t.listener = this.#ctx.cfg.name;
+    this.#ctx.tunnels.add(t);
+    t.start(early === null ? null : Buffer.concat(early), null);
+    if (this.#clientEnded) conn.socket.end();
+    server.stats.tunnelsOpened++;
+    backend.passiveSuccess(server);
+  }
+
+  tunnelClosed(t: Tunnel): void {
+    this.#ctx.tunnels.delete(t);
+    const server = this.#server!;
+    this.#ctx.backend.end(server, 0, true, this.#ctx.wheel.now);
+    server.stats.bytesIn += t.bytesIn;
+    server.stats.bytesOut += t.bytesOut;
+  }
+
+  onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
+    if (conn !== this.#up || this.#done) return;
+    const backend = this.#ctx.backend;
+    const failed = this.#server!;
+    const now = this.#ctx.wheel.now;
+    backend.end(failed, 0, false, now);
+    backend.passiveFailure(failed, now, why === "timeout" ? "connect timeout" : "connect failed");
+    const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false };
+    if (shouldRetry("connect", st)) {
+      (this.#tried ??= []).push(failed);
+      const next = backend.select(VIEW.reset(null, null, this.#ip), false, now, this.#tried);
+      if (next !== undefined) {
+        failed.stats.retries++;
+        return this.#connect(next);
+      }
+    }
+    this.#done = true;
+    this.socket.destroy();
+  }
+
+  // Until the tunnel exists the session owns the client socket.
+  onData(_s: HfSocket, chunk: Buffer): void {
+    (this.#early ??= []).push(chunk);
+  }
+  onEnd(): void {
+    this.#clientEnded = true;
+  }
+  onClose(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#up !== null) this.#up.socket.destroy();
+    this.#ctx.backend.end(this.#server!, 0, false, this.#ctx.wheel.now);
+  }
+  onDrain(): void {}
+  onError(): void {}
+}

@@ -1,0 +1,165 @@
+import type { Logger } from "../../log.ts";
+import type { AccessRecord } from "../access-log.ts";
+import type { Backend } from "../backend.ts";
+import type { Deadlines, Expirable } from "../timer-wheel.ts";
+import { streamed } from "../young-gc.ts";
+import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import type { UpstreamServer } from "../upstream.ts";
+import { WsTracking } from "./ws-tracking.ts";
+
+/**
+ * A byte tunnel between a client socket and an upstream socket: TCP mode streams and
+ * WebSocket connections after `101`. Backpressure is explicit (a side whose peer's
+ * buffer is full is paused until `drain`), half-close is passed through (a client that
+ * shuts down its write side still receives the rest of the response), and an idle
+ * tunnel is closed by the shared deadline wheel.
+ *
+ * A WebSocket tunnel is frame-aware in the server→client direction ({@link WsTracking}):
+ * the gateway can inject a ping or a close frame (`1012`, `1001`, `1013` with
+ * `retry-after=<ms>`) at a frame boundary. TCP tunnels stay blind.
+ *
+ * @example
+ * const t = new Tunnel(client, upstream, wheel, 3_600_000, owner, server, backend, ws);
+ * t.start(earlyClientBytes, earlyServerBytes);
+ * t.closeWith(1012, 300); // at the next frame boundary
+ */
+
+/** Told once when both sides are closed. */
+export interface TunnelOwner {
+  tunnelClosed(t: Tunnel): void;
+}
+
+/** How long a tunnel may take to finish its close handshake before it is cut. */
+const CLOSE_GRACE_MS = 3000;
+
+export class Tunnel implements SocketHandler, Expirable {
+  readonly client: HfSocket;
+  readonly upstream: HfSocket;
+  readonly server: UpstreamServer | null;
+  readonly backend: Backend | null;
+  /** Name of the listener that accepted the client (set by the creator). */
+  listener: string | null = null;
+  /** For the owner's accounting of an upgraded HTTP connection (set by the creator). */
+  latencyMs = 0;
+  method = 0;
+  access: AccessRecord | null = null;
+  idleMs: number;
+  readonly openedAt: number;
+  bytesIn = 0; // client → server
+  bytesOut = 0; // server → client
+  deadline = 0;
+  wheelSlot = -1;
+  /** Frame tracking of a WebSocket tunnel; null for TCP or after a fallback to blind mode. */
+  ws: WsTracking | null;
+  #closed = 0; // sockets closed (0..2)
+  #closing = false;
+  #owner: TunnelOwner;
+  readonly #wheel: Deadlines;
+
+  constructor(
+    client: HfSocket, upstream: HfSocket, wheel: Deadlines, idleMs: number, owner: TunnelOwner,
+    server: UpstreamServer | null = null, backend: Backend | null = null, ws: WsTracking | null = null,
+  ) {
+    this.client = client;
+    this.upstream = upstream;
+    this.#wheel = wheel;
+    this.idleMs = idleMs;
+    this.#owner = owner;
+    this.server = server;
+    this.backend = backend;
+    this.ws = ws;
+    this.openedAt = wheel.now;
+    client.hf = this;
+    upstream.hf = this;
+  }
+
+  /** Sends bytes that arrived before the tunnel existed, then lets data flow. */
+  start(toUpstream: Buffer | null, toClient: Buffer | null): void {
+    if (toUpstream !== null && toUpstream.length > 0) this.onData(this.client, toUpstream);
+    if (toClient !== null && toClient.length > 0) this.onData(this.upstream, toClient);
+    this.client.resume();
+    this.upstream.resume();
+    this.#wheel.arm(this, this.#wheel.now + this.idleMs);
+    this.ws?.start(this, this.#wheel);
+  }
+
+  onData(s: HfSocket, chunk: Buffer): void {
+    if (this.deadline !== 0 && !this.#closing) this.deadline = this.#wheel.now + this.idleMs; // lazy refresh: see Deadlines.arm
+    streamed(chunk.length);
+    const ws = this.ws;
+    if (s === this.client) {
+      this.bytesIn += chunk.length;
+      if (ws === null || ws.fromClient(chunk, this.upstream)) {
+        if (!this.upstream.write(chunk)) s.pause();
+      } else if (this.upstream.writableNeedDrain) s.pause();
+    } else {
+      this.bytesOut += chunk.length;
+      if (ws === null) {
+        if (!this.client.write(chunk)) s.pause();
+      } else if (!ws.toClient(chunk, this.client)) s.pause();
+    }
+  }
+
+  /**
+   * Closes the tunnel the polite way: a WebSocket gets a close frame with `code` and
+   * `retry-after=<retryAfterMs>` at the next frame boundary, then a few seconds to
+   * finish the handshake; a TCP tunnel (or a WebSocket in blind mode) is ended.
+   */
+  closeWith(code: number, retryAfterMs: number): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    const ws = this.ws;
+    if (ws !== null) ws.close(code, retryAfterMs, this.client);
+    else {
+      this.client.end();
+      this.upstream.end();
+    }
+    this.#wheel.arm(this, this.#wheel.now + CLOSE_GRACE_MS);
+  }
+
+  /** The frame tracker gave up: keep tunnelling blind (issue: garbage after a 101). */
+  fallBackToBlind(why: string, log?: Logger): void {
+    this.ws?.stop(this.#wheel);
+    this.ws = null;
+    log?.warn({ server: this.server?.name, reason: why }, "not WebSocket frames after 101: tunnel continues blind");
+  }
+
+  onDrain(s: HfSocket): void {
+    (s === this.client ? this.upstream : this.client).resume();
+  }
+
+  onEnd(s: HfSocket): void {
+    // Half-close: pass the FIN on; the other direction keeps flowing.
+    const other = s === this.client ? this.upstream : this.client;
+    if (!other.destroyed) other.end();
+  }
+
+  onClose(s: HfSocket): void {
+    const other = s === this.client ? this.upstream : this.client;
+    // One side gone for good (reset, or both FINs exchanged): the other goes too.
+    if (!other.destroyed && (s.errored !== null || other.writableEnded)) other.destroy();
+    else if (!other.destroyed && !other.writableEnded) other.end();
+    if (++this.#closed === 2) this.#finish();
+  }
+
+  onError(): void {}
+
+  /** Idle timeout, or the close handshake took too long. */
+  expire(): void {
+    this.close();
+  }
+
+  /** Closes both sides at once. */
+  close(): void {
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  #finish(): void {
+    this.#wheel.disarm(this);
+    this.ws?.stop(this.#wheel);
+    this.client.hf = discard;
+    this.upstream.hf = discard;
+    this.#owner.tunnelClosed(this);
+  }
+}

@@ -1,0 +1,41 @@
+// An in-process gateway built from YAML through the real config loader.
+import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
+
+export interface TestGateway {
+  readonly gw: Gateway;
+  port(listener?: string): number;
+  close(): Promise<void>;
+}
+
+/** Loads `yaml` with the real loader (failing the test with every issue) and starts it. */
+export async function startGateway(yaml: string): Promise<TestGateway> {
+  const loaded = loadConfig(yaml, { env: {}, baseDir: process.cwd() });
+  if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`);
+  const gw = new Gateway(loaded.config);
+  await gw.start();
+  return {
+    gw,
+    port: (listener = "web") => gw.address(listener).port,
+    close: () => gw.stop(),
+  };
+}
+
+/** The usual single-backend YAML: one http listener on port 0 in front of `servers`. */
+export function simpleConfig(servers: { name: string; port: number }[], backendExtra = "", listenerExtra = ""): string {
+  return `
+admin: { listen: 127.0.0.1:0 }
+listeners:
+  - name: web
+    mode: http
+    listen: 127.0.0.1:0
+    routes: [ { backend: b } ]
+${listenerExtra}
+backends:
+  b:
+${backendExtra}
+    servers:
+${servers.map((s) => `      - { name: ${s.name}, address: 127.0.0.1:${s.port} }`).join("\n")}
+`;
+}
+

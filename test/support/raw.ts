@@ -1,0 +1,57 @@
+// Raw-socket clients for byte-exact requests.
+import { connect } from "node:net";
+
+/** Sends raw bytes, returns everything received until the server closes (or `ms` passes). */
+export async function rawExchange(port: number, data: string | Buffer, ms = 3000): Promise<{ text: string; closed: boolean }> {
+  const s = connect(port, "127.0.0.1");
+  const chunks: Buffer[] = [];
+  s.on("data", (c: Buffer) => chunks.push(c));
+  s.write(data);
+  const closed = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    s.on("close", () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+    s.on("error", () => {});
+  });
+  s.destroy();
+  return { text: Buffer.concat(chunks).toString("latin1"), closed };
+}
+
+/** Opens a keep-alive raw connection; `request` writes bytes and resolves with one response. */
+export function rawClient(port: number) {
+  const s = connect(port, "127.0.0.1");
+  s.setNoDelay(true);
+  let buf = "";
+  let waiter: (() => void) | null = null;
+  s.on("data", (c: Buffer) => {
+    buf += c.toString("latin1");
+    waiter?.();
+  });
+  s.on("error", () => {});
+  return {
+    socket: s,
+    /** Resolves with the next complete response that has a Content-Length body. */
+    async request(data: string): Promise<string> {
+      s.write(data);
+      for (;;) {
+        const he = buf.indexOf("\r\n\r\n");
+        if (he >= 0) {
+          const m = /content-length: *(\d+)/i.exec(buf.slice(0, he));
+          const len = m ? Number(m[1]) : 0;
+          if (buf.length >= he + 4 + len) {
+            const res = buf.slice(0, he + 4 + len);
+            buf = buf.slice(he + 4 + len);
+            return res;
+          }
+        }
+        await new Promise<void>((r) => (waiter = r));
+        waiter = null;
+      }
+    },
+    close() {
+      s.destroy();
+    },
+  };
+}
