@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import type { Logger } from "../../src/log.ts";
-import { deadPort } from "../helpers.ts";
+import { deadPort } from "../support/backends.ts";
 
 /**
  * Runs one VTest file (`varnishtest`, Debian's `varnish` package) against a real gateway
