@@ -182,6 +182,8 @@ export interface HoldfastOpts {
   accessLog?: boolean;
   /** Extra keys of the backend, YAML lines (e.g. "balance: maglev", "hashKey: header:X-User"). */
   backend?: string[];
+  /** Another checkout to run instead of this one (HOLDFAST_BASE). */
+  repo?: string;
 }
 
 /** GET a JSON document of holdfast's admin API. */
@@ -238,7 +240,7 @@ export function holdfast(name: string, label: string, listener: "web" | "l4", op
       const accessLog = opts.accessLog ? path.join(ctx.dir, "logs", `${name}-access.log`) : undefined;
       // The V8 flags of bin/holdfast.js's shebang, as the installed `holdfast` runs.
       const p = start(name, ctx.node, [...HOLDFAST_NODE_FLAGS, "bin/holdfast.js", "gateway", "-c", file],
-        { cpu: cpuOf(ctx, unpinned), log: logFile(ctx, name), cwd: ctx.repo, ...(accessLog ? { stdout: accessLog } : {}) });
+        { cpu: cpuOf(ctx, unpinned), log: logFile(ctx, name), cwd: opts.repo ?? ctx.repo, ...(accessLog ? { stdout: accessLog } : {}) });
       // workers: N -> the primary and N workers
       const n = opts.workers === "auto" ? ctx.s.allCpuCount : (opts.workers ?? 1);
       const pids = await started(p, [web, tcp, admin], () => [p.pid, ...descendants(p.pid)], n > 1 ? n + 1 : 1);
@@ -295,6 +297,32 @@ export const TARGETS: Target[] = [
   failoverTarget("holdfast-hc1s", "1s", false),
   failoverTarget("holdfast-hc1s-passive", "1s", true),
 ];
+
+/**
+ * `HOLDFAST_BASE=/path/to/another/checkout` (with its own `npm ci`) adds that checkout's
+ * gateway as two more targets, measured interleaved with this one in the same rounds:
+ * `holdfast-base` (L7) and `holdfast-base-tcp` (L4). The http, l4, ws-echo and ws-rate
+ * workloads run them and report this checkout ÷ the base (median of per-round ratios),
+ * for a before/after comparison of a change in one sitting, e.g. with
+ * `git worktree add ../base <commit> && (cd ../base && npm ci)`.
+ */
+export const BASE_REPO = process.env.HOLDFAST_BASE?.trim() ? path.resolve(process.env.HOLDFAST_BASE.trim()) : null;
+
+/** Each holdfast target and its HOLDFAST_BASE counterpart. */
+export const BASE_PAIRS: readonly (readonly [string, string])[] = [["holdfast", "holdfast-base"], ["holdfast-tcp", "holdfast-base-tcp"]];
+
+if (BASE_REPO) {
+  TARGETS.push(
+    holdfast("holdfast-base", `holdfast L7 at HOLDFAST_BASE (${path.basename(BASE_REPO)})`, "web", { repo: BASE_REPO }),
+    holdfast("holdfast-base-tcp", `holdfast L4 at HOLDFAST_BASE (${path.basename(BASE_REPO)})`, "l4", { repo: BASE_REPO }),
+  );
+}
+
+/** `names` plus the HOLDFAST_BASE counterparts of those that have one (when it is set). */
+export function withBase(names: string[]): string[] {
+  if (!BASE_REPO) return names;
+  return [...names, ...BASE_PAIRS.filter(([a]) => names.includes(a)).map(([, b]) => b)];
+}
 
 export function target(name: string): Target | undefined {
   return TARGETS.find((t) => t.name === name);

@@ -22,7 +22,7 @@ import {
   type Workload, type ThroughputSpec, split, client, cpuArgs, interleave, withTarget, labelOf, failureNotes,
   throughputTable, CPU_NOTE,
 } from "./lib/harness.ts";
-import { adminJson, type Running, type Target } from "./targets.ts";
+import { adminJson, withBase, type Running, type Target } from "./targets.ts";
 import { failover } from "./failover.ts";
 
 export { otherLoad } from "./lib/harness.ts";
@@ -137,12 +137,12 @@ function wsEchoWorkload(id: string, title: string, targets: string[], reference:
   return w;
 }
 
-const wsEcho = wsEchoWorkload("ws-echo", "WebSocket echo round trips", ["direct", "holdfast", "nginx", "haproxy", "http-proxy"], "nginx");
+const wsEcho = wsEchoWorkload("ws-echo", "WebSocket echo round trips", withBase(["direct", "holdfast", "nginx", "haproxy", "http-proxy"]), "nginx");
 
 const wsRate: Workload = {
   id: "ws-rate",
   title: "WebSocket handshake rate",
-  targets: ["direct", "holdfast", "nginx", "haproxy"],
+  targets: withBase(["direct", "holdfast", "nginx", "haproxy"]),
   reference: "nginx",
   needs: [],
   async run(ctx, ts) {
@@ -441,8 +441,8 @@ const httpAccessLog = httpWorkload("http-accesslog", "Access log cost (L7)", ["h
 
 /** Every workload, in report order. Workload ids can be picked with WORKLOADS="http l4 ...". */
 export const WORKLOADS: Workload[] = [
-  httpWorkload("http", "HTTP/1.1 keep-alive, small responses (L7)", ["direct", "holdfast", "http-proxy", "nginx", "haproxy"], "nginx"),
-  httpWorkload("l4", "L4 (TCP) proxying: HTTP/1.1 keep-alive through a TCP proxy", ["direct", "holdfast-tcp", "nginx-stream", "haproxy-tcp"], "nginx-stream"),
+  httpWorkload("http", "HTTP/1.1 keep-alive, small responses (L7)", withBase(["direct", "holdfast", "http-proxy", "nginx", "haproxy"]), "nginx"),
+  httpWorkload("l4", "L4 (TCP) proxying: HTTP/1.1 keep-alive through a TCP proxy", withBase(["direct", "holdfast-tcp", "nginx-stream", "haproxy-tcp"]), "nginx-stream"),
   wsEcho,
   wsIdle,
   wsRate,

@@ -6,7 +6,7 @@ import type { Ctx, Row } from "./context.ts";
 import type { Backend } from "./backends.ts";
 import { log, run } from "./proc.ts";
 import { median, fmt, spread, ratioByRun, pct, times, table, col } from "./report.ts";
-import { StartError, TARGETS, type Running, type Target } from "../targets.ts";
+import { BASE_PAIRS, StartError, TARGETS, type Running, type Target } from "../targets.ts";
 
 export interface Workload {
   id: string;
@@ -160,6 +160,8 @@ export function noiseNote(rows: Row[]): string | null {
     (max >= 10 ? " ⚠ the machine was shared: throughput (and its ratios) is disturbed, the CPU µs/op columns much less." : ".");
 }
 
+const ratio3 = (x: number | null): string => (x === null ? "n/a" : `${x.toFixed(3)}×`);
+
 export function throughputTable(w: Workload, rows: Row[], targets: Target[], spec: ThroughputSpec): string {
   const ok = rows.filter((r) => !r.error);
   const by = (name: string): Row[] => ok.filter((r) => r.target === name);
@@ -205,6 +207,13 @@ export function throughputTable(w: Workload, rows: Row[], targets: Target[], spe
     `CPU/${spec.op} vs ${refHead}`, ...extra.map((c) => c.head), spec.errHead,
   ], lines)];
   const notes = failureNotes(rows, targets);
+  for (const [mine, base] of BASE_PAIRS) {
+    const a = by(mine);
+    const b = by(base);
+    if (!a.length || !b.length) continue;
+    notes.push(`- **${mine} ÷ ${base}** (this checkout ÷ HOLDFAST_BASE, median of per-round ratios): ${spec.metricHead} ` +
+      `${ratio3(ratioByRun(a, b, spec.metric))}, proxy CPU µs/${spec.op} ${ratio3(ratioByRun(a, b, "proxy_cpu_us_per_op"))}.`);
+  }
   const noise = noiseNote(rows);
   if (noise) notes.push(noise);
   if (flagged.length) notes.unshift(`- ⚠ **errors** during the measurement (${spec.errHead}): ${flagged.join(", ")}; their numbers are not comparable.`);
