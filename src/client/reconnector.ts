@@ -76,6 +76,7 @@ export class Reconnector {
   #waitTimer: unknown = null;
   #connectTimer: unknown = null;
   #unwatch: () => void = () => {};
+  #closed = false;
 
   constructor(o: ReconnectOptions, hooks: ReconnectorHooks, deps: ReconnectorDeps) {
     const connectTimeout = o.connectTimeout ?? 10_000;
@@ -98,6 +99,7 @@ export class Reconnector {
 
   /** The first attempt (and the page watch, in a browser). */
   start(): void {
+    if (this.#closed) return;
     this.#policy.start();
     this.#unwatch = watchPage({
       online: () => this.#wake(),
@@ -142,6 +144,7 @@ export class Reconnector {
     this.#watchdog.stop();
     const d = this.#policy.dropped(this.#timers.now(), code, reason);
     if (d.state === "closed") {
+      this.#closed = true;
       this.#unwatch();
       this.#hooks.state("closed", { code, reason });
       return;
@@ -163,7 +166,8 @@ export class Reconnector {
 
   /** Final: no more attempts. */
   close(code: number, reason: string): void {
-    if (this.#policy.state === "closed") return;
+    if (this.#closed) return;
+    this.#closed = true;
     this.#clearConnectTimer();
     this.#clearWaitTimer();
     this.#watchdog.stop();

@@ -133,6 +133,13 @@ export interface ConnectedReply {
   pong: number;
   /** When the token expires (ms since the epoch), absent if it does not. */
   expires?: number;
+  /**
+   * The largest message (UTF-8 bytes of one JSON frame or `POST /send` body) the hub
+   * accepts; a larger one closes the connection with `1009`. A client checks its
+   * publishes against it, so one oversized publish in an offline queue cannot close
+   * every connection it is re-sent on.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface SubscribedReply {
