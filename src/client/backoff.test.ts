@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { backoffCeiling, backoffDelay, backoffOptions, DEFAULT_BACKOFF, hintDelay, type BackoffOptions } from "./backoff.ts";
-import { playback } from "./testing.ts";
+import { playback } from "./testing.kit.ts";
 
 const o: BackoffOptions = { min: 250, max: 30_000, factor: 2, jitter: "full" };
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { backoffOptions } from "./backoff.ts";
 import { ReconnectPolicy, type DropDecision } from "./policy.ts";
-import { playback } from "./testing.ts";
+import { playback } from "./testing.kit.ts";
 
 type Step =
   | readonly ["start" | "retry" | "close"]

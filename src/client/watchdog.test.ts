@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FakeTimers } from "./testing.ts";
+import { FakeTimers } from "./testing.kit.ts";
 import { Watchdog } from "./watchdog.ts";
 
 interface Case {
