@@ -288,6 +288,7 @@ export function runBrokerConformance(name: string, factory: () => Promise<Broker
         await b!.subscribe("u");
         await b!.subscribe("sentinel");
         await b!.publish("u", { data: "during", history: H });
+        await r!.until("the publication while subscribed", () => r!.data("u").length === 1);
         await b!.unsubscribe("u");
         await b!.publish("u", { data: "after", history: H });
         await b!.publish("sentinel", { data: "s", history: null });

@@ -29,6 +29,7 @@ import { randomBytes } from "node:crypto";
 import type { ClientInfo } from "../../protocol/hub.ts";
 import {
   BrokerUnavailableError,
+  IDEMPOTENCY_TTL_MS,
   type Broker,
   type BrokerEvents,
   type BrokerPublication,
@@ -38,9 +39,6 @@ import {
   type PublishOptions,
   type PublishResult,
 } from "./types.ts";
-
-/** The default lifetime of an idempotency key. */
-export const IDEMPOTENCY_TTL_MS = 5 * 60_000;
 
 interface ChannelHistory {
   epoch: string;

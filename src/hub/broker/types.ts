@@ -37,6 +37,9 @@ export interface BrokerPublication {
   info?: ClientInfo;
 }
 
+/** How long an idempotency key is remembered unless `idempotencyTtlMs` says otherwise (DESIGN §6: 5 minutes). */
+export const IDEMPOTENCY_TTL_MS = 5 * 60_000;
+
 export interface PublishOptions {
   data: string;
   info?: ClientInfo;
