@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { runBrokerConformance, Recorder, type BrokerHarness } from "./conformance.ts";
+import { runBrokerConformance, Recorder, type BrokerHarness } from "./conformance.kit.ts";
 import { MemoryBroker, MemoryStore } from "./memory.ts";
 
 async function memoryHarness(): Promise<BrokerHarness> {

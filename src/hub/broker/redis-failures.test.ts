@@ -2,9 +2,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { decideRecovery } from "../core/recovery.ts";
-import { Recorder } from "./conformance.ts";
+import { Recorder } from "./conformance.kit.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis.ts";
-import { freezeProxy, startRedisServer, uniquePrefix, type PrivateRedis } from "./testing.ts";
+import { freezeProxy, startRedisServer, uniquePrefix, type PrivateRedis } from "./testing.kit.ts";
 import { BrokerUnavailableError, type HistoryOptions } from "./types.ts";
 
 // Each scenario runs on a private redis-server (never the shared one): killed, restarted,

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runBrokerConformance, type BrokerHarness } from "./conformance.ts";
+import { runBrokerConformance, type BrokerHarness } from "./conformance.kit.ts";
 import { channelKeys, decodeEntries, decodeMessage } from "./redis-lua.ts";
 import { RedisBroker, redactUrl } from "./redis.ts";
-import { deletePrefix, REDIS_URL, requireRedis, startRedisServer, uniquePrefix, type PrivateRedis } from "./testing.ts";
+import { deletePrefix, REDIS_URL, requireRedis, startRedisServer, uniquePrefix, type PrivateRedis } from "./testing.kit.ts";
 
 before(() => requireRedis());
 
