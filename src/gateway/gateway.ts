@@ -175,7 +175,9 @@ export class Gateway {
       cfg: l,
       router: new Router(l.routes, this.backends),
       wheel: this.wheel,
-      proto: l.tls === undefined ? "http" : "https",
+      // The listener does not terminate TLS yet even with `tls` set: it must not claim
+      // to (no X-Forwarded-Proto: https, no Secure cookie) until it does (issue 13).
+      proto: "http",
       sessions: this.sessions,
       tunnels: this.tunnels,
       counters: this.counters,
