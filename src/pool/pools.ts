@@ -1,0 +1,188 @@
+/**
+ * `Pools`: outbound HTTP keep-alive pools, one per origin, on undici, with statistics of
+ * what really happened (DESIGN §8). See docs/pool.md.
+ *
+ * @example
+ * const pools = new Pools({ connections: 32, keepAliveTimeout: 30_000, allowH2: true });
+ * const res = await pools.request("https://api.example.com/v1/chat", { method: "POST", body: "{}" });
+ * console.log(res.statusCode, await res.body.json());
+ * pools.stats().reuseRate;
+ * await pools.close();
+ */
+import type { ConnectionOptions } from "node:tls";
+import type { Dispatcher } from "undici";
+import type { Registry } from "prom-client";
+import { Origin, type OriginSettings } from "./origin.ts";
+import { isIdempotent, isReplayable, shouldRetry } from "./retry.ts";
+import { snapshot, totals, type OriginStats, type PoolsStats } from "./stats.ts";
+import { failedOn, release, retain } from "./tracking.ts";
+import { originOf, splitUrl, splitUrlObject } from "./url.ts";
+import { registerPools } from "./metrics.ts";
+
+/**
+ * TLS settings for every origin of a `Pools` (node:tls options: `ca`, `cert`, `key`,
+ * `servername`, `rejectUnauthorized`, `minVersion`, ...).
+ *
+ * @example
+ * const tls: PoolsTlsOptions = { ca: fs.readFileSync("ca.pem"), rejectUnauthorized: true };
+ */
+export type PoolsTlsOptions = Omit<ConnectionOptions, "host" | "port" | "path" | "socket" | "ALPNProtocols" | "timeout">;
+
+/**
+ * Options of {@link Pools}; every one has a default.
+ *
+ * @example
+ * new Pools({ connections: 8, keepAliveTimeout: 10_000, connectTimeout: 2_000, allowH2: true, tls: { ca } });
+ */
+export interface PoolsOptions {
+  /** Connections per origin at most (HTTP/1.1); default 32. An h2 origin uses one. */
+  readonly connections?: number;
+  /** Idle time before the pool closes a connection, ms; default 30 000. A shorter `Keep-Alive: timeout=` hint from the server wins. */
+  readonly keepAliveTimeout?: number;
+  /** DNS + TCP + TLS of one connection, ms; default 10 000. */
+  readonly connectTimeout?: number;
+  /** Offer HTTP/2 by ALPN on https origins; default false (undici's). */
+  readonly allowH2?: boolean;
+  readonly tls?: PoolsTlsOptions;
+}
+
+/**
+ * undici's request options, less what the URL says. `method` defaults to GET;
+ * `idempotent` overrides the method's idempotency for the stale-connection retry.
+ *
+ * @example
+ * const o: PoolRequestOptions = { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" };
+ */
+export type PoolRequestOptions = Omit<Dispatcher.RequestOptions, "origin" | "path" | "method"> & {
+  readonly method?: Dispatcher.HttpMethod;
+};
+
+/** Cap on cached spellings of origins (`HTTPS://Host:443` and `https://host` are one pool). */
+const MAX_ALIASES = 1024;
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new RangeError(`holdfast/pool: ${name} must be a positive number, got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Keep-alive pools per origin with reuse statistics and Prometheus metrics.
+ *
+ * @example
+ * const pools = new Pools({ allowH2: true });
+ * const { statusCode, body } = await pools.request("https://api.example.com/health");
+ * await body.dump();
+ */
+export class Pools {
+  readonly #settings: OriginSettings;
+  readonly #origins = new Map<string, Origin>();
+  readonly #aliases = new Map<string, Origin>();
+  #closed = false;
+
+  constructor(opts: PoolsOptions = {}) {
+    const connections = positive("connections", opts.connections, 32);
+    if (!Number.isInteger(connections)) throw new RangeError(`holdfast/pool: connections must be an integer, got ${connections}`);
+    this.#settings = {
+      connections,
+      keepAliveTimeout: positive("keepAliveTimeout", opts.keepAliveTimeout, 30_000),
+      connectTimeout: positive("connectTimeout", opts.connectTimeout, 10_000),
+      allowH2: opts.allowH2 ?? false,
+      tls: opts.tls ?? {},
+    };
+    retain();
+  }
+
+  /**
+   * Sends one request on the origin's pool and resolves to undici's response (read or
+   * dump its `body`, or the connection stays busy). An idempotent request whose pooled
+   * connection closed before any response byte is sent once more.
+   *
+   * @example
+   * const res = await pools.request("https://api.example.com/v1/items?limit=10", { headers: { accept: "application/json" } });
+   * const items = await res.body.json();
+   */
+  async request(url: string | URL, opts: PoolRequestOptions = {}): Promise<Dispatcher.ResponseData> {
+    if (this.#closed) throw new Error("holdfast/pool: request() after close()");
+    const { prefix, path } = typeof url === "string" ? splitUrl(url) : splitUrlObject(url);
+    const origin = this.#aliases.get(prefix) ?? this.#originFor(prefix);
+    const method = opts.method ?? "GET";
+    const o = { ...opts, path, method } as Dispatcher.RequestOptions;
+    const started = performance.now();
+    try {
+      return await (origin.ready ?? (await origin.dispatcher())).request(o);
+    } catch (err) {
+      const conn = failedOn(err);
+      const signal = opts.signal as { aborted?: unknown } | null | undefined;
+      const retry = shouldRetry({
+        attempt: 1,
+        errorCode: (err as { code?: string } | null)?.code,
+        pooled: conn !== undefined && conn.openedAt < started,
+        idempotent: isIdempotent(method, opts.idempotent),
+        replayable: isReplayable(opts.body),
+        aborted: signal?.aborted === true,
+      });
+      if (!retry || this.#closed) throw err;
+      origin.counters.retries++;
+      return (origin.ready ?? (await origin.dispatcher())).request(o);
+    }
+  }
+
+  /**
+   * The statistics: totals and per origin (see docs/pool.md for how each is measured).
+   *
+   * @example
+   * const s = pools.stats();
+   * s.origins["https://api.example.com"]?.closeReasons.serverClosed;
+   */
+  stats(): PoolsStats {
+    const origins: Record<string, OriginStats> = {};
+    for (const [key, o] of this.#origins) origins[key] = snapshot(o.counters, o.live());
+    return totals(origins);
+  }
+
+  /**
+   * Exports `holdfast_pool_*` into a prom-client registry (labels: `origin`, and
+   * `reason` on the closed-connections counter). Several `Pools` may share a registry:
+   * their series add up per origin.
+   *
+   * @example
+   * const registry = new Registry();
+   * pools.register(registry);
+   * await registry.metrics(); // "# HELP holdfast_pool_requests_total ..."
+   */
+  register(registry: Registry): void {
+    registerPools(registry, this);
+  }
+
+  /**
+   * Lets in-flight requests finish, closes every connection and stops tracking. Later
+   * `request()` calls reject. Statistics stay readable.
+   *
+   * @example
+   * process.once("SIGTERM", () => void pools.close());
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await Promise.all([...this.#origins.values()].map((o) => o.close()));
+    } finally {
+      release();
+    }
+  }
+
+  #originFor(prefix: string): Origin {
+    const key = originOf(prefix);
+    let o = this.#origins.get(key);
+    if (o === undefined) {
+      o = new Origin(key, this.#settings);
+      this.#origins.set(key, o);
+    }
+    if (this.#aliases.size >= MAX_ALIASES) this.#aliases.clear();
+    this.#aliases.set(prefix, o);
+    return o;
+  }
+}
