@@ -5,13 +5,15 @@
  * server closed an idle connection while the request was on its way. Such a request is
  * sent once more, on the next connection the pool gives, only when sending it twice
  * cannot apply it twice (an idempotent method, RFC 9110 §9.2.2, or `idempotent: true`)
- * and its whole body is still in hand. The gateway's retry predicate follows the same
- * rule (NGINX's `proxy_next_upstream error`).
+ * and its whole body is still in hand: the decision itself is the gateway's one retry
+ * predicate (core/plan/retry.ts, NGINX's `proxy_next_upstream error`); this file says
+ * when a pool's failure is that case.
  *
  * @example
  * shouldRetry({ attempt: 1, errorCode: "UND_ERR_SOCKET", pooled: true, idempotent: true, replayable: true, aborted: false }); // true
  * shouldRetry({ attempt: 1, errorCode: "UND_ERR_SOCKET", pooled: true, idempotent: false, replayable: true, aborted: false }); // false
  */
+import { shouldRetry as retryPlan } from "../core/plan/retry.ts";
 
 /**
  * Error codes that mean "the connection went away under the request": undici's socket
@@ -73,6 +75,6 @@ export interface Failure {
  * shouldRetry({ ...failure, attempt: 2 }); // false: once only
  */
 export function shouldRetry(f: Failure): boolean {
-  return f.attempt === 1 && !f.aborted && f.pooled && f.idempotent && f.replayable &&
-    f.errorCode !== undefined && STALE_CODES.has(f.errorCode);
+  if (f.aborted || !f.pooled || f.errorCode === undefined || !STALE_CODES.has(f.errorCode)) return false;
+  return retryPlan("reset-before-response", { attempts: f.attempt, maxRetries: 1, idempotent: f.idempotent, replayable: f.replayable });
 }

@@ -8,7 +8,7 @@ import { Head, HeadError, findHeadEnd, findHeader as findHeaderIndex, headErrorT
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
 import { errorResponse } from "./responses.ts";
 import { streamed } from "../young-gc.ts";
-import { shouldRetry } from "../retry.ts";
+import { shouldRetry } from "../../core/plan/retry.ts";
 import { VIEW } from "./request-view.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "../routes.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "../sockets.ts";

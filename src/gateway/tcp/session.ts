@@ -2,7 +2,7 @@ import type { TcpListenerConfig } from "../../config/types.ts";
 import type { Backend } from "../backend.ts";
 import type { Deadlines } from "../timer-wheel.ts";
 import { VIEW } from "../http/request-view.ts";
-import { shouldRetry } from "../retry.ts";
+import { shouldRetry } from "../../core/plan/retry.ts";
 import { type HfSocket, type SocketHandler } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
