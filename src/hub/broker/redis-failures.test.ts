@@ -70,6 +70,21 @@ describe("redis broker failures", () => {
     }
   });
 
+  it("close during an outage returns at once; operations after it reject", async () => {
+    const doomed = await startRedisServer();
+    const { brokers: [a], recs: [ra] } = await nodes(doomed.url, 1);
+    try {
+      await doomed.kill();
+      await ra!.until("state(false)", () => ra!.states.some((s) => !s.up));
+      const t0 = Date.now();
+      await a!.close();
+      assert.ok(Date.now() - t0 < 500, `closed in ${Date.now() - t0} ms`);
+      await assert.rejects(a!.publish("x", { data: "1", history: H }), BrokerUnavailableError);
+    } finally {
+      await doomed.stop();
+    }
+  });
+
   it("killed mid-burst: no publish resolves unless stored; rejections are BrokerUnavailableError", async () => {
     const { brokers: [a], recs: [ra], close } = await nodes(persistent.url, 1);
     try {

@@ -61,6 +61,7 @@ export class RedisPubSub {
   #probeSeq = 0;
   #probeWaiter: { token: string; done: (ok: boolean) => void } | undefined;
   #probing = false;
+  readonly #stop = new AbortController();
 
   constructor(o: RedisPubSubOptions) {
     this.#o = o;
@@ -125,6 +126,7 @@ export class RedisPubSub {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stop.abort();
     clearInterval(this.#timer);
     this.#probeWaiter?.done(false);
     this.#drop();
@@ -188,7 +190,7 @@ export class RedisPubSub {
           this.#o.events.state(true, `redis pub/sub re-established (${this.#channels.size} channels subscribed again)`);
           return;
         } catch {
-          await sleep(Math.min(50 * 2 ** attempt, 2000));
+          await sleep(Math.min(50 * 2 ** attempt, 2000), undefined, { signal: this.#stop.signal }).catch(() => {});
         }
       }
     })().finally(() => (this.#recovering = undefined));
