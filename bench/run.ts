@@ -5,7 +5,7 @@
 // Env: RUNS (3) DURATION (10 s) CONNS (50) IDLE_N (10000) TARGETS ("holdfast nginx ...")
 //      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run)
 //      WORKLOADS ("http l4 ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
-//                 http-accesslog failover policies ws-frames")
+//                 http-accesslog failover policies ws-frames storm")
 //      WARMUP (1 s) ECHO_CONNS (100) RATE_TOTAL (5000) RATE_CONC (50) RATE_WARM (2000)
 //      FAILOVER_RATE (200 req/s) FAILOVER_WARM (3 s)
 //      PROXY_CPU (0) LOAD_CPU (1) BASE_PORT (24100) WRITE_DOCS (1; 0 = leave docs/benchmarks.md alone)
@@ -179,6 +179,7 @@ interface Micro {
 const MICRO: Micro[] = [
   { id: "policies", title: "Balancing policies (micro-benchmark)", file: "policies.ts", fn: "benchPolicies" },
   { id: "ws-frames", title: "WebSocket frame parsers (micro-benchmark)", file: "ws-frames.ts", fn: "benchWsFrames" },
+  { id: "storm", title: "Reconnect storm: 10,000 clients dropped at once (simulation)", file: "storm.ts", fn: "benchStorm" },
 ];
 
 async function micro(c: Ctx, m: Micro): Promise<string> {
