@@ -1,4 +1,5 @@
 import type { Logger } from "../../log.ts";
+import { CloseCode } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend } from "../backend.ts";
 import type { Deadlines, Expirable } from "../timer-wheel.ts";
@@ -53,6 +54,8 @@ export class Tunnel implements SocketHandler, Expirable {
   ws: WsTracking | null;
   #closed = 0; // sockets closed (0..2)
   #closing = false;
+  /** The server died and the client was sent a 1012 instead of a cut. */
+  #vanished = false;
   #owner: TunnelOwner;
   readonly #wheel: Deadlines;
 
@@ -88,6 +91,7 @@ export class Tunnel implements SocketHandler, Expirable {
     streamed(chunk.length);
     const ws = this.ws;
     if (s === this.client) {
+      if (this.#vanished) return; // the server is gone: the client's last frames go nowhere
       this.bytesIn += chunk.length;
       if (ws === null || ws.fromClient(chunk, this.upstream)) {
         if (!this.upstream.write(chunk)) s.pause();
@@ -129,6 +133,7 @@ export class Tunnel implements SocketHandler, Expirable {
   }
 
   onEnd(s: HfSocket): void {
+    if (s === this.upstream && this.#serverVanished()) return;
     // Half-close: pass the FIN on; the other direction keeps flowing.
     const other = s === this.client ? this.upstream : this.client;
     if (!other.destroyed) other.end();
@@ -136,10 +141,33 @@ export class Tunnel implements SocketHandler, Expirable {
 
   onClose(s: HfSocket): void {
     const other = s === this.client ? this.upstream : this.client;
+    if (s === this.upstream && (this.#vanished || this.#serverVanished())) {
+      // The client has its close frame; it closes its side (or CLOSE_GRACE_MS cuts it).
+    } else if (!other.destroyed && (s.errored !== null || other.writableEnded)) other.destroy();
     // One side gone for good (reset, or both FINs exchanged): the other goes too.
-    if (!other.destroyed && (s.errored !== null || other.writableEnded)) other.destroy();
     else if (!other.destroyed && !other.writableEnded) other.end();
     if (++this.#closed === 2) this.#finish();
+  }
+
+  /**
+   * A WebSocket server that ends or resets its socket without a close frame has died
+   * (a crash, SIGKILL, a lost node). Instead of cutting the client (1006, and every
+   * client of that server reconnecting in the same instant), the gateway closes it with
+   * `1012` and a `retry-after` drawn uniformly over the backend's `drainSpread`: the
+   * reconnects of a dead server's clients spread like a drain's. False (nothing done)
+   * for TCP or blind tunnels, when the server had sent its close frame, or when the
+   * server stopped mid-frame.
+   */
+  #serverVanished(): boolean {
+    const ws = this.ws;
+    if (ws === null || this.#closing || this.client.destroyed || this.client.writableEnded) return false;
+    const spread = this.backend?.config.drainSpread ?? 0;
+    if (!ws.serverGone(CloseCode.SERVICE_RESTART, Math.floor(Math.random() * spread), this.client)) return false;
+    this.#closing = true;
+    this.#vanished = true;
+    this.client.end();
+    this.#wheel.arm(this, this.#wheel.now + CLOSE_GRACE_MS);
+    return true;
   }
 
   onError(): void {}

@@ -117,6 +117,21 @@ export class WsTracking implements Expirable {
     if (this.#down.atFrameBoundary) this.#inject(client);
   }
 
+  /**
+   * The server vanished (its socket ended or reset with no close frame of its own): if a
+   * frame can go to the client now, send it `code` with `retry-after=<retryAfterMs>` and
+   * return true. False when the server had sent its close (the client has its answer),
+   * when the stream stopped mid-frame (nothing can follow cleanly), or when the gateway
+   * already closed.
+   */
+  serverGone(code: number, retryAfterMs: number, client: HfSocket): boolean {
+    if (this.#closing || this.#down.closeSeen || !this.#down.atFrameBoundary) return false;
+    this.#pending = closeFrame(code, retryAfterReason(retryAfterMs));
+    this.#pendingClose = true;
+    this.#inject(client);
+    return true;
+  }
+
   #inject(client: HfSocket): void {
     client.write(this.#pending!);
     this.#pending = null;

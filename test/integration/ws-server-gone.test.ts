@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { WebSocket, type WebSocket as ServerSocket } from "ws";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { wsServer } from "../support/client.ts";
+
+// A WebSocket server that dies behind the gateway (no close frame: a crash, SIGKILL, a
+// lost node) is reported to its clients as 1012 with a retry-after drawn over the
+// backend's drainSpread, so they do not all reconnect in the same instant. A server
+// that closes properly is passed through; one that dies mid-frame is a plain cut.
+
+interface Closed {
+  code: number;
+  reason: string;
+}
+
+function openVia(port: number): Promise<{ ws: WebSocket; closed: Promise<Closed> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const closed = new Promise<Closed>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+    ws.once("open", () => resolve({ ws, closed }));
+    ws.once("error", reject);
+  });
+}
+
+async function setup(n: number) {
+  const srv = await wsServer((s) => s.send("hi"));
+  const gw = await startGateway(simpleConfig([{ name: "s1", port: srv.port }], "    drainSpread: 2s"));
+  const clients = [];
+  for (let i = 0; i < n; i++) clients.push(await openVia(gw.port()));
+  await new Promise<void>((r) => {
+    const check = () => (srv.sockets.length >= n ? r() : setTimeout(check, 10));
+    check();
+  });
+  return { srv, gw, clients };
+}
+
+const raw = (s: ServerSocket) => (s as unknown as { _socket: import("node:net").Socket })._socket;
+
+test("gateway: a WebSocket server that dies without a close frame → its clients get 1012 with retry-after spread over drainSpread", async () => {
+  const { srv, gw, clients } = await setup(30);
+  try {
+    // Half of them see a reset (SIGKILL with unread data), half a FIN (a process that exits).
+    srv.sockets.forEach((s, i) => (i % 2 === 0 ? raw(s).resetAndDestroy() : raw(s).end()));
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    const hints = closes.map((c) => {
+      assert.equal(c.code, 1012, `close ${c.code} ${c.reason}`);
+      const m = /^retry-after=(\d+)$/.exec(c.reason);
+      assert.ok(m, `reason ${c.reason}`);
+      return Number(m[1]);
+    });
+    for (const h of hints) assert.ok(h >= 0 && h < 2000, `hint ${h} outside [0, 2000)`);
+    assert.ok(new Set(hints).size >= 20, `hints are spread, not one value: ${hints.join(",")}`);
+    assert.ok(Math.max(...hints) - Math.min(...hints) > 500, `hints span the window: ${Math.min(...hints)}..${Math.max(...hints)}`);
+  } finally {
+    await gw.close();
+    await srv.close();
+  }
+});
+
+test("gateway: a server's own close frame is passed through; a server that dies mid-frame is a plain cut", async () => {
+  const { srv, gw, clients } = await setup(2);
+  try {
+    srv.sockets[0]!.close(4321, "bye from the server");
+    // A frame header announcing 100 bytes, 10 of them, then the process dies.
+    const s = raw(srv.sockets[1]!);
+    s.write(Buffer.concat([Buffer.from([0x82, 100]), Buffer.alloc(10)]));
+    setTimeout(() => s.resetAndDestroy(), 50);
+    const [a, b] = await Promise.all(clients.map((c) => c.closed));
+    assert.deepEqual(a, { code: 4321, reason: "bye from the server" });
+    assert.equal(b!.code, 1006);
+  } finally {
+    await gw.close();
+    await srv.close();
+  }
+});
