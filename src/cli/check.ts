@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Env } from "../config/interpolate.ts";
+import { isHubConfigText, runHubCheck } from "../hub/config/check.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 
@@ -36,11 +38,19 @@ export function runCheck(file: string, out: Writer, err: Writer, env: Env = proc
 }
 
 /**
- * The `check` command: {@link runCheck} on the process's streams.
+ * The `check` command: {@link runCheck} on the process's streams, or the hub's check for
+ * a hub config (`hub.yaml`: no `listeners`, hub keys).
  *
  * @example
  * process.exitCode = await runCheckCommand("holdfast.yaml");
  */
 export async function runCheckCommand(file: string): Promise<number> {
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    text = undefined; // runCheck reports it
+  }
+  if (text !== undefined && isHubConfigText(text)) return runHubCheck(file, process.stdout, process.stderr);
   return runCheck(file, process.stdout, process.stderr);
 }

@@ -4,6 +4,7 @@ import { parseAddress } from "./address.ts";
 import { parseDuration } from "./duration.ts";
 import { parseHashKey, isToken } from "./hash-key.ts";
 import { parseCidr } from "./ip.ts";
+import { formatSize, parseSize } from "./size.ts";
 import { describe, didYouMean, fail, ok, type Parsed } from "./parsed.ts";
 
 // Leaves are parsed by our own small functions rather than zod's primitives, so every
@@ -187,3 +188,17 @@ export const cidr = () => field(parseCidr);
  * hashKey().optional();
  */
 export const hashKey = () => field(parseHashKey);
+
+/**
+ * A size in bytes (see `parseSize`), at least `min`.
+ *
+ * @example
+ * size(1024).default(1_048_576); // sendQueue.maxBytes
+ */
+export function size(min = 0) {
+  return field((v) => {
+    const r = parseSize(v);
+    if (r.ok && r.value < min) return fail<number>(`must be at least ${formatSize(min)}, got ${describe(v)}`);
+    return r;
+  });
+}

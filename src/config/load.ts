@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isCollection, LineCounter, parseDocument, visit, type Document } from "yaml";
+import type { z } from "zod";
 import type { Config, ConfigIssue, ListenerConfig } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
 import { crossCheck } from "./checks.ts";
@@ -58,6 +59,42 @@ export interface LoadOptions {
  * else for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
  */
 export function loadConfig(text: string, options: LoadOptions): LoadResult {
+  const r = loadYaml(text, options, {
+    schema: configSchema,
+    crossCheck: (raw, readable) => crossCheck(raw, { readable }),
+  });
+  if (!r.ok) return r;
+  return { ok: true, config: { ...r.config, listeners: r.config.listeners.map((l) => withFiles(l, options.baseDir)) } };
+}
+
+/**
+ * What {@link loadYaml} validates against: a zod schema (leaves from `fields.ts`, so
+ * messages read the same everywhere) and the cross-field checks on the raw tree.
+ *
+ * @example
+ * const spec: YamlSpec<HubConfig> = { schema: hubConfigSchema, crossCheck: hubChecks };
+ */
+export interface YamlSpec<T> {
+  readonly schema: z.ZodType<T, unknown>;
+  /** Checks between fields on the raw (interpolated) tree; `readable` resolves files from `baseDir`. */
+  readonly crossCheck?: (raw: unknown, readable: (file: string) => string | undefined) => PathIssue[];
+}
+
+/**
+ * The pipeline behind every holdfast config file (the gateway's and the hub's): parse
+ * the YAML (syntax errors as `line:column`), expand `${VAR}`, validate against `spec`
+ * (strict; defaults filled in) and its cross-field checks, and report every problem at
+ * once, each with its path, in file order. Top-level `x-` keys are ignored.
+ *
+ * @example
+ * const r = loadYaml(text, { env: process.env, baseDir: "." }, { schema: hubConfigSchema });
+ * if (!r.ok) for (const i of r.issues) console.error(formatIssue(i));
+ */
+export function loadYaml<T>(
+  text: string,
+  options: LoadOptions,
+  spec: YamlSpec<T>,
+): { readonly ok: true; readonly config: T } | { readonly ok: false; readonly issues: readonly ConfigIssue[] } {
   const yaml = readYaml(text);
   if ("issues" in yaml) return { ok: false, issues: yaml.issues };
   const doc = yaml.doc;
@@ -71,11 +108,11 @@ export function loadConfig(text: string, options: LoadOptions): LoadResult {
   }
   raw = withoutExtensions(raw);
   const zod = zodIssues();
-  const parsed = configSchema.safeParse(raw, { error: zod.errorMap });
+  const parsed = spec.schema.safeParse(raw, { error: zod.errorMap });
   const readable = options.readable ?? fileReadable;
   const found: PathIssue[] = [
     ...(parsed.success ? [] : zod.collect(parsed.error.issues)),
-    ...crossCheck(raw, { readable: (file) => readable(resolve(options.baseDir, file)) }),
+    ...(spec.crossCheck?.(raw, (file) => readable(resolve(options.baseDir, file))) ?? []),
   ];
   // A value whose variable is missing is not worth a second message about its shape.
   const issues = [
@@ -83,7 +120,22 @@ export function loadConfig(text: string, options: LoadOptions): LoadResult {
     ...found.filter((i) => !expanded.failed.some((f) => startsWith(i.path, f))),
   ];
   if (issues.length > 0 || !parsed.success) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, issues)) };
-  return { ok: true, config: { ...parsed.data, listeners: parsed.data.listeners.map((l) => withFiles(l, options.baseDir)) } };
+  return { ok: true, config: parsed.data };
+}
+
+/**
+ * Reads a config file's text, or the {@link FileLoadResult} that says why it cannot be read.
+ *
+ * @example
+ * const t = readConfigText("hub.yaml");
+ * if (typeof t !== "string") return t; // { ok: false, unreadable: true, issues }
+ */
+export function readConfigText(path: string): string | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly unreadable: true } {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    return { ok: false, unreadable: true, issues: [{ path: "", message: `cannot read ${path}: ${reason(e)}` }] };
+  }
 }
 
 /**
@@ -96,12 +148,8 @@ export function loadConfig(text: string, options: LoadOptions): LoadResult {
  * if (!r.ok) process.exitCode = "unreadable" in r ? 2 : 1;
  */
 export function loadConfigFile(path: string, env: Env = process.env): FileLoadResult {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    return { ok: false, unreadable: true, issues: [{ path: "", message: `cannot read ${path}: ${reason(e)}` }] };
-  }
+  const text = readConfigText(path);
+  if (typeof text !== "string") return text;
   return loadConfig(text, { env, baseDir: dirname(resolve(path)) });
 }
 
@@ -112,12 +160,20 @@ export function loadConfigFile(path: string, env: Env = process.env): FileLoadRe
 function readYaml(text: string): { doc: Document } | { issues: ConfigIssue[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, lineCounter: lines });
-  const issues = doc.errors.map((e) => {
-    const at = e.linePos?.[0];
-    // yaml appends " at line L, column C:" and a code frame; we keep the first clause.
-    const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    return { path: at ? `${at.line}:${at.col}` : "", message };
-  });
+  // After a syntax error the parser reports every following token as unexpected: only
+  // the first one says something. Duplicate keys are independent of each other: all kept.
+  const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY");
+  const sourceLines = text.split("\n");
+  const issues = doc.errors
+    .filter((e) => e === first || e.code === "DUPLICATE_KEY")
+    .map((e) => {
+      const at = e.linePos?.[0];
+      // yaml appends " at line L, column C:" and a code frame; we keep the first clause.
+      let message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      // `{ token: ${TOKEN} }`: YAML reads the `{` of `${` as the start of a mapping.
+      if (at && /[{[][^"']*\$\{/.test(sourceLines[at.line - 1] ?? "")) message += ' (a ${VAR} inside { } or [ ] must be quoted: "${VAR}")';
+      return { path: at ? `${at.line}:${at.col}` : "", message };
+    });
   if (issues.length > 0) return { issues };
   if (doc.contents === null) return { issues: [{ path: "", message: "the config is empty" }] };
   // A list or mapping as a key (`? [a, b]`) has no place in a config, and yaml would

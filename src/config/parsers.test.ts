@@ -7,6 +7,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { parseHashKey } from "./hash-key.ts";
 import { formatIP, parseCidr, parseIPv4, parseIPv6 } from "./ip.ts";
 import { suggest } from "./parsed.ts";
+import { formatSize, parseSize } from "./size.ts";
 
 const value = <T>(r: { ok: true; value: T } | { ok: false; message: string }): T | string => (r.ok ? r.value : `error: ${r.message}`);
 
@@ -197,4 +198,29 @@ test("suggest finds near misses, ignoring case, _ and -", () => {
   assert.equal(suggest("listner", keys), "listeners");
   assert.equal(suggest("zzz", keys), undefined);
   assert.equal(suggest("banana", keys), undefined);
+});
+
+test("parseSize: accepted and refused forms", () => {
+  const cases: [unknown, number | string][] = [
+    ["1MiB", 1_048_576],
+    ["64KiB", 65_536],
+    ["1.5KiB", 1536],
+    ["512B", 512],
+    ["2 GiB", 2 * 1024 ** 3],
+    [4096, 4096],
+    [0, 0],
+    ["1MB", 'error: expected a size like "64KiB" or "1MiB", got "1MB" (did you mean "1MiB"? sizes use binary units: B, KiB, MiB, GiB)'],
+    ["64k", 'error: expected a size like "64KiB" or "1MiB", got "64k" (did you mean "64KiB"? sizes use binary units: B, KiB, MiB, GiB)'],
+    ["1.3B", 'error: expected a size like "64KiB" or "1MiB", got "1.3B" (not a whole number of bytes)'],
+    [-1, 'error: expected a size like "64KiB" or "1MiB", got -1'],
+    [1.5, 'error: expected a size like "64KiB" or "1MiB", got 1.5'],
+    ["1mib", 'error: expected a size like "64KiB" or "1MiB", got "1mib"'],
+    ["lots", 'error: expected a size like "64KiB" or "1MiB", got "lots"'],
+    [null, 'error: expected a size like "64KiB" or "1MiB", got an empty value'],
+  ];
+  for (const [input, want] of cases) assert.equal(value(parseSize(input)), want, String(input));
+  for (const [bytes, text] of [[1_048_576, "1MiB"], [1536, "1.5KiB"], [1000, "1000B"], [65_536, "64KiB"]] as const) {
+    assert.equal(formatSize(bytes), text);
+    assert.equal(value(parseSize(text)), bytes);
+  }
 });
