@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { address, bool, duration, field, int, oneOf, size, str } from "../../config/fields.ts";
 import { describe, fail, ok, type Parsed } from "../../config/parsed.ts";
+import { ruleProblems } from "../core/rules.ts";
 import { HUB_DEFAULTS } from "./defaults.ts";
 import type { HubBrokerConfig, HubChannelRule, HubConfig, HubJwtConfig } from "./types.ts";
 
@@ -104,7 +105,13 @@ export const hubConfigSchema = z
     auth: z.strictObject({ jwt: jwtSchema.optional(), anonymous: bool().default(false) }).prefault({}),
     api: z.strictObject({ token: str({ nonEmpty: true }).optional() }).prefault({}),
     allowedOrigins: z.array(field(parseOrigin)).optional(),
-    channels: z.array(ruleSchema).min(1, { error: "needs at least one channel rule (or leave channels out)" }).optional(),
+    channels: z
+      .array(ruleSchema)
+      .min(1, { error: "needs at least one channel rule (or leave channels out)" })
+      .superRefine((rules, ctx) => {
+        for (const p of ruleProblems(rules)) ctx.addIssue({ code: "custom", path: [p.index, ...p.field.split(".")], message: p.message });
+      })
+      .optional(),
     ping: z
       .strictObject({
         interval: duration({ positive: true }).default(D.ping.interval),

@@ -7,23 +7,10 @@
  * if (r.ok) r.config.sendQueue.maxBytes; // 1_048_576
  */
 import type { Address } from "../../config/types.ts";
+import type { ChannelRule } from "../core/rules.ts";
 
-/** A channel's history: how many publications, for how long after the last one. */
-export interface HubHistoryConfig {
-  readonly size: number;
-  readonly ttlMs: number;
-}
-
-/** One entry of `channels:` (first glob match wins); the shape of hub-core's `ChannelRule`. */
-export interface HubChannelRule {
-  readonly match: string;
-  /** null: no history, no offsets, no recovery. */
-  readonly history: HubHistoryConfig | null;
-  readonly presence: boolean;
-  readonly clientPublish: boolean;
-  /** Connections without a token may subscribe (never publish). */
-  readonly anonymous: boolean;
-}
+/** One entry of `channels:` (first glob match wins): hub-core's rule, durations in ms. */
+export type HubChannelRule = ChannelRule;
 
 /** How tokens are verified: one key source, and optional `iss`/`aud` checks. */
 export type HubJwtConfig = (
