@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { runGateway } from "./gateway.ts";
+import { runHub } from "./hub.ts";
 import { runReload } from "./reload.ts";
 import { runCheckCommand } from "./check.ts";
 import { runDemo } from "./demo.ts";
@@ -12,6 +13,7 @@ import { DEFAULT_ADMIN_URL, runStatus } from "./status.ts";
  * holdfast                      # the demo: backends + gateway on :8080
  * holdfast check -c holdfast.yaml
  * holdfast gateway -c holdfast.yaml
+ * holdfast hub -c hub.yaml
  * holdfast status --admin http://127.0.0.1:9900
  */
 const program = new Command()
@@ -32,6 +34,15 @@ program
   });
 
 program
+  .command("hub")
+  .description("run the realtime hub (channels, presence, history and resume) with a hub config file")
+  .requiredOption("-c, --config <file>", "YAML hub config file (see docs/hub.md); without broker: the embedded memory broker")
+  .addHelpText("after", "\nSignals: SIGTERM/SIGINT stop gracefully (healthz 503, clients closed with 1012 + retry-after spread over shutdown.spread); a second one exits at once.")
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runHub(opts.config);
+  });
+
+program
   .command("reload")
   .description("make a running gateway re-read its config (invalid configs are refused; the old one keeps serving)")
   .option("-c, --config <file>", "the config file the gateway was started with")
@@ -42,7 +53,7 @@ program
 
 program
   .command("check")
-  .description("validate a config file: prints every error with its path, exits 1 if any")
+  .description("validate a config file (gateway or hub): prints every error with its path, exits 1 if any")
   .requiredOption("-c, --config <file>", "YAML config file")
   .action(async (opts: { config: string }) => {
     process.exitCode = await runCheckCommand(opts.config);

@@ -7,7 +7,6 @@
  */
 export const HUB_DEFAULTS = {
   listen: { host: "0.0.0.0", port: 7000 },
-  broker: { type: "memory", redisPrefix: "holdfast:hub:" },
   ping: { interval: 25_000, timeout: 10_000 },
   sendQueue: { maxBytes: 1_048_576, onOverflow: "close" },
   shutdown: { spread: 10_000 },

@@ -64,7 +64,7 @@ const brokerSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("redis"),
     url: field(parseUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379")),
-    prefix: str({ nonEmpty: true }).default(HUB_DEFAULTS.broker.redisPrefix),
+    prefix: str({ nonEmpty: true }).optional(),
   }),
 ]);
 

@@ -21,7 +21,7 @@ export type HubJwtConfig = (
 
 export type HubBrokerConfig =
   | { readonly type: "memory" }
-  | { readonly type: "redis"; readonly url: string; readonly prefix: string };
+  | { readonly type: "redis"; readonly url: string; /** undefined: the broker's default (`holdfast`) */ readonly prefix: string | undefined };
 
 export interface HubConfig {
   readonly listen: Address;
