@@ -1,7 +1,7 @@
-// The gateway config's golden files (see golden.ts): testdata/NAME.yaml against
+// The gateway config's golden files (see golden.kit.ts): testdata/NAME.yaml against
 // NAME.json or NAME.errors.txt. `UPDATE_GOLDEN=1` rewrites them.
 import { join } from "node:path";
-import { runGoldenTests } from "./golden.ts";
+import { runGoldenTests } from "./golden.kit.ts";
 import { loadConfig } from "./load.ts";
 
 /** The environment every golden file sees; `${UNSET_*}` variables are missing on purpose. */

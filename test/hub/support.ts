@@ -104,7 +104,7 @@ export class ProtoClient {
   }
 
   /** Sends raw text. */
-  raw(text: string): void {
+  raw(text: string | Buffer): void {
     this.ws.send(text);
   }
 

@@ -11,7 +11,7 @@
  * res.end(await m.text());
  */
 import { Counter, Gauge, Registry } from "prom-client";
-import { BucketHistogram } from "../../admin/histogram.ts";
+import { BucketHistogram } from "../../admin/kit/histogram.ts";
 import type { Hub } from "../hub.ts";
 import { BROKER_OPS, LATENCY_BUCKETS } from "../server/stats.ts";
 

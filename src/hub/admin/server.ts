@@ -10,7 +10,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Address } from "../../config/types.ts";
-import { sendError, sendJson, sendRaw } from "../../admin/http.ts";
+import { sendError, sendJson, sendRaw } from "../../admin/kit/http.ts";
 import type { Hub } from "../hub.ts";
 import { health } from "../server/http.ts";
 import { hubMetrics } from "./metrics.ts";

@@ -1,7 +1,7 @@
-// The hub config's golden files (see config/golden.ts): testdata/NAME.yaml against
+// The hub config's golden files (see config/golden.kit.ts): testdata/NAME.yaml against
 // NAME.json or NAME.errors.txt. `UPDATE_GOLDEN=1` rewrites them.
 import { join } from "node:path";
-import { runGoldenTests } from "../../config/golden.ts";
+import { runGoldenTests } from "../../config/golden.kit.ts";
 import { loadHubConfig } from "./load.ts";
 
 /** The environment every golden file sees. */

@@ -19,7 +19,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpError, readBody, sendJson } from "../../admin/http.ts";
+import { HttpError, readBody, sendJson } from "../../admin/kit/http.ts";
 import { BrokerUnavailableError } from "../broker/types.ts";
 import { checkChannelName } from "../core/rules.ts";
 import { MAX_IDEMPOTENCY_KEY } from "./commands.ts";

@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { WebSocketServer } from "ws";
-import { sendError, sendJson } from "../../admin/http.ts";
+import { sendError, sendJson } from "../../admin/kit/http.ts";
 import { SSE_SESSION_HEADER } from "../../protocol/hub.ts";
 import { apiAuth, handleApi } from "./api.ts";
 import type { HubNode } from "./node.ts";

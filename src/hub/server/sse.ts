@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SSE_SESSION_HEADER } from "../../protocol/hub.ts";
-import { HttpError, readBody, sendError } from "../../admin/http.ts";
+import { HttpError, readBody, sendError } from "../../admin/kit/http.ts";
 import type { Connection, Transport } from "./connection.ts";
 import type { Outgoing } from "./frames.ts";
 import type { HubNode } from "./node.ts";
