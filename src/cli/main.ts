@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { runGateway } from "./gateway.ts";
-import { runHub } from "./hub.ts";
 import { runReload } from "./reload.ts";
 import { runCheckCommand } from "./check.ts";
 import { runDemo } from "./demo.ts";
@@ -39,6 +38,8 @@ program
   .requiredOption("-c, --config <file>", "YAML hub config file (see docs/hub.md); without broker: the embedded memory broker")
   .addHelpText("after", "\nSignals: SIGTERM/SIGINT stop gracefully (healthz 503, clients closed with 1012 + retry-after spread over shutdown.spread); a second one exits at once.")
   .action(async (opts: { config: string }) => {
+    // Loaded on demand: the gateway's start (and its signal handling) pays nothing for the hub.
+    const { runHub } = await import("./hub.ts");
     process.exitCode = await runHub(opts.config);
   });
 
