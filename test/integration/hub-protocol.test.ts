@@ -21,6 +21,7 @@ test("connect with a token: connected names the client, the user and the node", 
   assert.equal(r.ping, 25_000);
   assert.equal(r.pong, 10_000);
   assert.equal(r.expires, exp * 1000);
+  assert.equal(r.maxMessageBytes, 4096);
   assert.match(String(r.client), /^[0-9a-f-]{36}$/);
   c.close();
 });
@@ -35,11 +36,9 @@ test("a publication reaches every subscriber, in order, with offsets and the epo
     assert.equal(s.recoverable, true);
     assert.deepEqual(s.publications, []);
   }
-  for (let i = 1; i <= 20; i++) {
-    const r = await a.request({ type: "publish", channel: "chat:order", data: { i } });
-    assert.equal(r.type, "published");
-    assert.equal(r.offset, i);
-  }
+  // Pipelined: one connection's publishes are stored in the order sent.
+  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => a.request({ type: "publish", channel: "chat:order", data: { i: i + 1 } })));
+  assert.deepEqual(replies.map((r) => [r.type, r.offset]), Array.from({ length: 20 }, (_, i) => ["published", i + 1]));
   for (const c of [a, b]) {
     const pubs = await c.waitPubs("chat:order", 20);
     assert.deepEqual(pubs.map((p) => (p.data as { i: number }).i), Array.from({ length: 20 }, (_, i) => i + 1));

@@ -79,6 +79,8 @@ export class Connection {
   /** `name` from the connect command (client library), for the admin page. */
   clientName = "";
   readonly subs = new Map<string, Subscription>();
+  /** The last publish in flight per channel: the next one waits for it (order kept). */
+  readonly publishing = new Map<string, Promise<void>>();
   /** Last message received (ms). */
   lastSeen: number;
   /** When the last `ping` was sent; 0 when answered. */

@@ -87,7 +87,7 @@ async function connect(node: HubNode, conn: Connection, cmd: ConnectCommand): Pr
   conn.state = "open";
   conn.clientName = cmd.name ?? "";
   const { interval, timeout } = node.config.ping;
-  node.send(conn, { id: cmd.id, type: "connected", client: conn.id, user: identity.user, node: node.name, ping: interval, pong: timeout, expires: identity.expiresAt });
+  node.send(conn, { id: cmd.id, type: "connected", client: conn.id, user: identity.user, node: node.name, ping: interval, pong: timeout, expires: identity.expiresAt, maxMessageBytes: node.config.limits.maxMessageBytes });
 }
 
 async function refresh(node: HubNode, conn: Connection, cmd: RefreshCommand): Promise<void> {
@@ -113,12 +113,21 @@ async function publish(node: HubNode, conn: Connection, who: Identity, cmd: Publ
   const d = canPublish(node.rules, who, cmd.channel);
   if (!d.ok) return node.fail(conn, cmd.id, d.code, d.message);
   const data = JSON.stringify(cmd.data);
-  try {
-    const r = await node.publish(cmd.channel, d.rule, data, clientInfo(conn), cmd.idempotencyKey);
-    node.send(conn, { id: cmd.id, type: "published", offset: r.offset, epoch: r.epoch });
-  } catch (err) {
-    brokerFailure(node, conn, cmd.id, err, "publish");
-  }
+  // One connection's publishes on a channel are stored in the order received (a client
+  // flushing its offline queue pipelines them): each waits for the previous one.
+  const prev = conn.publishing.get(cmd.channel);
+  const run = async () => {
+    try {
+      const r = await node.publish(cmd.channel, d.rule, data, clientInfo(conn), cmd.idempotencyKey);
+      node.send(conn, { id: cmd.id, type: "published", offset: r.offset, epoch: r.epoch });
+    } catch (err) {
+      brokerFailure(node, conn, cmd.id, err, "publish");
+    }
+  };
+  const mine = prev === undefined ? run() : prev.then(run);
+  conn.publishing.set(cmd.channel, mine);
+  await mine;
+  if (conn.publishing.get(cmd.channel) === mine) conn.publishing.delete(cmd.channel);
 }
 
 async function presence(node: HubNode, conn: Connection, who: Identity, cmd: PresenceCommand): Promise<void> {
