@@ -19,7 +19,8 @@ import type { WebSocketServer } from "ws";
 import { createLogger, type Logger } from "../log.ts";
 import { CloseCode } from "../protocol/close.ts";
 import { createVerifier } from "./auth/verify.ts";
-import { createBroker } from "./brokers.ts";
+import { createBroker, type BrokerConfig } from "./broker/registry.ts";
+import type { MemoryStore } from "./broker/memory.ts";
 import type { Broker, PublishResult } from "./broker/types.ts";
 import type { HubConfig } from "./config/types.ts";
 import { startHubAdmin, type HubAdmin } from "./admin/server.ts";
@@ -38,8 +39,10 @@ import { createWsServer } from "./server/ws.ts";
  */
 export interface HubOptions {
   readonly log?: Logger;
-  /** A broker to use instead of the one `config.broker` describes (tests share a MemoryStore this way). */
+  /** A broker to use instead of the one `config.broker` describes. */
   readonly broker?: Broker;
+  /** With the memory broker: a store shared with other hubs in this process (two nodes in one test, a demo). */
+  readonly store?: MemoryStore;
   /** Start the admin server on `admin.listen` (default true). */
   readonly admin?: boolean;
 }
@@ -108,7 +111,7 @@ export class Hub {
    */
   async start(): Promise<void> {
     const verifier = this.config.auth.jwt === undefined ? undefined : await createVerifier(this.config.auth.jwt);
-    const broker = meterBroker(this.#opts.broker ?? (await createBroker(this.config.broker, this.name)), this.stats);
+    const broker = meterBroker(this.#opts.broker ?? createBroker(brokerConfig(this.config), { node: this.name, store: this.#opts.store }), this.stats);
     const node = new HubNode({ config: this.config, node: this.name, broker, log: this.log, verifier, stats: this.stats });
     await node.start();
     this.#node = node;
@@ -201,6 +204,12 @@ export class Hub {
     await this.#admin?.close();
     this.log.info({ node: this.name }, "hub stopped");
   }
+}
+
+function brokerConfig(config: HubConfig): BrokerConfig {
+  const b = config.broker;
+  if (b.type === "memory") return b;
+  return b.prefix === undefined ? { type: "redis", url: b.url } : { type: "redis", url: b.url, prefix: b.prefix };
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
