@@ -10,7 +10,8 @@
  * const gw = new Gateway(r.config);
  * await gw.start();
  */
-export { Gateway, type GatewayOptions, type ReloadReport } from "./gateway/gateway.ts";
+export { Gateway, type GatewayOptions } from "./control/gateway.ts";
+export type { ReloadReport } from "./control/plane.ts";
 export { loadConfig, loadConfigFile, type LoadResult } from "./config/load.ts";
 export type { Config, BackendConfig, ListenerConfig, ServerConfig } from "./config/types.ts";
 export { startAdmin, type AdminServer } from "./admin/server.ts";

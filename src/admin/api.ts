@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Gateway } from "../gateway/gateway.ts";
+import type { ControlPlane } from "../control/plane.ts";
 import { MAX_WEIGHT } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
 import { HttpError, readBody, sendError, sendJson, sendRaw } from "./kit/http.ts";
@@ -50,7 +50,7 @@ export type ReloadResult = { readonly ok: true; readonly summary?: string } | { 
  * Re-reads and applies the config (the lifecycle's reload, wired in by the CLI).
  *
  * @example
- * startAdmin(gw, { listen, token, reload: () => control.reload() });
+ * startAdmin(control, { listen, token, reload: () => control.reload() });
  */
 export type ReloadHook = () => Promise<ReloadResult>;
 
@@ -58,10 +58,10 @@ export type ReloadHook = () => Promise<ReloadResult>;
  * What the routes need from the server around them.
  *
  * @example
- * const ctx: AdminContext = { gw, auth: bearerAuth(token), ... };
+ * const ctx: AdminContext = { control, auth: bearerAuth(token), ... };
  */
 export interface AdminContext {
-  readonly gw: Gateway;
+  readonly control: ControlPlane;
   /** Throws the HttpError to answer when the request may not mutate. */
   readonly auth: (header: string | undefined) => void;
   readonly reload: ReloadHook | undefined;
@@ -180,7 +180,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
 }
 
 function unknownBackend(ctx: AdminContext, name: string): HttpError {
-  return new HttpError(404, `no backend named ${JSON.stringify(name)}; backends: ${[...ctx.gw.backends.keys()].join(", ")}`);
+  return new HttpError(404, `no backend named ${JSON.stringify(name)}; backends: ${[...ctx.control.backends.keys()].join(", ")}`);
 }
 
 /** `{"weight": n}` with n an integer in 0..256, or `{"weight": null}` (back to the configured weight). */
@@ -201,13 +201,13 @@ function parseWeight(body: string): number | undefined {
 }
 
 function act(ctx: AdminContext, res: ServerResponse, backend: string, server: string, action: "drain" | "enable" | "maintenance" | "weight", weight: number | undefined): void {
-  const b = ctx.gw.backends.get(backend);
+  const b = ctx.control.backends.get(backend);
   if (b === undefined) throw unknownBackend(ctx, backend);
   if (!b.servers.some((s) => s.name === server)) {
     throw new HttpError(404, `backend ${JSON.stringify(backend)} has no server named ${JSON.stringify(server)}; servers: ${b.servers.map((s) => s.name).join(", ")}`);
   }
-  ctx.gw.serverAction(backend, server, action, weight);
-  ctx.invalidate();
+  // The admin server's subscription to holdfast:admin:action drops the cached overview.
+  ctx.control.serverAction(backend, server, action, weight);
   const view = ctx.overview().value.backends.find((x) => x.name === backend)?.servers.find((s) => s.name === server);
   sendJson(res, 200, { backend, server: view });
 }

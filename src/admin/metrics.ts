@@ -1,10 +1,10 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import type { Backend } from "../gateway/backend.ts";
-import type { Gateway } from "../gateway/gateway.ts";
+import type { ControlPlane } from "../control/plane.ts";
 import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import { BucketHistogram } from "./kit/histogram.ts";
-import { idleCount, readLive, type LiveView } from "./live.ts";
+import type { Gauges } from "../gateway/gauges.ts";
 
 /**
  * `/metrics`: the gateway's counters in Prometheus text format, through prom-client
@@ -24,7 +24,7 @@ import { idleCount, readLive, type LiveView } from "./live.ts";
  * One registry's metrics as JSON: what a worker would send to the primary.
  *
  * @example
- * const json: MetricsJson = await createMetrics(gw).json();
+ * const json: MetricsJson = await createMetrics(control).json();
  */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -32,7 +32,7 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
  * The metrics of one gateway.
  *
  * @example
- * const m: GatewayMetrics = createMetrics(gw);
+ * const m: GatewayMetrics = createMetrics(control);
  * await m.text(); // "# HELP holdfast_requests_total ..."
  */
 export interface GatewayMetrics {
@@ -50,9 +50,9 @@ export interface GatewayMetrics {
 
 type Pair = readonly [Backend, UpstreamServer];
 
-function pairs(gw: Gateway): Pair[] {
+function pairs(control: ControlPlane): Pair[] {
   const out: Pair[] = [];
-  for (const b of gw.backends.values()) for (const s of b.servers) out.push([b, s]);
+  for (const b of control.backends.values()) for (const s of b.servers) out.push([b, s]);
   return out;
 }
 
@@ -72,23 +72,23 @@ function processMetrics(): Registry {
 }
 
 /**
- * Registers every `holdfast_*` metric of `gw` in a fresh registry (plus the shared
+ * Registers every `holdfast_*` metric of `control` in a fresh registry (plus the shared
  * process metrics unless `processMetrics: false`).
  *
  * @example
- * const { registry } = createMetrics(gw, { processMetrics: false });
+ * const { registry } = createMetrics(control, { processMetrics: false });
  * await registry.getSingleMetricAsString("holdfast_server_state");
  */
-export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = {}): GatewayMetrics {
+export function createMetrics(control: ControlPlane, opts: { processMetrics?: boolean } = {}): GatewayMetrics {
   const own = new Registry();
   const registers = [own];
 
   // One walk over the open connections per scrape: prom-client calls every metric's
   // collect() synchronously in one pass, so the view is dropped at the next microtask.
-  let cached: LiveView | undefined;
-  const live = (): LiveView => {
+  let cached: Gauges | undefined;
+  const live = (): Gauges => {
     if (cached === undefined) {
-      cached = readLive(gw);
+      cached = control.gauges();
       queueMicrotask(() => (cached = undefined));
     }
     return cached;
@@ -100,7 +100,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
       name, help, labelNames: serverLabels, registers,
       collect() {
         this.reset();
-        for (const [b, s] of pairs(gw)) this.inc({ backend: b.name, server: s.name }, read(s));
+        for (const [b, s] of pairs(control)) this.inc({ backend: b.name, server: s.name }, read(s));
       },
     });
   };
@@ -109,7 +109,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
       name, help, labelNames: serverLabels, registers, aggregator,
       collect() {
         this.reset();
-        for (const [b, s] of pairs(gw)) this.set({ backend: b.name, server: s.name }, read(s));
+        for (const [b, s] of pairs(control)) this.set({ backend: b.name, server: s.name }, read(s));
       },
     });
   };
@@ -122,7 +122,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     collect() {
       this.reset();
       const n = STATUS_CLASSES.length;
-      for (const [b, s] of pairs(gw)) {
+      for (const [b, s] of pairs(control)) {
         const r = s.stats.responses;
         // Only cells that ever counted: 48 mostly-zero series per server would be noise.
         for (let i = 0; i < r.length; i++) {
@@ -136,7 +136,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     help: "Time from sending a request to the server until its response head arrived, per backend and server",
     buckets: LATENCY_BUCKETS,
     collect: (emit) => {
-      for (const [b, s] of pairs(gw)) emit({ backend: b.name, server: s.name }, s.stats.latency, s.stats.latencySum);
+      for (const [b, s] of pairs(control)) emit({ backend: b.name, server: s.name }, s.stats.latency, s.stats.latencySum);
     },
   });
   counter("holdfast_server_attempts_total", "Requests, upgrades and TCP connections sent to the server, retried attempts included", (s) => s.stats.requests);
@@ -157,17 +157,17 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     registers,
     collect() {
       this.reset();
-      const tunnels = live().tunnels;
-      for (const [b, s] of pairs(gw)) {
+      const gauges = live().servers;
+      for (const [b, s] of pairs(control)) {
         // An open tunnel's bytes move into stats when it closes: adding the live ones
         // keeps the sum monotonic and shows long-lived tunnels' traffic as it flows.
-        const t = tunnels.get(s);
-        this.inc({ backend: b.name, server: s.name, direction: "in" }, s.stats.bytesIn + (t?.bytesIn ?? 0));
-        this.inc({ backend: b.name, server: s.name, direction: "out" }, s.stats.bytesOut + (t?.bytesOut ?? 0));
+        const g = gauges.get(s);
+        this.inc({ backend: b.name, server: s.name, direction: "in" }, s.stats.bytesIn + (g?.tunnelBytesIn ?? 0));
+        this.inc({ backend: b.name, server: s.name, direction: "out" }, s.stats.bytesOut + (g?.tunnelBytesOut ?? 0));
       }
     },
   });
-  gauge("holdfast_tunnels", "Open tunnels (WebSocket/upgrade and TCP) per server", (s) => live().tunnels.get(s)?.count ?? 0);
+  gauge("holdfast_tunnels", "Open tunnels (WebSocket/upgrade and TCP) per server", (s) => live().servers.get(s)?.tunnels ?? 0);
   new Gauge({
     name: "holdfast_upstream_connections",
     help: "Upstream connections per server: in_use = in-flight requests and open tunnels, idle = pooled keep-alive connections",
@@ -175,9 +175,9 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     registers,
     collect() {
       this.reset();
-      for (const [b, s] of pairs(gw)) {
+      for (const [b, s] of pairs(control)) {
         this.set({ backend: b.name, server: s.name, state: "in_use" }, s.active);
-        this.set({ backend: b.name, server: s.name, state: "idle" }, idleCount(gw, s));
+        this.set({ backend: b.name, server: s.name, state: "idle" }, live().servers.get(s)?.idle ?? 0);
       }
     },
   });
@@ -189,8 +189,8 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     aggregator: "max",
     collect() {
       this.reset();
-      const now = gw.wheel.clock();
-      for (const [b, s] of pairs(gw)) {
+      const now = control.wheel.clock();
+      for (const [b, s] of pairs(control)) {
         const st = s.state(now);
         for (const x of ["up", "down", "draining", "maintenance"] as const) this.set({ backend: b.name, server: s.name, state: x }, st === x ? 1 : 0);
       }
@@ -205,7 +205,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     registers,
     collect() {
       this.reset();
-      for (const b of gw.backends.values()) this.set({ backend: b.name }, b.queue.length);
+      for (const b of control.backends.values()) this.set({ backend: b.name }, b.queue.length);
     },
   });
   new Gauge({
@@ -219,7 +219,7 @@ export function createMetrics(gw: Gateway, opts: { processMetrics?: boolean } = 
     },
   });
   counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
-  const c = gw.counters;
+  const c = control.counters;
   new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloads); } });
   new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloadFailures); } });
 

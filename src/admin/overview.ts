@@ -1,8 +1,9 @@
-import type { Gateway } from "../gateway/gateway.ts";
+import type { ControlPlane } from "../control/plane.ts";
 import type { Backend } from "../gateway/backend.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import type { HealthState } from "../core/health/state.ts";
-import { connectionTotals, idleCount, readLive, responseTotals, type LiveView } from "./live.ts";
+import type { Gauges } from "../gateway/gauges.ts";
+import { responseTotals } from "../gateway/stats.ts";
 import type { RateTracker } from "./rates.ts";
 
 /**
@@ -137,9 +138,9 @@ function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function serverOverview(gw: Gateway, b: Backend, s: UpstreamServer, live: LiveView, rates: RateTracker, now: number): ServerOverview {
+function serverOverview(control: ControlPlane, b: Backend, s: UpstreamServer, live: Gauges, rates: RateTracker, now: number): ServerOverview {
   const r = rates.view(s);
-  const t = live.tunnels.get(s);
+  const g = live.servers.get(s);
   const { total, errors } = responseTotals(s.stats);
   return {
     name: s.name,
@@ -151,8 +152,8 @@ function serverOverview(gw: Gateway, b: Backend, s: UpstreamServer, live: LiveVi
     weight: Math.round(s.weight * 10) / 10,
     configWeight: s.configWeight,
     active: s.active,
-    tunnels: t?.count ?? 0,
-    idle: idleCount(gw, s),
+    tunnels: g?.tunnels ?? 0,
+    idle: g?.idle ?? 0,
     maxConn: s.maxConn,
     rps: r.rps,
     errorRate: r.errorRate,
@@ -164,16 +165,16 @@ function serverOverview(gw: Gateway, b: Backend, s: UpstreamServer, live: LiveVi
     retries: s.stats.retries,
     ejections: s.stats.ejections,
     admissionRejected: s.stats.admissionRejected,
-    bytesIn: s.stats.bytesIn + (t?.bytesIn ?? 0),
-    bytesOut: s.stats.bytesOut + (t?.bytesOut ?? 0),
+    bytesIn: s.stats.bytesIn + (g?.tunnelBytesIn ?? 0),
+    bytesOut: s.stats.bytesOut + (g?.tunnelBytesOut ?? 0),
     connectionsCreated: s.stats.connectionsCreated,
     connectionsReused: s.stats.connectionsReused,
-    checks: gw.health.history(b, s).map((c) => ({ agoMs: Math.max(0, Math.round(now - c.at)), ok: c.ok, latencyMs: Math.round(c.latencyMs * 10) / 10, reason: c.reason })),
+    checks: control.health.history(b, s).map((c) => ({ agoMs: Math.max(0, Math.round(now - c.at)), ok: c.ok, latencyMs: Math.round(c.latencyMs * 10) / 10, reason: c.reason })),
   };
 }
 
-function backendOverview(gw: Gateway, b: Backend, live: LiveView, rates: RateTracker, now: number): BackendOverview {
-  const servers = b.servers.map((s) => serverOverview(gw, b, s, live, rates, now));
+function backendOverview(control: ControlPlane, b: Backend, live: Gauges, rates: RateTracker, now: number): BackendOverview {
+  const servers = b.servers.map((s) => serverOverview(control, b, s, live, rates, now));
   let rps = 0, active = 0, tunnels = 0, up = 0, errWeighted = 0, errWeight = 0;
   let p50: number | null = null, p99: number | null = null;
   for (const s of servers) {
@@ -213,16 +214,16 @@ function backendOverview(gw: Gateway, b: Backend, live: LiveView, rates: RateTra
  * Snapshot of the gateway for the API, the dashboard and the CLI.
  *
  * @example
- * res.end(JSON.stringify(buildOverview(gw, rates)));
+ * res.end(JSON.stringify(buildOverview(control, rates)));
  */
-export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
-  const now = gw.wheel.clock();
-  const live = readLive(gw);
-  const backends = [...gw.backends.values()].map((b) => backendOverview(gw, b, live, rates, now));
-  const listeners: ListenerOverview[] = gw.config.listeners.map((l) => {
+export function buildOverview(control: ControlPlane, rates: RateTracker): Overview {
+  const now = control.wheel.clock();
+  const live = control.gauges();
+  const backends = [...control.backends.values()].map((b) => backendOverview(control, b, live, rates, now));
+  const listeners: ListenerOverview[] = control.config.listeners.map((l) => {
     let address = formatAddress(l.listen.host, l.listen.port);
     try {
-      const a = gw.address(l.name);
+      const a = control.address(l.name);
       address = formatAddress(a.address, a.port);
     } catch {
       // not bound: show the configured address
@@ -242,15 +243,15 @@ export function buildOverview(gw: Gateway, rates: RateTracker): Overview {
       rejected += s.admissionRejected;
     }
   }
-  const c = gw.counters;
+  const c = control.counters;
   return {
     at: Date.now(),
     startedAt: c.startedAt,
     uptimeSeconds: Math.round((Date.now() - c.startedAt) / 1000),
     pid: process.pid,
     totals: {
-      clientConnections: connectionTotals(gw).connections,
-      tunnels: connectionTotals(gw).tunnels,
+      clientConnections: live.sessions + live.tunnels,
+      tunnels: live.tunnels,
       rps: Math.round(rps * 100) / 100,
       requests,
       errors,

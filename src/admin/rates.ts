@@ -1,6 +1,5 @@
-import { LATENCY_BUCKETS } from "../gateway/stats.ts";
+import { LATENCY_BUCKETS, responseTotals } from "../gateway/stats.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
-import { responseTotals } from "./live.ts";
 
 /**
  * Per-server rates for the dashboard and `holdfast status`: req/s, error rate and

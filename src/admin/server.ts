@@ -1,7 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Address } from "../config/types.ts";
-import type { Gateway } from "../gateway/gateway.ts";
+import { Gateway } from "../control/gateway.ts";
+import type { ControlPlane } from "../control/plane.ts";
+import { events, on } from "../gateway/diagnostics.ts";
 import type { Logger } from "../log.ts";
 import { handleAdmin, type AdminContext, type ReloadHook } from "./api.ts";
 import { DASHBOARD_HTML } from "./dashboard/index.ts";
@@ -27,7 +29,7 @@ import { SseHub } from "./kit/sse.ts";
  *   and slow or idle clients time out.
  *
  * @example
- * const admin = await startAdmin(gw, { listen: { host: "127.0.0.1", port: 9900 }, token: process.env.HOLDFAST_ADMIN_TOKEN });
+ * const admin = await startAdmin(control, { listen: { host: "127.0.0.1", port: 9900 }, token: process.env.HOLDFAST_ADMIN_TOKEN });
  * console.log(`dashboard: ${admin.url}`);
  * admin.setStopping(); // /healthz answers 503 from now on
  * await admin.close();
@@ -78,7 +80,7 @@ export interface AdminOptions {
  * A running admin server.
  *
  * @example
- * const { url, address } = await startAdmin(gw, opts);
+ * const { url, address } = await startAdmin(control, opts);
  */
 export interface AdminServer {
   readonly address: AddressInfo;
@@ -95,11 +97,12 @@ export interface AdminServer {
  * @example
  * const admin = await startAdmin(gateway, gateway.config.admin, log);
  */
-export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger): Promise<AdminServer> {
+export async function startAdmin(source: Gateway | ControlPlane, opts: AdminOptions, log?: Logger): Promise<AdminServer> {
+  const control = source instanceof Gateway ? source.control : source;
   const tickMs = opts.tickMs ?? 1000;
   const rates = new RateTracker();
   const sse = new SseHub(MAX_STREAMS);
-  const metrics = createMetrics(gw);
+  const metrics = createMetrics(control);
   let stopping = false;
   let cached: { at: number; value: Overview; json: string } | undefined;
   let metricsCache: { at: number; text: Promise<string> } | undefined;
@@ -107,13 +110,13 @@ export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger):
   const overview = (): { value: Overview; json: string } => {
     const now = performance.now();
     if (cached === undefined || now - cached.at > CACHE_MS) {
-      const value = buildOverview(gw, rates);
+      const value = buildOverview(control, rates);
       cached = { at: now, value, json: JSON.stringify(value) };
     }
     return cached;
   };
   const ctx: AdminContext = {
-    gw,
+    control,
     auth: bearerAuth(opts.token),
     reload: opts.reload,
     log,
@@ -128,19 +131,34 @@ export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger):
     },
     metricsContentType: metrics.contentType,
     // The gateway's own graceful stop also turns /healthz to 503.
-    stopping: () => stopping || gw.stopping,
+    stopping: () => stopping || control.stopping,
   };
 
-  const servers = () => [...gw.backends.values()].flatMap((b) => b.servers);
-  rates.sample(servers(), gw.wheel.clock());
+  const servers = () => [...control.backends.values()].flatMap((b) => b.servers);
+  rates.sample(servers(), control.wheel.clock());
   const timer = setInterval(() => {
-    rates.sample(servers(), gw.wheel.clock());
+    rates.sample(servers(), control.wheel.clock());
     if (sse.size > 0) {
       cached = undefined;
       sse.broadcast(overview().json);
     }
   }, tickMs);
   timer.unref();
+  // What changes a server's state drops the cached overview at once, so the next read
+  // (an API call, the next tick of the dashboards) shows it.
+  const changed = () => {
+    cached = undefined;
+  };
+  const ours = (b: { readonly name: string }) => control.backends.get(b.name) === b;
+  const unsubscribe = [
+    on(events.adminAction, (m) => m.control === control && changed()),
+    on(events.reload, (m) => m.control === control && changed()),
+    on(events.serverState, (m) => ours(m.backend) && changed()),
+    on(events.serverEjected, (m) => ours(m.backend) && changed()),
+  ];
+  const stopEvents = () => {
+    for (const off of unsubscribe) off();
+  };
 
   const server: Server = createServer(
     { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8192 },
@@ -157,6 +175,7 @@ export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger):
     });
   } catch (err) {
     clearInterval(timer);
+    stopEvents();
     throw err;
   }
   server.on("error", (err) => log?.error({ err }, "admin server error"));
@@ -172,6 +191,7 @@ export async function startAdmin(gw: Gateway, opts: AdminOptions, log?: Logger):
     },
     close: () => {
       clearInterval(timer);
+      stopEvents();
       sse.closeAll();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());

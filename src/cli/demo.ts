@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { loadConfig } from "../config/load.ts";
 import { startEchoServer, startSseServer, startWsEchoServer, type DemoServer } from "./demo/backends.ts";
-import { Gateway } from "../gateway/gateway.ts";
+import { Gateway } from "../control/gateway.ts";
 import { createLogger } from "../log.ts";
 import { untilSignal } from "./signals.ts";
 

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
-import { Gateway } from "../gateway/gateway.ts";
+import { Gateway } from "../control/gateway.ts";
 import { createLogger } from "../log.ts";
 import { Primary, startPrimaryAdmin } from "../workers/primary.ts";
 import { workerCount } from "../workers/protocol.ts";

@@ -2,7 +2,7 @@ import { CloseSchedule, planDrain, spreadCloses } from "../core/plan/drain.ts";
 import { jitteredRetryAfter } from "../core/plan/token-bucket.ts";
 import type { Logger } from "../log.ts";
 import type { Backend } from "../gateway/backend.ts";
-import type { Deadlines } from "../gateway/timer-wheel.ts";
+import type { TimerWheel } from "../gateway/timer-wheel.ts";
 import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import { CloseCode } from "../protocol/close.ts";
@@ -26,13 +26,13 @@ interface Pending {
  */
 export class Drainer {
   readonly #tunnels: Set<Tunnel>;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
   readonly #log: Logger | undefined;
   readonly #pending: Pending[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly random: () => number;
 
-  constructor(tunnels: Set<Tunnel>, wheel: Deadlines, log?: Logger, random: () => number = Math.random) {
+  constructor(tunnels: Set<Tunnel>, wheel: TimerWheel, log?: Logger, random: () => number = Math.random) {
     this.#tunnels = tunnels;
     this.#wheel = wheel;
     this.#log = log;

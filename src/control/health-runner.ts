@@ -4,6 +4,7 @@ import { systemClock } from "./clock.ts";
 import { probeFor } from "./probes/index.ts";
 import type { Logger } from "../log.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
+import { events } from "../gateway/diagnostics.ts";
 
 /**
  * Runs the active checks of every backend that has `health:` and keeps the servers'
@@ -23,8 +24,6 @@ export class HealthRunner {
   readonly #tickMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  /** Called after every check with the server's record (the primary pushes it to workers). */
-  onRecord: ((b: Backend, s: UpstreamServer) => void) | undefined;
   readonly #active: boolean;
 
   /** `activeChecks: false` in data-plane workers: the primary checks and pushes records. */
@@ -52,10 +51,11 @@ export class HealthRunner {
         s.refresh(performance.now(), b.config.slowStart);
         this.#log?.warn({ backend: b.name, server: s.name, from, to, reason }, "server state changed");
         if (to === "up") b.refresh(performance.now());
+        if (events.serverState.hasSubscribers) events.serverState.publish({ backend: b, server: s, from, to, reason });
       },
       onResult: (s: UpstreamServer, r: CheckRecord) => {
         s.refresh(performance.now(), b.config.slowStart);
-        this.onRecord?.(b, s);
+        if (events.healthChecked.hasSubscribers) events.healthChecked.publish({ backend: b, server: s, ok: r.ok, reason: r.reason });
         if (!r.ok) this.#log?.debug({ backend: b.name, server: s.name, reason: r.reason }, "check failed");
       },
     });

@@ -1,7 +1,7 @@
 import { Rebalancer, lifetimeDeadline, newestFirst } from "../core/plan/rebalance.ts";
 import type { Logger } from "../log.ts";
 import type { Backend } from "../gateway/backend.ts";
-import type { Deadlines } from "../gateway/timer-wheel.ts";
+import type { TimerWheel } from "../gateway/timer-wheel.ts";
 import { CloseCode } from "../protocol/close.ts";
 import type { Drainer } from "./drainer.ts";
 import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
@@ -21,13 +21,13 @@ export class RebalanceRunner {
   readonly #backends: ReadonlyMap<string, Backend>;
   readonly #tunnels: Set<Tunnel>;
   readonly #drainer: Drainer;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
   readonly #log: Logger | undefined;
   readonly #rebalancers = new Map<Backend, Rebalancer>();
   readonly #lifetimes = new WeakMap<Tunnel, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(backends: ReadonlyMap<string, Backend>, tunnels: Set<Tunnel>, drainer: Drainer, wheel: Deadlines, log?: Logger) {
+  constructor(backends: ReadonlyMap<string, Backend>, tunnels: Set<Tunnel>, drainer: Drainer, wheel: TimerWheel, log?: Logger) {
     this.#backends = backends;
     this.#tunnels = tunnels;
     this.#drainer = drainer;

@@ -1,6 +1,7 @@
 import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { Gateway, ReloadReport } from "../gateway/gateway.ts";
+import type { Gateway } from "./gateway.ts";
+import type { ReloadReport } from "./plane.ts";
 import type { Logger } from "../log.ts";
 
 /**

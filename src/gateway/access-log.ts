@@ -1,9 +1,12 @@
 import { pino, type Logger } from "pino";
+import { events, on } from "./diagnostics.ts";
 
 /**
  * Access logs: one JSON line per exchange (or per tunnel, when it closes), written
- * asynchronously by pino to stdout. Off by default per listener (`accessLog: true`);
- * when off, the data plane builds nothing for it.
+ * asynchronously by pino to stdout. Off by default per listener (`accessLog: true`).
+ * The log subscribes to the `holdfast:exchange:finished` and `holdfast:tunnel:closed`
+ * events; while no listener has it on, nobody subscribes and the data plane builds no
+ * record.
  *
  * @example
  * const log = createAccessLog();
@@ -16,7 +19,39 @@ export function createAccessLog(destination: number | string = 1): Logger {
   );
 }
 
-/** What an access-log line holds; built at request start only when logging is on. */
+/**
+ * Writes the access lines of `plane`'s listeners for which `enabled(listener)` holds;
+ * returns the unsubscribe function. The logger is created on first use (stdout)
+ * unless one is given.
+ *
+ * @example
+ * const off = subscribeAccessLog(plane, undefined, (l) => l === "web");
+ */
+export function subscribeAccessLog(plane: object, log: Logger | undefined, enabled: (listener: string) => boolean): () => void {
+  let out = log;
+  const write = (record: AccessRecord) => {
+    if (enabled(record.listener)) (out ??= createAccessLog()).info(record);
+  };
+  const offExchange = on(events.exchangeFinished, (m) => {
+    if (m.plane === plane) write(m.record);
+  });
+  const offTunnel = on(events.tunnelClosed, (m) => {
+    if (m.plane === plane && m.record !== null) write(m.record);
+  });
+  return () => {
+    offExchange();
+    offTunnel();
+  };
+}
+
+/**
+ * What an access-log line holds; built at request start only while the exchange
+ * event has subscribers.
+ *
+ * @example
+ * const r: AccessRecord = { client: "10.0.0.7", listener: "web", method: "GET", host: "example.com", path: "/",
+ *   status: 200, bytesIn: 78, bytesOut: 512, durationMs: 1.2, backend: "app", server: "app1", retries: 0, upstreamReused: true };
+ */
 export interface AccessRecord {
   client: string;
   listener: string;

@@ -10,9 +10,10 @@ import type { Logger } from "../log.ts";
 import { createCookieCodec } from "../core/sticky/cookie.ts";
 import { MemoryStickyStore } from "../core/sticky/store.ts";
 import { CookieSticky, SourceSticky, type StickyDecision } from "../core/sticky/sticky.ts";
-import type { Deadlines } from "./timer-wheel.ts";
+import type { TimerWheel } from "./timer-wheel.ts";
 import { hmacSha256, stickyKey } from "./sticky-mac.ts";
 import { UpstreamServer } from "./upstream.ts";
+import { events } from "./diagnostics.ts";
 
 /** Reused per backend so a pick allocates no context object. */
 class MutablePickContext implements PickContext {
@@ -74,7 +75,7 @@ export class Backend {
   #cookie: { plain: CookieSticky; secure: CookieSticky } | undefined;
   #source: SourceSticky | undefined;
   readonly #log: Logger | undefined;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
 
   /** This process's share of per-server limits (1/N with N workers). */
   readonly #share: number;
@@ -82,7 +83,7 @@ export class Backend {
   #stickyKey: Uint8Array | undefined;
   #stickySecret: string | undefined;
 
-  constructor(config: BackendConfig, wheel: Deadlines, log?: Logger, share = 1) {
+  constructor(config: BackendConfig, wheel: TimerWheel, log?: Logger, share = 1) {
     this.name = config.name;
     this.config = config;
     this.#log = log;
@@ -286,7 +287,9 @@ export class Backend {
     if (recordFailure(records, s.health, passive, now)) {
       s.stats.ejections++;
       s.refresh(now, this.config.slowStart);
-      this.#log?.warn({ backend: this.name, server: s.name, reason: why, until: s.health.ejectedUntil - now }, "server ejected");
+      const forMs = s.health.ejectedUntil - now;
+      this.#log?.warn({ backend: this.name, server: s.name, reason: why, until: forMs }, "server ejected");
+      if (events.serverEjected.hasSubscribers) events.serverEjected.publish({ backend: this, server: s, reason: why, forMs });
     }
   }
 

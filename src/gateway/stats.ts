@@ -52,3 +52,27 @@ export class ServerStats {
     this.latencyCount++;
   }
 }
+
+const NONE = 0;
+const CLASS_5XX = STATUS_CLASSES.indexOf("5xx");
+
+/**
+ * Finished exchanges recorded for a server, and how many of them failed (a 5xx, or no
+ * response at all: connection refused, reset, timed out).
+ *
+ * @example
+ * const { total, errors } = responseTotals(server.stats);
+ */
+export function responseTotals(stats: ServerStats): { total: number; errors: number } {
+  const r = stats.responses;
+  const n = STATUS_CLASSES.length;
+  let total = 0;
+  let errors = 0;
+  for (let i = 0; i < r.length; i++) {
+    const v = r[i]!;
+    total += v;
+    const cls = i % n;
+    if (cls === NONE || cls === CLASS_5XX) errors += v;
+  }
+  return { total, errors };
+}

@@ -6,7 +6,7 @@
  * later, or at once when a deadline moves earlier.
  *
  * @example
- * const wheel = new Deadlines(100);
+ * const wheel = new TimerWheel(100);
  * wheel.start();
  * wheel.arm(item, wheel.now + 5000); // item.expire(now) runs ~5 s from now
  */
@@ -21,7 +21,7 @@ export interface Expirable {
 
 export type Clock = () => number;
 
-export class Deadlines {
+export class TimerWheel {
   /** Coarse current time, updated at every tick and by `arm`. */
   now: number;
   readonly #res: number;

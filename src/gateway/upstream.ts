@@ -3,7 +3,7 @@ import type { ServerView } from "../core/balance/types.ts";
 import type { Address, ServerConfig } from "../config/types.ts";
 import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../core/health/state.ts";
 import { ServerStats } from "./stats.ts";
-import type { Deadlines, Expirable } from "./timer-wheel.ts";
+import type { TimerWheel, Expirable } from "./timer-wheel.ts";
 import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
 
 /**
@@ -52,9 +52,9 @@ export class UpstreamServer implements ServerView {
   readonly stats = new ServerStats();
   readonly idle: UpstreamConn[] = [];
   pool: PoolOptions;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
 
-  constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: Deadlines, warm = true) {
+  constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: TimerWheel, warm = true) {
     this.index = index;
     this.name = cfg.name;
     this.host = cfg.address.host;
@@ -165,9 +165,9 @@ export class UpstreamConn implements SocketHandler, Expirable {
   isConnected = false;
   deadline = 0;
   wheelSlot = -1;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
 
-  constructor(server: UpstreamServer, waiter: UpstreamWaiter, wheel: Deadlines) {
+  constructor(server: UpstreamServer, waiter: UpstreamWaiter, wheel: TimerWheel) {
     this.server = server;
     this.waiter = waiter;
     this.#wheel = wheel;

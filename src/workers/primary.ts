@@ -7,24 +7,26 @@ import { formatIssue } from "../config/issues.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { BackendConfig, Config, ListenerConfig } from "../config/types.ts";
 import { randomBytes } from "node:crypto";
-import { Gateway } from "../gateway/gateway.ts";
+import { ControlPlane } from "../control/plane.ts";
+import { events, on } from "../gateway/diagnostics.ts";
 import type { Logger } from "../log.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { applySnapshots, type Snapshot } from "./snapshot.ts";
 
 /**
- * The primary of `workers: N` (DESIGN §2): the control plane. It validates the config,
- * runs the active health checks and the admin server on a headless model gateway, and
- * forks N data-plane workers, to which it pushes health records, admin actions and
- * reloads. Workers report a snapshot every second; the model sums them, so the
- * dashboard and `/metrics` show one gateway. A worker that dies is replaced.
+ * The primary of `workers: N` (DESIGN §2): the control plane without a data plane. It
+ * validates the config, runs the active health checks and the admin server, and forks
+ * N data-plane workers, to which it pushes health records and admin actions (it
+ * subscribes to their events) and reloads. Workers report a snapshot every second; the
+ * control plane's servers hold their sums, so the dashboard and `/metrics` show one
+ * gateway. A worker that dies is replaced.
  *
  * @example
  * const p = await Primary.start(config, file, 2, log);
  * await p.reload(); await p.shutdown();
  */
 export class Primary {
-  readonly model: Gateway;
+  readonly control: ControlPlane;
   #config: Config;
   readonly #file: string;
   readonly #log: Logger;
@@ -33,26 +35,34 @@ export class Primary {
   #workerCount = 1;
   #timer: ReturnType<typeof setInterval> | undefined;
   #reloadWaiters = new Map<number, (r: { ok: boolean; message?: string }) => void>();
+  #unsubscribe: (() => void)[] = [];
 
   private constructor(config: Config, file: string, log: Logger) {
     this.#config = config;
     this.#file = file;
     this.#log = log;
-    this.model = new Gateway(config, log, { headless: true });
+    this.control = new ControlPlane(config, log, null);
   }
 
   static async start(config: Config, file: string, count: number, log: Logger): Promise<Primary> {
     const p = new Primary(await resolvePorts(config, undefined), file, log);
-    await p.model.start();
-    p.model.health.onRecord = (b, s) => p.#broadcast({ t: "health", backend: b.name, server: s.name, record: s.health, timeOrigin: performance.timeOrigin });
-    p.model.onAction = (backend, server, action, weight) => p.#broadcast({ t: "action", backend, server, action, weight });
+    const control = p.control;
+    control.start();
+    p.#unsubscribe = [
+      on(events.healthChecked, ({ backend: b, server: s }) => {
+        if (control.backends.get(b.name) === b) p.#broadcast({ t: "health", backend: b.name, server: s.name, record: s.health, timeOrigin: performance.timeOrigin });
+      }),
+      on(events.adminAction, (m) => {
+        if (m.control === control) p.#broadcast({ t: "action", backend: m.backend, server: m.server, action: m.action, weight: m.weight });
+      }),
+    ];
     p.#workerCount = count;
     const entry = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./entry.ts" : "./entry.js", import.meta.url));
     // Same young-generation cap as bin/holdfast.js's shebang (memory per idle tunnel).
     const execArgv = process.execArgv.some((a) => a.startsWith("--max-semi-space-size")) ? process.execArgv : [...process.execArgv, "--max-semi-space-size=2"];
     cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv });
     await Promise.all(Array.from({ length: count }, (_, i) => p.#fork(i)));
-    p.#timer = setInterval(() => applySnapshots(p.model, [...p.#workers.values()].flatMap((w) => (w.snapshot === undefined ? [] : [w.snapshot]))), 1000);
+    p.#timer = setInterval(() => applySnapshots(p.control, [...p.#workers.values()].flatMap((w) => (w.snapshot === undefined ? [] : [w.snapshot]))), 1000);
     p.#timer.unref();
     return p;
   }
@@ -97,13 +107,13 @@ export class Primary {
     }
     const loaded = loadConfigFile(this.#file);
     if (!loaded.ok) {
-      this.model.counters.reloadFailures++;
+      this.control.counters.reloadFailures++;
       const errors = loaded.issues.map((i) => formatIssue(i));
       this.#log.error({ file: this.#file, errors }, "reload refused: the new config is invalid; the old one keeps serving");
       return { ok: false, errors };
     }
     const next = await resolvePorts(loaded.config, this.#config);
-    const report = await this.model.reload(next);
+    const report = await this.control.reload(next);
     if (!report.changed) return { ok: true, summary: "no changes" };
     this.#config = next;
     const results = await Promise.all(
@@ -120,7 +130,7 @@ export class Primary {
     );
     const failed = results.filter((r) => !r.ok).map((r) => r.message ?? "failed");
     if (failed.length > 0) {
-      this.model.counters.reloadFailures++;
+      this.control.counters.reloadFailures++;
       return { ok: false, errors: failed };
     }
     return { ok: true, summary: `${reloadSummary(report)} (applied by ${results.length} workers)` };
@@ -129,14 +139,15 @@ export class Primary {
   /** Graceful stop of every worker (each runs the gateway's graceful stop); resolves when all exited. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
-    this.model.stopping = true;
+    this.control.stopping = true;
+    for (const off of this.#unsubscribe) off();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     const exits = [...this.#workers.values()].map((w) => new Promise<void>((r) => (w.worker.isDead() ? r() : w.worker.once("exit", () => r()))));
     this.#broadcast({ t: "shutdown" });
     const deadline = this.#config.shutdown.timeout + 5000;
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, deadline).unref())]);
     for (const w of this.#workers.values()) w.worker.kill("SIGKILL");
-    await this.model.stop();
+    await this.control.stop();
   }
 
   /** Second signal: no more waiting. */
@@ -193,8 +204,8 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-/** Starts the admin server on the model (same API and dashboard as a single process). */
+/** Starts the admin server on the primary's control plane (same API and dashboard as a single process). */
 export function startPrimaryAdmin(p: Primary, log: Logger): Promise<AdminServer> {
   const { listen, token } = p.config.admin;
-  return startAdmin(p.model, { listen, token, reload: () => p.reload() }, log);
+  return startAdmin(p.control, { listen, token, reload: () => p.reload() }, log);
 }

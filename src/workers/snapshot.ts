@@ -1,4 +1,6 @@
-import type { Gateway, MirrorState } from "../gateway/gateway.ts";
+import type { ControlPlane } from "../control/plane.ts";
+import type { DataPlane } from "../gateway/data-plane.ts";
+import { readGauges, type Gauges } from "../gateway/gauges.ts";
 import type { ServerStats } from "../gateway/stats.ts";
 
 /**
@@ -36,51 +38,30 @@ const NUMERIC_STATS = [
 ] as const;
 
 /** Reads a worker's live objects (control-plane cost, once a second). */
-export function takeSnapshot(gw: Gateway): Snapshot {
-  const tunnelsBy = new Map<object, { n: number; bin: number; bout: number }>();
+export function takeSnapshot(plane: DataPlane): Snapshot {
+  const gauges = readGauges(plane);
   const listeners: Record<string, { connections: number; tunnels: number }> = {};
-  for (const name of gw.listenerNames) listeners[name] = { connections: 0, tunnels: 0 };
-  for (const t of gw.tunnels) {
-    if (t.server !== null) {
-      let x = tunnelsBy.get(t.server);
-      if (x === undefined) tunnelsBy.set(t.server, (x = { n: 0, bin: 0, bout: 0 }));
-      x.n++;
-      x.bin += t.bytesIn;
-      x.bout += t.bytesOut;
-    }
-    const l = t.listener === null ? undefined : listeners[t.listener];
-    if (l !== undefined) {
-      l.connections++;
-      l.tunnels++;
-    }
-  }
-  for (const s of gw.sessions) {
-    const l = listeners[s.listener];
-    if (l !== undefined) l.connections++;
-  }
+  for (const name of plane.listenerNames) listeners[name] = { ...(gauges.listeners.get(name) ?? { connections: 0, tunnels: 0 }) };
   const servers: Record<string, ServerSnapshot> = {};
-  for (const b of gw.backends.values()) {
+  for (const b of plane.backends.values()) {
     for (const s of b.servers) {
       const st: Record<string, number | number[]> = {};
       for (const k of NUMERIC_STATS) st[k] = s.stats[k];
       st.responses = Array.from(s.stats.responses);
       st.latency = Array.from(s.stats.latency);
-      const t = tunnelsBy.get(s);
-      servers[`${b.name}/${s.name}`] = {
-        stats: st, active: s.active, idle: s.idle.length, tunnels: t?.n ?? 0,
-        tunnelBytesIn: t?.bin ?? 0, tunnelBytesOut: t?.bout ?? 0, queue: b.queue.length,
-      };
+      const g = gauges.servers.get(s)!;
+      servers[`${b.name}/${s.name}`] = { stats: st, ...g };
     }
   }
-  return { servers, listeners, sessions: gw.sessions.size, tunnels: gw.tunnels.size, admissionRejected: gw.counters.admissionRejected };
+  return { servers, listeners, sessions: gauges.sessions, tunnels: gauges.tunnels, admissionRejected: plane.counters.admissionRejected };
 }
 
 /**
- * Sums the workers' latest snapshots into the primary's model gateway: its servers'
+ * Sums the workers' latest snapshots into the primary's control plane: its servers'
  * counters are overwritten with the sums, and `mirror` carries the live gauges.
  */
-export function applySnapshots(model: Gateway, snaps: readonly Snapshot[]): void {
-  const mirror: MirrorState = { servers: new Map(), listeners: new Map(), sessions: 0, tunnels: 0 };
+export function applySnapshots(model: ControlPlane, snaps: readonly Snapshot[]): void {
+  const mirror: Gauges = { servers: new Map(), listeners: new Map(), sessions: 0, tunnels: 0 };
   let admission = 0;
   for (const snap of snaps) {
     mirror.sessions += snap.sessions;

@@ -1,4 +1,4 @@
-import { Gateway } from "../gateway/gateway.ts";
+import { Gateway } from "../control/gateway.ts";
 import { createLogger } from "../log.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { takeSnapshot } from "./snapshot.ts";
@@ -32,7 +32,7 @@ export async function runWorker(): Promise<void> {
           try {
             await gw.start();
             send({ t: "ready" });
-            timer = setInterval(() => send({ t: "snapshot", data: takeSnapshot(gw!) }), 1000);
+            timer = setInterval(() => send({ t: "snapshot", data: takeSnapshot(gw!.data) }), 1000);
             timer.unref();
           } catch (err) {
             send({ t: "failed", message: (err as Error).message });

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import { once } from "node:events";
 import { loadConfig } from "../../src/config/load.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import { httpBackend } from "../support/backends.ts";
 import { simpleConfig } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";

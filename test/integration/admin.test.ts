@@ -163,7 +163,7 @@ describe("admin: /metrics", () => {
   });
 
   test("the workers seam: per-worker JSON aggregates into one exposition (counters summed, states not)", async () => {
-    const m = createMetrics(f.gw.gw, { processMetrics: false });
+    const m = createMetrics(f.gw.gw.control, { processMetrics: false });
     const json = await m.json();
     const one = parseExposition(await m.text()).samples;
     const two = parseExposition(await aggregateMetrics([json, json])).samples;

@@ -1,6 +1,6 @@
 // An in-process gateway built from YAML through the real config loader.
 import { loadConfig } from "../../src/config/load.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 
 export interface TestGateway {
   readonly gw: Gateway;

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/load.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import type { Logger } from "../../src/log.ts";
 import { deadPort } from "../support/backends.ts";
 

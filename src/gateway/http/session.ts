@@ -1,8 +1,7 @@
 import type { HttpListenerConfig } from "../../config/types.ts";
-import type { Logger } from "../../log.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend, QueueWaiter } from "../backend.ts";
-import type { Deadlines, Expirable } from "../timer-wheel.ts";
+import type { TimerWheel, Expirable } from "../timer-wheel.ts";
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
 import { Head, HeadError, findHeadEnd, findHeader as findHeaderIndex, headErrorText, parseRequest, parseResponse } from "../../codec/http1/head.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
@@ -17,6 +16,7 @@ import { WsTracking } from "../tunnel/ws-tracking.ts";
 import { acceptThenClose } from "./ws-refuse.ts";
 import { jitteredRetryAfter } from "../../core/plan/token-bucket.ts";
 import { CloseCode } from "../../protocol/close.ts";
+import { events } from "../diagnostics.ts";
 import { equalsLower } from "../../codec/http1/chars.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
 
@@ -41,15 +41,15 @@ export interface HttpListenerContext {
   /** Replaced in place by a reload (sessions read it per request). */
   cfg: HttpListenerConfig;
   router: Router;
-  readonly wheel: Deadlines;
+  readonly wheel: TimerWheel;
   readonly proto: "http" | "https";
   readonly sessions: Set<HttpSession>;
   readonly tunnels: Set<Tunnel>;
   readonly counters: { admissionRejected: number };
   /** Ends the accounting of the listener's tunnels (created with the first one). */
   tunnelOwner?: HttpTunnelOwner;
-  /** Set when the listener has `accessLog: true`. */
-  readonly accessLog: Logger | undefined;
+  /** The data plane, named as the source of the events published here. */
+  readonly plane: object;
 }
 
 const ST_IDLE = 0; // between requests
@@ -308,7 +308,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#resBuf = null;
     this.#bytesIn = bodyEnd;
     this.#bytesOut = 0;
-    if (this.#ctx.accessLog !== undefined) this.#access = this.#accessRecord(buf, backend.name);
+    // The access record is built only while someone listens (the access log, when on).
+    if (events.exchangeFinished.hasSubscribers || (this.#upgrade && events.tunnelClosed.hasSubscribers)) this.#access = this.#accessRecord(buf, backend.name);
     this.#disarm();
     this.#pick(buf);
   }
@@ -343,7 +344,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     a.server = server?.name ?? "";
     a.retries = Math.max(0, this.#attempts - 1);
     if (tunnelMs !== undefined) a.tunnelMs = tunnelMs;
-    this.#ctx.accessLog!.info(a);
+    if (events.exchangeFinished.hasSubscribers) events.exchangeFinished.publish({ plane: this.#ctx.plane, record: a });
   }
 
   /** Picks a server (stickiness, hash key, policy) and connects, or queues, or answers 503. */
@@ -377,6 +378,9 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const hint = jitteredRetryAfter(Math.max(waitMs, 250), Math.random);
     server.stats.admissionRejected++;
     this.#ctx.counters.admissionRejected++;
+    if (events.admissionRefused.hasSubscribers) {
+      events.admissionRefused.publish({ plane: this.#ctx.plane, listener: this.#ctx.cfg.name, backend, server, websocket: this.#websocket });
+    }
     if (this.#websocket) {
       const res = acceptThenClose(this.#wsKey, CloseCode.TRY_AGAIN_LATER, hint.ms);
       if (res !== null) {
@@ -644,6 +648,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     t.access = access;
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
+    if (events.tunnelOpened.hasSubscribers) events.tunnelOpened.publish({ plane: this.#ctx.plane, tunnel: t, record: access });
     const early = this.#buf;
     this.#buf = null;
     t.start(early, end < buf.length ? buf.subarray(end) : null);
@@ -751,11 +756,11 @@ class HttpTunnelOwner implements TunnelOwner {
     t.backend!.end(server, t.latencyMs, true, ctx.wheel.now);
     server.stats.response(t.method, 101, t.latencyMs, t.bytesIn, t.bytesOut);
     const access = t.access;
-    if (access !== null && ctx.accessLog !== undefined) {
+    if (access !== null) {
       access.bytesIn = t.bytesIn;
       access.bytesOut = t.bytesOut;
       access.tunnelMs = Math.round(ctx.wheel.clock() - t.openedAt);
-      ctx.accessLog.info(access);
     }
+    if (events.tunnelClosed.hasSubscribers) events.tunnelClosed.publish({ plane: ctx.plane, tunnel: t, record: access });
   }
 }

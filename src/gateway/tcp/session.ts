@@ -1,11 +1,12 @@
 import type { TcpListenerConfig } from "../../config/types.ts";
 import type { Backend } from "../backend.ts";
-import type { Deadlines } from "../timer-wheel.ts";
+import type { TimerWheel } from "../timer-wheel.ts";
 import { VIEW } from "../http/request-view.ts";
 import { shouldRetry } from "../../core/plan/retry.ts";
 import { type HfSocket, type SocketHandler } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
+import { events } from "../diagnostics.ts";
 
 /**
  * L4 mode: one accepted TCP connection is tunnelled to a picked server. Refused or
@@ -18,9 +19,11 @@ import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } fr
 export interface TcpListenerContext {
   cfg: TcpListenerConfig;
   backend: Backend;
-  readonly wheel: Deadlines;
+  readonly wheel: TimerWheel;
   readonly tunnels: Set<Tunnel>;
   readonly counters: { admissionRejected: number };
+  /** The data plane, named as the source of the events published here. */
+  readonly plane: object;
 }
 
 export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
@@ -48,6 +51,9 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
       if (server !== undefined) {
         server.stats.admissionRejected++;
         ctx.counters.admissionRejected++;
+        if (events.admissionRefused.hasSubscribers) {
+          events.admissionRefused.publish({ plane: ctx.plane, listener: ctx.cfg.name, backend: ctx.backend, server, websocket: false });
+        }
       }
       socket.destroy();
       this.#done = true;
@@ -78,6 +84,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
+    if (events.tunnelOpened.hasSubscribers) events.tunnelOpened.publish({ plane: this.#ctx.plane, tunnel: t, record: null });
     t.start(early === null ? null : Buffer.concat(early), null);
     if (this.#clientEnded) conn.socket.end();
     server.stats.tunnelsOpened++;
@@ -90,6 +97,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     this.#ctx.backend.end(server, 0, true, this.#ctx.wheel.now);
     server.stats.bytesIn += t.bytesIn;
     server.stats.bytesOut += t.bytesOut;
+    if (events.tunnelClosed.hasSubscribers) events.tunnelClosed.publish({ plane: this.#ctx.plane, tunnel: t, record: null });
   }
 
   onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {

@@ -2,7 +2,7 @@ import type { Logger } from "../../log.ts";
 import { CloseCode } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend } from "../backend.ts";
-import type { Deadlines, Expirable } from "../timer-wheel.ts";
+import type { TimerWheel, Expirable } from "../timer-wheel.ts";
 import { streamed } from "../young-gc.ts";
 import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
 import type { UpstreamServer } from "../upstream.ts";
@@ -57,10 +57,10 @@ export class Tunnel implements SocketHandler, Expirable {
   /** The server died and the client was sent a 1012 instead of a cut. */
   #vanished = false;
   #owner: TunnelOwner;
-  readonly #wheel: Deadlines;
+  readonly #wheel: TimerWheel;
 
   constructor(
-    client: HfSocket, upstream: HfSocket, wheel: Deadlines, idleMs: number, owner: TunnelOwner,
+    client: HfSocket, upstream: HfSocket, wheel: TimerWheel, idleMs: number, owner: TunnelOwner,
     server: UpstreamServer | null = null, backend: Backend | null = null, ws: WsTracking | null = null,
   ) {
     this.client = client;
@@ -87,7 +87,7 @@ export class Tunnel implements SocketHandler, Expirable {
   }
 
   onData(s: HfSocket, chunk: Buffer): void {
-    if (this.deadline !== 0 && !this.#closing) this.deadline = this.#wheel.now + this.idleMs; // lazy refresh: see Deadlines.arm
+    if (this.deadline !== 0 && !this.#closing) this.deadline = this.#wheel.now + this.idleMs; // lazy refresh: see TimerWheel.arm
     streamed(chunk.length);
     const ws = this.ws;
     if (s === this.client) {

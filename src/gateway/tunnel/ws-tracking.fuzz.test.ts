@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { fuzzSeed, hostileStream, modelFrames, mulberry32, type FrameModel } from "../../codec/ws/fuzz.kit.ts";
 import { randomCuts } from "../../codec/ws/testing.kit.ts";
 import type { HfSocket } from "../sockets.ts";
-import type { Deadlines } from "../timer-wheel.ts";
+import type { TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "./tunnel.ts";
 import { WsTracking } from "./ws-tracking.ts";
 
@@ -45,7 +45,7 @@ test("WsTracking: a ping and a close are injected only at frame boundaries, neve
     const sock = client as unknown as HfSocket;
     let blind = false;
     const tunnel = { client: sock, close() {}, fallBackToBlind() { blind = true; } } as unknown as Tunnel;
-    const wheel = { now: 0, arm() {}, disarm() {} } as unknown as Deadlines;
+    const wheel = { now: 0, arm() {}, disarm() {} } as unknown as TimerWheel;
     const ws = new WsTracking({ pingInterval: 1000, pongTimeout: 1000 });
     ws.start(tunnel, wheel);
     const pingAt = cuts[int(random, cuts.length)]!;

@@ -1,4 +1,4 @@
-import type { Deadlines, Expirable } from "../timer-wheel.ts";
+import type { TimerWheel, Expirable } from "../timer-wheel.ts";
 import type { HfSocket } from "../sockets.ts";
 import type { Tunnel } from "./tunnel.ts";
 import { closeFrame, pingFrame } from "../../codec/ws/build.ts";
@@ -38,7 +38,7 @@ export class WsTracking implements Expirable {
   #closing = false;
   #phase = PHASE_NONE;
   #tunnel: Tunnel | null = null;
-  #wheel: Deadlines | null = null;
+  #wheel: TimerWheel | null = null;
   deadline = 0;
   wheelSlot = -1;
 
@@ -48,7 +48,7 @@ export class WsTracking implements Expirable {
     this.#up = pings === undefined ? null : new PongFilter();
   }
 
-  start(tunnel: Tunnel, wheel: Deadlines): void {
+  start(tunnel: Tunnel, wheel: TimerWheel): void {
     this.#tunnel = tunnel;
     this.#wheel = wheel;
     if (this.#pingInterval > 0) {
@@ -57,7 +57,7 @@ export class WsTracking implements Expirable {
     }
   }
 
-  stop(wheel: Deadlines): void {
+  stop(wheel: TimerWheel): void {
     wheel.disarm(this);
     this.#phase = PHASE_NONE;
   }

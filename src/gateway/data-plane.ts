@@ -1,0 +1,280 @@
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
+import type { ConfigDiff } from "../core/plan/diff.ts";
+import type { Logger } from "../log.ts";
+import { subscribeAccessLog } from "./access-log.ts";
+import { Backend } from "./backend.ts";
+import { HttpSession, type HttpListenerContext } from "./http/session.ts";
+import { Router } from "./routes.ts";
+import { attach, discard } from "./sockets.ts";
+import { TcpSession, type TcpListenerContext } from "./tcp/session.ts";
+import { TimerWheel } from "./timer-wheel.ts";
+import type { Tunnel } from "./tunnel/tunnel.ts";
+
+interface LiveListener {
+  cfg: ListenerConfig;
+  server: Server;
+  ctx: HttpListenerContext | TcpListenerContext;
+}
+
+/**
+ * Process-wide counters: metrics read them; the data plane counts admission refusals,
+ * the control plane reloads.
+ *
+ * @example
+ * plane.counters.admissionRejected; // 3
+ */
+export interface Counters {
+  reloads: number;
+  reloadFailures: number;
+  admissionRejected: number;
+  /** `Date.now()` when the process started serving. */
+  readonly startedAt: number;
+}
+
+/**
+ * A fresh set of {@link Counters}.
+ *
+ * @example
+ * const counters = newCounters();
+ */
+export function newCounters(): Counters {
+  return { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
+}
+
+/**
+ * How this process's data plane takes part (defaults: one process doing everything).
+ *
+ * @example
+ * new DataPlane(config, log, { reusePort: true, share: 1 / 4 }); // one of 4 workers
+ */
+export interface DataPlaneOptions {
+  /** Replaces the default access-log destination (stdout), e.g. in tests. */
+  readonly accessLog?: Logger;
+  /** Each worker binds its own listening socket (SO_REUSEPORT): the kernel spreads connections. */
+  readonly reusePort?: boolean;
+  /** This process's share of per-server limits (admission): 1/N with N workers. */
+  readonly share?: number;
+}
+
+/**
+ * What {@link DataPlane.openListeners} bound for a reload, handed back to
+ * {@link DataPlane.commit} once the backends are updated.
+ *
+ * @example
+ * const opened = await plane.openListeners(diff); // throws: nothing changed
+ */
+export interface OpenedListeners {
+  readonly live: readonly LiveListener[];
+}
+
+/**
+ * The data plane of one process: listeners, backends with their live servers, the
+ * timer wheel, and the registries of open sessions and tunnels. It moves bytes and
+ * applies what the control plane (`control/`) decides; it decides nothing itself.
+ *
+ * @example
+ * const plane = new DataPlane(config, log);
+ * await plane.start();
+ * plane.address("web"); // { address: "127.0.0.1", port: 8080, family: "IPv4" }
+ * await plane.stop();
+ */
+export class DataPlane {
+  config: Config;
+  readonly backends = new Map<string, Backend>();
+  readonly wheel = new TimerWheel(100);
+  readonly sessions = new Set<HttpSession>();
+  readonly tunnels = new Set<Tunnel>();
+  readonly counters = newCounters();
+  readonly #opts: DataPlaneOptions;
+  readonly #listeners = new Map<string, LiveListener>();
+  readonly #log: Logger | undefined;
+  #unsubscribeAccessLog: (() => void) | undefined;
+
+  constructor(config: Config, log?: Logger, opts: DataPlaneOptions = {}) {
+    this.config = config;
+    this.#log = log;
+    this.#opts = opts;
+    for (const b of Object.values(config.backends)) this.backends.set(b.name, this.newBackend(b));
+  }
+
+  /** A backend of this process (its servers' pools and counters live here). */
+  newBackend(cfg: Config["backends"][string]): Backend {
+    return new Backend(cfg, this.wheel, this.#log, this.#opts.share);
+  }
+
+  /** Starts the wheel and binds every listener; rejects (and closes what was bound) if one cannot bind. */
+  async start(): Promise<void> {
+    this.wheel.start();
+    try {
+      for (const l of this.config.listeners) this.#register(await this.#bind(this.#newListener(l)));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#syncAccessLog();
+  }
+
+  /** The bound address of a listener (useful with port 0). */
+  address(listener: string): AddressInfo {
+    const l = this.#listeners.get(listener);
+    if (l === undefined) throw new Error(`no listener named ${listener}`);
+    return l.server.address() as AddressInfo;
+  }
+
+  get listenerNames(): string[] {
+    return [...this.#listeners.keys()];
+  }
+
+  #newListener(l: ListenerConfig): LiveListener {
+    return l.mode === "http" ? this.#httpListener(l) : this.#tcpListener(l);
+  }
+
+  #bind(live: LiveListener): Promise<LiveListener> {
+    const l = live.cfg;
+    const server = live.server;
+    const reusePort = this.#opts.reusePort === true;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: l.listen.host, port: l.listen.port, backlog: 4096, reusePort, exclusive: reusePort }, () => {
+        server.off("error", reject);
+        server.on("error", (err) => this.#log?.error({ err, listener: l.name }, "listener error"));
+        resolve(live);
+      });
+    });
+  }
+
+  #register(live: LiveListener): void {
+    this.#listeners.set(live.cfg.name, live);
+    const a = live.server.address() as AddressInfo;
+    this.#log?.info({ listener: live.cfg.name, mode: live.cfg.mode, address: `${a.address}:${a.port}` }, "listening");
+  }
+
+  #httpListener(l: HttpListenerConfig): LiveListener {
+    const ctx: HttpListenerContext = {
+      cfg: l,
+      router: new Router(l.routes, this.backends),
+      wheel: this.wheel,
+      // The listener does not terminate TLS yet even with `tls` set: it must not claim
+      // to (no X-Forwarded-Proto: https, no Secure cookie) until it does (issue 13).
+      proto: "http",
+      sessions: this.sessions,
+      tunnels: this.tunnels,
+      counters: this.counters,
+      plane: this,
+    };
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      // The server's noDelay option does not reach accepted sockets on every Node version.
+      socket.setNoDelay(true);
+      new HttpSession(attach(socket, discard), ctx);
+    });
+    return { cfg: l, server, ctx };
+  }
+
+  #tcpListener(l: TcpListenerConfig): LiveListener {
+    // A TCP listener added by a reload may name a backend added by the same reload:
+    // commit() points it at its backend.
+    const ctx: TcpListenerContext = { cfg: l, backend: this.backends.get(l.backend)!, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      socket.setNoDelay(true);
+      new TcpSession(attach(socket, discard), ctx);
+    });
+    return { cfg: l, server, ctx };
+  }
+
+  /**
+   * The first half of applying a reload: a removed listener whose address an added one
+   * takes (a rename, a mode change) closes first; then every added listener binds, so a
+   * bind failure rejects with nothing else changed (what was bound is closed again).
+   */
+  async openListeners(diff: ConfigDiff): Promise<OpenedListeners> {
+    for (const r of diff.listeners.removed) {
+      if (diff.listeners.added.some((a) => a.listen.port === r.listen.port && a.listen.host === r.listen.host)) this.closeListener(r.name);
+    }
+    const live: LiveListener[] = [];
+    for (const l of diff.listeners.added) {
+      try {
+        live.push(await this.#bind(this.#newListener(l)));
+      } catch (err) {
+        for (const a of live) a.server.close();
+        throw err;
+      }
+    }
+    return { live };
+  }
+
+  /**
+   * The second half, after the backends changed: removed listeners close, and every
+   * listener re-reads its config and routes (routes name backends by object).
+   */
+  commit(next: Config, diff: ConfigDiff, opened: OpenedListeners): void {
+    for (const l of diff.listeners.removed) this.closeListener(l.name);
+    for (const live of opened.live) this.#register(live);
+    this.config = next;
+    for (const l of next.listeners) {
+      const live = this.#listeners.get(l.name);
+      if (live === undefined) continue;
+      live.cfg = l;
+      if (l.mode === "http") {
+        const ctx = live.ctx as HttpListenerContext;
+        ctx.cfg = l;
+        ctx.router = new Router(l.routes, this.backends);
+      } else {
+        const ctx = live.ctx as TcpListenerContext;
+        ctx.cfg = l;
+        const b = this.backends.get(l.backend);
+        if (b === undefined) throw new Error(`unknown backend ${l.backend}`);
+        ctx.backend = b;
+      }
+    }
+    this.#syncAccessLog();
+  }
+
+  /** Stops accepting on a listener; its idle keep-alive connections close, busy ones after their exchange. */
+  closeListener(name: string): void {
+    const live = this.#listeners.get(name);
+    if (live === undefined) return;
+    this.#listeners.delete(name);
+    live.server.close();
+    for (const s of this.sessions) if (s.listener === name) s.closeWhenIdle();
+    this.#log?.info({ listener: name }, "listener closed");
+  }
+
+  /** Stops accepting on every listener (the start of a graceful stop). */
+  closeListeners(): void {
+    for (const name of [...this.#listeners.keys()]) this.closeListener(name);
+  }
+
+  /** Closes every pooled idle upstream connection. */
+  closeIdle(): void {
+    for (const b of this.backends.values()) for (const s of [...b.servers, ...b.retired]) s.closeIdle();
+  }
+
+  // The access log subscribes to the exchange and tunnel events while a listener has
+  // `accessLog: true`; without it nobody listens and the data plane builds no record.
+  #syncAccessLog(): void {
+    const on = this.config.listeners.some((l) => l.mode === "http" && l.accessLog);
+    if (on && this.#unsubscribeAccessLog === undefined) {
+      this.#unsubscribeAccessLog = subscribeAccessLog(this, this.#opts.accessLog, (listener) => {
+        const l = this.config.listeners.find((x) => x.name === listener);
+        return l !== undefined && l.mode === "http" && l.accessLog;
+      });
+    } else if (!on && this.#unsubscribeAccessLog !== undefined) {
+      this.#unsubscribeAccessLog();
+      this.#unsubscribeAccessLog = undefined;
+    }
+  }
+
+  /** Stops at once: closes listeners, sessions, tunnels and pooled connections, and the wheel. */
+  async stop(): Promise<void> {
+    const closing = [...this.#listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    this.#listeners.clear();
+    for (const s of this.sessions) s.socket.destroy();
+    for (const t of this.tunnels) t.close();
+    this.closeIdle();
+    this.wheel.stop();
+    this.#unsubscribeAccessLog?.();
+    this.#unsubscribeAccessLog = undefined;
+    await Promise.all(closing);
+  }
+}
