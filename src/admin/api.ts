@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ControlPlane } from "../control/plane.ts";
 import { MAX_WEIGHT } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
+import { guardAdmin } from "./guard.ts";
 import { HttpError, readBody, sendError, sendJson, sendRaw } from "./kit/http.ts";
 import type { Overview } from "./overview.ts";
 import type { SseHub } from "./kit/sse.ts";
@@ -9,7 +10,7 @@ import type { SseHub } from "./kit/sse.ts";
 /**
  * The admin routes (DESIGN §5): read-only views for anyone who can reach the admin
  * port (it binds 127.0.0.1 by default), mutations behind `Authorization: Bearer
- * <admin.token>`. Every handler is cheap: views come from a snapshot the server caches
+ * <admin.token>`; guard.ts refuses DNS-rebound and cross-site requests first. Every handler is cheap: views come from a snapshot the server caches
  * for a fraction of a second, bodies are capped at {@link MAX_BODY} bytes, and nothing
  * here blocks or walks more than the gateway's own objects.
  *
@@ -75,6 +76,8 @@ export interface AdminContext {
   metrics(): Promise<string>;
   readonly metricsContentType: string;
   stopping(): boolean;
+  /** The admin binds loopback only: requests must name a local Host (see guard.ts). */
+  readonly loopbackListen: boolean;
 }
 
 const ACTIONS = new Set(["drain", "enable", "maintenance"]);
@@ -101,13 +104,17 @@ export async function handleAdmin(ctx: AdminContext, req: IncomingMessage, res: 
       return;
     }
     if (err instanceof HttpError) {
-      if (err.status === 401) ctx.log?.warn({ path: req.url, remote: req.socket.remoteAddress, reason: err.message }, "admin request refused");
+      if (err.status === 401 || err.status === 403) ctx.log?.warn({ path: req.url, remote: req.socket.remoteAddress, reason: err.message }, "admin request refused");
       sendError(res, err.status, err.message, err.headers);
       return;
     }
     ctx.log?.error({ err, path: req.url }, "admin request failed");
     sendError(res, 500, `internal error: ${(err as Error).message}`);
   }
+}
+
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function allow(method: string | undefined, allowed: string, path: string): void {
@@ -128,6 +135,9 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
   const m = req.method;
+  const h = req.headers;
+  const refusal = guardAdmin({ method: m ?? "", path, host: h.host, origin: h.origin, secFetchSite: one(h["sec-fetch-site"]) }, ctx.loopbackListen);
+  if (refusal !== undefined) throw refusal;
   switch (path) {
     case "/":
     case "/index.html":

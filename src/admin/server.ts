@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isLoopbackHost } from "../config/address.ts";
 import type { Address } from "../config/types.ts";
 import { Gateway } from "../control/gateway.ts";
 import type { ControlPlane } from "../control/plane.ts";
@@ -132,6 +133,7 @@ export async function startAdmin(source: Gateway | ControlPlane, opts: AdminOpti
     metricsContentType: metrics.contentType,
     // The gateway's own graceful stop also turns /healthz to 503.
     stopping: () => stopping || control.stopping,
+    loopbackListen: isLoopbackHost(opts.listen.host),
   };
 
   const servers = () => [...control.backends.values()].flatMap((b) => b.servers);

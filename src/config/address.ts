@@ -87,3 +87,23 @@ export function isHostName(host: string): boolean {
 export function formatAddress(a: Address): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
+
+/**
+ * True for a host only this machine can reach: `localhost` (and its subdomains, RFC
+ * 6761 §6.3), 127.0.0.0/8, `::1` and IPv4-mapped 127.x. Host as `parseAddress` gives it
+ * (IPv6 without brackets).
+ *
+ * @example
+ * isLoopbackHost("127.0.0.1"); // true
+ * isLoopbackHost("0.0.0.0");   // false: every interface
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  const v4 = parseIPv4(h);
+  if (v4 !== undefined) return v4[0] === 127;
+  const v6 = parseIPv6(h);
+  if (v6 === undefined) return false;
+  if (v6.slice(0, 15).every((b) => b === 0) && v6[15] === 1) return true;
+  return v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff && v6[12] === 127;
+}

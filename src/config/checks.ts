@@ -1,6 +1,6 @@
 import type { Address } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
-import { formatAddress, parseAddress } from "./address.ts";
+import { formatAddress, isLoopbackHost, parseAddress } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { NAME } from "./fields.ts";
 import { formatPath } from "./issues.ts";
@@ -101,6 +101,13 @@ function checkListeners(root: Raw, backends: readonly string[] | undefined, opts
   const admin = rec(root.admin);
   const adminListen = has(admin, "listen") ? parseAddress(admin?.listen, "listen") : ok(DEFAULTS.admin.listen);
   if (adminListen.ok) taken.push({ address: adminListen.value, owner: "admin.listen" });
+  // The admin API drains servers and reloads the config: off this machine only with a token.
+  if (adminListen.ok && !isLoopbackHost(adminListen.value.host) && !has(admin, "token")) {
+    out.push({
+      path: ["admin", "listen"],
+      message: `${formatAddress(adminListen.value)} is reachable from other machines: set admin.token (e.g. token: \${HOLDFAST_ADMIN_TOKEN}) or listen on 127.0.0.1`,
+    });
+  }
   const name = onlyOnce(out, (key, first) => `${JSON.stringify(key)} is already used by listeners[${first}]`);
 
   list(root.listeners).forEach((value, i) => {

@@ -202,7 +202,7 @@ test("config fuzz: holdfast check exits 0 or 1 with issues on random files, neve
       assert.ok(r.code === 0 || r.code === 1, `exit code ${r.code}: ${ctx}`);
       assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+\)?\n|TypeError|RangeError|ReferenceError/, ctx);
       if (r.code === 0) assert.match(r.stdout, /^ok: /, ctx);
-      else assert.match(r.stderr, /: /, ctx);
+      else assert.ok(r.stderr.trim().length > 0, `exit 1 without a word: ${ctx}`);
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { PathIssue, PathSegment } from "./issues.ts";
 import { crossCheck } from "./checks.ts";
 import { interpolate, type Env } from "./interpolate.ts";
 import { toConfigIssues, zodIssues } from "./issues.ts";
+import { redactIssues } from "./redact.ts";
 import { configSchema } from "./schema.ts";
 
 /**
@@ -119,7 +120,7 @@ export function loadYaml<T>(
     ...expanded.issues,
     ...found.filter((i) => !expanded.failed.some((f) => startsWith(i.path, f))),
   ];
-  if (issues.length > 0 || !parsed.success) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, issues)) };
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, redactIssues(issues, raw))) };
   return { ok: true, config: parsed.data };
 }
 

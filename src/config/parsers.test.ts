@@ -2,7 +2,7 @@
 // blocks, hash keys, name suggestions.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatAddress, parseAddress } from "./address.ts";
+import { formatAddress, isLoopbackHost, parseAddress } from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { parseHashKey } from "./hash-key.ts";
 import { formatIP, parseCidr, parseIPv4, parseIPv6 } from "./ip.ts";
@@ -223,4 +223,13 @@ test("parseSize: accepted and refused forms", () => {
     assert.equal(formatSize(bytes), text);
     assert.equal(value(parseSize(text)), bytes);
   }
+});
+
+test("isLoopbackHost: only what no other machine can reach", () => {
+  const cases: [string, boolean][] = [
+    ["127.0.0.1", true], ["127.1.2.3", true], ["::1", true], ["localhost", true], ["admin.localhost", true], ["::ffff:127.0.0.1", true],
+    ["0.0.0.0", false], ["::", false], ["10.0.0.1", false], ["128.0.0.1", false], ["::2", false], ["localhost.example.com", false],
+    ["my-localhost", false], ["::ffff:10.0.0.1", false], ["", false],
+  ];
+  for (const [host, want] of cases) assert.equal(isLoopbackHost(host), want, host);
 });
