@@ -199,10 +199,14 @@ test("admission over the rate: WebSockets are accepted then closed with 1013 + r
       assert.ok(r.opened, "the handshake completed (a browser can read a close code, not a refused handshake)");
       assert.match(r.reason, /^retry-after=\d+$/);
     }
-    const res = await fetch(`http://127.0.0.1:${gw.port()}/`, { headers: { connection: "close" } });
-    assert.equal(res.status, 503);
+    // Ten at once: on a loaded machine the bucket may have refilled a token or two since
+    // the WebSockets, never ten.
+    const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`http://127.0.0.1:${gw.port()}/`, { headers: { connection: "close" } })));
+    const res = answers.find((r) => r.status === 503);
+    assert.ok(res !== undefined, `statuses ${answers.map((r) => r.status).join(" ")}`);
     assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
     assert.match(await res.text(), /admitting no more new connections/);
+    await Promise.all(answers.map((r) => (r === res ? undefined : r.text())));
   } finally {
     await gw.close();
     await Promise.all(bs.map((b) => b.close()));
