@@ -1,14 +1,16 @@
-import type { ConfigIssue } from "./config/types.ts";
-
 /**
- * Every error code holdfast raises, in one table grouped by subsystem (fastify's
+ * Every error holdfast reports, in one table grouped by subsystem (fastify's
  * `lib/errors.js`, undici's `UND_ERR_*`). A code never changes meaning once released:
- * logs, metrics labels and client code match on it.
+ * logs and client code match on it.
  *
- * `retryable` is part of the type: `true` when the request provably never reached an
- * upstream, so sending it again cannot apply it twice and may succeed (on another
- * server, or a little later). The gateway's retry predicate still decides *whether* to
- * retry now; a `false` here means "only if idempotent", decided by the caller.
+ * The gateway answers every request it cannot forward through this table: the status
+ * comes from the row, the plain-words body from the caller (it names the server or the
+ * backend), and the access-log line carries the code as `error`. The retry predicate
+ * (`core/plan/retry.ts`) reads `retryable`.
+ *
+ * `retryable` is `true` when the request provably never reached an upstream, so sending
+ * it again cannot apply it twice and may succeed (on another server, or a little
+ * later); `false` means "only if idempotent", decided by the caller.
  *
  * `status` is the HTTP status the gateway answers with (DESIGN §4), or `undefined` for
  * errors that never reach a client.
@@ -24,6 +26,43 @@ export const ERROR_CODES = {
     retryable: false,
     status: undefined,
     doc: "The config has errors (each with its path); nothing was applied. Retrying the same file fails the same way.",
+  },
+  // client: the request itself is wrong or cannot be served as addressed; sending it again fails again
+  HF_ERR_BAD_REQUEST: {
+    subsystem: "client",
+    retryable: false,
+    status: 400,
+    doc: "The request is malformed or ambiguous (e.g. both Content-Length and Transfer-Encoding); nothing was forwarded.",
+  },
+  HF_ERR_HEAD_TIMEOUT: {
+    subsystem: "client",
+    retryable: false,
+    status: 408,
+    doc: "The request head did not arrive within timeouts.requestHeaders; nothing was forwarded.",
+  },
+  HF_ERR_HEAD_TOO_LARGE: {
+    subsystem: "client",
+    retryable: false,
+    status: 431,
+    doc: "The request head is larger than maxHeaderSize; nothing was forwarded.",
+  },
+  HF_ERR_UNSUPPORTED_CODING: {
+    subsystem: "client",
+    retryable: false,
+    status: 501,
+    doc: "The request uses a transfer coding other than chunked; nothing was forwarded.",
+  },
+  HF_ERR_FORBIDDEN: {
+    subsystem: "client",
+    retryable: false,
+    status: 403,
+    doc: "The client's address is not in the allow list of the route the request matched.",
+  },
+  HF_ERR_NO_ROUTE: {
+    subsystem: "client",
+    retryable: false,
+    status: 404,
+    doc: "No route of the listener matches the request.",
   },
   // upstream connection (dial): nothing was sent, so another server is always safe
   HF_ERR_CONNECT_REFUSED: {
@@ -51,6 +90,12 @@ export const ERROR_CODES = {
     status: 502,
     doc: "The server closed or reset the connection mid-exchange; it may have processed the request.",
   },
+  HF_ERR_BAD_RESPONSE: {
+    subsystem: "upstream",
+    retryable: false,
+    status: 502,
+    doc: "The server's response is malformed, oversized, or switches protocols unasked; it may have processed the request.",
+  },
   // balancing and admission: the request waited at the gateway and went nowhere
   HF_ERR_NO_SERVER: {
     subsystem: "balance",
@@ -64,12 +109,11 @@ export const ERROR_CODES = {
     status: 503,
     doc: "Every server was at maxConn for the whole queueTimeout; the request was never sent.",
   },
-  // client: the request itself is wrong, sending it again fails again
-  HF_ERR_BAD_REQUEST: {
-    subsystem: "client",
-    retryable: false,
-    status: 400,
-    doc: "The request is malformed or ambiguous (e.g. both Content-Length and Transfer-Encoding); nothing was forwarded.",
+  HF_ERR_ADMISSION: {
+    subsystem: "balance",
+    retryable: true,
+    status: 503,
+    doc: "The server's admission rate for new connections is spent; answered with Retry-After (a WebSocket gets 101 then 1013).",
   },
 } as const satisfies Record<`HF_ERR_${string}`, ErrorSpec>;
 
@@ -95,15 +139,23 @@ export interface ErrorSpec {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
- * The base of every holdfast error: a stable `code`, and `retryable` and `status` read
- * from {@link ERROR_CODES}, so they cannot disagree with the table.
+ * The codes the gateway answers a client with (those with a status).
  *
  * @example
- * try { ... } catch (err) {
- *   if (err instanceof HoldfastError && err.retryable) retryElsewhere();
- * }
+ * const code: ResponseErrorCode = "HF_ERR_NO_SERVER";
+ */
+export type ResponseErrorCode = { [K in ErrorCode]: (typeof ERROR_CODES)[K]["status"] extends number ? K : never }[ErrorCode];
+
+/**
+ * An error with a stable `code`; `retryable` and `status` are read from
+ * {@link ERROR_CODES}, so they cannot disagree with the table. For an embedding
+ * application that reports holdfast's failures as exceptions.
+ *
+ * @example
+ * throw new HoldfastError("HF_ERR_CONFIG_INVALID", "invalid config (2 errors): ...");
  */
 export class HoldfastError extends Error {
+  override readonly name = "HoldfastError";
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly status: number | undefined;
@@ -128,139 +180,3 @@ export function isHoldfastError(err: unknown, code?: ErrorCode): err is Holdfast
   if (err === null || typeof err !== "object" || !("code" in err) || typeof err.code !== "string") return false;
   return code === undefined ? Object.hasOwn(ERROR_CODES, err.code) : err.code === code;
 }
-
-// ---- config -------------------------------------------------------------------------
-
-/**
- * The config was refused; `issues` holds every problem (`path: message`).
- *
- * @example
- * const r = loadConfigFile(file);
- * if (!r.ok) throw new ConfigInvalidError(r.issues);
- */
-export class ConfigInvalidError extends HoldfastError {
-  override readonly name = "ConfigInvalidError";
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
-    const lines = issues.map((i) => (i.path === "" ? `  ${i.message}` : `  ${i.path}: ${i.message}`));
-    const count = `${issues.length} error${issues.length === 1 ? "" : "s"}`;
-    super("HF_ERR_CONFIG_INVALID", `invalid config (${count}):\n${lines.join("\n")}`, options);
-    this.issues = issues;
-  }
-}
-
-// ---- upstream -----------------------------------------------------------------------
-
-/**
- * The server refused the connection.
- *
- * @example
- * socket.on("error", (cause) => done(new ConnectRefusedError("10.0.1.10:8080 refused the connection", { cause })));
- */
-export class ConnectRefusedError extends HoldfastError {
-  override readonly name = "ConnectRefusedError";
-  constructor(message = "the server refused the connection", options?: ErrorOptions) {
-    super("HF_ERR_CONNECT_REFUSED", message, options);
-  }
-}
-
-/**
- * No connection within `timeouts.connect`.
- *
- * @example
- * new ConnectTimeoutError("no connection to 10.0.1.10:8080 within 5s");
- */
-export class ConnectTimeoutError extends HoldfastError {
-  override readonly name = "ConnectTimeoutError";
-  constructor(message = "the server did not accept the connection in time", options?: ErrorOptions) {
-    super("HF_ERR_CONNECT_TIMEOUT", message, options);
-  }
-}
-
-/**
- * No response within `timeouts.server`.
- *
- * @example
- * new UpstreamTimeoutError("api1 sent no response within 60s");
- */
-export class UpstreamTimeoutError extends HoldfastError {
-  override readonly name = "UpstreamTimeoutError";
-  constructor(message = "the server did not respond in time", options?: ErrorOptions) {
-    super("HF_ERR_UPSTREAM_TIMEOUT", message, options);
-  }
-}
-
-/**
- * The server closed or reset the connection mid-exchange.
- *
- * @example
- * new UpstreamResetError("api1 closed the connection before the response ended", { cause });
- */
-export class UpstreamResetError extends HoldfastError {
-  override readonly name = "UpstreamResetError";
-  constructor(message = "the server closed the connection unexpectedly", options?: ErrorOptions) {
-    super("HF_ERR_UPSTREAM_RESET", message, options);
-  }
-}
-
-// ---- balance ------------------------------------------------------------------------
-
-/**
- * No server of the backend can take the request.
- *
- * @example
- * new NoServerError("no server of backend api is available");
- */
-export class NoServerError extends HoldfastError {
-  override readonly name = "NoServerError";
-  constructor(message = "no server is available", options?: ErrorOptions) {
-    super("HF_ERR_NO_SERVER", message, options);
-  }
-}
-
-/**
- * The request waited `queueTimeout` for a server under `maxConn`, in vain.
- *
- * @example
- * new QueueTimeoutError("every server of api was full for 5s");
- */
-export class QueueTimeoutError extends HoldfastError {
-  override readonly name = "QueueTimeoutError";
-  constructor(message = "every server stayed full for the whole queue timeout", options?: ErrorOptions) {
-    super("HF_ERR_QUEUE_TIMEOUT", message, options);
-  }
-}
-
-// ---- client -------------------------------------------------------------------------
-
-/**
- * The client's request is malformed; answered with 400 and the connection closed.
- *
- * @example
- * new BadRequestError("both Content-Length and Transfer-Encoding");
- */
-export class BadRequestError extends HoldfastError {
-  override readonly name = "BadRequestError";
-  constructor(message = "malformed request", options?: ErrorOptions) {
-    super("HF_ERR_BAD_REQUEST", message, options);
-  }
-}
-
-/**
- * The class of each code, so that a missing class is a compile error and the table test
- * can build one of each.
- *
- * @example
- * new ERROR_CLASSES.HF_ERR_NO_SERVER().status; // 503
- */
-export const ERROR_CLASSES = {
-  HF_ERR_CONFIG_INVALID: ConfigInvalidError,
-  HF_ERR_CONNECT_REFUSED: ConnectRefusedError,
-  HF_ERR_CONNECT_TIMEOUT: ConnectTimeoutError,
-  HF_ERR_UPSTREAM_TIMEOUT: UpstreamTimeoutError,
-  HF_ERR_UPSTREAM_RESET: UpstreamResetError,
-  HF_ERR_NO_SERVER: NoServerError,
-  HF_ERR_QUEUE_TIMEOUT: QueueTimeoutError,
-  HF_ERR_BAD_REQUEST: BadRequestError,
-} as const satisfies Record<ErrorCode, new (...args: never[]) => HoldfastError>;

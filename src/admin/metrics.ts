@@ -1,4 +1,4 @@
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Backend } from "../gateway/backend.ts";
 import type { ControlPlane } from "../control/plane.ts";
 import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
@@ -21,14 +21,6 @@ import type { Gauges } from "../gateway/gauges.ts";
  */
 
 /**
- * One registry's metrics as JSON: what a worker would send to the primary.
- *
- * @example
- * const json: MetricsJson = await createMetrics(control).json();
- */
-export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
-
-/**
  * The metrics of one gateway.
  *
  * @example
@@ -40,12 +32,6 @@ export interface GatewayMetrics {
   readonly contentType: string;
   /** The exposition text. */
   text(): Promise<string>;
-  /**
-   * The workers seam: this process's metrics as JSON. With `workers > 1` each worker
-   * sends this to the primary, which answers a scrape with {@link aggregateMetrics}
-   * (prom-client's `AggregatorRegistry`: counters and histograms summed, states maxed).
-   */
-  json(): Promise<MetricsJson>;
 }
 
 type Pair = readonly [Backend, UpstreamServer];
@@ -104,9 +90,9 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
       },
     });
   };
-  const gauge = (name: string, help: string, read: (s: UpstreamServer) => number, aggregator: "sum" | "max" | "average" = "sum"): void => {
+  const gauge = (name: string, help: string, read: (s: UpstreamServer) => number): void => {
     new Gauge({
-      name, help, labelNames: serverLabels, registers, aggregator,
+      name, help, labelNames: serverLabels, registers,
       collect() {
         this.reset();
         for (const [b, s] of pairs(control)) this.set({ backend: b.name, server: s.name }, read(s));
@@ -149,7 +135,7 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
   gauge("holdfast_upstream_connection_reuse_ratio", "Share of upstream connection uses that reused a pooled connection since start (prefer the rate of the two counters)", (s) => {
     const total = s.stats.connectionsCreated + s.stats.connectionsReused;
     return total === 0 ? 0 : s.stats.connectionsReused / total;
-  }, "average");
+  });
   new Counter({
     name: "holdfast_bytes_total",
     help: "Bytes proxied, by backend and server; direction in = client to server, out = server to client (open tunnels included)",
@@ -186,7 +172,6 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
     help: "1 for the server's current state (up, down, draining, maintenance), 0 for the others; an ejected server is down",
     labelNames: ["backend", "server", "state"] as const,
     registers,
-    aggregator: "max",
     collect() {
       this.reset();
       const now = control.wheel.clock();
@@ -196,8 +181,8 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
       }
     },
   });
-  gauge("holdfast_server_weight", "Effective weight (after health agent, slow start and operator changes)", (s) => s.weight, "max");
-  gauge("holdfast_server_configured_weight", "Weight from the config", (s) => s.configWeight, "max");
+  gauge("holdfast_server_weight", "Effective weight (after health agent, slow start and operator changes)", (s) => s.weight);
+  gauge("holdfast_server_configured_weight", "Weight from the config", (s) => s.configWeight);
   new Gauge({
     name: "holdfast_backend_queue_length",
     help: "Requests waiting for a server under maxConn",
@@ -220,26 +205,13 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
   });
   counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
   const c = control.counters;
-  new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloads); } });
-  new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, aggregator: "max", collect() { this.reset(); this.inc(c.reloadFailures); } });
+  new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, collect() { this.reset(); this.inc(c.reloads); } });
+  new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, collect() { this.reset(); this.inc(c.reloadFailures); } });
 
   const registry = opts.processMetrics === false ? own : Registry.merge([own, processMetrics()]);
   return {
     registry,
     contentType: registry.contentType,
     text: () => registry.metrics(),
-    json: () => registry.getMetricsAsJSON(),
   };
-}
-
-/**
- * The primary's side of the workers seam: one exposition from every worker's
- * {@link GatewayMetrics.json}, each metric combined by its aggregator (sum for counters,
- * histograms and connection counts; max for states and weights).
- *
- * @example
- * const text = await aggregateMetrics(await Promise.all(workers.map((w) => w.metricsJson())));
- */
-export function aggregateMetrics(perWorker: readonly MetricsJson[]): Promise<string> {
-  return AggregatorRegistry.aggregate(perWorker as MetricsJson[]).metrics();
 }

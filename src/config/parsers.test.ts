@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { formatAddress, isLoopbackHost, parseAddress } from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { parseHashKey } from "./hash-key.ts";
+import { isToken, parseHashKey } from "./hash-key.ts";
 import { formatIP, parseCidr, parseIPv4, parseIPv6 } from "./ip.ts";
 import { suggest } from "./parsed.ts";
 import { formatSize, parseSize } from "./size.ts";
@@ -232,4 +232,11 @@ test("isLoopbackHost: only what no other machine can reach", () => {
     ["my-localhost", false], ["::ffff:10.0.0.1", false], ["", false],
   ];
   for (const [host, want] of cases) assert.equal(isLoopbackHost(host), want, host);
+});
+
+test("isToken: RFC 9110 tchar", () => {
+  for (const ok of ["a", "X-User", "!#$%&'*+-.^_`|~", "0", "Aa0"]) assert.equal(isToken(ok), true, ok);
+  for (const bad of ["", " ", "a b", "a:b", "a;b", "a=b", "a,b", '"a"', "(a)", "a/b", "a@b", "é", "a\tb", "a\u0000"]) {
+    assert.equal(isToken(bad), false, JSON.stringify(bad));
+  }
 });

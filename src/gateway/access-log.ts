@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import type { ErrorCode } from "../errors.ts";
 import { events, on } from "./diagnostics.ts";
 
 /**
@@ -67,4 +68,6 @@ export interface AccessRecord {
   retries: number;
   upstreamReused: boolean;
   tunnelMs?: number;
+  /** Why the gateway answered or cut the exchange itself: an `HF_ERR_*` code (errors.ts). */
+  error?: ErrorCode;
 }

@@ -1,4 +1,4 @@
-import { extractHashKey, readCookie, type RequestView } from "../core/balance/hash-key.ts";
+import { extractHashKey, type RequestView } from "../core/balance/hash-key.ts";
 import type { Balancer, PickContext } from "../core/balance/types.ts";
 import { balancers } from "../core/balance/registry.ts";
 import type { BackendConfig } from "../config/types.ts";
@@ -7,7 +7,7 @@ import { TokenBucket } from "../core/plan/token-bucket.ts";
 import { drain } from "../core/health/state.ts";
 import { recordFailure, recordSuccess } from "../core/health/state.ts";
 import type { Logger } from "../log.ts";
-import { createCookieCodec } from "../core/sticky/cookie.ts";
+import { createCookieCodec, readCookie } from "../core/sticky/cookie.ts";
 import { MemoryStickyStore } from "../core/sticky/store.ts";
 import { CookieSticky, SourceSticky, type StickyDecision } from "../core/sticky/sticky.ts";
 import type { TimerWheel } from "./timer-wheel.ts";

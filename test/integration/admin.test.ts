@@ -5,7 +5,6 @@ import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReloadHook } from "../../src/admin/api.ts";
-import { aggregateMetrics, createMetrics } from "../../src/admin/metrics.ts";
 import type { Overview } from "../../src/admin/overview.ts";
 import { CACHE_MS, startAdmin, type AdminServer } from "../../src/admin/server.ts";
 import { adminRequest, parseExposition, sumSamples, type AdminAnswer } from "../support/admin.ts";
@@ -160,16 +159,6 @@ describe("admin: /metrics", () => {
       if (name.startsWith("holdfast_process_") || name.startsWith("holdfast_nodejs_")) continue;
       assert.ok(doc.includes(`| \`${name}\` |`), `${name} has a row in docs/metrics.md`);
     }
-  });
-
-  test("the workers seam: per-worker JSON aggregates into one exposition (counters summed, states not)", async () => {
-    const m = createMetrics(f.gw.gw.control, { processMetrics: false });
-    const json = await m.json();
-    const one = parseExposition(await m.text()).samples;
-    const two = parseExposition(await aggregateMetrics([json, json])).samples;
-    assert.equal(sumSamples(two, "holdfast_requests_total"), 2 * sumSamples(one, "holdfast_requests_total"));
-    assert.equal(sumSamples(two, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }), 2 * sumSamples(one, "holdfast_upstream_latency_seconds_bucket", { le: "+Inf" }));
-    assert.equal(sumSamples(two, "holdfast_server_state", { server: "a", state: "up" }), 1);
   });
 });
 

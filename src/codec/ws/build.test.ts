@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ws from "ws";
 import { CloseCode, parseRetryAfter, retryAfterReason } from "../../protocol/close.ts";
-import { MAX_CLOSE_REASON_BYTES, closeFrame, parseCloseReason, pingFrame } from "./build.ts";
+import { MAX_CLOSE_REASON_BYTES, closeFrame, pingFrame } from "./build.ts";
 import { FrameTracker } from "./frames.ts";
 import { pingPayload } from "./pong-filter.ts";
-import { wsFrame } from "./testing.kit.ts";
+import { parseCloseReason, wsFrame } from "./testing.kit.ts";
 
 interface Receiver {
   on(event: "conclude", f: (code: number, reason: Buffer) => void): void;

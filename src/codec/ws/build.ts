@@ -7,9 +7,8 @@
  *
  * @example
  * client.write(closeFrame(CloseCode.SERVICE_RESTART, retryAfterReason(2_500)));
- * parseCloseReason(closeFrame(1013, "retry-after=900")); // { code: 1013, reason: "retry-after=900", retryAfterMs: 900 }
  */
-import { isSendableCloseCode, parseRetryAfter } from "../../protocol/close.ts";
+import { isSendableCloseCode } from "../../protocol/close.ts";
 
 /** A close reason is at most 123 bytes: a control payload is ≤ 125, 2 go to the code. */
 export const MAX_CLOSE_REASON_BYTES = 123;
@@ -47,38 +46,4 @@ export function closeFrame(code: number, reason = ""): Buffer {
   out.writeUInt16BE(code, 2);
   out.write(reason, 4, "utf8");
   return out;
-}
-
-/** What a close frame says. */
-export interface CloseInfo {
-  /** The status code, or 1005 ("no status") for an empty close body. */
-  code: number;
-  reason: string;
-  /** From a `retry-after=<ms>` reason, else null. */
-  retryAfterMs: number | null;
-}
-
-/**
- * Reads one whole close frame, masked or not; null when `buf` is not exactly that
- * (another opcode, a truncated frame, a 1-byte body, a reason that is not UTF-8).
- *
- * @example
- * parseCloseReason(closeFrame(1012, "retry-after=2500"))?.retryAfterMs; // 2500
- */
-export function parseCloseReason(buf: Uint8Array): CloseInfo | null {
-  if (buf.length < 2 || (buf[0]! & 0x0f) !== 8) return null;
-  const masked = (buf[1]! & 0x80) !== 0;
-  const len = buf[1]! & 0x7f;
-  const at = masked ? 6 : 2;
-  if (len > 125 || buf.length !== at + len || len === 1) return null;
-  const body = buf.slice(at);
-  if (masked) for (let i = 0; i < len; i++) body[i]! ^= buf[2 + (i & 3)]!;
-  if (len === 0) return { code: 1005, reason: "", retryAfterMs: null };
-  let reason: string;
-  try {
-    reason = new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(2));
-  } catch {
-    return null;
-  }
-  return { code: (body[0]! << 8) | body[1]!, reason, retryAfterMs: parseRetryAfter(reason) };
 }

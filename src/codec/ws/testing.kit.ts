@@ -1,7 +1,9 @@
 // Test and bench helpers: real frames from ws's own Sender (an implementation
-// independent of ours), a seeded random frame sequence and chunk splitters.
+// independent of ours), a seeded random frame sequence and chunk splitters, and a
+// reader of the close frames the gateway writes.
 import * as ws from "ws";
 import { mulberry32 } from "../../core/balance/testing.kit.ts";
+import { parseRetryAfter } from "../../protocol/close.ts";
 
 interface SenderOptions {
   fin: boolean;
@@ -113,3 +115,37 @@ export function randomCuts(random: () => number, n: number, cuts: number): numbe
 }
 
 export { mulberry32 };
+
+/** What a close frame says. */
+export interface CloseInfo {
+  /** The status code, or 1005 ("no status") for an empty close body. */
+  code: number;
+  reason: string;
+  /** From a `retry-after=<ms>` reason, else null. */
+  retryAfterMs: number | null;
+}
+
+/**
+ * Reads one whole close frame, masked or not; null when `buf` is not exactly that
+ * (another opcode, a truncated frame, a 1-byte body, a reason that is not UTF-8).
+ *
+ * @example
+ * parseCloseReason(closeFrame(1012, "retry-after=2500"))?.retryAfterMs; // 2500
+ */
+export function parseCloseReason(buf: Uint8Array): CloseInfo | null {
+  if (buf.length < 2 || (buf[0]! & 0x0f) !== 8) return null;
+  const masked = (buf[1]! & 0x80) !== 0;
+  const len = buf[1]! & 0x7f;
+  const at = masked ? 6 : 2;
+  if (len > 125 || buf.length !== at + len || len === 1) return null;
+  const body = buf.slice(at);
+  if (masked) for (let i = 0; i < len; i++) body[i]! ^= buf[2 + (i & 3)]!;
+  if (len === 0) return { code: 1005, reason: "", retryAfterMs: null };
+  let reason: string;
+  try {
+    reason = new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(2));
+  } catch {
+    return null;
+  }
+  return { code: (body[0]! << 8) | body[1]!, reason, retryAfterMs: parseRetryAfter(reason) };
+}

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { HashKey } from "../../config/types.ts";
-import { extractHashKey, isToken, parseHashKey } from "./hash-key.ts";
+import { parseHashKey } from "../../config/hash-key.ts";
+import { extractHashKey } from "./hash-key.ts";
 import type { RequestView } from "./hash-key.ts";
 
 function req(target: string, headers: Record<string, string> = {}, source = "203.0.113.7"): RequestView {
@@ -54,69 +55,8 @@ test("extractHashKey: table", () => {
   for (const [name, spec, r, expected] of cases) assert.equal(extractHashKey(spec, r), expected, name);
 });
 
-test("parseHashKey: valid specs", () => {
-  const cases: [text: string, expected: HashKey][] = [
-    ["source", { kind: "source" }],
-    ["path", { kind: "path" }],
-    ["header:X-User", { kind: "header", name: "x-user" }],
-    ["header:x-forwarded-for", { kind: "header", name: "x-forwarded-for" }],
-    ["header:Host", { kind: "header", name: "host" }],
-    ["cookie:session", { kind: "cookie", name: "session" }],
-    ["cookie:JSESSIONID", { kind: "cookie", name: "JSESSIONID" }],
-    ["cookie:__Host-sid", { kind: "cookie", name: "__Host-sid" }],
-    ["query:user", { kind: "query", name: "user" }],
-    ["query:user_id", { kind: "query", name: "user_id" }],
-    ["query:a.b[c]", { kind: "query", name: "a.b[c]" }],
-  ];
-  for (const [text, expected] of cases) assert.deepEqual(parseHashKey(text), expected, text);
-});
-
-test("parseHashKey: malformed specs give a message", () => {
-  const cases: [text: string, message: RegExp][] = [
-    ["", /expected source, path, header:NAME, cookie:NAME or query:NAME, got ""/],
-    ["ip", /expected source, .*got "ip"/],
-    ["Source", /got "Source"/],
-    [" source", /got " source"/],
-    ["uri", /got "uri"/],
-    ["hdr:x", /got "hdr:x"/],
-    ["source:x", /source takes no name/],
-    ["path:/a", /path takes no name/],
-    ["header", /header:NAME needs a name/],
-    ["header:", /header:NAME needs a name, e.g. "header:X-User"/],
-    ["header:X User", /"X User" is not a valid header name/],
-    ["header:X-User:", /"X-User:" is not a valid header name/],
-    ["header:Ünï", /not a valid header name/],
-    ["header:a\r\nb", /not a valid header name/],
-    ["cookie", /cookie:NAME needs a name/],
-    ["cookie:", /cookie:NAME needs a name/],
-    ["cookie:bad name", /"bad name" is not a valid cookie name/],
-    ["cookie:a;b", /not a valid cookie name/],
-    ["cookie:a=b", /not a valid cookie name/],
-    ['cookie:"sid"', /not a valid cookie name/],
-    ["query", /query:NAME needs a name/],
-    ["query:", /query:NAME needs a name/],
-    ["query:a b", /not a valid query parameter name/],
-    ["query:a&b", /not a valid query parameter name/],
-    ["query:a=b", /not a valid query parameter name/],
-    ["query:a#b", /not a valid query parameter name/],
-    ["query:café", /percent-encode/],
-  ];
-  for (const [text, message] of cases) {
-    const r = parseHashKey(text);
-    assert.equal(typeof r, "string", JSON.stringify(text));
-    assert.match(r as string, message, JSON.stringify(text));
-  }
-});
-
-test("isToken: RFC 9110 tchar", () => {
-  for (const ok of ["a", "X-User", "!#$%&'*+-.^_`|~", "0", "Aa0"]) assert.equal(isToken(ok), true, ok);
-  for (const bad of ["", " ", "a b", "a:b", "a;b", "a=b", "a,b", '"a"', "(a)", "a/b", "a@b", "é", "a\tb", "a\u0000"]) {
-    assert.equal(isToken(bad), false, JSON.stringify(bad));
-  }
-});
-
 test("extractHashKey: parse then extract, end to end", () => {
   const spec = parseHashKey("header:X-User");
-  assert.notEqual(typeof spec, "string");
-  assert.equal(extractHashKey(spec as HashKey, req("/", { "x-user": "bob" })), "bob");
+  assert.ok(spec.ok);
+  assert.equal(extractHashKey(spec.value, req("/", { "x-user": "bob" })), "bob");
 });

@@ -1,17 +1,14 @@
 import type { HashKey } from "../../config/types.ts";
+import { readCookie } from "../sticky/cookie.ts";
 
 /**
  * Hash-key extraction for the hash policies (DESIGN §3 `hashKey`, §4 "Stickiness"). PURE:
  * no `node:*`. The proxy engines build a {@link RequestView} over whatever they parsed and
  * put the result in `PickContext.key`; `undefined` there means "fall back to round-robin".
- *
- * `readCookie` lives here rather than in `sticky/` because `balance` is the bottom layer
- * (`sticky → balance`, never the reverse); `sticky/cookie.ts` re-exports it.
+ * The spec itself is parsed by the config loader (`config/hash-key.ts`).
  *
  * @example
- * const spec = parseHashKey("header:X-User"); // { kind: "header", name: "x-user" }
- * if (typeof spec === "string") throw new Error(spec);
- * const key = extractHashKey(spec, req); // "alice", or undefined when absent
+ * const key = extractHashKey({ kind: "header", name: "x-user" }, req); // "alice", or undefined when absent
  */
 
 /**
@@ -36,82 +33,6 @@ export interface RequestView {
    * several fields (RFC 9113 §8.2.3) and must be joined with `; `.
    */
   header(name: string): string | undefined;
-}
-
-const SIMPLE = {
-  source: { kind: "source" },
-  path: { kind: "path" },
-} as const satisfies Record<string, HashKey>;
-
-const EXPECTED = "expected source, path, header:NAME, cookie:NAME or query:NAME";
-
-/**
- * True when `s` is a non-empty RFC 9110 §5.6.2 token (`tchar`s only). Header names and
- * RFC 6265 cookie names share this grammar.
- *
- * @example
- * isToken("X-User"); // true
- * isToken("bad name"); // false
- */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    if (!isTchar(s.charCodeAt(i))) return false;
-  }
-  return true;
-}
-
-function isTchar(c: number): boolean {
-  // ALPHA / DIGIT / "!#$%&'*+-.^_`|~"
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
-  switch (c) {
-    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a:
-    case 0x2b: case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * Parses a `hashKey` spec from the config. Returns the {@link HashKey} or, for a malformed
- * spec, an error message for the loader to attach to the field's path. Header names are
- * lower-cased; cookie names stay as written (they are case-sensitive).
- *
- * @example
- * parseHashKey("cookie:session"); // { kind: "cookie", name: "session" }
- * parseHashKey("header:");        // 'header:NAME needs a name, e.g. "header:X-User"'
- */
-export function parseHashKey(text: string): HashKey | string {
-  const colon = text.indexOf(":");
-  const kind = colon < 0 ? text : text.slice(0, colon);
-  const name = colon < 0 ? undefined : text.slice(colon + 1);
-  switch (kind) {
-    case "source":
-    case "path":
-      return name === undefined ? SIMPLE[kind] : `${kind} takes no name, got "${text}"`;
-    case "header":
-    case "cookie":
-      if (name === undefined || name === "") return `${kind}:NAME needs a name, e.g. "${kind}:${kind === "header" ? "X-User" : "session"}"`;
-      if (!isToken(name)) return `${kind}:NAME: "${name}" is not a valid ${kind} name (letters, digits and !#$%&'*+-.^_\`|~ only)`;
-      return kind === "header" ? { kind, name: name.toLowerCase() } : { kind, name };
-    case "query":
-      if (name === undefined || name === "") return 'query:NAME needs a name, e.g. "query:user"';
-      if (!isQueryName(name)) return `query:NAME: "${name}" is not a valid query parameter name (printable ASCII without &, =, # or spaces; percent-encode the rest)`;
-      return { kind, name };
-    default:
-      return `${EXPECTED}, got "${text}"`;
-  }
-}
-
-// The name is compared with the raw (still percent-encoded) query, so only characters
-// that can appear there literally are accepted.
-function isQueryName(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c === 0x26 /* & */ || c === 0x3d /* = */ || c === 0x23 /* # */) return false;
-  }
-  return true;
 }
 
 /**
@@ -195,54 +116,4 @@ function decodeQueryValue(raw: string): string {
   } catch {
     return raw; // malformed escape: a stable raw key beats no key
   }
-}
-
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-/**
- * Finds one cookie in a raw `Cookie:` header value (RFC 6265 §4.2: `a=1; b=2`) without
- * building a map. Tolerates missing or extra spaces around `;` and `=`, strips one pair of
- * double quotes, skips pairs without `=`. First occurrence wins (browsers send the
- * most specific path first). Linear in the header length whatever its shape. Returns `""`
- * for a present, empty cookie and `undefined` when absent. Names are case-sensitive.
- *
- * @example
- * readCookie('theme=dark; HF_SRV="AbC"', "HF_SRV"); // "AbC"
- * readCookie("theme=dark", "HF_SRV");               // undefined
- */
-export function readCookie(cookieHeader: string, name: string): string | undefined {
-  const n = cookieHeader.length;
-  const len = name.length;
-  if (len === 0) return undefined;
-  let i = 0;
-  // `eq` only moves forward so that pairs without `=` cannot make the scan quadratic.
-  let eq = -1;
-  while (i < n) {
-    while (i < n && isWs(cookieHeader.charCodeAt(i))) i++;
-    let end = cookieHeader.indexOf(";", i);
-    if (end < 0) end = n;
-    if (eq < i) {
-      eq = cookieHeader.indexOf("=", i);
-      if (eq < 0) return undefined; // no `=` anywhere after here: no more pairs
-    }
-    if (eq < end && cookieHeader.startsWith(name, i)) {
-      let ne = i + len;
-      while (ne < eq && isWs(cookieHeader.charCodeAt(ne))) ne++;
-      if (ne === eq) {
-        let vs = eq + 1;
-        let ve = end;
-        while (vs < ve && isWs(cookieHeader.charCodeAt(vs))) vs++;
-        while (ve > vs && isWs(cookieHeader.charCodeAt(ve - 1))) ve--;
-        if (ve - vs >= 2 && cookieHeader.charCodeAt(vs) === 0x22 && cookieHeader.charCodeAt(ve - 1) === 0x22) {
-          vs++;
-          ve--;
-        }
-        return cookieHeader.slice(vs, ve);
-      }
-    }
-    i = end + 1;
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CloseSchedule, planDrain, planStop, spreadCloses, type ScheduledClose } from "./drain.ts";
+import { CloseSchedule, planDrain, spreadCloses, type ScheduledClose } from "./drain.ts";
 import { maxInWindow, mulberry32 } from "./testing.kit.ts";
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -75,15 +75,6 @@ test("planDrain: timing table", () => {
     { name: "negative timeout counts as 0", timing: { start: 50, drainTimeout: -1, drainSpread: 100 }, begin: 50, window: 100 },
   ];
   for (const c of cases) assertPlanShape(planDrain(ids(20), c.timing, mulberry32(4)), ids(20), c.begin, c.window);
-});
-
-test("planStop: 1001 closes after the delay, over 90% of the rest of the window", () => {
-  const cases: { name: string; timing: Parameters<typeof planStop>[1]; begin: number; window: number }[] = [
-    { name: "defaults (2 s, 60 s)", timing: { start: 1000, delay: 2000, timeout: 60_000 }, begin: 3000, window: 52_200 },
-    { name: "no delay", timing: { start: 0, delay: 0, timeout: 10_000 }, begin: 0, window: 9000 },
-    { name: "timeout within the delay: all at once", timing: { start: 0, delay: 5000, timeout: 3000 }, begin: 5000, window: 0 },
-  ];
-  for (const c of cases) assertPlanShape(planStop(ids(40), c.timing, mulberry32(5)), ids(40), c.begin, c.window);
 });
 
 test("CloseSchedule: due pops what is due, in order, once", () => {

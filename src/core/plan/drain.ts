@@ -100,38 +100,6 @@ export function planDrain<Id>(ids: readonly Id[], timing: DrainTiming, random: (
 }
 
 /**
- * Timing of a graceful stop: `Config.shutdown` (`delay`, `timeout`) and the signal's time.
- *
- * @example
- * const timing: StopTiming = { start: now, ...config.shutdown };
- */
-export interface StopTiming {
-  readonly start: number;
-  readonly delay: number;
-  readonly timeout: number;
-}
-
-/** Share of the stop window kept free of closes, for the close handshakes to finish. */
-const STOP_TAIL = 0.1;
-
-/**
- * The `1001` close schedule of a stopping gateway's tunnels: the same spreading as a
- * drain, over `[start + delay, start + delay + 0.9 · (timeout − delay))`. Not before
- * `delay`: until then the listeners still accept, so a client closed early would
- * reconnect to this very gateway. The last 10% of the window is left for the close
- * handshakes, so the gateway can exit empty before `timeout` instead of cutting them.
- *
- * @example
- * const plan = planStop(ids, { start: now, delay: 2_000, timeout: 60_000 }, Math.random);
- * // closes spread over [now + 2 s, now + 54.2 s)
- */
-export function planStop<Id>(ids: readonly Id[], timing: StopTiming, random: () => number): ScheduledClose<Id>[] {
-  const delay = Math.max(0, timing.delay);
-  const window = Math.max(0, timing.timeout - delay) * (1 - STOP_TAIL);
-  return spreadCloses(ids, timing.start + delay, window, random);
-}
-
-/**
  * A close schedule consumed by one coarse timer: `due(now)` pops every id whose time
  * has come, in time order. Ids of tunnels that closed on their own are still returned;
  * the caller skips the ones it no longer knows.

@@ -1,4 +1,4 @@
-import { isToken } from "../balance/hash-key.ts";
+import { isToken } from "../../config/hash-key.ts";
 
 /**
  * The sticky cookie (DESIGN §4 "Stickiness"): its value is an opaque token naming a
@@ -18,8 +18,6 @@ import { isToken } from "../balance/hash-key.ts";
  * codec.decode("api", value, ["api1", "api2"]);          // "api1"
  * res.setHeader("set-cookie", setCookieHeader("HF_SRV", value, { ttlMs: 3_600_000, secure: true }));
  */
-
-export { readCookie } from "../balance/hash-key.ts";
 
 /**
  * A keyed MAC: returns at least 16 bytes (HMAC-SHA256 gives 32; 16 are kept).
@@ -210,4 +208,54 @@ function isCookieValue(v: string): boolean {
     if (c < 0x21 || c > 0x7e || c === 0x22 || c === 0x2c || c === 0x3b || c === 0x5c) return false;
   }
   return true;
+}
+
+/**
+ * Finds one cookie in a raw `Cookie:` header value (RFC 6265 §4.2: `a=1; b=2`) without
+ * building a map. Tolerates missing or extra spaces around `;` and `=`, strips one pair of
+ * double quotes, skips pairs without `=`. First occurrence wins (browsers send the
+ * most specific path first). Linear in the header length whatever its shape. Returns `""`
+ * for a present, empty cookie and `undefined` when absent. Names are case-sensitive.
+ *
+ * @example
+ * readCookie('theme=dark; HF_SRV="AbC"', "HF_SRV"); // "AbC"
+ * readCookie("theme=dark", "HF_SRV");               // undefined
+ */
+export function readCookie(cookieHeader: string, name: string): string | undefined {
+  const n = cookieHeader.length;
+  const len = name.length;
+  if (len === 0) return undefined;
+  let i = 0;
+  // `eq` only moves forward so that pairs without `=` cannot make the scan quadratic.
+  let eq = -1;
+  while (i < n) {
+    while (i < n && isWs(cookieHeader.charCodeAt(i))) i++;
+    let end = cookieHeader.indexOf(";", i);
+    if (end < 0) end = n;
+    if (eq < i) {
+      eq = cookieHeader.indexOf("=", i);
+      if (eq < 0) return undefined; // no `=` anywhere after here: no more pairs
+    }
+    if (eq < end && cookieHeader.startsWith(name, i)) {
+      let ne = i + len;
+      while (ne < eq && isWs(cookieHeader.charCodeAt(ne))) ne++;
+      if (ne === eq) {
+        let vs = eq + 1;
+        let ve = end;
+        while (vs < ve && isWs(cookieHeader.charCodeAt(vs))) vs++;
+        while (ve > vs && isWs(cookieHeader.charCodeAt(ve - 1))) ve--;
+        if (ve - vs >= 2 && cookieHeader.charCodeAt(vs) === 0x22 && cookieHeader.charCodeAt(ve - 1) === 0x22) {
+          vs++;
+          ve--;
+        }
+        return cookieHeader.slice(vs, ve);
+      }
+    }
+    i = end + 1;
+  }
+  return undefined;
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }

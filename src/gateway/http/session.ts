@@ -16,6 +16,7 @@ import { WsTracking } from "../tunnel/ws-tracking.ts";
 import { acceptThenClose } from "./ws-refuse.ts";
 import { jitteredRetryAfter } from "../../core/plan/token-bucket.ts";
 import { CloseCode } from "../../protocol/close.ts";
+import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
 import { equalsLower } from "../../codec/http1/chars.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
@@ -189,16 +190,16 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   expire(): void {
     const t = this.#timer;
     this.#timer = T_NONE;
-    if (t === T_HEADERS) this.#reject(408, "the request head did not arrive in time");
+    if (t === T_HEADERS) this.#reject("HF_ERR_HEAD_TIMEOUT", "the request head did not arrive in time");
     else if (t === T_IDLE) this.#close();
     else if (t === T_SERVER) {
       const server = this.#server;
       if (server !== null) this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "response timeout");
-      if (!this.#resHeadSent) this.#fail(504, `server ${server?.name ?? "?"} did not answer in time`);
+      if (!this.#resHeadSent) this.#fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
       else this.#abort();
     } else if (t === T_QUEUE) {
       this.#leaveQueue();
-      this.#fail(503, `every server of backend ${this.#backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
+      this.#fail("HF_ERR_QUEUE_TIMEOUT", `every server of backend ${this.#backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
     }
   }
 
@@ -244,7 +245,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     const cfg = this.#ctx.cfg;
     const end = findHeadEnd(buf, this.#scanFrom, buf.length);
     if (end === -1) {
-      if (buf.length > cfg.maxHeaderSize) return this.#reject(431, "the request head is too large");
+      if (buf.length > cfg.maxHeaderSize) return this.#reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
       if (this.#state === ST_IDLE) {
         this.#state = ST_HEAD;
         this.#arm(T_HEADERS, cfg.timeouts.requestHeaders);
@@ -252,20 +253,20 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       this.#scanFrom = Math.max(0, buf.length - 3);
       return;
     }
-    if (end < 0) return this.#reject(400, headErrorText[HeadError.BARE_LF]);
-    if (end > cfg.maxHeaderSize) return this.#reject(431, "the request head is too large");
+    if (end < 0) return this.#reject("HF_ERR_BAD_REQUEST", headErrorText[HeadError.BARE_LF]);
+    if (end > cfg.maxHeaderSize) return this.#reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
     this.#scanFrom = 0;
     const err = parseRequest(buf, end, REQ);
     if (err !== 0) {
-      return this.#reject(err === HeadError.UNSUPPORTED_CODING && REQ.version === 11 ? 501 : 400, headErrorText[err as 1]);
+      return this.#reject(err === HeadError.UNSUPPORTED_CODING && REQ.version === 11 ? "HF_ERR_UNSUPPORTED_CODING" : "HF_ERR_BAD_REQUEST", headErrorText[err as 1]);
     }
     this.#startExchange(buf, end);
   }
 
   #startExchange(buf: Buffer, end: number): void {
     const route = this.#ctx.router.route(buf, REQ, this.#fwd.ip);
-    if (route === FORBIDDEN) return this.#reject(403, "your address is not allowed on this route");
-    if (route === NO_ROUTE) return this.#reject(404, "no route matches this request");
+    if (route === FORBIDDEN) return this.#reject("HF_ERR_FORBIDDEN", "your address is not allowed on this route");
+    if (route === NO_ROUTE) return this.#reject("HF_ERR_NO_ROUTE", "no route matches this request");
     const backend = route;
     this.#backend = backend;
     this.#isHeadReq = REQ.isHead;
@@ -292,7 +293,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     let bodyEnd = end;
     if (!rb.done) {
       const r = rb.scan(buf, end, buf.length);
-      if (r === BAD_CHUNK) return this.#reject(400, "malformed chunked body");
+      if (r === BAD_CHUNK) return this.#reject("HF_ERR_BAD_REQUEST", "malformed chunked body");
       bodyEnd = r === NEED_MORE ? buf.length : r;
     }
     this.#reqDone = rb.done;
@@ -370,7 +371,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
       backend.queue.push(this);
       return;
     }
-    this.#fail(503, `no server is available for backend ${backend.name}`, 1);
+    this.#fail("HF_ERR_NO_SERVER", `no server is available for backend ${backend.name}`, 1);
   }
 
   /** Admission over its rate: HTTP gets 503 + Retry-After, a WebSocket 101 then 1013. */
@@ -388,7 +389,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
         return this.#respondAndClose(res);
       }
     }
-    this.#fail(503, `server ${server.name} of backend ${backend.name} is admitting no more new connections right now`, hint.seconds);
+    this.#fail("HF_ERR_ADMISSION", `server ${server.name} of backend ${backend.name} is admitting no more new connections right now`, hint.seconds);
   }
 
   onQueueReady(): void {
@@ -457,8 +458,8 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#backend!.passiveFailure(server, now, why === "timeout" ? "connect timeout" : "connect failed");
     this.#server = null;
     if (this.#retry(server, "connect")) return;
-    if (why === "timeout") this.#fail(504, `connecting to server ${server.name} timed out`);
-    else this.#fail(502, `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : "connection error"})`);
+    if (why === "timeout") this.#fail("HF_ERR_CONNECT_TIMEOUT", `connecting to server ${server.name} timed out`);
+    else this.#fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : "connection error"})`);
   }
 
   #retry(failed: UpstreamServer, kind: "connect" | "reset-before-response"): boolean {
@@ -502,12 +503,12 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     for (;;) {
       const end = findHeadEnd(buf, 0, buf.length);
       if (end === -1) {
-        if (buf.length > MAX_RESPONSE_HEAD) return this.#fail(502, "the server sent an oversized response head");
+        if (buf.length > MAX_RESPONSE_HEAD) return this.#fail("HF_ERR_BAD_RESPONSE", "the server sent an oversized response head");
         this.#resBuf = buf;
         return;
       }
       if (end < 0 || parseResponse(buf, end, RES) !== 0) {
-        return this.#fail(502, `server ${this.#server!.name} sent a malformed response`);
+        return this.#fail("HF_ERR_BAD_RESPONSE", `server ${this.#server!.name} sent a malformed response`);
       }
       const status = RES.status;
       if (status >= 200 || status === 101) return this.#responseHead(buf, end);
@@ -525,7 +526,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#resBuf = null;
     this.#latency = this.#ctx.wheel.clock() - this.#startedAt;
     if (RES.status === 101) {
-      if (!this.#upgrade) return this.#fail(502, "the server switched protocols without being asked");
+      if (!this.#upgrade) return this.#fail("HF_ERR_BAD_RESPONSE", "the server switched protocols without being asked");
       return this.#becomeTunnel(buf, end);
     }
     const rb = this.#resBody;
@@ -546,7 +547,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     let bodyEnd = buf.length;
     if (!rb.done || rb.untilClose) {
       const r = rb.scan(buf, end, buf.length);
-      if (r === BAD_CHUNK) return this.#fail(502, `server ${this.#server!.name} sent a malformed chunked body`);
+      if (r === BAD_CHUNK) return this.#fail("HF_ERR_BAD_RESPONSE", `server ${this.#server!.name} sent a malformed chunked body`);
       if (r >= 0) bodyEnd = r;
     } else bodyEnd = end;
     if (bodyEnd < buf.length) this.#upReusable = false;
@@ -613,7 +614,7 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
     this.#server = null;
     if (this.#retry(server, "reset-before-response")) return;
     this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "closed before answering");
-    this.#fail(502, `server ${server.name} closed the connection before answering`);
+    this.#fail("HF_ERR_UPSTREAM_RESET", `server ${server.name} closed the connection before answering`);
   }
 
   #becomeTunnel(buf: Buffer, end: number): void {
@@ -688,15 +689,19 @@ export class HttpSession implements SocketHandler, UpstreamWaiter, Expirable, Qu
   // ---------------------------------------------------------------- endings
 
   /** Malformed or refused request: answer, close, forward nothing. */
-  #reject(status: number, message: string): void {
+  #reject(code: ResponseErrorCode, message: string): void {
     this.#buf = null;
-    this.#respondAndClose(errorResponse(status, message));
+    this.#respondAndClose(errorResponse(ERROR_CODES[code].status, message));
   }
 
   /** The gateway could not complete the exchange: answer if nothing was sent yet. */
-  #fail(status: number, message: string, retryAfter?: number): void {
-    // The log shows what the client got; per-server stats keep "no response" (status 0).
-    if (!this.#resHeadSent && this.#access !== null) this.#access.status = status;
+  #fail(code: ResponseErrorCode, message: string, retryAfter?: number): void {
+    const status = ERROR_CODES[code].status;
+    // The log shows what the client got and why; per-server stats keep "no response" (status 0).
+    if (this.#access !== null) {
+      this.#access.error = code;
+      if (!this.#resHeadSent) this.#access.status = status;
+    }
     const up = this.#up;
     this.#up = null;
     if (up !== null) up.socket.destroy();
