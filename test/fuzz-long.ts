@@ -25,7 +25,8 @@ const BUDGETS: Record<string, string> = {
   FUZZ_WS_ROUNDS: "20000", // WebSocket tracker rounds per property
   FUZZ_WS_TUNNELS: "300", // hostile tunnels through a real gateway
   FUZZ_CONFIG: "5000", // YAML documents
-  FUZZ_HUB: "50000", // hub messages
+  FUZZ_HUB: "200000", // hub messages through the reader
+  FUZZ_HUB_SOCKETS: "200", // hostile connections to a real hub
 };
 
 const files = globSync(["src/**/*.fuzz.test.ts", "test/**/*.fuzz.test.ts"], { cwd: ROOT }).sort();

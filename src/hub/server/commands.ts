@@ -69,7 +69,7 @@ export function readClientMessage(value: unknown): ReadResult {
   const id = isId(o.id) ? o.id : undefined;
   if (typeof type !== "string") return { ok: false, id, code: HubErrorCode.BAD_REQUEST, message: "missing field type (a string)" };
   if (id === undefined) {
-    return { ok: false, id: undefined, code: HubErrorCode.BAD_REQUEST, message: `a ${type} command needs an id (a positive integer)` };
+    return { ok: false, id: undefined, code: HubErrorCode.BAD_REQUEST, message: `a ${JSON.stringify(type.slice(0, 64))} command needs an id (a positive integer)` };
   }
   try {
     switch (type) {
