@@ -12,14 +12,17 @@ import { createLogger } from "../../src/log.ts";
 export const SECRET = "test-secret-test-secret-test-secret-0123";
 export const API_TOKEN = "test-api-token";
 
-/** The YAML every test hub starts from; `extra` is appended (later keys may not repeat these). */
+/** The YAML every test hub starts from; `extra` is appended, and replaces the defaults of the top-level keys it sets. */
 export function hubYaml(extra = ""): string {
-  return `listen: 127.0.0.1:0
-admin: { listen: 127.0.0.1:0 }
-node: ${"${NODE:-test-hub}"}
-auth: { jwt: { secret: "${SECRET}" }, anonymous: true }
-api: { token: ${API_TOKEN} }
-${extra}`;
+  const defaults = [
+    "listen: 127.0.0.1:0",
+    "admin: { listen: 127.0.0.1:0 }",
+    "node: ${NODE:-test-hub}",
+    `auth: { jwt: { secret: "${SECRET}" }, anonymous: true }`,
+    `api: { token: ${API_TOKEN} }`,
+  ];
+  const keys = new Set([...extra.matchAll(/^([A-Za-z]+):/gm)].map((m) => m[1]));
+  return `${defaults.filter((line) => !keys.has(line.split(":")[0])).join("\n")}\n${extra}`;
 }
 
 /** The default channel rules of test hubs. */
@@ -125,7 +128,7 @@ export class ProtoClient {
         return m;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received: ${JSON.stringify(this.received.slice(-5))}${this.closed ? `; closed ${this.closed.code} ${this.closed.reason}` : ""}`);
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.received.length}, the last: ${this.#summary()}${this.closed ? `; closed ${this.closed.code} ${this.closed.reason}` : ""}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -134,6 +137,11 @@ export class ProtoClient {
         });
       });
     }
+  }
+
+  // The last few messages, each cut short (a test that fails on big payloads stays readable).
+  #summary(): string {
+    return this.received.slice(-5).map((m) => JSON.stringify(m).slice(0, 160)).join(" | ");
   }
 
   /** Every `pub` on `channel` received so far (taken or not). */
@@ -161,7 +169,7 @@ export class ProtoClient {
   async waitClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + timeoutMs;
     while (this.closed === undefined) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for a close; received: ${JSON.stringify(this.received.slice(-5))}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for a close; the last messages: ${this.#summary()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return this.closed;

@@ -30,7 +30,7 @@ export interface Transport {
   /** Bytes written but not yet handed to the kernel. */
   buffered(): number;
   write(out: Outgoing): void;
-  /** Calls `cb` once, the next time the buffer empties. */
+  /** Calls `cb` once, when everything written so far has left the process's buffer. */
   onDrain(cb: () => void): void;
   /** A close frame (WebSocket) or a `disconnect` push and the end of the stream (SSE). */
   close(code: number, reason: string): void;

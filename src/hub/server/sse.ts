@@ -12,11 +12,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { SSE_SESSION_HEADER } from "../../protocol/hub.ts";
 import { HttpError, readBody, sendError } from "../../admin/kit/http.ts";
 import type { Connection, Transport } from "./connection.ts";
 import type { Outgoing } from "./frames.ts";
 import type { HubNode } from "./node.ts";
+import { whenFlushed } from "./ws.ts";
 
 /**
  * The open SSE streams of a node, by session id.
@@ -54,7 +56,10 @@ export class SseSessions {
       kind: "sse",
       buffered: () => res.writableLength + (res.socket?.writableLength ?? 0),
       write: (out: Outgoing) => void res.write(out.sse()),
-      onDrain: (cb) => void res.once("drain", cb),
+      onDrain: (cb) => {
+        if (res.writableNeedDrain) res.once("drain", () => (res.socket === null ? undefined : whenFlushed(res.socket as Socket, cb)));
+        else if (res.socket !== null) whenFlushed(res.socket as Socket, cb);
+      },
       close: (code, reason) => {
         if (ended) return;
         ended = true;

@@ -84,12 +84,28 @@ export function upgrade(node: HubNode, wss: WebSocketServer, req: IncomingMessag
   });
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Calls `cb` once everything written so far has gone to the kernel. Not the `drain`
+ * event: that fires only after a write returned false, and a socket's high-water mark
+ * (64 KiB on HTTP server sockets) may be above the send queue's bound. An empty write's
+ * callback runs after every earlier chunk was flushed.
+ *
+ * @example
+ * whenFlushed(socket, () => flushQueue());
+ */
+export function whenFlushed(socket: Socket, cb: () => void): void {
+  if (socket.destroyed) return;
+  socket.write(EMPTY, () => cb());
+}
+
 function attach(node: HubNode, ws: WebSocket, socket: Socket): Connection {
   const transport: Transport = {
     kind: "websocket",
     buffered: () => socket.writableLength,
     write: (out: Outgoing) => void socket.write(out.ws()),
-    onDrain: (cb) => void socket.once("drain", cb),
+    onDrain: (cb) => whenFlushed(socket, cb),
     close: (code, reason) => ws.close(code, reason),
     terminate: () => ws.terminate(),
   };
