@@ -24,6 +24,7 @@ import {
 } from "./lib/harness.ts";
 import { adminJson, withBase, type Running, type Target } from "./targets.ts";
 import { failover } from "./failover.ts";
+import { poolWorkload } from "./pool.ts";
 
 export { otherLoad } from "./lib/harness.ts";
 export type { Workload } from "./lib/harness.ts";
@@ -452,6 +453,7 @@ export const WORKLOADS: Workload[] = [
   httpPolicies,
   httpAccessLog,
   failover,
+  poolWorkload,
 ];
 
 // ------------------------------------------------------------------ goals (BENCH.md)
@@ -571,6 +573,27 @@ export const GOALS: Goal[] = [
   tunnelGoal("… with pings armed (pong filter)", "holdfast-ping"),
   workersGoal("`workers: auto` on 2 cores, HTTP req/s", "workers-http", "rps", "req/s", "req", ["errors", "non2xx"]),
   workersGoal("`workers: auto` on 2 cores, WebSocket echo", "workers-ws", "rtt_per_sec", "round trips/s", "round trip", ["errors", "open_failed"]),
+  {
+    what: "pool: statistics overhead vs plain undici",
+    goal: "≤ 3% CPU per request",
+    check(rows) {
+      const v = median(okRows(rows, "pool", "overhead").map((r) => r.m.cpu_ratio));
+      if (v === null) return NOT_MEASURED;
+      return { value: `${v >= 1 ? "+" : "−"}${(Math.abs(v - 1) * 100).toFixed(1)}% CPU/req (one process, paired blocks)`, perCore: "—", met: v <= 1.03 };
+    },
+  },
+  {
+    what: "pool: Pools vs https.Agent keepAlive (HTTPS)",
+    goal: "≥ 2× per core",
+    check(rows) {
+      const rs = okRows(rows, "pool", "pools");
+      const refRows = okRows(rows, "pool", "https-agent");
+      const q = ratioByRun(rs, refRows, "rps");
+      const cpu = ratioByRun(rs, refRows, "proxy_cpu_us_per_op");
+      if (q === null || cpu === null) return NOT_MEASURED;
+      return { value: `${q.toFixed(2)}× req/s`, perCore: `${(1 / cpu).toFixed(2)}× (CPU/req ${cpu.toFixed(2)}×)`, met: 1 / cpu >= 2 };
+    },
+  },
 ];
 
 /** The goals table, or null when none of them was measured. */

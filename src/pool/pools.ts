@@ -110,7 +110,8 @@ export class Pools {
     const origin = this.#aliases.get(prefix) ?? this.#originFor(prefix);
     const method = opts.method ?? "GET";
     const o = { ...opts, path, method } as Dispatcher.RequestOptions;
-    const started = performance.now();
+    // Connections opened so far: one that fails us with a rank up to this was pooled.
+    const opened = origin.counters.connectionsCreated;
     try {
       return await (origin.ready ?? (await origin.dispatcher())).request(o);
     } catch (err) {
@@ -119,7 +120,7 @@ export class Pools {
       const retry = shouldRetry({
         attempt: 1,
         errorCode: (err as { code?: string } | null)?.code,
-        pooled: conn !== undefined && conn.openedAt < started,
+        pooled: conn !== undefined && conn.seq <= opened,
         idempotent: isIdempotent(method, opts.idempotent),
         replayable: isReplayable(opts.body),
         aborted: signal?.aborted === true,

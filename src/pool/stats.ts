@@ -85,6 +85,8 @@ export interface ConnectTiming {
  * conn.requests; // 0 until its first request is written
  */
 export interface Conn {
+  /** Its rank among the origin's connections (1 = the first opened). */
+  readonly seq: number;
   readonly openedAt: number;
   readonly timing: ConnectTiming;
   requests: number;
@@ -155,7 +157,7 @@ export class OriginCounters {
     this.tcpMs += timing.tcpMs;
     this.tlsMs += timing.tlsMs;
     observe(HANDSHAKE_BUCKETS_SECONDS, this.handshake, (timing.dnsMs + timing.tcpMs + timing.tlsMs) / 1000);
-    return { openedAt: now, timing, requests: 0 };
+    return { seq: this.connectionsCreated, openedAt: now, timing, requests: 0 };
   }
 
   /** A request's headers were written on `conn`. */

@@ -63,7 +63,7 @@ export function claim(socket: Socket, owner: Owner, timing: ConnectTiming): void
  *
  * @example
  * const conn = failedOn(err);
- * const pooled = conn !== undefined && conn.openedAt < started;
+ * const pooled = conn !== undefined && conn.seq <= openedBeforeTheRequest;
  */
 export function failedOn(err: unknown): Conn | undefined {
   return typeof err === "object" && err !== null ? errors.get(err) : undefined;
