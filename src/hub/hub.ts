@@ -29,6 +29,7 @@ import { meterBroker } from "./server/metered.ts";
 import { HubNode } from "./server/node.ts";
 import { SseSessions } from "./server/sse.ts";
 import { HubStats } from "./server/stats.ts";
+import { urlOf } from "./server/url.ts";
 import { createWsServer } from "./server/ws.ts";
 
 /**
@@ -59,6 +60,8 @@ export class Hub {
   readonly config: HubConfig;
   readonly stats = new HubStats();
   readonly log: Logger;
+  /** When `start` began (performance.now()), for the uptime. */
+  startedAt = 0;
   #opts: HubOptions;
   #node: HubNode | undefined;
   #server: Server | undefined;
@@ -110,6 +113,7 @@ export class Hub {
    * an address cannot be bound or the broker cannot start; nothing is left running.
    */
   async start(): Promise<void> {
+    this.startedAt = performance.now();
     const verifier = this.config.auth.jwt === undefined ? undefined : await createVerifier(this.config.auth.jwt);
     const broker = meterBroker(this.#opts.broker ?? createBroker(brokerConfig(this.config), { node: this.name, store: this.#opts.store }), this.stats);
     const node = new HubNode({ config: this.config, node: this.name, broker, log: this.log, verifier, stats: this.stats });
@@ -220,15 +224,4 @@ function listen(server: Server, host: string, port: number): Promise<void> {
       resolve();
     });
   });
-}
-
-/**
- * `http://host:port` for a bound address (a wildcard shows as loopback).
- *
- * @example
- * urlOf({ address: "0.0.0.0", port: 7000, family: "IPv4" }); // "http://127.0.0.1:7000"
- */
-export function urlOf(a: AddressInfo): string {
-  const host = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
 }

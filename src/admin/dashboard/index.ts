@@ -1,6 +1,6 @@
 import { dashboardHtml } from "./html.ts";
 import { DASHBOARD_JS } from "./script.ts";
-import { DASHBOARD_CSS } from "./style.ts";
+import { DASHBOARD_CSS } from "../kit/style.ts";
 
 /**
  * The dashboard served at `GET /`: one self-contained page (inline CSS and script, no

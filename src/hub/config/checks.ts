@@ -1,5 +1,5 @@
 import type { PathIssue } from "../../config/issues.ts";
-import { formatAddress, parseAddress } from "../../config/address.ts";
+import { formatAddress, isLoopbackHost, parseAddress } from "../../config/address.ts";
 import { parseSize, formatSize } from "../../config/size.ts";
 import { list, rec, text } from "../../config/raw.ts";
 import { HUB_DEFAULTS } from "./defaults.ts";
@@ -53,6 +53,15 @@ export function hubCrossCheck(raw: unknown, readable: (file: string) => string |
     out.push({
       path: ["sendQueue", "maxBytes"],
       message: `must be at least limits.maxMessageBytes (${formatSize(message.value)}): one message would overflow it`,
+    });
+  }
+  // The overview names every channel: off this machine only with a token.
+  const adminRaw = rec(root.admin);
+  const adminAt = parseAddress(adminRaw?.listen ?? formatAddress(HUB_DEFAULTS.admin.listen), "listen");
+  if (adminAt.ok && !isLoopbackHost(adminAt.value.host) && adminRaw?.token === undefined) {
+    out.push({
+      path: ["admin", "listen"],
+      message: `${formatAddress(adminAt.value)} is reachable from other machines: set admin.token (e.g. token: \${HUB_ADMIN_TOKEN}) or listen on 127.0.0.1`,
     });
   }
   const listen = parseAddress(root.listen ?? formatAddress(HUB_DEFAULTS.listen), "listen");

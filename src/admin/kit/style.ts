@@ -1,7 +1,8 @@
 /**
- * The dashboard's stylesheet: system fonts only, tabular numbers, one palette of CSS
- * variables for light and one for dark (`prefers-color-scheme`). State colours are
- * always paired with a word, never colour alone.
+ * The dashboards' stylesheet (the gateway's and the hub's): system fonts only, tabular
+ * numbers, one palette of CSS variables for light and one for dark
+ * (`prefers-color-scheme`). State colours are always paired with a word, never colour
+ * alone.
  *
  * @example
  * `<style>${DASHBOARD_CSS}</style>`
