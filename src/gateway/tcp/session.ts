@@ -2,7 +2,7 @@ import type { TcpListenerConfig } from "../../config/types.ts";
 import type { Backend } from "../backend.ts";
 import type { TimerWheel } from "../timer-wheel.ts";
 import { VIEW } from "../http/request-view.ts";
-import { shouldRetry } from "../../core/plan/retry.ts";
+import { UpstreamAttempt } from "../attempt.ts";
 import { type HfSocket, type SocketHandler } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
@@ -29,11 +29,10 @@ export interface TcpListenerContext {
 export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
   readonly socket: HfSocket;
   readonly #ctx: TcpListenerContext;
+  /** The server the tunnel goes to (kept for the accounting when it closes). */
   #server: UpstreamServer | null = null;
-  #up: UpstreamConn | null = null;
+  readonly #attempt = new UpstreamAttempt();
   #early: Buffer[] | null = null;
-  #tried: UpstreamServer[] | null = null;
-  #attempts = 0;
   #clientEnded = false;
   #ip = "";
   #done = false;
@@ -59,21 +58,19 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
       this.#done = true;
       return;
     }
+    this.#attempt.reset(ctx.backend);
     this.#connect(server);
   }
 
   #connect(server: UpstreamServer): void {
-    this.#attempts++;
     this.#server = server;
-    this.#ctx.backend.begin(server);
     this.socket.pause();
     // L4 connections are never pooled: each client gets its own server connection.
-    server.stats.connectionsCreated++;
-    this.#up = server.acquireFresh(this);
+    this.#attempt.connect(server, this, false);
   }
 
   onUpstreamReady(conn: UpstreamConn): void {
-    if (this.#done || conn !== this.#up) {
+    if (this.#done || conn !== this.#attempt.conn) {
       conn.socket.destroy();
       return;
     }
@@ -81,6 +78,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     this.#early = null;
     const backend = this.#ctx.backend;
     const server = this.#server!;
+    this.#attempt.done();
     const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
@@ -101,21 +99,13 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
   }
 
   onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
-    if (conn !== this.#up || this.#done) return;
-    const backend = this.#ctx.backend;
-    const failed = this.#server!;
+    const attempt = this.#attempt;
+    if (conn !== attempt.conn || this.#done) return;
     const now = this.#ctx.wheel.now;
-    backend.end(failed, 0, false, now);
-    backend.passiveFailure(failed, now, why === "timeout" ? "connect timeout" : "connect failed");
-    const st = { attempts: this.#attempts, maxRetries: backend.config.retries, idempotent: false, replayable: false };
-    if (shouldRetry("connect", st)) {
-      (this.#tried ??= []).push(failed);
-      const next = backend.select(VIEW.reset(null, null, this.#ip), false, now, this.#tried);
-      if (next !== undefined) {
-        failed.stats.retries++;
-        return this.#connect(next);
-      }
-    }
+    const failed = attempt.connectFailed(why, now);
+    const next = attempt.next(failed, "connect", false, false, this.#ip, false, now);
+    if (next !== undefined) return this.#connect(next);
+    this.#server = null;
     this.#done = true;
     this.socket.destroy();
   }
@@ -130,7 +120,8 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
   onClose(): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#up !== null) this.#up.socket.destroy();
+    const conn = this.#attempt.conn;
+    if (conn !== null) conn.socket.destroy();
     this.#ctx.backend.end(this.#server!, 0, false, this.#ctx.wheel.now);
   }
   onDrain(): void {}

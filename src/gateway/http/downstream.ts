@@ -1,0 +1,48 @@
+import type { Head } from "../../codec/http1/head.ts";
+import type { ResponseErrorCode } from "../../errors.ts";
+import type { HfSocket } from "../sockets.ts";
+import type { RequestFacts } from "./request.ts";
+
+/**
+ * The client side of an exchange: what it asks of the connection the request came
+ * from. An HTTP/1.1 {@link HttpSession} now; an HTTP/2 stream later (it forwards the
+ * same exchange to an HTTP/1.1 server).
+ *
+ * @example
+ * class Session implements Downstream { ... }
+ */
+export interface Downstream {
+  /** The client's address (for hash keys on a retry, and the logs). */
+  readonly clientIp: string;
+  /** Stops reading the client's request bytes for `reason` (a `HOLD_*` bit). */
+  hold(reason: number): void;
+  /** Resumes reading once no reason is left. */
+  release(reason: number): void;
+  /** Forwards an interim (1xx) response head, parsed into `res`, as is. */
+  interim(buf: Buffer, res: Head): void;
+  /**
+   * Forwards the final response head (parsed into `res`, ending at `end`) and the body
+   * bytes `buf[end, bodyEnd)`; false when the client's buffer is full.
+   */
+  responseHead(buf: Buffer, res: Head, end: number, bodyEnd: number, facts: RequestFacts, setCookie: string | undefined): boolean;
+  /** Forwards response body bytes; false when the client's buffer is full. */
+  responseBody(chunk: Buffer): boolean;
+  /** The client's connection closes after this exchange. */
+  closeAfterExchange(): void;
+  /** The exchange is over; the next request may be read. */
+  exchangeDone(): void;
+  /** Answers the client with the gateway's own response (nothing was sent yet) and closes. */
+  respondAndClose(response: Buffer): void;
+  /** Answers with the error `code` (nothing was sent yet) and closes. */
+  reject(code: ResponseErrorCode, message: string, retryAfter?: number): void;
+  /** Cuts the client's connection (a response had started: it must see a broken connection). */
+  abort(): void;
+  /** A 101: gives up the client socket, returning it with the bytes read after the request. */
+  takeOver(): { socket: HfSocket; rest: Buffer | null };
+}
+
+/** The client's reading is paused until an upstream connection is ready. */
+export const HOLD_CONNECT = 4;
+/** The client's reading is paused while the upstream's write buffer is full. */
+export const HOLD_UPSTREAM = 2;
+

@@ -1,0 +1,513 @@
+import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
+import { Head, findHeadEnd, parseResponse } from "../../codec/http1/head.ts";
+import type { RequestView } from "../../core/balance/hash-key.ts";
+import { jitteredRetryAfter } from "../../core/plan/token-bucket.ts";
+import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
+import { CloseCode } from "../../protocol/close.ts";
+import type { AccessRecord } from "../access-log.ts";
+import { UpstreamAttempt } from "../attempt.ts";
+import type { Backend, QueueWaiter } from "../backend.ts";
+import { events } from "../diagnostics.ts";
+import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import type { Expirable } from "../timer-wheel.ts";
+import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
+import { streamed } from "../young-gc.ts";
+import { VIEW } from "./request-view.ts";
+import { RequestFacts } from "./request.ts";
+import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE, ResponsePlan, planResponse } from "./response.ts";
+import type { HttpListenerContext } from "./session.ts";
+import { acceptThenClose, handOff } from "./upgrade.ts";
+import { HOLD_CONNECT, HOLD_UPSTREAM, type Downstream } from "./downstream.ts";
+
+const X_NONE = 0; // between requests
+const X_QUEUED = 1; // waiting for a server below maxConn
+const X_CONNECTING = 2; // waiting for an upstream connection
+const X_SENT = 3; // request sent or being sent; response expected or flowing
+
+const T_NONE = 0, T_SERVER = 1, T_QUEUE = 2;
+
+/** Longest response head accepted from a server. */
+const MAX_RESPONSE_HEAD = 65536;
+
+/** The module's one response head: parsed and forwarded synchronously, so one serves every exchange. */
+const RES = new Head();
+
+/**
+ * One request and its response, from the pick to the last response byte: stickiness,
+ * hash key and policy pick the server (or the request queues for `maxConn`, or
+ * admission refuses it), an {@link UpstreamAttempt} connects and retries, the request
+ * bytes go out, the response head is read and framed ({@link planResponse}) and the
+ * body streams back with backpressure both ways, then the accounting (server counters,
+ * policy feedback, the `holdfast:exchange:finished` event). It owns the upstream
+ * socket's events; the client side is its {@link Downstream}. One per client
+ * connection, reused from request to request: nothing is allocated per request.
+ *
+ * @example
+ * exchange.start(backend, view, out, reqDone, bodyBytes, access);
+ * // ... the session feeds the request body:
+ * exchange.requestBody(chunk);
+ */
+export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Expirable {
+  /** What the request is (filled by the session before `start`). */
+  readonly facts = new RequestFacts();
+  readonly #ctx: HttpListenerContext;
+  readonly #down: Downstream;
+  readonly #attempt = new UpstreamAttempt();
+  readonly #plan = new ResponsePlan();
+  /** Frames the response body (finds its end; the bytes are forwarded as they come). */
+  readonly #resBody = new BodyFramer();
+  #state = X_NONE;
+  #backend: Backend | null = null;
+  /** The upstream connection in use during X_SENT (the attempt's, once ready). */
+  #up: UpstreamConn | null = null;
+  /** The request head and first body bytes, kept while the request may be sent again. */
+  #out: Buffer | null = null;
+  /** Request body bytes that arrived before the upstream connection was ready. */
+  #early: Buffer[] | null = null;
+  /** The whole request body has been read from the client. */
+  #reqDone = false;
+  /** The whole request is still in hand (`#out`), so a retry may send it again. */
+  #replayable = false;
+  /** No request of this client connection has been admitted yet (admission counts connections). */
+  #fresh = true;
+  /** A partial response head from the server. */
+  #resBuf: Buffer | null = null;
+  #resHeadSent = false;
+  /** The upstream connection can go back to the pool after this response. */
+  #upReusable = false;
+  /** The upstream socket is paused because the client's buffer is full. */
+  #upHeld = false;
+  /** A sticky Set-Cookie to add to the response. */
+  #setCookie: string | undefined = undefined;
+  #access: AccessRecord | null = null;
+  #startedAt = 0;
+  #reqStart = 0;
+  #latency = 0;
+  #status = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #timer = T_NONE;
+  deadline = 0;
+  wheelSlot = -1;
+
+  constructor(ctx: HttpListenerContext, down: Downstream) {
+    this.#ctx = ctx;
+    this.#down = down;
+  }
+
+  /** True from `start` until the exchange ends. */
+  get busy(): boolean {
+    return this.#state !== X_NONE;
+  }
+
+  /**
+   * Starts the exchange of a request (facts filled): `out` is the head to send and the
+   * body bytes read with it, `reqDone` whether that is the whole body, `view` the
+   * request's facts for stickiness and hash keys (read synchronously, here).
+   */
+  start(backend: Backend, view: RequestView, out: Buffer, reqDone: boolean, bytesIn: number, access: AccessRecord | null): void {
+    this.#backend = backend;
+    this.#attempt.reset(backend);
+    this.#status = 0;
+    this.#out = out;
+    this.#reqDone = reqDone;
+    this.#replayable = reqDone;
+    this.#resHeadSent = false;
+    this.#resBuf = null;
+    this.#bytesIn = bytesIn;
+    this.#bytesOut = 0;
+    this.#access = access;
+    if (access !== null) this.#reqStart = this.#ctx.wheel.clock();
+    this.#pick(view);
+  }
+
+  /** The request body is complete (its last bytes were passed to `requestBody`). */
+  requestDone(): void {
+    this.#reqDone = true;
+  }
+
+  /** Request body bytes from the client; returns the `HOLD_*` reason to pause the client for, or 0. */
+  requestBody(body: Buffer): number {
+    streamed(body.length);
+    this.#bytesIn += body.length;
+    const up = this.#up;
+    if (this.#state !== X_SENT || up === null) {
+      (this.#early ??= []).push(body);
+      return HOLD_CONNECT;
+    }
+    return up.socket.write(body) ? 0 : HOLD_UPSTREAM;
+  }
+
+  /** The client's buffer drained: resume reading the response. */
+  clientDrained(): void {
+    if (this.#upHeld && this.#up !== null) {
+      this.#upHeld = false;
+      this.#up.socket.resume();
+    }
+  }
+
+  // ---------------------------------------------------------------- pick
+
+  /** Picks a server (stickiness, hash key, policy) and connects, or queues, or answers 503. */
+  #pick(view: RequestView): void {
+    const backend = this.#backend!;
+    const wheel = this.#ctx.wheel;
+    const server = backend.select(view, this.#ctx.proto === "https", wheel.now);
+    this.#setCookie = backend.setCookie;
+    if (server !== undefined) {
+      if ((this.#fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
+        const wait = backend.admit(server, wheel.now);
+        if (wait > 0) return this.#refuseAdmission(backend, server, wait);
+      }
+      this.#fresh = false;
+      return this.#connect(server);
+    }
+    if (backend.saturated) {
+      this.#state = X_QUEUED;
+      this.#down.hold(HOLD_CONNECT);
+      this.#arm(T_QUEUE, backend.config.queueTimeout);
+      backend.queue.push(this);
+      return;
+    }
+    this.#fail("HF_ERR_NO_SERVER", `no server is available for backend ${backend.name}`, 1);
+  }
+
+  /** Admission over its rate: HTTP gets 503 + Retry-After, a WebSocket 101 then 1013. */
+  #refuseAdmission(backend: Backend, server: UpstreamServer, waitMs: number): void {
+    const hint = jitteredRetryAfter(Math.max(waitMs, 250), Math.random);
+    server.stats.admissionRejected++;
+    this.#ctx.counters.admissionRejected++;
+    const websocket = this.facts.websocket;
+    if (events.admissionRefused.hasSubscribers) {
+      events.admissionRefused.publish({ plane: this.#ctx.plane, listener: this.#ctx.cfg.name, backend, server, websocket });
+    }
+    if (websocket) {
+      const res = acceptThenClose(this.facts.wsKey, CloseCode.TRY_AGAIN_LATER, hint.ms);
+      if (res !== null) {
+        this.#end(false);
+        return this.#down.respondAndClose(res);
+      }
+    }
+    this.#fail("HF_ERR_ADMISSION", `server ${server.name} of backend ${backend.name} is admitting no more new connections right now`, hint.seconds);
+  }
+
+  onQueueReady(): void {
+    if (this.#state !== X_QUEUED) return;
+    // Stickiness and hash keys were decided on the head, which is gone by now: a queued
+    // request takes whichever server frees up first.
+    const backend = this.#backend!;
+    const server = backend.select(VIEW.reset(null, null, this.#down.clientIp), this.#ctx.proto === "https", this.#ctx.wheel.now);
+    if (server === undefined) {
+      backend.queue.push(this);
+      return;
+    }
+    this.#disarm();
+    this.#connect(server);
+  }
+
+  #leaveQueue(): void {
+    const q = this.#backend?.queue;
+    if (q === undefined) return;
+    const i = q.indexOf(this);
+    if (i >= 0) q.splice(i, 1);
+  }
+
+  // ---------------------------------------------------------------- connect and retry
+
+  #connect(server: UpstreamServer): void {
+    this.#state = X_CONNECTING;
+    this.#startedAt = this.#ctx.wheel.clock();
+    const conn = this.#attempt.connect(server, this, true);
+    this.#up = conn;
+    if (conn.reused) this.onUpstreamReady(conn);
+    else this.#down.hold(HOLD_CONNECT);
+  }
+
+  onUpstreamReady(conn: UpstreamConn): void {
+    if (this.#state !== X_CONNECTING || this.#up !== conn) {
+      conn.server.release(conn);
+      return;
+    }
+    conn.socket.hf = this;
+    this.#state = X_SENT;
+    if (this.#access !== null) this.#access.upstreamReused = conn.reused;
+    const s = conn.socket;
+    const out = this.#out!;
+    if (!this.#replayable) this.#out = null;
+    let ok = s.write(out);
+    const early = this.#early;
+    if (early !== null) {
+      this.#early = null;
+      for (const b of early) ok = s.write(b);
+    }
+    this.#down.release(HOLD_CONNECT);
+    if (!ok) this.#down.hold(HOLD_UPSTREAM);
+    this.#arm(T_SERVER, this.#backend!.config.timeouts.server);
+  }
+
+  onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
+    if (this.#up !== conn) return;
+    this.#up = null;
+    const server = this.#attempt.connectFailed(why, this.#ctx.wheel.now);
+    if (this.#retry(server, "connect")) return;
+    if (why === "timeout") this.#fail("HF_ERR_CONNECT_TIMEOUT", `connecting to server ${server.name} timed out`);
+    else this.#fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : "connection error"})`);
+  }
+
+  #retry(failed: UpstreamServer, kind: "connect" | "reset-before-response"): boolean {
+    const backend = this.#backend!;
+    const replayable = this.#replayable && this.#out !== null;
+    const next = this.#attempt.next(failed, kind, this.facts.idempotent, replayable, this.#down.clientIp, this.#ctx.proto === "https", this.#ctx.wheel.now);
+    if (next === undefined) return false;
+    // Stickiness re-issues its cookie for the server the retry moved to.
+    if (next !== failed && backend.setCookie !== undefined) this.#setCookie = backend.setCookie;
+    this.#connect(next);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the upstream socket
+
+  onData(s: HfSocket, chunk: Buffer): void {
+    if (s === this.#up?.socket) this.#onUpstreamData(chunk);
+    else s.destroy(); // a connection this exchange gave up (after a retry)
+  }
+
+  onDrain(): void {
+    this.#down.release(HOLD_UPSTREAM);
+  }
+
+  onEnd(s: HfSocket): void {
+    // Events of a connection this exchange already gave up (a retry moved on) are not
+    // about the current one.
+    if (s === this.#up?.socket) this.#upstreamGone(false);
+  }
+
+  onClose(s: HfSocket): void {
+    if (s === this.#up?.socket) this.#upstreamGone(s.errored !== null);
+  }
+
+  onError(): void {}
+
+  expire(): void {
+    const t = this.#timer;
+    this.#timer = T_NONE;
+    if (t === T_SERVER) {
+      const server = this.#attempt.server;
+      if (server !== null) this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "response timeout");
+      if (!this.#resHeadSent) this.#fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
+      else this.#down.abort();
+    } else if (t === T_QUEUE) {
+      this.#leaveQueue();
+      this.#fail("HF_ERR_QUEUE_TIMEOUT", `every server of backend ${this.#backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
+    }
+  }
+
+  #onUpstreamData(chunk: Buffer): void {
+    if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
+    if (this.#resHeadSent) {
+      streamed(chunk.length);
+      this.#bytesOut += chunk.length;
+      const r = this.#resBody.scan(chunk, 0, chunk.length);
+      if (r === BAD_CHUNK) return this.#down.abort();
+      if (r === NEED_MORE) {
+        if (!this.#down.responseBody(chunk)) this.#holdUpstream();
+        return;
+      }
+      if (r < chunk.length) this.#upReusable = false; // bytes after the response: out of sync
+      this.#down.responseBody(r === chunk.length ? chunk : chunk.subarray(0, r));
+      return this.#responseDone();
+    }
+    let buf = this.#resBuf === null ? chunk : Buffer.concat([this.#resBuf, chunk]);
+    for (;;) {
+      const end = findHeadEnd(buf, 0, buf.length);
+      if (end === -1) {
+        if (buf.length > MAX_RESPONSE_HEAD) return this.#fail("HF_ERR_BAD_RESPONSE", "the server sent an oversized response head");
+        this.#resBuf = buf;
+        return;
+      }
+      if (end < 0 || parseResponse(buf, end, RES) !== 0) {
+        return this.#fail("HF_ERR_BAD_RESPONSE", `server ${this.#attempt.server!.name} sent a malformed response`);
+      }
+      const status = RES.status;
+      if (status >= 200 || status === 101) return this.#responseHead(buf, end);
+      // 1xx (100 Continue, 103 Early Hints): forward and wait for the final response.
+      this.#down.interim(buf, RES);
+      buf = buf.subarray(end);
+      if (buf.length === 0) {
+        this.#resBuf = null;
+        return;
+      }
+    }
+  }
+
+  #responseHead(buf: Buffer, end: number): void {
+    this.#resBuf = null;
+    this.#latency = this.#ctx.wheel.clock() - this.#startedAt;
+    if (RES.status === 101) {
+      if (!this.facts.upgrade) return this.#fail("HF_ERR_BAD_RESPONSE", "the server switched protocols without being asked");
+      return this.#becomeTunnel(buf, end);
+    }
+    const status = RES.status;
+    this.#status = status;
+    const server = this.#attempt.server!;
+    const backend = this.#backend!;
+    if (status >= 500 && backend.config.passive?.on5xx === true) backend.passiveFailure(server, this.#ctx.wheel.now, `status ${status}`);
+    else backend.passiveSuccess(server);
+    const plan = this.#plan;
+    planResponse(RES, this.facts.isHead, plan);
+    const rb = this.#resBody;
+    if (plan.body === BODY_NONE) rb.none();
+    else if (plan.body === BODY_CHUNKED) rb.startChunked();
+    else if (plan.body === BODY_LENGTH) rb.startLength(RES.contentLength);
+    else rb.startUntilClose();
+    this.#upReusable = plan.upstreamReusable;
+    if (plan.closeClient) this.#down.closeAfterExchange();
+    this.facts.upgrade = false;
+    let bodyEnd = buf.length;
+    if (!rb.done || plan.body === BODY_UNTIL_CLOSE) {
+      const r = rb.scan(buf, end, buf.length);
+      if (r === BAD_CHUNK) return this.#fail("HF_ERR_BAD_RESPONSE", `server ${server.name} sent a malformed chunked body`);
+      if (r >= 0) bodyEnd = r;
+    } else bodyEnd = end;
+    if (bodyEnd < buf.length) this.#upReusable = false;
+    this.#bytesOut += buf.length;
+    this.#resHeadSent = true;
+    if (!this.#down.responseHead(buf, RES, end, bodyEnd, this.facts, this.#setCookie)) this.#holdUpstream();
+    if (rb.done) this.#responseDone();
+  }
+
+  #responseDone(): void {
+    if (!this.#reqDone) {
+      // The server answered before reading the whole request body (413, redirect...):
+      // neither connection is in a known state any more.
+      this.#upReusable = false;
+      this.#down.closeAfterExchange();
+    }
+    const up = this.#up!;
+    this.#up = null;
+    if (this.#upReusable) {
+      if (this.#upHeld) up.socket.resume();
+      up.server.release(up);
+    } else up.socket.destroy();
+    this.#upHeld = false;
+    this.#end(true);
+    this.#down.exchangeDone();
+  }
+
+  /** The upstream connection ended or broke during an exchange. */
+  #upstreamGone(errored: boolean): void {
+    const up = this.#up;
+    if (up === null || this.#state !== X_SENT) return;
+    if (this.#resHeadSent) {
+      if (this.#resBody.untilClose && !errored) {
+        this.#upReusable = false;
+        return this.#responseDone();
+      }
+      return this.#down.abort(); // truncated response: the client must see a broken connection
+    }
+    this.#up = null;
+    up.socket.hf = discard;
+    up.socket.destroy();
+    const server = this.#attempt.server!;
+    const backend = this.#backend!;
+    backend.end(server, 0, false, this.#ctx.wheel.now);
+    this.#attempt.server = null;
+    if (this.#retry(server, "reset-before-response")) return;
+    backend.passiveFailure(server, this.#ctx.wheel.now, "closed before answering");
+    this.#fail("HF_ERR_UPSTREAM_RESET", `server ${server.name} closed the connection before answering`);
+  }
+
+  #becomeTunnel(buf: Buffer, end: number): void {
+    const up = this.#up!;
+    const server = this.#attempt.server!;
+    const backend = this.#backend!;
+    this.#up = null;
+    this.#disarm();
+    this.#state = X_NONE;
+    const access = this.#access;
+    this.#access = null;
+    if (access !== null) {
+      access.status = 101;
+      access.server = server.name;
+      access.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+      access.retries = this.#attempt.retries;
+    }
+    const setCookie = this.#setCookie;
+    this.#setCookie = undefined;
+    this.#attempt.done();
+    const { socket, rest } = this.#down.takeOver();
+    handOff(this.#ctx, socket, up.socket, server, backend, this.facts, setCookie, this.#latency, access, rest, buf, end, RES);
+  }
+
+  #holdUpstream(): void {
+    if (this.#up !== null && !this.#upHeld) {
+      this.#upHeld = true;
+      this.#up.socket.pause();
+    }
+  }
+
+  #arm(kind: number, ms: number): void {
+    this.#timer = kind;
+    const wheel = this.#ctx.wheel;
+    wheel.arm(this, wheel.now + ms);
+  }
+
+  #disarm(): void {
+    this.#timer = T_NONE;
+    this.#ctx.wheel.disarm(this);
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  /** The accounting of an exchange that ends: server counters, policy feedback, the event. */
+  #end(ok: boolean): void {
+    this.#disarm();
+    this.#state = X_NONE;
+    const server = this.#attempt.server;
+    if (server !== null) {
+      this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
+      server.stats.response(this.facts.method, this.#status, this.#latency, this.#bytesIn, this.#bytesOut);
+    }
+    const a = this.#access;
+    if (a !== null) {
+      this.#access = null;
+      if (this.#status !== 0 || a.status === 0) a.status = this.#status;
+      a.bytesIn = this.#bytesIn;
+      a.bytesOut = this.#bytesOut;
+      a.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+      a.server = server?.name ?? "";
+      a.retries = this.#attempt.retries;
+      if (events.exchangeFinished.hasSubscribers) events.exchangeFinished.publish({ plane: this.#ctx.plane, record: a });
+    }
+    this.#setCookie = undefined;
+    this.#attempt.done();
+    this.#out = null;
+    this.#early = null;
+  }
+
+  /** The gateway could not complete the exchange: answer if nothing was sent yet. */
+  #fail(code: ResponseErrorCode, message: string, retryAfter?: number): void {
+    // The log shows what the client got and why; per-server stats keep "no response" (status 0).
+    if (this.#access !== null) {
+      this.#access.error = code;
+      if (!this.#resHeadSent) this.#access.status = ERROR_CODES[code].status;
+    }
+    const up = this.#up;
+    this.#up = null;
+    if (up !== null) up.socket.destroy();
+    this.#end(false);
+    if (this.#resHeadSent) return this.#down.abort();
+    this.#down.reject(code, message, retryAfter);
+  }
+
+  /** The client went away or broke the framing: tear the upstream side down now. */
+  abort(): void {
+    if (this.#state === X_QUEUED) this.#leaveQueue();
+    this.#disarm();
+    const up = this.#up;
+    this.#up = null;
+    if (up !== null) up.socket.destroy();
+    if (this.#attempt.server !== null) this.#end(false);
+    this.#state = X_NONE;
+  }
+}
