@@ -2,7 +2,6 @@ import { Command } from "commander";
 import { runGateway } from "./gateway.ts";
 import { runReload } from "./reload.ts";
 import { runCheckCommand } from "./check.ts";
-import { runDemo } from "./demo.ts";
 import { DEFAULT_ADMIN_URL, runStatus } from "./status.ts";
 
 /**
@@ -74,6 +73,7 @@ program
   .description("run the embedded demo (default): HTTP echo, SSE and WebSocket backends behind a gateway")
   .option("-p, --port <port>", "gateway port", "8080")
   .action(async (opts: { port: string }) => {
+    const { runDemo } = await import("./demo.ts");
     process.exitCode = await runDemo(Number(opts.port));
   });
 

@@ -18,6 +18,7 @@ import { hostname } from "node:os";
 import type { WebSocketServer } from "ws";
 import { createLogger, type Logger } from "../log.ts";
 import { CloseCode } from "../protocol/close.ts";
+import type { ClientInfo } from "../protocol/hub.ts";
 import { createVerifier } from "./auth/verify.ts";
 import { createBroker, type BrokerConfig } from "./broker/registry.ts";
 import type { MemoryStore } from "./broker/memory.ts";
@@ -148,6 +149,31 @@ export class Hub {
     const rule = node.rule(channel);
     if (rule === undefined) throw new Error(`no channel rule matches ${JSON.stringify(channel)}`);
     return node.publish(channel, rule, JSON.stringify(data), undefined, opts.idempotencyKey);
+  }
+
+  /**
+   * A channel's history (like `POST /api/history`): the publications after `since`
+   * (oldest first, at most `limit`, data parsed) and the channel's position.
+   *
+   * @example
+   * const { publications, offset, epoch } = await hub.history("chat:lobby", { limit: 50 });
+   */
+  async history(channel: string, opts: { since?: number; limit?: number } = {}): Promise<{ offset: number; epoch: string; publications: { offset?: number; epoch?: string; data: unknown; info?: unknown }[] }> {
+    const rule = this.node.rule(channel);
+    if (rule === undefined) throw new Error(`no channel rule matches ${JSON.stringify(channel)}`);
+    if (rule.history === null) throw new Error(`channel ${JSON.stringify(channel)} keeps no history`);
+    const r = await this.node.broker.history(channel, { since: opts.since, limit: Math.min(opts.limit ?? rule.history.size, rule.history.size), history: rule.history });
+    return { ...r.position, publications: r.publications.map((p) => ({ ...p, data: JSON.parse(p.data) as unknown })) };
+  }
+
+  /**
+   * Who is on a channel with presence (every node's clients).
+   *
+   * @example
+   * (await hub.presence("chat:lobby")).map((c) => c.user);
+   */
+  presence(channel: string): Promise<ClientInfo[]> {
+    return this.node.broker.presence(channel);
   }
 
   /**
