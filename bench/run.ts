@@ -5,7 +5,8 @@
 // Env: RUNS (3) DURATION (10 s) CONNS (50) IDLE_N (10000) TARGETS ("holdfast nginx ...")
 //      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run)
 //      WORKLOADS ("http l4 ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
-//                 http-accesslog failover pool policies ws-frames storm")
+//                 http-accesslog failover pool policies ws-frames storm e2e")
+//      E2E_N (200) E2E_RATE (20) E2E_SPREAD (10s): the e2e workload (bench/e2e.ts)
 //      WARMUP (1 s) ECHO_CONNS (100) RATE_TOTAL (5000) RATE_CONC (50) RATE_WARM (2000)
 //      FAILOVER_RATE (200 req/s) FAILOVER_WARM (3 s)
 //      PROXY_CPU (0) LOAD_CPU (1) BASE_PORT (24100) WRITE_DOCS (1; 0 = leave docs/benchmarks.md alone)
@@ -176,18 +177,21 @@ interface Micro {
   title: string;
   file: string; // in bench/
   fn: string;
+  /** Runs on every CPU (it starts its own gateway and hub processes), not pinned to the proxy's. */
+  unpinned?: boolean;
 }
 const MICRO: Micro[] = [
   { id: "policies", title: "Balancing policies (micro-benchmark)", file: "policies.ts", fn: "benchPolicies" },
   { id: "ws-frames", title: "WebSocket frame parsers (micro-benchmark)", file: "ws-frames.ts", fn: "benchWsFrames" },
   { id: "storm", title: "Reconnect storm: 10,000 clients dropped at once (simulation)", file: "storm.ts", fn: "benchStorm" },
+  { id: "e2e", title: "End to end: the client SDK through the gateway and two hub nodes on Redis (SIGKILL, drain, rolling restart, scale-out)", file: "e2e.ts", fn: "benchE2e", unpinned: true },
 ];
 
 async function micro(c: Ctx, m: Micro): Promise<string> {
   if (!fs.existsSync(path.join(c.bench, m.file))) return `Skipped: bench/${m.file} is not there.`;
   const errLog = path.join(c.dir, "logs", `${m.id}.err`);
   const r = await run(m.id, c.node, [path.join(c.bench, "lib", "run-micro.ts"), m.file, m.fn],
-    { cpu: c.s.proxyCpu, timeoutMs: 600_000, errLog });
+    { cpu: m.unpinned ? c.s.allCpus : c.s.proxyCpu, timeoutMs: 900_000, errLog });
   const line = r.stdout.split("\n").find((l) => l.startsWith("ROWS "));
   if (r.code !== 0 || !line) return `Failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}): ${tail(errLog)}`;
   let data = JSON.parse(line.slice(5)) as unknown;

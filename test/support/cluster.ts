@@ -140,7 +140,7 @@ auth: { jwt: { secret: "${E2E_SECRET}" }, anonymous: true }
 api: { token: ${E2E_API_TOKEN} }
 ping: { interval: 5s, timeout: 5s }
 presence: { ttl: 2s }
-shutdown: { spread: 2s }
+${(this.#o.hubExtra ?? "").includes("shutdown:") ? "" : "shutdown: { spread: 2s }"}
 channels:
   - { match: "e2e:*", history: { size: 100000, ttl: 10m }, anonymous: true, clientPublish: true }
 ${this.#o.hubExtra ?? ""}`;
