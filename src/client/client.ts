@@ -78,6 +78,8 @@ export class Client extends Emitter<ClientEvents> {
   #transport: Transport | null = null;
   #tIndex = 0;
   #worked = false;
+  /** Consecutive attempts on the current transport that failed before `connected`. */
+  #failures = 0;
   #gen = 0;
   #session: SessionInfo | null = null;
   #maxBytes = Infinity;
@@ -228,7 +230,14 @@ export class Client extends Emitter<ClientEvents> {
     this.#transport = null;
     this.#sent = new Map();
     this.#refreshWait?.();
-    if (this.#session === null && !this.#worked) this.#tIndex = (this.#tIndex + 1) % this.#o.transports.length;
+    // Until a transport has worked, two failures in a row move to the next one (one
+    // could be a glitch: a gateway with no server up for a moment); once one has
+    // worked, the client keeps it (a proxy that blocks WebSockets may make every
+    // WebSocket attempt hang until the connect timeout).
+    if (this.#session === null && !this.#worked && ++this.#failures >= 2) {
+      this.#tIndex = (this.#tIndex + 1) % this.#o.transports.length;
+      this.#failures = 0;
+    }
     this.#session = null;
     if (code === CloseCode.TOKEN_EXPIRED) this.#token.stale();
     this.#queue.rewind();

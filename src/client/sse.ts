@@ -90,6 +90,20 @@ export class SseParser {
 }
 
 /**
+ * The cookies the stream's response set (a gateway's sticky-server cookie), as a
+ * `cookie` header for `POST /send`, so the sends reach the hub node that holds the
+ * session. A browser keeps them itself (and hides `Set-Cookie` from scripts): this is
+ * for Node's fetch, which has no cookie jar.
+ *
+ * @example
+ * affinityCookie(res.headers); // "HF_SRV=abc" (Node), "" (browser)
+ */
+export function affinityCookie(headers: Headers): string {
+  const all = typeof headers.getSetCookie === "function" ? headers.getSetCookie() : [];
+  return all.map((c) => c.split(";", 1)[0]!.trim()).filter((c) => c.includes("=")).join("; ");
+}
+
+/**
  * Opens an SSE session with the hub.
  *
  * @example
@@ -101,6 +115,7 @@ export function openSse(urls: SseUrls, h: TransportHandlers, fetchImpl: typeof f
   let session: string | null = null;
   let outbox: string[] = [];
   let posting = false;
+  let cookie = "";
 
   const finish = (code: number, reason: string) => {
     if (done) return;
@@ -118,7 +133,7 @@ export function openSse(urls: SseUrls, h: TransportHandlers, fetchImpl: typeof f
         const body = batch.length === 1 ? batch[0]! : `[${batch.join(",")}]`;
         const res = await fetchImpl(urls.send, {
           method: "POST",
-          headers: { "content-type": "application/json", [SSE_SESSION_HEADER]: session! },
+          headers: { "content-type": "application/json", [SSE_SESSION_HEADER]: session!, ...(cookie !== "" && { cookie }) },
           body,
           signal: abort.signal,
         });
@@ -152,6 +167,7 @@ export function openSse(urls: SseUrls, h: TransportHandlers, fetchImpl: typeof f
       await res.body?.cancel();
       return finish(...refused(res.status, res.headers.get("retry-after")));
     }
+    cookie = affinityCookie(res.headers);
     const parser = new SseParser(onEvent);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {

@@ -69,3 +69,38 @@ test("ReconnectingWebSocket in Chromium: echo, a dead server, queued sends in or
     await srv.close();
   }
 });
+
+test("ReconnectingWebSocket in Chromium: pauseWhenHidden closes while the page is hidden and reconnects when it is shown", { timeout: 60_000 }, async () => {
+  const code = await bundleCode();
+  const srv = await wsServer((ws) => ws.on("message", (m) => ws.send(String(m))), { onRequest: pageHandler(code) });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.open(`http://127.0.0.1:${srv.port}/`);
+    // The page's visibility is driven the way a browser reports it: document.hidden and a visibilitychange event.
+    const setHidden = (hidden: boolean) => page.evaluate((h) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+    await page.evaluate((url) => {
+      (window as unknown as { log: string[] }).log = [];
+      const ws = new hf.ReconnectingWebSocket(url, [], { backoff: { min: 20, max: 150 }, pauseWhenHidden: true });
+      (window as unknown as { rws: typeof ws }).rws = ws;
+      ws.onopen = () => log.push("open");
+      ws.addEventListener("close", (e) => log.push(`close:${(e as CloseEvent).reason}`));
+    }, srv.url);
+    await waitFor("open", async () => (await logOf(page)).includes("open"));
+    await setHidden(true);
+    await waitFor("closed while hidden", async () => (await logOf(page)).includes("close:page hidden"));
+    await waitFor("the server saw it go", () => srv.sockets[0]!.readyState === 3, 3000);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(srv.sockets.length, 1, "no reconnect while hidden");
+    await setHidden(false);
+    await waitFor("reopened when shown", async () => (await logOf(page)).filter((l) => l === "open").length === 2, 3000);
+    assert.equal(srv.sockets.length, 2);
+    await page.evaluate(() => rws.close());
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+});

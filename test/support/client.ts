@@ -236,3 +236,16 @@ export async function scriptedHub(onCommand: (c: ScriptedConn, m: Record<string,
     },
   });
 }
+
+/**
+ * `p`, or a rejection naming `what` after `ms` (so a test fails by itself instead of
+ * waiting for the runner's timeout with its cleanup never run).
+ *
+ * @example
+ * await within(client.publish("ch", 1), 5000, "publish 1");
+ */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
