@@ -147,21 +147,36 @@ ${this.#o.hubExtra ?? ""}`;
   }
 
   #gatewayYaml(): string {
+    const servers = this.#o.hubs.map((h) => `      - { name: ${h}, address: 127.0.0.1:${this.ports.get(h)} }`).join("\n");
+    // /sse and /send go to a sticky twin of the backend: a send must reach the node that
+    // holds its stream (docs/client.md, "Transports"); WebSockets stay unsticky so
+    // rebalance can move them.
     return `admin: { listen: 127.0.0.1:0, token: ${E2E_ADMIN_TOKEN} }
 workers: 1
 listeners:
   - name: web
     mode: http
     listen: 127.0.0.1:0
-    routes: [ { backend: hub } ]
+    routes:
+      - { match: { pathPrefix: /sse }, backend: hub-sse }
+      - { match: { pathPrefix: /send }, backend: hub-sse }
+      - { backend: hub }
 backends:
   hub:
     balance: least-conn
-    health: { type: http, path: /healthz, interval: 250ms, timeout: 200ms, rise: 1, fall: 1 }
+    health: { type: http, path: /healthz, interval: 500ms, timeout: 400ms, rise: 1, fall: 2 }
     timeouts: { tunnel: 1h }
 ${this.#o.backendExtra ?? ""}
     servers:
-${this.#o.hubs.map((h) => `      - { name: ${h}, address: 127.0.0.1:${this.ports.get(h)} }`).join("\n")}
+${servers}
+  hub-sse:
+    balance: least-conn
+    sticky: { cookie: HF_HUB, ttl: 1h }
+    health: { type: http, path: /healthz, interval: 500ms, timeout: 400ms, rise: 1, fall: 2 }
+    timeouts: { server: 1h }
+${this.#o.backendExtra ?? ""}
+    servers:
+${servers}
 `;
   }
 
@@ -181,10 +196,12 @@ ${this.#o.hubs.map((h) => `      - { name: ${h}, address: 127.0.0.1:${this.ports
     clearTimeout(deadline);
   }
 
-  /** Calls the gateway's admin API: drain | enable | maintenance. */
+  /** Calls the gateway's admin API (drain | enable | maintenance) for the node in both backends. */
   async serverAction(name: string, action: "drain" | "enable" | "maintenance"): Promise<void> {
-    const res = await fetch(`${this.adminUrl}/api/backends/hub/servers/${name}/${action}`, { method: "POST", headers: { authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
-    if (res.status !== 200) throw new Error(`admin ${action} ${name}: HTTP ${res.status} ${await res.text()}`);
+    for (const backend of ["hub", "hub-sse"]) {
+      const res = await fetch(`${this.adminUrl}/api/backends/${backend}/servers/${name}/${action}`, { method: "POST", headers: { authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
+      if (res.status !== 200) throw new Error(`admin ${action} ${name} in ${backend}: HTTP ${res.status} ${await res.text()}`);
+    }
   }
 
   /** The gateway's view of a hub node: its state and open tunnels. */
