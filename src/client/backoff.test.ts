@@ -45,15 +45,18 @@ test("backoff delay: full jitter is uniform over [0, ceiling) (20,000 draws, 10 
   assert.ok(Math.abs(sum / N - 1000) < 40, `mean ${sum / N}, expected ~1000`);
 });
 
-test("hint delay: the hint plus up to the hint again, at least up to backoff.min for a zero hint", () => {
-  const cases: [number, number, number][] = [
-    [2500, 0, 2500],
-    [2500, 0.5, 3750],
-    [2500, 0.999, 2500 + 0.999 * 2500],
-    [0, 0.5, 125],
-    [100, 1 / 2.5, 200],
+test("hint delay: the hint plus up to the hint again, at least backoff.min, at most 1 s", () => {
+  const cases: [number, number, number, number][] = [
+    // hint, backoff.min, random, delay
+    [400, 250, 0, 400],
+    [400, 250, 0.5, 600],
+    [0, 250, 0.5, 125],
+    [100, 250, 0.4, 200],
+    [2500, 250, 0.5, 3000],
+    [10_000, 250, 0.999, 10_999],
+    [10_000, 2000, 0.5, 11_000],
   ];
-  for (const [hint, r, want] of cases) assert.equal(hintDelay(hint, 250, playback([r])), want, `hint ${hint} random ${r}`);
+  for (const [hint, min, r, want] of cases) assert.equal(hintDelay(hint, min, playback([r])), want, `hint ${hint} min ${min} random ${r}`);
 });
 
 test("backoff options: defaults, and each bad field named", () => {

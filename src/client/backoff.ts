@@ -10,7 +10,7 @@
  * const o = backoffOptions({ min: 250, max: 30_000 });
  * backoffDelay(0, o, Math.random); // somewhere in [0, 250)
  * backoffDelay(10, o, Math.random); // somewhere in [0, 30000)
- * hintDelay(2_500, o.min, Math.random); // somewhere in [2500, 5000)
+ * hintDelay(2_500, o.min, Math.random); // somewhere in [2500, 3500)
  */
 
 /** How the delay is drawn below its ceiling. */
@@ -79,15 +79,18 @@ export function backoffDelay(attempt: number, o: BackoffOptions, random: () => n
 
 /**
  * The delay after a server's `retry-after=<ms>` hint: the hint plus a uniform jitter of
- * up to the hint again (at least up to `spreadMs`, the backoff's `min`, so that
- * `retry-after=0` still spreads). The hint says "not before"; the jitter keeps clients
- * that got the same hint at the same instant (a node closing everyone at once) from
- * coming back together.
+ * up to the hint again, at least `spreadMs` (the backoff's `min`, so `retry-after=0`
+ * still spreads) and at most 1 s (or `spreadMs` if larger). The hint says "not before";
+ * the jitter keeps clients that got the same hint at the same instant from coming back
+ * together. It is capped because servers that send long hints already spread them (the
+ * gateway draws a dead server's hints over `drainSpread`): doubling a 10 s hint would
+ * only keep clients away longer.
  *
  * @example
- * hintDelay(1_000, 250, () => 0.5); // 1500
- * hintDelay(0, 250, () => 0.5);     // 125
+ * hintDelay(400, 250, () => 0.5);    // 600
+ * hintDelay(0, 250, () => 0.5);      // 125
+ * hintDelay(10_000, 250, () => 0.5); // 10500
  */
 export function hintDelay(hintMs: number, spreadMs: number, random: () => number): number {
-  return hintMs + random() * Math.max(hintMs, spreadMs);
+  return hintMs + random() * Math.min(Math.max(hintMs, spreadMs), Math.max(1000, spreadMs));
 }

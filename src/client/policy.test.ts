@@ -19,7 +19,8 @@ interface Case {
 }
 
 // backoff 250 ms ×2 up to 4 s, minUptime 5 s, every random draw 0.5: a backoff delay is
-// half its ceiling (125, 250, 500, ...), a hinted one is 1.5× the hint.
+// half its ceiling (125, 250, 500, ...), a hinted one the hint plus half of itself (at
+// most 500 ms more: the jitter is capped at 1 s).
 const cases: Case[] = [
   {
     name: "first connect keeps failing: ceilings double up to max",
@@ -62,7 +63,7 @@ const cases: Case[] = [
       ["start"],
       ["drop", 0, 1006, "", { attempt: 1 }], ["retry"],
       ["drop", 100, 1006, "", { attempt: 2 }], ["retry"], ["open", 400],
-      ["drop", 500, 1012, "retry-after=2000", { state: "reconnecting", delay: 3000, hinted: true, attempt: 3 }], ["retry"],
+      ["drop", 500, 1012, "retry-after=2000", { state: "reconnecting", delay: 2500, hinted: true, attempt: 3 }], ["retry"],
       ["drop", 3600, 1006, "", { delay: 1000, hinted: false, attempt: 4 }],
     ],
     end: "reconnecting",
@@ -77,8 +78,8 @@ const cases: Case[] = [
     end: "reconnecting",
   },
   {
-    name: "a zero hint still spreads over backoff.min",
-    steps: [["start"], ["open", 0], ["drop", 10, 1001, "retry-after=0", { delay: 125, hinted: true }]],
+    name: "a zero hint still spreads over backoff.min; a long one gets at most 1 s more",
+    steps: [["start"], ["open", 0], ["drop", 10, 1001, "retry-after=0", { delay: 125, hinted: true }], ["retry"], ["open", 20], ["drop", 30, 1013, "retry-after=30000", { delay: 30_500, hinted: true }]],
     end: "reconnecting",
   },
   {
