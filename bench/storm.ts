@@ -148,7 +148,7 @@ export function stormReport(runs: StormRun[]): string {
 /** Entry for bench/lib/run-micro.ts (`WORKLOADS=storm`): the section as markdown; writes the plot unless WRITE_DOCS=0. */
 export function benchStorm(): string {
   const runs = runStorms();
-  if (process.env.WRITE_DOCS !== "0") writeFileSync(new URL("../docs/client-storm.svg", import.meta.url), stormSvg(runs, "any rate", [20, 3], 12_000));
+  if (process.env.WRITE_DOCS !== "0") writeFileSync(new URL("../docs/client-storm.svg", import.meta.url), stormSvg(runs, "any rate", [12, 3], 12_000));
   return stormReport(runs);
 }
 
