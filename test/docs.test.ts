@@ -24,6 +24,7 @@ import { runCheck } from "../src/cli/check.ts";
 import { formatIssue } from "../src/config/issues.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { configSchema } from "../src/config/schema.ts";
+import { schemaKeys, type ZodNode } from "./support/schema-keys.ts";
 
 const root = join(import.meta.dirname, "..");
 const examplesDir = join(root, "docs", "examples");
@@ -115,39 +116,6 @@ for (const b of blocks) {
 }
 
 // ------------------------------------------------------------------ every key documented
-
-type ZodNode = { _zod: { def: { type: string; [key: string]: unknown } } };
-
-/** Every key path of the schema, e.g. `backends.*.health.interval`, `listeners.[].name`. */
-function schemaKeys(node: ZodNode, prefix = "", out: string[] = []): string[] {
-  const def = node._zod.def;
-  switch (def.type) {
-    case "object":
-      for (const [key, child] of Object.entries(def.shape as Record<string, ZodNode>)) {
-        out.push(`${prefix}${key}`);
-        schemaKeys(child, `${prefix}${key}.`, out);
-      }
-      break;
-    case "pipe":
-      schemaKeys(def.in as ZodNode, prefix, out);
-      break;
-    case "default":
-    case "prefault":
-    case "optional":
-      schemaKeys(def.innerType as ZodNode, prefix, out);
-      break;
-    case "array":
-      schemaKeys(def.element as ZodNode, `${prefix}[].`, out);
-      break;
-    case "record":
-      schemaKeys(def.valueType as ZodNode, `${prefix}*.`, out);
-      break;
-    case "union":
-      for (const option of def.options as ZodNode[]) schemaKeys(option, prefix, out);
-      break;
-  }
-  return out;
-}
 
 test("docs/config.md names every key of the schema", () => {
   const doc = readFileSync(join(root, "docs", "config.md"), "utf8");
