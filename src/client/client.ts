@@ -2,11 +2,14 @@ import { CloseCode } from "../protocol/close.ts";
 import type { ClientInfo, ConnectedReply, ErrorReply, HubMessage, HubReply } from "../protocol/hub.ts";
 import { backoffDelay, backoffOptions, type BackoffOptions } from "./backoff.ts";
 import { Emitter } from "./emitter.ts";
-import { ClientClosedError, HubError, MessageTooLargeError, RequestTimeoutError } from "./errors.ts";
+import { ClientClosedError, HubError } from "./errors.ts";
+import type { Link } from "./link.ts";
 import { clientOptions, type ClientOptions, type ResolvedOptions } from "./options.ts";
+import { Outbox } from "./outbox.ts";
 import type { ConnectionState } from "./policy.ts";
-import { PublishQueue, type PublishResult } from "./queue.ts";
+import type { PublishResult } from "./queue.ts";
 import { Reconnector, type StateInfo } from "./reconnector.ts";
+import { Requests } from "./requests.ts";
 import { openSse, sseUrls } from "./sse.ts";
 import { SubscriptionCore, type Subscription } from "./subscription.ts";
 import { systemTimers } from "./timers.ts";
@@ -30,7 +33,12 @@ import { openWebSocket, type Transport, type TransportName } from "./transport.t
  * client.close();
  */
 
-/** Who the hub says this connection is, while open. */
+/**
+ * Who the hub says this connection is, while open.
+ *
+ * @example
+ * client.session; // { client: "c7f…", user: "alice", node: "hub-2", transport: "websocket" }
+ */
 export interface SessionInfo {
   client: string;
   user: string;
@@ -38,6 +46,13 @@ export interface SessionInfo {
   transport: TransportName;
 }
 
+/**
+ * The events of a {@link Client}.
+ *
+ * @example
+ * client.on("state", (state, info) => { if (state === "closed") console.log("gave up:", info.code, info.reason); });
+ * client.on("error", (e) => console.warn(e.message));
+ */
 export interface ClientEvents {
   /** `connecting` → `open` → `reconnecting` → … → `closed`; `info.reason` says why, `info.session` who (when open). */
   state: [ConnectionState, StateInfo & { session?: SessionInfo }];
@@ -45,22 +60,12 @@ export interface ClientEvents {
   error: [Error];
 }
 
-interface Pending {
-  cmd: Record<string, unknown>;
-  pick: (m: HubReply) => unknown;
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-  timer: unknown;
-  sentId: number;
-}
-
-/** The UTF-8 size of `s` when it may exceed `max` (0 when it surely does not): encodes only when in doubt. */
-function bytesOver(s: string, max: number): number {
-  if (s.length * 3 <= max) return 0;
-  const n = s.length > max ? s.length : new TextEncoder().encode(s).length;
-  return n > max ? n : 0;
-}
-
+/**
+ * One logical connection to a hub; see the module comment. Create it with {@link connect}.
+ *
+ * @example
+ * const client = new Client("wss://example.com/connect", { token: "…" }); // same as connect()
+ */
 export class Client extends Emitter<ClientEvents> {
   readonly #url: string;
   readonly #o: ResolvedOptions;
@@ -69,9 +74,9 @@ export class Client extends Emitter<ClientEvents> {
   readonly #timers = systemTimers();
   readonly #r: Reconnector;
   readonly #token: TokenSource;
-  readonly #queue: PublishQueue;
+  readonly #outbox: Outbox;
+  readonly #requests: Requests;
   readonly #subs = new Map<string, SubscriptionCore>();
-  readonly #waiting = new Set<Pending>();
   /** Reply handlers of the current connection, by command id. */
   #sent = new Map<number, (m: HubReply) => void>();
   #nextId = 1;
@@ -82,10 +87,8 @@ export class Client extends Emitter<ClientEvents> {
   #failures = 0;
   #gen = 0;
   #session: SessionInfo | null = null;
-  #maxBytes = Infinity;
   #heartbeat = 0;
   #retryTimer: unknown = null;
-  #retries = 0;
   #refreshing: Promise<void> | null = null;
   /** Ends a refresh waiting for its reply when the connection is lost (the next connect carries the token). */
   #refreshWait: (() => void) | null = null;
@@ -101,7 +104,20 @@ export class Client extends Emitter<ClientEvents> {
     this.#sse = this.#o.transports.includes("sse") ? (options.sse ?? sseUrls(this.#url)) : null;
     this.#backoff = backoffOptions(options.backoff);
     this.#token = new TokenSource(options.token);
-    this.#queue = new PublishQueue(this.#o.queueMax);
+    const link: Link = {
+      register: (onReply) => {
+        const id = this.#nextId++;
+        this.#sent.set(id, onReply);
+        return id;
+      },
+      unregister: (id) => void this.#sent.delete(id),
+      send: (json) => this.#transport?.send(json),
+      open: () => this.#r.state === "open",
+      refresh: () => this.#refreshToken(),
+      retrySoon: (attempt) => this.#retrySoon(attempt),
+    };
+    this.#outbox = new Outbox(this.#o.queueMax, link);
+    this.#requests = new Requests(link, this.#timers, this.#o.timeout);
     this.#r = new Reconnector(options, {
       dial: () => void this.#dial(),
       hangUp: () => this.#hangUp(),
@@ -128,7 +144,7 @@ export class Client extends Emitter<ClientEvents> {
 
   /** Publishes waiting for the hub (queued offline or awaiting their confirmation). */
   get queued(): number {
-    return this.#queue.size;
+    return this.#outbox.size;
   }
 
   /**
@@ -158,17 +174,8 @@ export class Client extends Emitter<ClientEvents> {
    * apply once.
    */
   publish(channel: string, data: unknown, opts: { idempotencyKey?: string } = {}): Promise<PublishResult> {
-    try {
-      if (typeof channel !== "string" || channel === "") throw new TypeError("publish() needs a channel name");
-      if (this.state === "closed") throw new ClientClosedError(`publish("${channel}") on a closed client: not sent`);
-      const json = data === undefined ? undefined : JSON.stringify(data);
-      if (json === undefined) throw new TypeError("publish() needs data that JSON can encode (not undefined or a function)");
-      const { promise } = this.#queue.add(channel, json, opts.idempotencyKey);
-      this.#flushPublishes();
-      return promise;
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    if (this.state === "closed") return Promise.reject(new ClientClosedError(`publish("${channel}") on a closed client: not sent`));
+    return this.#outbox.publish(channel, data, opts.idempotencyKey);
   }
 
   /** Closes for good: no more reconnects; waiting publishes and requests are rejected. */
@@ -220,7 +227,7 @@ export class Client extends Emitter<ClientEvents> {
   #connected(m: ConnectedReply): void {
     this.#worked = true;
     this.#session = { client: m.client, user: m.user, node: m.node, transport: this.#transport!.name };
-    this.#maxBytes = m.maxMessageBytes ?? Infinity;
+    this.#outbox.maxBytes = m.maxMessageBytes ?? Infinity;
     this.#heartbeat = m.ping > 0 && m.pong > 0 ? m.ping + m.pong : 0;
     this.#r.opened();
   }
@@ -240,12 +247,12 @@ export class Client extends Emitter<ClientEvents> {
     }
     this.#session = null;
     if (code === CloseCode.TOKEN_EXPIRED) this.#token.stale();
-    this.#queue.rewind();
+    this.#outbox.lost();
+    this.#requests.lost();
     for (const core of this.#subs.values()) {
       core.pendingId = 0;
       if (core.state === "subscribed") core.state = "subscribing";
     }
-    for (const p of this.#waiting) p.sentId = 0;
   }
 
   #hangUp(): void {
@@ -269,15 +276,8 @@ export class Client extends Emitter<ClientEvents> {
   #shutdown(reason: string): void {
     if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    this.#queue.failAll(
-      new ClientClosedError(`the client closed (${reason}) before this publish was sent; it was not stored`),
-      new ClientClosedError(`the client closed (${reason}) before the hub confirmed this publish; it may have been stored: publish again with the same idempotencyKey to find out`),
-    );
-    for (const p of this.#waiting) {
-      this.#timers.clearTimeout(p.timer);
-      p.reject(new ClientClosedError(`the client closed (${reason}) before the hub answered`));
-    }
-    this.#waiting.clear();
+    this.#outbox.failAll(reason);
+    this.#requests.failAll(reason);
     for (const core of this.#subs.values()) core.state = "unsubscribed";
   }
 
@@ -330,8 +330,8 @@ export class Client extends Emitter<ClientEvents> {
 
   #flush(): void {
     for (const core of this.#subs.values()) if (core.state !== "unsubscribed" && core.pendingId === 0) this.#sendSubscribe(core);
-    this.#flushPublishes();
-    for (const p of this.#waiting) if (p.sentId === 0) this.#sendRequest(p);
+    this.#outbox.flush();
+    this.#requests.flush();
   }
 
   // ------------------------------------------------------------ subscriptions
@@ -374,48 +374,6 @@ export class Client extends Emitter<ClientEvents> {
     core.end("unsubscribe()");
   }
 
-  // ------------------------------------------------------------ publishes and requests
-
-  #flushPublishes(): void {
-    if (this.#r.state !== "open") return;
-    for (const e of this.#queue.unsent()) {
-      const id = this.#nextId++;
-      const json = `{"id":${id},"type":"publish","channel":${JSON.stringify(e.channel)},"data":${e.data as string},"idempotencyKey":"${e.key}"}`;
-      const bytes = bytesOver(json, this.#maxBytes);
-      if (bytes > 0) {
-        this.#queue.fail(e.key, new MessageTooLargeError(bytes, this.#maxBytes));
-        continue;
-      }
-      const key = e.key;
-      this.#sent.set(id, (m) => {
-        if (m.type === "published") {
-          const r: PublishResult = {};
-          if (m.offset !== undefined) r.offset = m.offset;
-          if (m.epoch !== undefined) r.epoch = m.epoch;
-          this.#queue.settle(key, r);
-          this.#retries = 0;
-        } else if (m.type === "error") {
-          this.#publishRefused(key, m);
-        }
-      });
-      this.#send(json);
-    }
-  }
-
-  #publishRefused(key: string, m: ErrorReply): void {
-    if (m.code === "token_expired") {
-      this.#queue.retry(key);
-      return void this.#refreshToken().then(() => this.#flushPublishes());
-    }
-    // `unavailable`/`internal`: nothing was stored; the same key again later. A
-    // `limit_exceeded` publish (too large) would fail the same way every time.
-    if (m.temporary === true && m.code !== "limit_exceeded") {
-      this.#queue.retry(key);
-      return this.#retrySoon(this.#retries++);
-    }
-    this.#queue.fail(key, new HubError(m.code, m.message, m.temporary === true));
-  }
-
   /** Sends what is waiting again after a backoff (temporary refusals). One timer for all. */
   #retrySoon(attempt: number): void {
     if (this.#retryTimer !== null) return;
@@ -426,34 +384,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   #presence(channel: string): Promise<ClientInfo[]> {
-    return this.#request({ type: "presence", channel }, (m) => (m.type === "presence" ? m.clients : []));
-  }
-
-  #request<T>(cmd: Record<string, unknown>, pick: (m: HubReply) => T): Promise<T> {
-    if (this.state === "closed") return Promise.reject(new ClientClosedError(`${String(cmd.type)} on a closed client`));
-    return new Promise<T>((resolve, reject) => {
-      const p: Pending = { cmd, pick, resolve: resolve as (v: unknown) => void, reject, sentId: 0, timer: null };
-      p.timer = this.#timers.setTimeout(() => {
-        this.#waiting.delete(p);
-        if (p.sentId !== 0) this.#sent.delete(p.sentId);
-        reject(new RequestTimeoutError(`${String(cmd.type)} ${String(cmd.channel ?? "")}`.trim(), this.#o.timeout));
-      }, this.#o.timeout);
-      this.#waiting.add(p);
-      if (this.#r.state === "open") this.#sendRequest(p);
-    });
-  }
-
-  #sendRequest(p: Pending): void {
-    p.sentId = this.#call(p.cmd, (m) => {
-      if (m.type === "error" && m.code === "token_expired") {
-        p.sentId = 0;
-        return void this.#refreshToken().then(() => this.#flush());
-      }
-      this.#waiting.delete(p);
-      this.#timers.clearTimeout(p.timer);
-      if (m.type === "error") p.reject(new HubError(m.code, m.message, m.temporary === true));
-      else p.resolve(p.pick(m));
-    });
+    if (this.state === "closed") return Promise.reject(new ClientClosedError(`presence("${channel}") on a closed client`));
+    return this.#requests.request({ type: "presence", channel }, (m) => (m.type === "presence" ? m.clients : []));
   }
 
   // ------------------------------------------------------------ token

@@ -25,6 +25,13 @@ export type Verdict =
   /** From another epoch (history was lost): resubscribe from `position`; the hub will say `recovered: false`. */
   | "epoch";
 
+/**
+ * The cursor of one subscription; see the module comment.
+ *
+ * @example
+ * const c = new Cursor();
+ * c.position; // null until the first subscribe on a channel with history
+ */
 export class Cursor {
   #offset = 0;
   #epoch: string | null = null;

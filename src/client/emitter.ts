@@ -12,6 +12,13 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listener argument lists of any shape
 type Listener = (...args: any[]) => void;
 
+/**
+ * The typed emitter the SDK's objects extend; see the module comment.
+ *
+ * @example
+ * const e = new Emitter<{ ping: [] }>();
+ * e.once("ping", () => console.log("pong"));
+ */
 export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
   #listeners = new Map<keyof Events, Listener[]>();
 

@@ -53,6 +53,13 @@ export function randomKey(fill: (b: Uint8Array<ArrayBuffer>) => void = (b) => vo
   return s;
 }
 
+/**
+ * The bounded queue of unconfirmed publishes; see the module comment.
+ *
+ * @example
+ * const q = new PublishQueue(1000);
+ * const { key, promise } = q.add("chat:1", '{"text":"hi"}');
+ */
 export class PublishQueue {
   readonly #max: number;
   readonly #newKey: () => string;

@@ -51,6 +51,13 @@ function closeEvent(code: number, reason: string, wasClean: boolean): CloseEvent
   return Object.assign(new Event("close"), { code, reason, wasClean }) as CloseEvent;
 }
 
+/**
+ * A reconnecting drop-in for `WebSocket`; see the module comment.
+ *
+ * @example
+ * const ws = new ReconnectingWebSocket("wss://example.com/feed");
+ * ws.addEventListener("message", (e) => console.log(e.data));
+ */
 export class ReconnectingWebSocket extends EventTarget {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;

@@ -66,6 +66,13 @@ export interface ReconnectorDeps {
 /** The client's own "code" for a connection it lost or gave up on (RFC 6455 §7.1.5). */
 export const ABNORMAL = 1006;
 
+/**
+ * The timers and page events around one connection's `ReconnectPolicy`; see the module comment.
+ *
+ * @example
+ * const r = new Reconnector({ backoff: { min: 250 } }, hooks, { timers: systemTimers(), random: Math.random });
+ * r.start();
+ */
 export class Reconnector {
   readonly #hooks: ReconnectorHooks;
   readonly #timers: Timers;

@@ -18,7 +18,12 @@ import { Emitter } from "./emitter.ts";
  * sub.unsubscribe();
  */
 
-/** What `subscribed` carries, on the first subscribe and on every resubscribe. */
+/**
+ * What `subscribed` carries, on the first subscribe and on every resubscribe.
+ *
+ * @example
+ * sub.on("subscribed", ({ recovered, wasRecovering }) => { if (wasRecovering && !recovered) reload(); });
+ */
 export interface SubscribedInfo {
   /** True when `since` was given and every missed publication follows as `message` events. */
   recovered: boolean;
@@ -32,7 +37,12 @@ export interface SubscribedInfo {
   offset: number;
 }
 
-/** One publication as the app sees it. `offset`/`epoch` are absent on channels without history. */
+/**
+ * One publication as the app sees it. `offset`/`epoch` are absent on channels without history.
+ *
+ * @example
+ * sub.on("message", ({ data, offset, epoch, info }) => console.log(offset, data, info?.user));
+ */
 export interface ChannelMessage {
   channel: string;
   data: unknown;
@@ -69,6 +79,11 @@ export interface SubscriptionHost {
 /**
  * The client's side of a subscription: its state, cursor and the replies it gets. Not
  * exported from the package; the app holds the `Subscription` facade.
+ *
+ * @example
+ * const core = new SubscriptionCore("chat:1", host);
+ * core.subscribed(reply); // emits "subscribed", then the recovered messages
+ * if (!core.pub(push)) resubscribe(core.cursor.position);
  */
 export class SubscriptionCore {
   readonly channel: string;
@@ -130,6 +145,14 @@ export class SubscriptionCore {
   }
 }
 
+/**
+ * A channel subscription; see the module comment. Get one from `client.subscribe()`.
+ *
+ * @example
+ * const sub = client.subscribe("chat:1");
+ * sub.on("message", ({ data }) => render(data));
+ * sub.position; // { offset: 42, epoch: "xYz" } once something was delivered
+ */
 export class Subscription extends Emitter<SubscriptionEvents> {
   readonly #core: SubscriptionCore;
   readonly #host: SubscriptionHost;

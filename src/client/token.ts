@@ -16,6 +16,13 @@
 /** A token, or a function that returns one (sync or async). */
 export type TokenOption = string | (() => string | Promise<string>);
 
+/**
+ * Where the connection's token comes from; see the module comment.
+ *
+ * @example
+ * const t = new TokenSource("eyJ…");
+ * await t.get(); // "eyJ…"
+ */
 export class TokenSource {
   readonly #source: TokenOption | undefined;
   #token: string | undefined;
