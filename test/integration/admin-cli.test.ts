@@ -10,30 +10,15 @@ import { CACHE_MS, startAdmin } from "../../src/admin/server.ts";
 import { adminRequest, parseExposition, sumSamples } from "../support/admin.ts";
 import { deadPort, httpBackend, type Backend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { waitFor } from "../support/wait.ts";
+import { BIN, runCli } from "../support/cli.ts";
 
 // The admin surface seen from the command line: `holdfast status` and the admin server
 // that `holdfast gateway` starts.
 
-const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const TOKEN = "s3cret-admin-token";
 
-async function waitUntil(fn: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await fn())) {
-    if (performance.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
 describe("admin from the command line", () => {
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    return new Promise((resolve) => p.on("close", (code) => resolve({ code, stdout, stderr })));
-  }
-
   test("prints the listeners and every server with its state, aligned, without colours when piped", async () => {
     const a = await httpBackend("a");
     const b = await httpBackend("b");
@@ -42,7 +27,7 @@ describe("admin from the command line", () => {
     try {
       for (let i = 0; i < 4; i++) await (await fetch(`http://127.0.0.1:${gw.port()}/x`)).text();
       await adminRequest(admin.url, "POST", "/api/backends/b/servers/a/drain", { token: TOKEN });
-      const r = await run(["status", "--admin", admin.url]);
+      const r = await runCli(["status", "--admin", admin.url]);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!r.stdout.includes("\u001b["), "no ANSI escapes when stdout is not a TTY");
       const lines = r.stdout.split("\n");
@@ -60,7 +45,7 @@ describe("admin from the command line", () => {
       assert.match(r.stdout, /^LISTENER +MODE +ADDRESS/m);
       assert.match(r.stdout, new RegExp(`web +http +127\\.0\\.0\\.1:${gw.port()} +b`));
 
-      const json = await run(["status", "--admin", admin.url, "--json"]);
+      const json = await runCli(["status", "--admin", admin.url, "--json"]);
       assert.equal((JSON.parse(json.stdout) as Overview).backends[0]!.servers[0]!.state, "draining");
     } finally {
       await admin.close();
@@ -116,7 +101,7 @@ ${servers.map((x, i) => `      - { name: s${i}, address: 127.0.0.1:${x.port} }`)
       assert.equal(sumSamples(m, "holdfast_config_reload_failures_total"), 1);
       const exited = new Promise((r) => proc.once("exit", r));
       proc.kill("SIGTERM");
-      await waitUntil(async () => (await adminRequest(url, "GET", "/healthz")).status === 503);
+      await waitFor("healthz to answer 503", async () => (await adminRequest(url, "GET", "/healthz")).status === 503, 3000, 20);
       await exited; // graceful: delay 1s, then nothing left to wait for
     } finally {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
@@ -128,7 +113,7 @@ ${servers.map((x, i) => `      - { name: s${i}, address: 127.0.0.1:${x.port} }`)
 
   test("exits 1 with a clear message when the admin API is unreachable", async () => {
     const port = await deadPort();
-    const r = await run(["status", "--admin", `http://127.0.0.1:${port}`]);
+    const r = await runCli(["status", "--admin", `http://127.0.0.1:${port}`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`cannot reach the admin API at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
     assert.match(r.stderr, /--admin/);

@@ -7,17 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { httpBackend } from "../support/backends.ts";
+import { BIN, runCli } from "../support/cli.ts";
 
-const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "holdfast-cli-"));
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  p.stdout.on("data", (d) => (stdout += d));
-  p.stderr.on("data", (d) => (stderr += d));
-  return new Promise((resolve) => p.on("close", (code) => resolve({ code, stdout, stderr })));
-}
 
 /** Starts `holdfast gateway -c file`; resolves once every listener printed its port. */
 async function startCli(file: string): Promise<{ proc: ChildProcess; ports: Record<string, number> }> {
@@ -55,7 +47,7 @@ backends:
     servers: [ { name: a, address: "no-port" , weight: 0 } ]
 `,
   );
-  const r = await run(["check", "-c", bad]);
+  const r = await runCli(["check", "-c", bad]);
   assert.equal(r.code, 1);
   const all = r.stdout + r.stderr;
   for (const path of ["listeners[0]", "backends.api.timeouts.connect", "backends.api.servers[0].address", "backends.api.servers[0].weight"]) {
@@ -65,18 +57,18 @@ backends:
 
   const good = join(dir, "good.yaml");
   writeFileSync(good, `listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]\nbackends: { b: { servers: [ { name: a, address: 127.0.0.1:1 } ] } }\n`);
-  const ok = await run(["check", "-c", good]);
+  const ok = await runCli(["check", "-c", good]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /ok/);
 
-  const missing = await run(["check", "-c", join(dir, "missing.yaml")]);
+  const missing = await runCli(["check", "-c", join(dir, "missing.yaml")]);
   assert.equal(missing.code, 2);
 });
 
 test("holdfast gateway refuses an invalid config and starts nothing", async () => {
   const bad = join(dir, "bad2.yaml");
   writeFileSync(bad, `listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]\nbackends: { b: { balance: nope, servers: [ { name: a, address: 127.0.0.1:1 } ] } }\n`);
-  const r = await run(["gateway", "-c", bad]);
+  const r = await runCli(["gateway", "-c", bad]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /backends\.b\.balance/);
   assert.match(r.stderr, /nothing was started/);
@@ -84,7 +76,7 @@ test("holdfast gateway refuses an invalid config and starts nothing", async () =
 });
 
 test("holdfast --help documents the commands", async () => {
-  const r = await run(["--help"]);
+  const r = await runCli(["--help"]);
   assert.equal(r.code, 0);
   for (const c of ["gateway", "check", "demo"]) assert.match(r.stdout, new RegExp(c));
 });

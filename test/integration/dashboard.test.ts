@@ -11,6 +11,7 @@ import type { BackendOverview } from "../../src/admin/overview.ts";
 import { startAdmin } from "../../src/admin/server.ts";
 import { deadPort, httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
+import { waitFor } from "../support/wait.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -57,16 +58,6 @@ function load(url: string, concurrency: number, pauseMs: number): { stop(): Prom
       await Promise.all(loops);
     },
   };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 test("dashboard in headless Chromium: every server listed, live numbers under load, drain from the page, screenshot", { timeout: 90_000 }, async () => {
@@ -142,16 +133,16 @@ ${web.map((b, i) => `      - { name: web-${i + 1}, address: 127.0.0.1:${b.port} 
     const moving = await waitFor("the req/s cell to change", async () => {
       const now = (await rpsCell.innerText()).trim();
       return now !== before && Number(now) > 0 ? now : undefined;
-    });
+    }, 8000, 100);
     assert.ok(Number(moving) > 0, `req/s ${moving}`);
-    await waitFor("the tunnels to show", async () => (await page.locator('tr[data-key="postgres/pg-1"] [data-f="tunnels"]').innerText()).trim() === "3");
+    await waitFor("the tunnels to show", async () => (await page.locator('tr[data-key="postgres/pg-1"] [data-f="tunnels"]').innerText()).trim() === "3", 8000, 100);
 
     // 3. Without a token the buttons are off; a wrong token shows the API's refusal.
     const drain2 = page.locator('tr[data-key="api/api-2"] button[data-action="drain"]');
     assert.equal(await drain2.isDisabled(), true);
     await page.fill("#token", "not-the-token");
     await page.click("#token-save");
-    await waitFor("the drain button to enable", async () => !(await drain2.isDisabled()));
+    await waitFor("the drain button to enable", async () => !(await drain2.isDisabled()), 8000, 100);
     await drain2.click();
     const refusal = await page.locator(".toast.error").first().innerText();
     assert.match(refusal, /refused \(401\).*invalid token/);
@@ -160,20 +151,20 @@ ${web.map((b, i) => `      - { name: web-${i + 1}, address: 127.0.0.1:${b.port} 
     // 4. The right token: drain api-2 from the page; the API confirms it.
     await page.fill("#token", TOKEN);
     await page.click("#token-save");
-    await waitFor("the drain button to enable", async () => !(await drain2.isDisabled()));
+    await waitFor("the drain button to enable", async () => !(await drain2.isDisabled()), 8000, 100);
     await drain2.click();
     const state = await waitFor("api-2 to be draining", async () => {
       const b = (await (await fetch(`${admin.url}/api/backends/api`)).json()) as BackendOverview;
       const s = b.servers.find((x) => x.name === "api-2")!.state;
       return s === "draining" ? s : undefined;
-    });
+    }, 8000, 100);
     assert.equal(state, "draining");
     assert.equal(gw.gw.backends.get("api")!.servers[1]!.state(performance.now()), "draining");
-    await waitFor("the page to show draining", async () => /draining/.test(await page.locator('tr[data-key="api/api-2"] [data-f="state"]').innerText()));
+    await waitFor("the page to show draining", async () => /draining/.test(await page.locator('tr[data-key="api/api-2"] [data-f="state"]').innerText()), 8000, 100);
     assert.equal(await drain2.isDisabled(), true, "drain is off on a draining server");
 
     // 5. Let the sparklines and the checks fill in, with api-4 down, then the screenshot.
-    await waitFor("api-4 to be down", async () => /down/.test(await page.locator('tr[data-key="api/api-4"] [data-f="state"]').innerText()), 10_000);
+    await waitFor("api-4 to be down", async () => /down/.test(await page.locator('tr[data-key="api/api-4"] [data-f="state"]').innerText()), 10_000, 100);
     await sleep(12_000);
     assert.ok(traffic.sent() > 200, `sent ${traffic.sent()}`);
     await page.mouse.move(0, 0);

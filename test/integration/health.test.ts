@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { closeServer } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
+import { until } from "../support/wait.ts";
 
 /** A backend whose behaviour can be switched: name, health body, request counter; restartable on its port. */
 class Switchable {
@@ -73,15 +74,6 @@ function get(port: number): Promise<{ status: number; server: string; body: stri
       .on("error", (err) => resolve({ status: 0, server: "", body: String(err) }))
       .end();
   });
-}
-
-async function until(pred: () => boolean, ms = 3000): Promise<number> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - t0;
 }
 
 test("a backend killed under load is marked down after fall checks; nothing is lost; back up after rise, slowly ramped", async () => {

@@ -11,6 +11,8 @@ import { after, test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import { defaultPidFile } from "../../src/cli/lifecycle.ts";
 import { closeServer } from "../support/backends.ts";
+import { until, within } from "../support/wait.ts";
+import { BIN, runCli } from "../support/cli.ts";
 
 /**
  * The lifecycle of a real `holdfast gateway` process (issue 5 §3, §4, "Bad input"): graceful
@@ -21,7 +23,6 @@ import { closeServer } from "../support/backends.ts";
  * what it started; a last hook SIGKILLs any gateway a failed test left behind.
  */
 
-const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const ENV = { ...process.env, HOLDFAST_LOG: "info" };
 /** Gateways started by this file (killed by pid in `after` if a test failed half-way). */
 const started = new Set<ChildProcess>();
@@ -32,19 +33,6 @@ after(() => {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const now = () => performance.now();
-
-async function waitFor(cond: () => boolean, ms: number, what: () => string): Promise<void> {
-  const end = now() + ms;
-  while (!cond()) {
-    if (now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
-    await sleep(10);
-  }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(t));
-}
 
 function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "holdfast-lifecycle-"));
@@ -124,10 +112,10 @@ interface Running extends Proc {
 }
 
 /** Starts a gateway and waits until it printed its listener ports, admin URL and pid file. */
-async function startGateway(file: string, args: readonly string[]): Promise<Running> {
+async function startGatewayProcess(file: string, args: readonly string[]): Promise<Running> {
   const p = spawnGateway(file, args);
   try {
-    await waitFor(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 30_000, () => `the gateway to start:\n${p.stdout()}\n${p.stderr()}`);
+    await until(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 30_000, () => `the gateway to start:\n${p.stdout()}\n${p.stderr()}`);
   } catch (e) {
     await p.kill();
     throw e;
@@ -141,7 +129,7 @@ async function startGateway(file: string, args: readonly string[]): Promise<Runn
 }
 
 /** SIGTERM and wait for a clean exit (used in `finally` blocks; SIGKILL after `ms`). */
-async function stopGateway(g: Proc | undefined, ms = 15_000): Promise<Exit | undefined> {
+async function stopGatewayProcess(g: Proc | undefined, ms = 15_000): Promise<Exit | undefined> {
   if (g === undefined) return undefined;
   if (g.exited() === undefined) g.signal("SIGTERM");
   try {
@@ -151,15 +139,6 @@ async function stopGateway(g: Proc | undefined, ms = 15_000): Promise<Exit | und
     await g.kill();
     return g.exited();
   }
-}
-
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV });
-  let stdout = "";
-  let stderr = "";
-  p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => p.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
 /** True when `pid` has a handler for signal number `sig` (Linux: /proc/PID/status SigCgt). */
@@ -422,8 +401,8 @@ test("SIGTERM under HTTP load: zero failed requests, healthz 503 before the list
     writeFileSync(join(tmp.dir, "a.yaml"), yaml);
     writeFileSync(join(tmp.dir, "b.yaml"), yaml);
     [A, B] = await Promise.all([
-      startGateway(join(tmp.dir, "a.yaml"), ["--pid-file", join(tmp.dir, "a.pid")]),
-      startGateway(join(tmp.dir, "b.yaml"), ["--pid-file", join(tmp.dir, "b.pid")]),
+      startGatewayProcess(join(tmp.dir, "a.yaml"), ["--pid-file", join(tmp.dir, "a.pid")]),
+      startGatewayProcess(join(tmp.dir, "b.yaml"), ["--pid-file", join(tmp.dir, "b.pid")]),
     ]);
     const a = A;
     const b = B;
@@ -468,7 +447,7 @@ test("SIGTERM under HTTP load: zero failed requests, healthz 503 before the list
     const heldBefore = s1.held + s2.held;
     const short = Array.from({ length: 5 }, () => httpGet(a.port, "/held?ms=300", agentA));
     const long = Array.from({ length: 3 }, () => httpGet(a.port, "/held?ms=1500", agentA));
-    await waitFor(() => s1.held + s2.held - heldBefore === 8, 10_000, () => `8 held requests at the backends (${s1.held + s2.held - heldBefore})`);
+    await until(() => s1.held + s2.held - heldBefore === 8, 10_000, () => `8 held requests at the backends (${s1.held + s2.held - heldBefore})`);
     const beforeSignal = traffic.samples.length;
     const tSig = a.signal("SIGTERM");
 
@@ -526,7 +505,7 @@ test("SIGTERM under HTTP load: zero failed requests, healthz 503 before the list
   } finally {
     polling = false;
     await traffic?.stop();
-    await Promise.all([stopGateway(A), stopGateway(B)]);
+    await Promise.all([stopGatewayProcess(A), stopGatewayProcess(B)]);
     agentA.destroy();
     agentB.destroy();
     await Promise.all([s1.close(), s2.close()]);
@@ -544,12 +523,12 @@ test("SIGTERM closes 200 tunnels with 1001 and retry-after, spread over the stop
   try {
     const file = join(tmp.dir, "gw.yaml");
     writeFileSync(file, configYaml({ servers: [w1], shutdown: "{ delay: 200ms, timeout: 6s }" }));
-    A = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
+    A = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
     clients = await openMany(A.port, 200);
     assert.equal(clients.length, 200);
     const tSig = A.signal("SIGTERM");
     await within(
-      waitFor(() => clients.every((c) => c.closed !== undefined), 60_000, () => "every tunnel to close"),
+      until(() => clients.every((c) => c.closed !== undefined), 60_000, () => "every tunnel to close"),
       61_000,
       "tunnels to close",
     );
@@ -574,7 +553,7 @@ test("SIGTERM closes 200 tunnels with 1001 and retry-after, spread over the stop
     process.stdout.write(`# 200 tunnels: 1001 from +${Math.round(first)} to +${Math.round(last)} ms, peak ${peak} per 500 ms, exit at +${Math.round(exit.at - tSig)} ms\n`);
   } finally {
     closeAll(clients);
-    await stopGateway(A);
+    await stopGatewayProcess(A);
     await w1.close();
     tmp.remove();
   }
@@ -598,7 +577,7 @@ test("holdfast reload under HTTP + WebSocket load (s1 removed, s3 added): no fai
   let traffic: ReturnType<typeof load> | undefined;
   try {
     writeFileSync(file, configYaml({ servers: [s1, s2], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
-    G = await startGateway(file, []);
+    G = await startGatewayProcess(file, []);
     const g = G;
     assert.equal(readFileSync(pidFile, "utf8").trim(), String(g.pid));
     clients = await openMany(g.port, 100);
@@ -612,12 +591,12 @@ test("holdfast reload under HTTP + WebSocket load (s1 removed, s3 added): no fai
     writeFileSync(file, configYaml({ servers: [s2, s3], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
     const tSent0 = now();
     const wall0 = Date.now();
-    const cli = await runCli(["reload", "-c", file]);
+    const cli = await runCli(["reload", "-c", file], ENV);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, new RegExp(`sent SIGHUP to ${g.pid}`));
-    await waitFor(() => g.logs().some((l) => l.msg === "config reloaded"), 10_000, () => `"config reloaded" in the log:\n${g.stderr().slice(-2000)}`);
+    await until(() => g.logs().some((l) => l.msg === "config reloaded"), 10_000, () => `"config reloaded" in the log:\n${g.stderr().slice(-2000)}`);
     const tApplied = now();
-    await waitFor(() => on1.every((c) => c.closed !== undefined), 15_000, () => `s1's tunnels to close (${on1.filter((c) => c.closed === undefined).length} open)`);
+    await until(() => on1.every((c) => c.closed !== undefined), 15_000, () => `s1's tunnels to close (${on1.filter((c) => c.closed === undefined).length} open)`);
     const fresh = await Promise.all(Array.from({ length: 10 }, () => openWs(g.port)));
     clients.push(...fresh);
     await sleep(700);
@@ -651,13 +630,13 @@ test("holdfast reload under HTTP + WebSocket load (s1 removed, s3 added): no fai
       `# reload: ${traffic.samples.length} requests, 0 failed; ${on1.length} s1 tunnels closed 1012 from +${t1[0]} to +${t1.at(-1)} ms after the drain began; ${on2.length} s2 tunnels kept\n`,
     );
     closeAll(clients);
-    const exit = await stopGateway(g);
+    const exit = await stopGatewayProcess(g);
     assert.equal(exit?.code, 0);
     assert.ok(!existsSync(pidFile), "the pid file is removed on a clean exit");
   } finally {
     await traffic?.stop();
     closeAll(clients);
-    await stopGateway(G);
+    await stopGatewayProcess(G);
     if (existsSync(pidFile)) unlinkSync(pidFile);
     agent.destroy();
     await Promise.all([s1.close(), s2.close(), s3.close()]);
@@ -683,7 +662,7 @@ test("an invalid reload is refused with its errors (log, POST /api/reload, metri
   };
   try {
     writeFileSync(file, configYaml({ servers: [s1], shutdown: "{ delay: 100ms, timeout: 3s }", token }));
-    G = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
+    G = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
     const g = G;
     traffic = load(5, () => ({ target: "G", port: g.port, agent, path: "/fast" }));
     assert.equal(await metric(g.admin, "holdfast_config_reload_failures_total"), 0);
@@ -692,7 +671,7 @@ test("an invalid reload is refused with its errors (log, POST /api/reload, metri
     assert.match(broken, /bogus: 1/);
     writeFileSync(file, broken);
     g.signal("SIGHUP");
-    await waitFor(() => g.logs().some((l) => String(l.msg).startsWith("reload refused")), 10_000, () => `a refusal in the log:\n${g.stderr().slice(-2000)}`);
+    await until(() => g.logs().some((l) => String(l.msg).startsWith("reload refused")), 10_000, () => `a refusal in the log:\n${g.stderr().slice(-2000)}`);
     const logged = g.logs().find((l) => String(l.msg).startsWith("reload refused"))!;
     const loggedErrors = (logged.errors as string[]).join("\n");
     assert.match(loggedErrors, /shutdown\.delay/);
@@ -725,10 +704,10 @@ test("an invalid reload is refused with its errors (log, POST /api/reload, metri
     await sleep(250);
     assert.equal(await metric(g.admin, "holdfast_config_reloads_total"), 1);
     assert.deepEqual(traffic.failures(), [], describeFailures(traffic.failures()));
-    assert.equal((await stopGateway(g))?.code, 0);
+    assert.equal((await stopGatewayProcess(g))?.code, 0);
   } finally {
     await traffic?.stop();
-    await stopGateway(G);
+    await stopGatewayProcess(G);
     agent.destroy();
     await Promise.all([s1.close(), s2.close()]);
     tmp.remove();
@@ -748,7 +727,7 @@ test("--watch: a changed file is applied within ~2 s; a deleted file is refused 
     // keepAlive.idleTimeout 1s and the 1.5 s pause before the stop: see test 3.
     const extra = "    keepAlive: { idleTimeout: 1s }\n";
     writeFileSync(file, configYaml({ servers: [s1], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
-    G = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid"), "--watch"]);
+    G = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid"), "--watch"]);
     const g = G;
     traffic = load(4, () => ({ target: "G", port: g.port, agent, path: "/fast" }));
     const t = traffic;
@@ -756,13 +735,13 @@ test("--watch: a changed file is applied within ~2 s; a deleted file is refused 
 
     const tWrite = now();
     writeFileSync(file, configYaml({ servers: [s1, s2], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
-    await waitFor(() => t.samples.some((s) => s.servedBy === "s2"), 10_000, () => "s2 to get traffic");
+    await until(() => t.samples.some((s) => s.servedBy === "s2"), 10_000, () => "s2 to get traffic");
     const seen = t.samples.find((s) => s.servedBy === "s2")!.end - tWrite;
     assert.ok(seen <= 3000, `the new server got traffic ${Math.round(seen)} ms after the write (~2 s expected)`);
 
     const failuresBefore = g.logs().filter((l) => String(l.msg).startsWith("reload refused")).length;
     unlinkSync(file);
-    await waitFor(
+    await until(
       () => g.logs().filter((l) => String(l.msg).startsWith("reload refused")).length > failuresBefore,
       10_000,
       () => `a refusal after the file vanished:\n${g.stderr().slice(-2000)}`,
@@ -779,7 +758,7 @@ test("--watch: a changed file is applied within ~2 s; a deleted file is refused 
     const reloaded = () => g.logs().filter((l) => l.msg === "config reloaded").length;
     const reloadsBefore = reloaded();
     writeFileSync(file, configYaml({ servers: [s2], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
-    await waitFor(() => reloaded() > reloadsBefore, 10_000, () => "the recreated file to be applied");
+    await until(() => reloaded() > reloadsBefore, 10_000, () => "the recreated file to be applied");
     await sleep(200); // with workers > 1, every worker has applied it by then
     const tBack = now();
     await sleep(1500);
@@ -788,10 +767,10 @@ test("--watch: a changed file is applied within ~2 s; a deleted file is refused 
     assert.deepEqual([...afterBack], ["s2"], "the recreated file (s2 only) is applied");
     assert.deepEqual(t.failures(), [], describeFailures(t.failures()));
     process.stdout.write(`# --watch: new server served ${Math.round(seen)} ms after the write\n`);
-    assert.equal((await stopGateway(g))?.code, 0);
+    assert.equal((await stopGatewayProcess(g))?.code, 0);
   } finally {
     await traffic?.stop();
-    await stopGateway(G);
+    await stopGatewayProcess(G);
     agent.destroy();
     await Promise.all([s1.close(), s2.close()]);
     tmp.remove();
@@ -831,7 +810,7 @@ test("signals while starting: SIGTERM stops it promptly (never hangs), SIGHUP do
     let hitWindow = 0;
     for (let attempt = 0; attempt < 5; attempt++) {
       const p = spawnGateway(file, ["--pid-file", pid]);
-      await waitFor(() => catches(p.pid, 1) || p.exited() !== undefined, 30_000, () => "the SIGHUP handler to be installed");
+      await until(() => catches(p.pid, 1) || p.exited() !== undefined, 30_000, () => "the SIGHUP handler to be installed");
       const beforePorts = !/listening on/.test(p.stdout());
       if (beforePorts) hitWindow++;
       const tSig = p.signal("SIGTERM");
@@ -848,20 +827,20 @@ test("signals while starting: SIGTERM stops it promptly (never hangs), SIGHUP do
     for (let attempt = 0; attempt < 3; attempt++) {
       const p = spawnGateway(file, ["--pid-file", pid]);
       try {
-        await waitFor(() => catches(p.pid, 1) || p.exited() !== undefined, 30_000, () => "the SIGHUP handler to be installed");
+        await until(() => catches(p.pid, 1) || p.exited() !== undefined, 30_000, () => "the SIGHUP handler to be installed");
         const beforePorts = !/listening on/.test(p.stdout());
         if (beforePorts) hitWindow++;
         p.signal("SIGHUP");
-        await waitFor(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 30_000, () => "the gateway to start after a SIGHUP");
+        await until(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 30_000, () => "the gateway to start after a SIGHUP");
         assert.equal(p.exited(), undefined, `SIGHUP during startup killed it: ${JSON.stringify(p.exited())}\n${p.stderr()}`);
         const port = Number(/listener web \(\w+\) listening on [\d.]+:(\d+)/.exec(p.stdout())![1]);
         const r = await httpGet(port, "/after-hup", false);
         assert.equal(r.status, 200);
         assert.equal(r.body, "s1 /after-hup");
         outcomes.push(`SIGHUP${beforePorts ? " (before ports)" : ""}: survived, served`);
-        assert.equal((await stopGateway(p))?.code, 0);
+        assert.equal((await stopGatewayProcess(p))?.code, 0);
       } finally {
-        await stopGateway(p);
+        await stopGatewayProcess(p);
       }
     }
     process.stdout.write(`# signals while starting (${hitWindow} of 8 precise attempts landed before the ports were printed):\n#   ${outcomes.join("\n#   ")}\n`);
@@ -881,7 +860,7 @@ test("a second SIGTERM during a long graceful stop exits at once with 130", { ti
   try {
     const file = join(tmp.dir, "gw.yaml");
     writeFileSync(file, configYaml({ servers: [{ name: "stubborn", port: stubborn.port }], shutdown: "{ delay: 200ms, timeout: 60s }" }));
-    G = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
+    G = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
     const g = G;
     const client = new WebSocket(`ws://127.0.0.1:${g.port}/forever`, { perMessageDeflate: false });
     ws = client;
@@ -891,7 +870,7 @@ test("a second SIGTERM during a long graceful stop exits at once with 130", { ti
     client.once("close", () => (clientClosedAt = now()));
 
     g.signal("SIGTERM");
-    await waitFor(() => g.logs().some((l) => l.msg === "stopping gracefully"), 10_000, () => "the graceful stop to begin");
+    await until(() => g.logs().some((l) => l.msg === "stopping gracefully"), 10_000, () => "the graceful stop to begin");
     const hz = await adminGet(g.admin, "/healthz");
     assert.equal(hz.status, 503, "healthz answers 503 during the stop");
     await sleep(1000);
@@ -902,10 +881,10 @@ test("a second SIGTERM during a long graceful stop exits at once with 130", { ti
     assert.equal(exit.code, 130, `forced exit: ${JSON.stringify(exit)}`);
     assert.ok(exit.at - tSecond < 3000, `the second signal exits at once (${Math.round(exit.at - tSecond)} ms)`);
     assert.match(g.stderr(), /SIGTERM again: exiting now/);
-    await waitFor(() => clientClosedAt < Infinity, 10_000, () => "the client to see its connection end");
+    await until(() => clientClosedAt < Infinity, 10_000, () => "the client to see its connection end");
   } finally {
     ws?.terminate();
-    await stopGateway(G);
+    await stopGatewayProcess(G);
     await stubborn.close();
     tmp.remove();
   }
@@ -921,13 +900,13 @@ test("a reload during the graceful stop is not applied (SIGHUP, POST /api/reload
   let G: Running | undefined;
   try {
     writeFileSync(file, configYaml({ servers: [s1], shutdown: "{ delay: 200ms, timeout: 20s }", token }));
-    G = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
+    G = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
     const g = G;
     // A request in flight keeps the stop going for 4 s.
     const held = httpGet(g.port, "/held?ms=4000", false);
-    await waitFor(() => s1.held === 1, 10_000, () => "the held request to reach s1");
+    await until(() => s1.held === 1, 10_000, () => "the held request to reach s1");
     g.signal("SIGTERM");
-    await waitFor(() => g.logs().some((l) => l.msg === "stopping gracefully"), 10_000, () => "the graceful stop to begin");
+    await until(() => g.logs().some((l) => l.msg === "stopping gracefully"), 10_000, () => "the graceful stop to begin");
 
     // A new config that adds a listener on a known free port and a server.
     const free = createNetServer();
@@ -961,7 +940,7 @@ test("a reload during the graceful stop is not applied (SIGHUP, POST /api/reload
     const exit = await within(g.exit, 20_000, "the gateway to exit");
     assert.equal(exit.code, 0);
   } finally {
-    await stopGateway(G);
+    await stopGatewayProcess(G);
     await Promise.all([s1.close(), s2.close()]);
     tmp.remove();
   }
@@ -978,22 +957,22 @@ test("a gateway that stops leaves a newer gateway's pid file alone (holdfast rel
   let fresh: Running | undefined;
   try {
     writeFileSync(file, configYaml({ servers: [s1], shutdown: "{ delay: 100ms, timeout: 3s }" }));
-    old = await startGateway(file, ["--pid-file", pid]);
+    old = await startGatewayProcess(file, ["--pid-file", pid]);
     // A rolling restart on one host: the new gateway starts while the old one stops.
-    fresh = await startGateway(file, ["--pid-file", pid]);
+    fresh = await startGatewayProcess(file, ["--pid-file", pid]);
     assert.equal(readFileSync(pid, "utf8").trim(), String(fresh.pid));
-    const exit = await stopGateway(old);
+    const exit = await stopGatewayProcess(old);
     assert.equal(exit?.code, 0);
     assert.ok(existsSync(pid), "the newer gateway's pid file survives the old one's exit");
     assert.equal(readFileSync(pid, "utf8").trim(), String(fresh.pid));
-    const cli = await runCli(["reload", "--pid-file", pid]);
+    const cli = await runCli(["reload", "--pid-file", pid], ENV);
     assert.equal(cli.code, 0, cli.stderr);
     const f = fresh;
-    await waitFor(() => f.logs().some((l) => l.msg === "reload"), 10_000, () => `the new gateway to reload:\n${f.stderr().slice(-1000)}`);
-    assert.equal((await stopGateway(fresh))?.code, 0);
+    await until(() => f.logs().some((l) => l.msg === "reload"), 10_000, () => `the new gateway to reload:\n${f.stderr().slice(-1000)}`);
+    assert.equal((await stopGatewayProcess(fresh))?.code, 0);
     assert.ok(!existsSync(pid), "the last gateway removes its own pid file");
   } finally {
-    await Promise.all([stopGateway(old), stopGateway(fresh)]);
+    await Promise.all([stopGatewayProcess(old), stopGatewayProcess(fresh)]);
     await s1.close();
     tmp.remove();
   }
@@ -1013,13 +992,13 @@ test(
     let G: Running | undefined;
     try {
       writeFileSync(file, configYaml({ servers: [s1], shutdown: "{ delay: 100ms, timeout: 2s }" }));
-      G = await startGateway(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
+      G = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
       const g = G;
       const held = httpGet(g.port, "/held?ms=1500", false);
-      await waitFor(() => s1.held === 1, 10_000, () => "the held request to reach s1");
+      await until(() => s1.held === 1, 10_000, () => "the held request to reach s1");
       writeFileSync(file, configYaml({ servers: [s2], shutdown: "{ delay: 100ms, timeout: 2s }" }));
       g.signal("SIGHUP");
-      await waitFor(() => g.logs().some((l) => l.msg === "config reloaded"), 10_000, () => "the reload");
+      await until(() => g.logs().some((l) => l.msg === "config reloaded"), 10_000, () => "the reload");
       assert.equal((await held).status, 200, "the request on the removed server finishes");
       const tSig = g.signal("SIGTERM");
       const exit = await within(g.exit, 2000 + 3000, "exit within shutdown.timeout (2 s) + 3 s").catch(async (e: unknown) => {
@@ -1029,7 +1008,7 @@ test(
       assert.equal(exit.code, 0);
       assert.ok(exit.at - tSig < 5000);
     } finally {
-      await stopGateway(G, 1000);
+      await stopGatewayProcess(G, 1000);
       await Promise.all([s1.close(), s2.close()]);
       tmp.remove();
     }
@@ -1049,13 +1028,13 @@ test(
     try {
       // As early as a process can catch anything: bin/holdfast.js's first lines. (Before
       // its JavaScript runs no program can catch a signal.)
-      await waitFor(() => catches(p.pid, 1) || p.exited() !== undefined, 20_000, () => "SIGHUP caught");
+      await until(() => catches(p.pid, 1) || p.exited() !== undefined, 20_000, () => "SIGHUP caught");
       assert.ok(!/holdfast: pid \d+ in /.test(p.stdout()), "sent while the CLI is still loading");
       p.signal("SIGHUP");
-      await waitFor(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 20_000, () => "start or exit");
+      await until(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 20_000, () => "start or exit");
       assert.equal(p.exited(), undefined, `killed by an early SIGHUP: ${JSON.stringify(p.exited())}`);
     } finally {
-      await stopGateway(p);
+      await stopGatewayProcess(p);
       await s1.close();
       tmp.remove();
     }

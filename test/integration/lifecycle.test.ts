@@ -1,45 +1,14 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { test } from "node:test";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocket } from "ws";
 import { loadConfig } from "../../src/config/load.ts";
 import { Tunnel } from "../../src/gateway/tunnel/tunnel.ts";
-import { closeServer } from "../support/backends.ts";
+import { closeServer, wsBackend, type WsBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
-
-interface WsBackend {
-  name: string;
-  port: number;
-  server: Server;
-  wss: WebSocketServer;
-  pongs: number;
-  close(): Promise<void>;
-}
-
-async function wsBackend(name: string): Promise<WsBackend> {
-  const server = createServer((_q, r) => {
-    r.setHeader("x-served-by", name);
-    r.end(name);
-  });
-  const wss = new WebSocketServer({ server, perMessageDeflate: false });
-  const b = { name, server, wss, pongs: 0 } as WsBackend;
-  wss.on("connection", (ws) => {
-    ws.send(name);
-    ws.on("message", (d) => ws.send(d));
-    ws.on("pong", () => b.pongs++);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  b.port = (server.address() as AddressInfo).port;
-  b.close = async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    await closeServer(server);
-  };
-  return b;
-}
+import { until } from "../support/wait.ts";
 
 function cfg(servers: WsBackend[], extra: string): string {
   return `
@@ -77,14 +46,6 @@ class Client {
         if (this.#reconnect && code === 1012) setTimeout(() => void this.open().catch(() => {}), Math.random() * 200);
       });
     });
-  }
-}
-
-async function until(pred: () => boolean, ms: number): Promise<void> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { WebSocket, WebSocketServer } from "ws";
-import { closeServer, httpBackend } from "../support/backends.ts";
+import { WebSocket } from "ws";
+import { httpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawExchange } from "../support/raw.ts";
 
-async function wsEchoBackend(name: string): Promise<{ port: number; server: Server; wss: WebSocketServer; close(): Promise<void> }> {
-  const server = createServer((_req, res) => {
-    res.writeHead(426);
-    res.end("websocket only");
-  });
-  const wss = new WebSocketServer({ server, perMessageDeflate: false });
-  wss.on("connection", (ws) => {
-    ws.send(`hello from ${name}`);
-    ws.on("message", (d, bin) => ws.send(d, { binary: bin }));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    wss,
-    close: async () => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      await closeServer(server);
-    },
-  };
-}
+const wsEchoBackend = (name: string) =>
+  wsBackend(name, { greeting: `hello from ${name}`, http: (_req, res) => (res.writeHead(426), res.end("websocket only")) });
 
 function open(url: string): Promise<{ ws: WebSocket; first: string }> {
   return new Promise((resolve, reject) => {

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import { closeServer } from "../support/backends.ts";
+import { BIN } from "../support/cli.ts";
 
-const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const TOKEN = "workers-test-token-0123456789";
 
 async function backend(name: string) {

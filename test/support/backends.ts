@@ -2,6 +2,7 @@
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { WebSocketServer } from "ws";
 
 export interface Backend {
   readonly port: number;
@@ -75,3 +76,44 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
+/**
+ * A WebSocket echo backend: greets every connection with `greeting` (default: its
+ * name), echoes messages (text stays text), counts pongs; plain HTTP requests get
+ * `http` (default: 200 with `x-served-by` and its name).
+ */
+export interface WsBackend {
+  readonly name: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly wss: WebSocketServer;
+  /** Pongs received (answers to the gateway's pings reach the backend only when they are not its own). */
+  pongs: number;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link WsBackend} on 127.0.0.1 port 0. */
+export async function wsBackend(
+  name: string,
+  opts: { greeting?: string; http?: (req: IncomingMessage, res: ServerResponse) => void } = {},
+): Promise<WsBackend> {
+  const server = createHttpServer(opts.http ?? ((_req, res) => {
+    res.setHeader("x-served-by", name);
+    res.end(name);
+  }));
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  const b = { name, server, wss, pongs: 0 } as { -readonly [K in keyof WsBackend]: WsBackend[K] };
+  wss.on("connection", (ws) => {
+    ws.send(opts.greeting ?? name);
+    ws.on("message", (d, binary) => ws.send(d, { binary }));
+    ws.on("pong", () => b.pongs++);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  b.port = (server.address() as AddressInfo).port;
+  b.close = async () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    await closeServer(server);
+  };
+  return b as WsBackend;
+}
