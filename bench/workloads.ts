@@ -25,6 +25,7 @@ import {
 import { adminJson, withBase, type Running, type Target } from "./targets.ts";
 import { failover } from "./failover.ts";
 import { poolWorkload } from "./pool.ts";
+import { slowClients } from "./slow.ts";
 
 export { otherLoad } from "./lib/harness.ts";
 export type { Workload } from "./lib/harness.ts";
@@ -454,6 +455,7 @@ export const WORKLOADS: Workload[] = [
   httpAccessLog,
   failover,
   poolWorkload,
+  slowClients,
 ];
 
 // ------------------------------------------------------------------ goals (BENCH.md)

@@ -42,7 +42,7 @@ let warnedFallback = false;
  * The HTTP backend: one nginx worker with `servers` server blocks on as many ports (the
  * balancing-policy workload uses 3), or the Node fallback listening on all of them.
  */
-export async function startHttpBackend(ctx: Ctx, servers = 1): Promise<Backend> {
+export async function startHttpBackend(ctx: Ctx, servers = 1, opts: { big?: number } = {}): Promise<Backend> {
   const ports: number[] = [];
   for (let i = 1; i <= servers; i++) ports.push(await ctx.port(i === 1 ? "backend-http" : `backend-http-${i}`));
   const port = ports[0] as number;
@@ -50,8 +50,16 @@ export async function startHttpBackend(ctx: Ctx, servers = 1): Promise<Backend> 
   const many = servers > 1 ? `, ${servers} server blocks` : "";
   if (ctx.tools.nginx) {
     fs.mkdirSync(path.join(ctx.dir, "tmp", "nginx-backend"), { recursive: true });
+    // `big`: GET /big answers that many bytes (the slow-read attack needs a response
+    // larger than the socket buffers).
+    let bigLocation = "";
+    if (opts.big !== undefined) {
+      const file = path.join(ctx.dir, "tmp", `big-${opts.big}.bin`);
+      fs.writeFileSync(file, Buffer.alloc(opts.big, 0x61));
+      bigLocation = `        location = /big {\n            alias ${file};\n        }\n`;
+    }
     const blocks = ports.map((p) => `    server {\n        listen 127.0.0.1:${p} backlog=4096;\n` +
-      `        location / {\n            return 200 "hello world\\n";\n        }\n    }`).join("\n");
+      `        location / {\n            return 200 "hello world\\n";\n        }\n${bigLocation}    }`).join("\n");
     const conf = render(ctx, "nginx-backend.conf", `nginx-backend-${servers}.conf`, {
       RUN: ctx.dir, SERVERS: blocks, NOFILE: sys.nofile, WORKER_CONNECTIONS: workerConnections(ctx),
     });
@@ -81,7 +89,8 @@ export async function startHttpBackend(ctx: Ctx, servers = 1): Promise<Backend> 
     log(msg);
     ctx.notes.push(msg);
   }
-  const p = start("backend-http", ctx.node, [path.join(ctx.bench, "servers/http-backend.ts"), ...ports.map(String)], { cpu: ctx.s.loadCpu, log: logf });
+  const p = start("backend-http", ctx.node, [path.join(ctx.bench, "servers/http-backend.ts"), ...ports.map(String)],
+    { cpu: ctx.s.loadCpu, log: logf, env: opts.big === undefined ? undefined : { BIG_BYTES: String(opts.big) } });
   try {
     for (const x of ports) await waitPort(x, 10_000, p);
     for (const x of ports) await checkHello(x);

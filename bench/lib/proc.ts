@@ -77,6 +77,8 @@ export interface StartOpts {
   /** stdout to this file instead of `log` (stderr still goes to `log`). */
   stdout?: string;
   cwd?: string;
+  /** Added to the environment. */
+  env?: Record<string, string>;
 }
 
 /** Start a long-running process in the background, output appended to opts.log. */
@@ -84,7 +86,9 @@ export function start(name: string, cmd: string, args: string[], opts: StartOpts
   if (aborting) throw new Error("interrupted");
   const out = fs.openSync(opts.log, "a");
   const stdout = opts.stdout ? fs.openSync(opts.stdout, "a") : out;
-  const child = spawn("/bin/sh", argv(cmd, args, opts.cpu), { stdio: ["ignore", stdout, out], cwd: opts.cwd });
+  const child = spawn("/bin/sh", argv(cmd, args, opts.cpu), {
+    stdio: ["ignore", stdout, out], cwd: opts.cwd, env: opts.env === undefined ? undefined : { ...process.env, ...opts.env },
+  });
   fs.closeSync(out);
   if (stdout !== out) fs.closeSync(stdout);
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);

@@ -6,11 +6,14 @@ import http from "node:http";
 
 const ports = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [9001];
 const body = Buffer.from("hello world\n");
+// GET /big: BIG_BYTES bytes (the slow-read workload), like the nginx backend's /big.
+const big = process.env.BIG_BYTES ? Buffer.alloc(Number(process.env.BIG_BYTES), 0x61) : null;
 for (const port of ports) {
   const server = http.createServer({ keepAliveTimeout: 300_000 }, (req, res) => {
     req.resume();
-    res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
-    res.end(body);
+    const b = big !== null && req.url === "/big" ? big : body;
+    res.writeHead(200, { "content-type": "text/plain", "content-length": b.length });
+    res.end(b);
   });
   server.maxRequestsPerSocket = 0;
   server.headersTimeout = 0;
