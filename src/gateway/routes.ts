@@ -78,17 +78,18 @@ function compileAllow(cidrs: readonly string[]): BlockList {
   return list;
 }
 
+// The path of the target (of an absolute-form one too: what the server will be sent).
 function targetStartsWith(buf: Buffer, h: Head, prefix: string): boolean {
-  const s = h.targetStart;
+  const s = h.pathStart;
   if (h.targetEnd - s < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (buf[s + i] !== prefix.charCodeAt(i)) return false;
   return true;
 }
 
-/** Host header value, lower-cased, without the port. */
+/** Host header value (or an absolute-form target's authority), lower-cased, without the port. */
 export function requestHost(buf: Buffer, h: Head): string {
-  if (h.host < 0) return "";
-  const v = headerValue(buf, h, h.host).toLowerCase();
+  if (h.host < 0 && h.authStart < 0) return "";
+  const v = (h.host >= 0 ? headerValue(buf, h, h.host) : buf.toString("latin1", h.authStart, h.authEnd)).toLowerCase();
   if (v.startsWith("[")) {
     const e = v.indexOf("]");
     return e > 0 ? v.slice(0, e + 1) : v;

@@ -41,6 +41,7 @@ export const HeadError = {
   BAD_UPGRADE: 15,
   BAD_TARGET: 16,
   BAD_INTERIM: 17,
+  HOST_MISMATCH: 18,
 } as const;
 export type HeadErrorCode = (typeof HeadError)[keyof typeof HeadError];
 
@@ -63,6 +64,7 @@ export const headErrorText: Record<HeadErrorCode, string> = {
   15: "a protocol upgrade needs HTTP/1.1 and no request body",
   16: "malformed request target",
   17: "an interim (1xx) response that closes the connection",
+  18: "Host differs from the authority of the absolute-form request target",
 };
 
 export const MAX_HEADERS = 100;
@@ -81,6 +83,15 @@ export class Head {
   methodEnd = 0;
   targetStart = 0;
   targetEnd = 0;
+  /**
+   * Start of the path (and query) in the target: `targetStart` for origin- and
+   * asterisk-form; for absolute-form, just past the authority (may equal `targetEnd`:
+   * an empty path).
+   */
+  pathStart = 0;
+  /** The authority of an absolute-form target, [authStart, authEnd); -1 otherwise. */
+  authStart = -1;
+  authEnd = -1;
   /** Method is GET or HEAD (or OPTIONS/TRACE/PUT/DELETE: safe to retry on a reused connection). */
   idempotent = false;
   isHead = false;
@@ -144,6 +155,8 @@ function resetHead(h: Head, end: number): void {
   h.upgrade = -1;
   h.host = -1;
   h.xff = -1;
+  h.authStart = -1;
+  h.authEnd = -1;
   h.dropped = 0;
   h.idempotent = false;
   h.isHead = false;
@@ -168,11 +181,18 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   const ts = ++i;
   const c0 = buf[i];
   if (c0 === 0x2a) {
-    if (buf[++i] !== SP) return HeadError.BAD_TARGET;
+    // Asterisk-form is for OPTIONS only (RFC 9112 §3.2.4).
+    if (buf[++i] !== SP || h.method !== M_OPTIONS) return HeadError.BAD_TARGET;
   } else if (c0 !== 0x2f) {
     i = absoluteFormPath(buf, i);
     if (i < 0) return HeadError.BAD_TARGET;
+    // The scheme is letters only: the first ":" is its end, "//" follows. The authority
+    // must be a valid Host value too: it is compared with Host, or becomes one.
+    h.authStart = buf.indexOf(COLON, ts) + 3;
+    h.authEnd = i;
+    if (!validHost(buf, h.authStart, h.authEnd)) return HeadError.BAD_TARGET;
   }
+  h.pathStart = h.authEnd >= 0 ? h.authEnd : ts;
   while (i < end && TARGET[buf[i]!] === 1) i++;
   if (i === ts || buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
   h.targetStart = ts;
@@ -196,6 +216,13 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
   if (h.chunked && h.contentLength >= 0) return HeadError.LENGTH_AND_CHUNKED;
   if (h.chunked && h.version === 10) return HeadError.UNSUPPORTED_CODING;
   if (h.version === 11 && h.host < 0) return HeadError.BAD_HOST;
+  // RFC 9112 §3.2: the client sends a Host identical to the target's authority. When
+  // they differ, one hop may route by one and the next by the other (HAProxy refuses
+  // it too, since 2.1).
+  if (h.authStart >= 0 && h.host >= 0) {
+    const vs = h.spans[(h.host << 2) + 2]!, ve = h.spans[(h.host << 2) + 3]!;
+    if (ve - vs !== h.authEnd - h.authStart || !sameLower(buf, vs, h.authStart, ve - vs)) return HeadError.HOST_MISMATCH;
+  }
   // RFC 9110 §7.8 says to ignore it; llhttp switches protocols anyway, so the bytes after
   // would be a tunnel to one parser and requests to the other.
   if (h.version === 10 && h.connUpgrade && h.upgrade >= 0) return HeadError.BAD_UPGRADE;
@@ -326,7 +353,10 @@ function classifyField(
     case 7:
       if (equalsLower(buf, ls, ne, "upgrade")) {
         // An empty Upgrade names no protocol and llhttp does not switch on it: dropped.
-        if (ve === vs) {
+        // So is an h2c upgrade (h2csmuggler): once a server speaks HTTP/2 on the tunnel,
+        // every later request bypasses the gateway's routing and rules; RFC 9113 §3.1
+        // retired it. The request goes on as plain HTTP/1.1.
+        if (ve === vs || (isRequest && hasToken(buf, vs, ve, "h2c"))) {
           drop(h, n);
           return 0;
         }
@@ -453,6 +483,18 @@ function dropConnectionListed(buf: Buffer, h: Head): void {
       }
     }
   }
+}
+
+/** True when the comma-separated list in buf[vs, ve) has `token` (lower-case) as an element. */
+function hasToken(buf: Buffer, vs: number, ve: number, token: string): boolean {
+  let i = vs;
+  while (i < ve) {
+    while (i < ve && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    const ts = i;
+    while (i < ve && buf[i] !== 0x2c && buf[i] !== SP && buf[i] !== HTAB) i++;
+    if (equalsLower(buf, ts, i, token)) return true;
+  }
+  return false;
 }
 
 function sameLower(buf: Buffer, a: number, b: number, len: number): boolean {

@@ -55,6 +55,27 @@ describe("writeRequestHead", () => {
     assert.equal(out, `GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n${XF}X-Forwarded-Host: a\r\nConnection: upgrade\r\n\r\n`);
   });
 
+  test("an absolute-form target is forwarded in origin-form (RFC 9112 §3.2.1, §3.2.4)", () => {
+    const cases: [string, string, string][] = [
+      // [request line, Host line or "", forwarded request line and Host]
+      ["GET http://a.example/x?y=1 HTTP/1.1", "Host: a.example", "GET /x?y=1 HTTP/1.1\r\nHost: a.example"],
+      ["GET http://a.example HTTP/1.1", "Host: a.example", "GET / HTTP/1.1\r\nHost: a.example"],
+      ["GET http://a.example?q HTTP/1.1", "Host: a.example", "GET /?q HTTP/1.1\r\nHost: a.example"],
+      ["OPTIONS http://a.example HTTP/1.1", "Host: a.example", "OPTIONS * HTTP/1.1\r\nHost: a.example"],
+      ["OPTIONS http://a.example/p HTTP/1.1", "Host: a.example", "OPTIONS /p HTTP/1.1\r\nHost: a.example"],
+      // HTTP/1.0 may omit Host: the authority becomes one.
+      ["GET HTTP://A.example:8080/z HTTP/1.0", "", "GET /z HTTP/1.0\r\nHost: A.example:8080"],
+    ];
+    for (const [line, host, want] of cases) {
+      const { out } = req(head(line, ...(host ? [host] : []), "X-A: 1"));
+      const hostValue = /Host: (\S+)/.exec(want)![1];
+      const expected = host
+        ? `${want}\r\nX-A: 1\r\n${XF}X-Forwarded-Host: ${hostValue}\r\n\r\n`
+        : `${want.split("\r\n")[0]}\r\nX-A: 1\r\nHost: ${hostValue}\r\n${XF}X-Forwarded-Host: ${hostValue}\r\n\r\n`;
+      assert.equal(out, expected, line);
+    }
+  });
+
   test("the client's X-Forwarded-Proto and X-Forwarded-Host are replaced", () => {
     const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-Proto: https", "Host: a", "X-Forwarded-Host: evil"), false, new ForwardInfo("10.0.0.1", "https"));
     assert.equal(out, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: a\r\n\r\n");

@@ -12,6 +12,7 @@ import { H_DROP, H_UPGRADE, type Head } from "./head.ts";
 
 const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
 const XFH = Buffer.from("X-Forwarded-Host: ", "latin1");
+const HOST = Buffer.from("Host: ", "latin1");
 const UPGRADE_LINE = "Connection: upgrade\r\n";
 
 /**
@@ -36,9 +37,10 @@ export class ForwardInfo {
  * Upgrade lines too unless `skipUpgrade`.
  */
 function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: boolean): number {
-  if (h.dropped === 0 && !skipUpgrade) return at + src.copy(out, at, 0, h.end - 2);
+  const absolute = h.authStart >= 0;
+  if (h.dropped === 0 && !skipUpgrade && !absolute) return at + src.copy(out, at, 0, h.end - 2);
   const gone = skipUpgrade ? H_UPGRADE : -1;
-  at += src.copy(out, at, 0, h.headersStart);
+  at = absolute ? copyOriginForm(src, h, out, at) : at + src.copy(out, at, 0, h.headersStart);
   let runStart = -1;
   for (let n = 0; n < h.count; n++) {
     const f = h.flags[n]!;
@@ -54,6 +56,32 @@ function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: bo
 }
 
 /**
+ * The request line of an absolute-form request in origin-form (RFC 9112 §3.2.1): the
+ * path and query of the target, "/" when the path is empty, and "*" for an OPTIONS
+ * without path or query (§3.2.4). The server gets the same URI the gateway routed by,
+ * whether it reads the target or Host (which equals the authority: head.ts checks).
+ */
+function copyOriginForm(src: Buffer, h: Head, out: Buffer, at: number): number {
+  at += src.copy(out, at, 0, h.targetStart);
+  at += out.write(originFormTarget(src, h), at, "latin1"); // rare: a string is fine
+  return at + src.copy(out, at, h.targetEnd, h.headersStart);
+}
+
+/**
+ * The target a request is forwarded with, as a string (tests and logs; the writer
+ * copies bytes): origin-form for an absolute-form target, the target itself otherwise.
+ *
+ * @example
+ * originFormTarget(Buffer.from("GET http://a HTTP/1.1\r\nHost: a\r\n\r\n"), head); // "/"
+ */
+export function originFormTarget(src: Buffer, h: Head): string {
+  const path = src.toString("latin1", h.pathStart, h.targetEnd);
+  if (h.authStart < 0) return path;
+  if (path === "") return h.targetStart === 8 && src.toString("latin1", 0, 7) === "OPTIONS" ? "*" : "/";
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
+/**
  * The request head as sent upstream: hop-by-hop lines removed, X-Forwarded-For
  * (appended to the client's), X-Forwarded-Proto and X-Forwarded-Host set, and for a
  * protocol switch `Connection: upgrade` with the client's Upgrade line kept. Body bytes
@@ -66,16 +94,24 @@ export function writeRequestHead(
   const skipUpgrade = !upgrade && h.upgrade >= 0;
   let xff: string | null = null;
   if (h.xff >= 0) xff = mergedXff(src, h, fwd);
-  const hs = h.host >= 0 ? h.spans[(h.host << 2) + 2]! : 0;
-  const he = h.host >= 0 ? h.spans[(h.host << 2) + 3]! : 0;
+  // The host: the Host line, or an absolute-form target's authority (HTTP/1.0 may omit Host).
+  const noHost = h.host < 0 && h.authStart >= 0;
+  const hs = h.host >= 0 ? h.spans[(h.host << 2) + 2]! : noHost ? h.authStart : 0;
+  const he = h.host >= 0 ? h.spans[(h.host << 2) + 3]! : noHost ? h.authEnd : 0;
   const size =
-    h.end + (xff === null ? fwd.xffLines.length : xff.length) + (he - hs + XFH.length + 2) +
+    h.end + 1 + (xff === null ? fwd.xffLines.length : xff.length) + (he - hs + XFH.length + 2) * (noHost ? 2 : 1) +
     (upgrade ? UPGRADE_LINE.length : 0) + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
   let at = copyKept(src, h, out, 0, skipUpgrade);
+  if (noHost) {
+    at += HOST.copy(out, at);
+    at += src.copy(out, at, hs, he);
+    out.writeUInt16LE(CRLF, at);
+    at += 2;
+  }
   if (xff === null) at += fwd.xffLines.copy(out, at);
   else at += out.write(xff, at, "latin1");
-  if (h.host >= 0) {
+  if (h.host >= 0 || noHost) {
     at += XFH.copy(out, at);
     at += src.copy(out, at, hs, he);
     out.writeUInt16LE(CRLF, at);

@@ -25,7 +25,7 @@ export class HeadView implements RequestView {
 
   get target(): string {
     const h = this.#head;
-    return h === null ? "" : this.#buf!.toString("latin1", h.targetStart, h.targetEnd);
+    return h === null ? "" : this.#buf!.toString("latin1", h.pathStart, h.targetEnd);
   }
 
   header(name: string): string | undefined {
