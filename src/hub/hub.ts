@@ -19,7 +19,9 @@ import type { WebSocketServer } from "ws";
 import { createLogger, type Logger } from "../log.ts";
 import { CloseCode } from "../protocol/close.ts";
 import type { ClientInfo } from "../protocol/hub.ts";
-import { createVerifier } from "./auth/verify.ts";
+import { Pools } from "../pool/index.ts";
+import { jwksFetchVia } from "./auth/jwks.ts";
+import { createVerifier, type TokenVerifier } from "./auth/verify.ts";
 import { createBroker, type BrokerConfig } from "./broker/registry.ts";
 import type { MemoryStore } from "./broker/memory.ts";
 import type { Broker, PublishResult } from "./broker/types.ts";
@@ -69,6 +71,7 @@ export class Hub {
   #wss: WebSocketServer | undefined;
   #sse: SseSessions | undefined;
   #admin: HubAdmin | undefined;
+  #pools: Pools | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(config: HubConfig, opts: HubOptions = {}) {
@@ -81,6 +84,15 @@ export class Hub {
   get node(): HubNode {
     if (this.#node === undefined) throw new Error("hub: call start() first");
     return this.#node;
+  }
+
+  /**
+   * The hub's outbound HTTP pools (the JWKS fetch of `auth.jwt.jwksUrl`); their
+   * statistics are on `/metrics` as `holdfast_pool_*`. After `start`.
+   */
+  get pools(): Pools {
+    if (this.#pools === undefined) throw new Error("hub: call start() first");
+    return this.#pools;
   }
 
   /** The node's name (`node`, default `hostname:pid`). */
@@ -115,10 +127,20 @@ export class Hub {
    */
   async start(): Promise<void> {
     this.startedAt = performance.now();
-    const verifier = this.config.auth.jwt === undefined ? undefined : await createVerifier(this.config.auth.jwt);
-    const broker = meterBroker(this.#opts.broker ?? createBroker(brokerConfig(this.config), { node: this.name, store: this.#opts.store }), this.stats);
-    const node = new HubNode({ config: this.config, node: this.name, broker, log: this.log, verifier, stats: this.stats });
-    await node.start();
+    // Few origins, rare calls (jose caches the keys): a small pool, HTTP/2 where offered.
+    const pools = new Pools({ connections: 4, keepAliveTimeout: 30_000, connectTimeout: 5_000, allowH2: true });
+    let node: HubNode;
+    try {
+      const jwt = this.config.auth.jwt;
+      const verifier: TokenVerifier | undefined = jwt === undefined ? undefined : await createVerifier(jwt, { fetch: jwksFetchVia(pools) });
+      const broker = meterBroker(this.#opts.broker ?? createBroker(brokerConfig(this.config), { node: this.name, store: this.#opts.store }), this.stats);
+      node = new HubNode({ config: this.config, node: this.name, broker, log: this.log, verifier, stats: this.stats });
+      await node.start();
+    } catch (err) {
+      await pools.close();
+      throw err;
+    }
+    this.#pools = pools;
     this.#node = node;
     this.#wss = createWsServer(node);
     this.#sse = new SseSessions(node);
@@ -131,9 +153,10 @@ export class Hub {
       server.close();
       await this.#admin?.close();
       await node.shutdown();
+      await pools.close();
       throw err;
     }
-    this.log.info({ url: this.url, node: this.name, broker: broker.type }, "hub listening");
+    this.log.info({ url: this.url, node: this.name, broker: node.broker.type }, "hub listening");
   }
 
   /**
@@ -232,6 +255,7 @@ export class Hub {
     this.#wss?.close();
     await node.shutdown();
     await this.#admin?.close();
+    await this.#pools?.close();
     this.log.info({ node: this.name }, "hub stopped");
   }
 }

@@ -135,6 +135,12 @@ ${web.map((b, i) => `      - { name: web-${i + 1}, address: 127.0.0.1:${b.port} 
       return now !== before && Number(now) > 0 ? now : undefined;
     }, 8000, 100);
     assert.ok(Number(moving) > 0, `req/s ${moving}`);
+    // The upstream pool's reuse: most requests ride pooled keep-alive connections.
+    const reuse = await waitFor("the upstream reuse to show", async () => {
+      const v = (await page.locator('[data-kpi="Upstream reuse"] b').innerText()).trim();
+      return /^\d+(\.\d)? %$/.test(v) && parseFloat(v) >= 50 ? v : undefined;
+    }, 8000, 100);
+    assert.match((await page.locator('[data-kpi="Upstream reuse"] small').innerText()).trim(), /^\d+(\.\d)?k? connections opened$/, reuse);
     await waitFor("the tunnels to show", async () => (await page.locator('tr[data-key="postgres/pg-1"] [data-f="tunnels"]').innerText()).trim() === "3", 8000, 100);
 
     // 3. Without a token the buttons are off; a wrong token shows the API's refusal.

@@ -102,7 +102,7 @@ export const DASHBOARD_JS = String.raw`
 
   // ---------------------------------------------------------------- header and totals
   function kpi(label, value, sub, bad) {
-    return el("div", { cls: "kpi" + (bad ? " bad" : "") }, [el("span", { text: label }), el("b", { text: value }), el("small", { text: sub || "" })]);
+    return el("div", { cls: "kpi" + (bad ? " bad" : ""), "data-kpi": label }, [el("span", { text: label }), el("b", { text: value }), el("small", { text: sub || "" })]);
   }
   function renderTop(o) {
     var t = o.totals;
@@ -112,6 +112,9 @@ export const DASHBOARD_JS = String.raw`
     var states = {};
     o.backends.forEach(function (b) { b.servers.forEach(function (s) { if (s.state !== "up") states[s.state] = (states[s.state] || 0) + 1; }); });
     var notUp = Object.keys(states).map(function (k) { return states[k] + " " + k; }).join(", ");
+    // Upstream keep-alive pool: uses of a pooled connection ÷ all connection uses.
+    var opened = 0, reused = 0;
+    o.backends.forEach(function (b) { b.servers.forEach(function (s) { opened += s.connectionsCreated; reused += s.connectionsReused; }); });
     var k = $("kpis");
     k.replaceChildren(
       kpi("Uptime", fmtDur(o.uptimeSeconds * 1000), "since " + new Date(o.startedAt).toLocaleTimeString()),
@@ -121,6 +124,7 @@ export const DASHBOARD_JS = String.raw`
       kpi("Client conns", fmtCount(t.clientConnections), "HTTP + tunnels"),
       kpi("Tunnels", fmtCount(t.tunnels), "WebSocket + TCP"),
       kpi("Requests", fmtCount(t.requests), fmtCount(t.errors) + " failed"),
+      kpi("Upstream reuse", fmtPct(opened + reused > 0 ? reused / (opened + reused) : null), fmtCount(opened) + " connections opened"),
       kpi("Rejected", fmtCount(t.admissionRejected), "admission", t.admissionRejected > 0),
       kpi("Reloads", String(t.reloads), t.reloadFailures + " refused", t.reloadFailures > 0)
     );

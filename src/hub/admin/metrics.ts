@@ -35,6 +35,8 @@ export interface HubMetrics {
  */
 export function hubMetrics(hub: Hub): HubMetrics {
   const registry = new Registry();
+  // The hub's outbound calls (the JWKS fetch): holdfast_pool_*, by origin.
+  hub.pools.register(registry);
   const registers = [registry];
   const stats = hub.stats;
   const total = (name: string, help: string, read: () => number): void => {

@@ -11,11 +11,10 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type FetchImplementation, type JWTVerifyGetKey } from "jose";
 import { HubErrorCode } from "../../protocol/hub.ts";
 import { identityFromClaims, type Identity } from "../core/permissions.ts";
 import type { HubJwtConfig } from "../config/types.ts";
-import { jwksFetch } from "./jwks.ts";
 
 /** The outcome of verifying one token. */
 export type VerifyResult =
@@ -48,12 +47,14 @@ function algorithmsFor(key: KeyObject): string[] {
 
 /**
  * Builds the verifier of `auth.jwt`. A public key file is read and parsed now, so a bad
- * key stops the hub at start rather than refusing every client later.
+ * key stops the hub at start rather than refusing every client later. `fetch` fetches a
+ * JWKS (the hub passes one through its `Pools`; default: the global `fetch`).
  *
  * @example
  * const v = await createVerifier({ kind: "secret", secret: process.env.HUB_JWT_SECRET!, issuer: undefined, audience: undefined });
+ * const j = await createVerifier(jwksConfig, { fetch: jwksFetchVia(pools) });
  */
-export async function createVerifier(jwt: HubJwtConfig): Promise<TokenVerifier> {
+export async function createVerifier(jwt: HubJwtConfig, opts: { fetch?: FetchImplementation } = {}): Promise<TokenVerifier> {
   let key: Uint8Array | KeyObject | JWTVerifyGetKey;
   let algorithms: string[] | undefined;
   if (jwt.kind === "secret") {
@@ -73,7 +74,7 @@ export async function createVerifier(jwt: HubJwtConfig): Promise<TokenVerifier> 
     }
     algorithms = algorithmsFor(key);
   } else {
-    key = createRemoteJWKSet(new URL(jwt.jwksUrl), { [customFetch]: jwksFetch, timeoutDuration: 5_000, cooldownDuration: 30_000 });
+    key = createRemoteJWKSet(new URL(jwt.jwksUrl), { [customFetch]: opts.fetch ?? fetch, timeoutDuration: 5_000, cooldownDuration: 30_000 });
     algorithms = undefined; // each JWK carries its own
   }
   const options = { algorithms, issuer: jwt.issuer, audience: jwt.audience };
