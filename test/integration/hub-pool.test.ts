@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { chromium } from "playwright-core";
 import { ProtoClient, startHub } from "../hub/support.ts";
 
 async function jwksServer(keys: object[]): Promise<{ server: Server; origin: string; fetches: () => number; connections: () => number }> {
@@ -77,5 +78,40 @@ test("an unreachable JWKS: the token is refused with a clear reason, counted as 
     assert.equal(hub.pools.stats().origins[origin]?.connectErrors, 1);
   } finally {
     await hub.close();
+  }
+});
+
+test("the hub's dashboard shows the outbound pool's reuse (headless Chromium) and /api/overview carries it", { timeout: 60_000 }, async () => {
+  const k = await generateKeyPair("ES256");
+  const jwks = await jwksServer([{ ...(await exportJWK(k.publicKey)), kid: "k", alg: "ES256" }]);
+  const hub = await startHub(`admin: { listen: 127.0.0.1:0, token: dash }\nauth: { jwt: { jwksUrl: "${jwks.origin}/jwks.json" } }`);
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  try {
+    const c = await ProtoClient.open(hub.url);
+    const r = await c.request({ type: "connect", token: await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k" }).setSubject("u").setExpirationTime("1h").sign(k.privateKey) });
+    assert.equal(r.type, "connected");
+    const o = (await (await fetch(`${hub.adminUrl}/api/overview`, { headers: { authorization: "Bearer dash" } })).json()) as { pools: { requests: number; connectionsCreated: number; origins: { origin: string; requests: number }[] } };
+    assert.deepEqual([o.pools.requests, o.pools.connectionsCreated], [1, 1]);
+    assert.deepEqual(o.pools.origins.map((x) => [x.origin, x.requests]), [[jwks.origin, 1]]);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${hub.adminUrl}/#token=dash`);
+    await page.waitForFunction(() => [...document.querySelectorAll("#kpis .kpi span")].some((s) => s.textContent === "Outbound reuse"), undefined, { timeout: 10_000 });
+    const card = await page.$$eval("#kpis .kpi", (ks) => ks.map((k) => [k.querySelector("span")!.textContent, k.querySelector("b")!.textContent, k.querySelector("small")!.textContent, (k as HTMLElement).title]).find((x) => x[0] === "Outbound reuse"));
+    assert.ok(card);
+    assert.equal(card[1], "0 %", "one JWKS fetch on one new connection: nothing reused yet");
+    assert.equal(card[2], "1 calls · 1 connections");
+    assert.match(card[3]!, new RegExp(`^${jwks.origin.replace(/[.]/g, "\\.")}: 1 calls, \\d open, handshake `));
+    assert.deepEqual(errors, []);
+    c.close();
+  } finally {
+    await browser.close();
+    await hub.close();
+    jwks.server.close();
+    jwks.server.closeAllConnections();
   }
 });

@@ -1,14 +1,16 @@
 /**
  * The hub node's state as one JSON document, for its dashboard and `GET /api/overview`:
  * connections, subscriptions, the busiest channels with their positions, rates over the
- * last tick and the last minute, recoveries by outcome, closes by code, and broker
- * health and latency. Built at most once per tick, O(connections + channels).
+ * last tick and the last minute, recoveries by outcome, closes by code, broker
+ * health and latency, and the outbound pool's reuse (the JWKS fetch). Built at most
+ * once per tick, O(connections + channels).
  *
  * @example
  * const sampler = new HubSampler(hub);
  * setInterval(() => sampler.sample(), 1000);
  * res.end(JSON.stringify(buildHubOverview(hub, sampler)));
  */
+import type { PoolsStats } from "../../pool/index.ts";
 import type { Hub } from "../hub.ts";
 import { BROKER_OPS } from "../server/stats.ts";
 
@@ -135,6 +137,23 @@ export function buildHubOverview(hub: Hub, sampler: HubSampler) {
     }).filter((o) => o.count > 0),
     channels: channels.slice(0, TOP_CHANNELS),
     channelsShown: Math.min(TOP_CHANNELS, channels.length),
+    pools: poolsView(hub.pools.stats()),
+  };
+}
+
+/** The outbound pool's totals and, per origin, what an operator looks at. */
+function poolsView(s: PoolsStats) {
+  return {
+    requests: s.requests,
+    connectionsCreated: s.connectionsCreated,
+    connectionsReused: s.connectionsReused,
+    reuseRate: s.reuseRate,
+    handshakeMsSaved: Math.round(s.handshakeMsSaved),
+    connectErrors: s.connectErrors,
+    origins: Object.entries(s.origins).map(([origin, o]) => ({
+      origin, protocol: o.protocol, open: o.open, idle: o.idle, requests: o.requests, reuseRate: o.reuseRate,
+      handshakeMs: Math.round(o.handshakeMs.mean * 100) / 100, connectErrors: o.connectErrors, closeReasons: o.closeReasons,
+    })),
   };
 }
 

@@ -87,8 +87,12 @@ const HUB_JS = String.raw`
       kpi("Broker", o.broker.up ? "up" : "down", o.broker.type + (pub ? " · publish p99 " + ms(pub.p99ms) : ""), !o.broker.up),
       kpi("Recoveries", rec + " / " + all, "recovered / subscribes"),
       kpi("Gaps", n(t.gaps), t.repaired + " repaired · " + t.resubscribes + " resubscribed", t.resubscribes > 0),
-      kpi("Overflows", n(t.overflows), t.dropped + " dropped · " + o.config.sendQueue.onOverflow, t.overflows > 0)
+      kpi("Overflows", n(t.overflows), t.dropped + " dropped · " + o.config.sendQueue.onOverflow, t.overflows > 0),
+      kpi("Outbound reuse", o.pools.requests === 0 ? "—" : o.pools.reuseRate === 0 ? "0 %" : (o.pools.reuseRate * 100).toFixed(o.pools.reuseRate < 0.1 ? 1 : 0) + " %",
+        n(o.pools.requests) + " calls · " + n(o.pools.connectionsCreated) + " connections" + (o.pools.connectErrors > 0 ? " · " + n(o.pools.connectErrors) + " connect errors" : ""),
+        o.pools.connectErrors > 0)
     );
+    $("kpis").lastChild.title = o.pools.origins.map(function (x) { return x.origin + ": " + x.requests + " calls, " + x.open + " open, handshake " + ms(x.handshakeMs); }).join("\n") || "no outbound call yet (the JWKS fetch of auth.jwt.jwksUrl)";
     var tb = $("channels"), seen = new Set();
     var trs = o.channels.map(function (c) {
       seen.add(c.name);
