@@ -9,7 +9,8 @@ import { describe, test } from "node:test";
 import tls, { type TLSSocket } from "node:tls";
 import { Pools } from "../../src/pool/index.ts";
 import { h1Server, h2Server } from "../support/counting-servers.ts";
-import { okText, until } from "../support/pool.ts";
+import { okText } from "../support/pool.ts";
+import { until } from "../support/wait.ts";
 import { testPki } from "../support/tls.ts";
 
 const pki = testPki();
@@ -33,7 +34,7 @@ describe("Pools with allowH2", () => {
       assert.deepEqual([o.connectionsCreated, o.h2Connections, o.requests, o.connectionsReused], [1, 1, 60, 59]);
       assert.deepEqual([s.requests, s.connectionsCreated], [server.requests, server.accepted]);
       assert.equal(o.open, 1);
-      await until("the session to be idle", () => pools.stats().origins[server.url]?.idle === 1);
+      await until(() => pools.stats().origins[server.url]?.idle === 1, 5000, "the session to be idle");
     } finally {
       await pools.close();
       await server.close();
@@ -92,7 +93,7 @@ describe("Pools with allowH2", () => {
       assert.deepEqual(await Promise.all([1, 2, 3].map(() => okText(pools, url))), ["v2.0", "v2.0", "v2.0"]);
       assert.equal(pools.stats().origins[url]?.protocol, "h2");
       for (const s of sockets) s.destroy();
-      await until("the session to close", () => pools.stats().origins[url]?.open === 0);
+      await until(() => pools.stats().origins[url]?.open === 0, 5000, "the session to close");
       // The one h2 Client reconnects, learns http/1.1 and becomes the pool's first connection.
       assert.equal(await okText(pools, url), "v1.1");
       assert.equal(pools.stats().origins[url]?.protocol, "h1");

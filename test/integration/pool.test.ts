@@ -5,7 +5,8 @@ import { after, describe, test } from "node:test";
 import { Pool } from "undici";
 import { Pools } from "../../src/pool/index.ts";
 import { h1Server, type CountingServer } from "../support/counting-servers.ts";
-import { okText, until } from "../support/pool.ts";
+import { okText } from "../support/pool.ts";
+import { until } from "../support/wait.ts";
 import { testPki } from "../support/tls.ts";
 
 const { ca } = testPki();
@@ -45,7 +46,7 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
       assert.equal(o.pending, 0);
       assert.equal(o.handshakeSeconds.count, server.accepted);
       assert.equal(o.requestsPerConnection.count, 0, "no connection closed yet");
-      await until("the connections to turn idle", () => pools.stats().origins[server.url]?.idle === server.accepted);
+      await until(() => pools.stats().origins[server.url]?.idle === server.accepted, 5000, "the connections to turn idle");
     } finally {
       await pools.close();
       await server.close();
@@ -79,7 +80,7 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
     try {
       const all = Array.from({ length: 40 }, (_, i) => okText(pools, `${server.url}/c/${i}?delay=20`));
       // The requests beyond the 4 connections wait in undici's queue.
-      await until("requests queued", () => (pools.stats().origins[server.url]?.pending ?? 0) > 0, 2000);
+      await until(() => (pools.stats().origins[server.url]?.pending ?? 0) > 0, 2000, "requests queued");
       assert.deepEqual(new Set(await Promise.all(all)), new Set(["ok"]));
       assert.equal(server.accepted, 4);
       assert.equal(server.maxOpen, 4);
@@ -141,13 +142,13 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
     try {
       await okText(pools, `${server.url}/1`);
       await okText(pools, `${server.url}/2`);
-      await until("the idle timeout", () => pools.stats().origins[server.url]?.open === 0);
+      await until(() => pools.stats().origins[server.url]?.open === 0, 5000, "the idle timeout");
       const o = pools.stats().origins[server.url]!;
       assert.deepEqual(o.closeReasons, { idleTimeout: 1, serverClosed: 0, error: 0, local: 0 });
       assert.equal(o.connectionLifetimeSeconds.count, 1);
       assert.ok(o.connectionLifetimeSeconds.sum >= 0.15, `lifetime ${o.connectionLifetimeSeconds.sum}s covers the idle time`);
       assert.deepEqual(o.requestsPerConnection.counts.slice(0, 3), [0, 1, 0], "2 requests: the (1, 2] bucket");
-      await until("the server to see the close", () => server.open === 0);
+      await until(() => server.open === 0, 5000, "the server to see the close");
       await okText(pools, `${server.url}/3`);
       assert.equal(server.accepted, 2);
       assert.equal(pools.stats().connectionsCreated, 2);
@@ -163,9 +164,9 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
     try {
       await okText(pools, `${server.url}/1`);
       await okText(pools, `${server.url}/2`);
-      await until("an idle pooled connection", () => pools.stats().origins[server.url]?.idle === 1);
+      await until(() => pools.stats().origins[server.url]?.idle === 1, 5000, "an idle pooled connection");
       for (const sock of server.sockets) sock.destroy(); // no Connection: close, no hint
-      await until("the client to see the close", () => pools.stats().origins[server.url]?.open === 0);
+      await until(() => pools.stats().origins[server.url]?.open === 0, 5000, "the client to see the close");
       assert.equal(await okText(pools, `${server.url}/3`), "ok");
       const o = pools.stats().origins[server.url]!;
       assert.deepEqual(o.closeReasons, { idleTimeout: 0, serverClosed: 1, error: 0, local: 0 });
@@ -186,7 +187,7 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
     const pools = new Pools({ tls: { ca } });
     try {
       for (let i = 0; i < 3; i++) await okText(pools, `${server.url}/${i}`);
-      await until("every close", () => pools.stats().origins[server.url]?.open === 0);
+      await until(() => pools.stats().origins[server.url]?.open === 0, 5000, "every close");
       const o = pools.stats().origins[server.url]!;
       assert.deepEqual([o.requests, o.connectionsCreated, o.connectionsReused, o.reuseRate], [3, 3, 0, 0]);
       assert.equal(o.closeReasons.serverClosed, 3);
