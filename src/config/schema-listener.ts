@@ -76,6 +76,7 @@ const httpListener = z
     accessLog: bool().default(D.accessLog),
     maxHeaderSize: int(1024, 1_048_576).default(D.maxHeaderSize),
     timeouts,
+    trustedProxies: z.array(cidr()).min(1, { error: "needs at least one CIDR block (leave trustedProxies out to trust no one)" }).optional(),
   })
   .transform(
     (l): HttpListenerConfig => ({
@@ -87,6 +88,7 @@ const httpListener = z
       accessLog: l.accessLog,
       maxHeaderSize: l.maxHeaderSize,
       timeouts: l.timeouts,
+      trustedProxies: l.trustedProxies,
     }),
   );
 

@@ -124,6 +124,8 @@ export interface HttpListenerConfig {
   readonly accessLog: boolean; // default false
   readonly maxHeaderSize: number; // bytes, default 16384
   readonly timeouts: ListenerTimeouts;
+  /** Peers whose X-Forwarded-* and Forwarded are believed (CIDR blocks); absent = nobody's. */
+  readonly trustedProxies: readonly string[] | undefined;
 }
 
 export interface TcpListenerConfig {

@@ -67,7 +67,13 @@ export class Router {
   }
 }
 
-function compileAllow(cidrs: readonly string[]): BlockList {
+/**
+ * A BlockList of CIDR blocks as the config gives them (`10.0.0.0/8`, `::1`).
+ *
+ * @example
+ * compileAllow(["10.0.0.0/8"]).check("10.1.2.3", "ipv4"); // true
+ */
+export function compileAllow(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const c of cidrs) {
     const [addr, bits] = c.split("/") as [string, string | undefined];

@@ -42,11 +42,33 @@ describe("HTTP/1.1 proxy", () => {
     c.close();
     const h = a.requests[n]!.headers;
     for (const gone of ["x-secret", "keep-alive", "te", "proxy-connection", "upgrade"]) assert.equal(h[gone], undefined, gone);
-    assert.equal(h["x-forwarded-for"], "10.1.1.1, 127.0.0.1");
+    // Not a trusted proxy: its X-Forwarded-For is replaced, not appended to.
+    assert.equal(h["x-forwarded-for"], "127.0.0.1");
     assert.equal(h["x-forwarded-proto"], "http");
     assert.equal(h["x-forwarded-host"], "example.test:8080");
     assert.equal(h["x-keep"], "yes");
     assert.equal(h.host, "example.test:8080");
+  });
+
+  test("regression: a client's X-Forwarded-* are believed only from trustedProxies", async () => {
+    const trusting = await startGateway(simpleConfig([{ name: "a", port: a.port }], "", "    trustedProxies: [127.0.0.0/8]"));
+    const other = await startGateway(simpleConfig([{ name: "a", port: a.port }], "", "    trustedProxies: [10.0.0.0/8]"));
+    try {
+      const send = async (port: number) => {
+        const c = rawClient(port);
+        const n = a.requests.length;
+        await c.request("GET /t HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example\r\nForwarded: for=203.0.113.9\r\n\r\n");
+        c.close();
+        return a.requests[n]!.headers;
+      };
+      const t = await send(trusting.port());
+      assert.deepEqual([t["x-forwarded-for"], t["x-forwarded-proto"], t["x-forwarded-host"], t.forwarded], ["203.0.113.9, 127.0.0.1", "https", "www.example", "for=203.0.113.9"]);
+      const u = await send(other.port());
+      assert.deepEqual([u["x-forwarded-for"], u["x-forwarded-proto"], u["x-forwarded-host"], u.forwarded], ["127.0.0.1", "http", "app.test", undefined]);
+    } finally {
+      await trusting.close();
+      await other.close();
+    }
   });
 
   test("pipelined requests are answered in order", async () => {

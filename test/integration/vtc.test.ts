@@ -22,7 +22,6 @@ const KNOWN: Record<string, string> = {
   "chunk-abuse-late.vtc": "a bad chunk after the head was forwarded resets the client instead of answering 400",
   "expect-continue.vtc": "a final response sent before the request body is complete lacks Connection: close",
   "leading-crlf.vtc": "empty lines before a request line are refused instead of skipped (RFC 9112 §2.2)",
-  "xff.vtc": "a client's X-Forwarded-For is appended to, and its Forwarded passed on, with no trustedProxies",
 };
 
 /** Final statuses the clients received, in the order the log shows them (interim 1xx left out). */

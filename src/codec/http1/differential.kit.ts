@@ -1,5 +1,5 @@
 import { BAD_CHUNK, BodyFramer } from "./body.ts";
-import { H_DROP, H_UPGRADE, Head, findHeadEnd, parseRequest, parseResponse } from "./head.ts";
+import { H_DROP, H_FWD, H_UPGRADE, Head, findHeadEnd, parseRequest, parseResponse } from "./head.ts";
 import type { OracleMessage, OracleResponse, OracleResult } from "./llhttp-oracle.kit.ts";
 import { ForwardInfo, originFormTarget, writeRequestHead, writeResponseHead } from "./write.ts";
 
@@ -112,7 +112,8 @@ export function scanStream(stream: Buffer): OurResult {
       const pair: [string, string] = [text(buf, h.spans[k]!, h.spans[k + 1]!), text(buf, h.spans[k + 2]!, h.spans[k + 3]!)];
       headers.push(pair);
       const isUpgrade = pair[0].toLowerCase() === "upgrade";
-      if (h.flags[n] !== H_DROP && (upgrade || !isUpgrade)) kept.push(pair);
+      // FWD is not a trusted proxy: a client's Forwarded / X-Forwarded-Proto / -Host are not kept.
+      if (h.flags[n] !== H_DROP && h.flags[n] !== H_FWD && (upgrade || !isUpgrade)) kept.push(pair);
     }
     if (h.chunked) framer.startChunked();
     else if (h.contentLength > 0) framer.startLength(h.contentLength);
@@ -155,8 +156,8 @@ export function expectedForwardedHeaders(m: OurMessage): [string, string][] {
   const host = m.headers.find(([n]) => n.toLowerCase() === "host")?.[1] ?? (m.authority !== "" ? m.authority : undefined);
   // HTTP/1.0 with an absolute-form target and no Host: the authority becomes the Host.
   if (host !== undefined && !m.headers.some(([n]) => n.toLowerCase() === "host")) out.push(["Host", host]);
-  const xff = m.headers.filter(([n]) => n.toLowerCase() === "x-forwarded-for").map(([, v]) => v).filter((v) => v !== "");
-  out.push(["X-Forwarded-For", [...xff, FWD.ip].join(", ")], ["X-Forwarded-Proto", FWD.proto]);
+  // FWD is not a trusted proxy: the client's X-Forwarded-For is replaced.
+  out.push(["X-Forwarded-For", FWD.ip], ["X-Forwarded-Proto", FWD.proto]);
   if (host !== undefined) out.push(["X-Forwarded-Host", host]);
   if (m.upgrade) out.push(["Connection", "upgrade"]);
   return out;

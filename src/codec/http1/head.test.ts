@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { REFUSED, VALID, bytes, head } from "./corpus.kit.ts";
 import {
-  H_DROP, H_UPGRADE, Head, HeadError, MAX_HEADERS, findHeadEnd, findHeader, headErrorText, headerValue, parseRequest, parseResponse,
+  H_DROP, H_FWD, H_UPGRADE, Head, HeadError, MAX_HEADERS, findHeadEnd, findHeader, headErrorText, headerValue, parseRequest, parseResponse,
 } from "./head.ts";
 
 // Bytes in, offsets out: no sockets (ws `test/receiver.test.js` style). The tables live
@@ -28,7 +28,7 @@ function lines(buf: Buffer, h: Head): string[] {
   const out: string[] = [];
   for (let n = 0; n < h.count; n++) {
     const k = n << 2;
-    const drop = h.flags[n] === H_DROP ? " (drop)" : "";
+    const drop = h.flags[n] === H_DROP ? " (drop)" : h.flags[n] === H_FWD ? " (forwarding)" : "";
     out.push(`${buf.toString("latin1", h.spans[k]!, h.spans[k + 1]!)}=${headerValue(buf, h, n)}${drop}`);
   }
   return out;
@@ -107,12 +107,14 @@ describe("parseRequest: offsets", () => {
   });
 
   test("hop-by-hop lines are flagged", () => {
-    const { h, buf } = parse(head("GET / HTTP/1.1", "Host: a", "Connection: keep-alive", "Keep-Alive: 5", "Proxy-Connection: x", "TE: trailers", "X-Forwarded-Proto: https", "X-Forwarded-Host: e", "X-Keep: 1"));
+    const { h, buf } = parse(head("GET / HTTP/1.1", "Host: a", "Connection: keep-alive", "Keep-Alive: 5", "Proxy-Connection: x", "TE: trailers", "X-Forwarded-Proto: https", "X-Forwarded-Host: e", "Forwarded: for=1.2.3.4", "X-Keep: 1"));
     assert.deepEqual(lines(buf, h), [
       "Host=a", "Connection=keep-alive (drop)", "Keep-Alive=5 (drop)", "Proxy-Connection=x (drop)", "TE=trailers (drop)",
-      "X-Forwarded-Proto=https (drop)", "X-Forwarded-Host=e (drop)", "X-Keep=1",
+      "X-Forwarded-Proto=https (forwarding)", "X-Forwarded-Host=e (forwarding)", "Forwarded=for=1.2.3.4 (forwarding)", "X-Keep=1",
     ]);
-    assert.equal(h.dropped, 6);
+    assert.equal(h.dropped, 4);
+    // Kept from trusted proxies only: the writer decides (ForwardInfo.trusted).
+    assert.deepEqual([h.fwd, h.xfp, h.xfh], [3, 5, 6]);
     assert.equal(h.connKeepAlive, true);
   });
 

@@ -72,6 +72,7 @@ export const MAX_HEADERS = 100;
 /** Header flags (one value per line). */
 export const H_DROP = 1; // hop-by-hop: not forwarded
 export const H_UPGRADE = 2; // an Upgrade line: forwarded only with a protocol switch
+export const H_FWD = 3; // a client's Forwarded / X-Forwarded-Proto / X-Forwarded-Host: kept from trusted proxies only
 
 /** Offsets of one parsed message head. Reused: `reset` is implicit in every parse. */
 export class Head {
@@ -117,6 +118,11 @@ export class Head {
   upgrade = -1;
   host = -1;
   xff = -1;
+  /** Index of the first X-Forwarded-Proto / X-Forwarded-Host line, -1 when absent. */
+  xfp = -1;
+  xfh = -1;
+  /** Number of {@link H_FWD} lines (kept or dropped by the writer, depending on trust). */
+  fwd = 0;
   /** Number of hop-by-hop lines to drop (0 lets the fast path forward the header block as is). */
   dropped = 0;
   /** `Connection: name` tokens other than close/keep-alive/upgrade (rare): [start, end) pairs. */
@@ -155,6 +161,9 @@ function resetHead(h: Head, end: number): void {
   h.upgrade = -1;
   h.host = -1;
   h.xff = -1;
+  h.xfp = -1;
+  h.xfh = -1;
+  h.fwd = 0;
   h.authStart = -1;
   h.authEnd = -1;
   h.dropped = 0;
@@ -328,6 +337,11 @@ function parseFields(buf: Buffer, start: number, h: Head, isRequest: boolean): n
   return 0;
 }
 
+function forwarding(h: Head, n: number): void {
+  h.flags[n] = H_FWD;
+  h.fwd++;
+}
+
 function drop(h: Head, n: number): void {
   if (h.flags[n] !== H_DROP) {
     h.flags[n] = H_DROP;
@@ -365,6 +379,10 @@ function classifyField(
         if (h.upgrade < 0) h.upgrade = n;
       }
       return 0;
+    case 9:
+      // RFC 7239: what a proxy before us says about the client; believed from trusted ones only.
+      if (isRequest && equalsLower(buf, ls, ne, "forwarded")) forwarding(h, n);
+      return 0;
     case 10:
       if (equalsLower(buf, ls, ne, "connection")) {
         drop(h, n);
@@ -389,11 +407,17 @@ function classifyField(
         drop(h, n);
         return parseConnection(buf, h, vs, ve);
       }
-      if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-host")) drop(h, n);
+      if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-host")) {
+        forwarding(h, n);
+        if (h.xfh < 0) h.xfh = n;
+      }
       return 0;
     case 17:
       if (equalsLower(buf, ls, ne, "transfer-encoding")) return parseTransferEncoding(buf, h, vs, ve, isRequest);
-      if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-proto")) drop(h, n);
+      if (isRequest && equalsLower(buf, ls, ne, "x-forwarded-proto")) {
+        forwarding(h, n);
+        if (h.xfp < 0) h.xfp = n;
+      }
       return 0;
     default:
       return 0;

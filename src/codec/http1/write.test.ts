@@ -81,13 +81,25 @@ describe("writeRequestHead", () => {
     assert.equal(out, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: a\r\n\r\n");
   });
 
-  test("X-Forwarded-For lines are merged in order, the client address appended", () => {
-    const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-For: 1.1.1.1", "Host: a", "X-Forwarded-For:", "x-forwarded-for:  2.2.2.2, 3.3.3.3 ", "X-A: b"));
+  const TRUSTED = new ForwardInfo("192.0.2.7", "http", true);
+
+  test("regression: an untrusted client's X-Forwarded-For, X-Forwarded-Proto/-Host and Forwarded are replaced, not appended to", () => {
+    const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-For: 10.9.9.9", "Host: a", "X-Forwarded-Proto: https", "X-Forwarded-Host: admin", "Forwarded: for=10.9.9.9", "X-A: b"));
+    assert.equal(out, `GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n${XF}X-Forwarded-Host: a\r\n\r\n`);
+  });
+
+  test("a trusted proxy's X-Forwarded-For lines are merged in order, the client address appended", () => {
+    const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-For: 1.1.1.1", "Host: a", "X-Forwarded-For:", "x-forwarded-for:  2.2.2.2, 3.3.3.3 ", "X-A: b"), false, TRUSTED);
     assert.equal(out, "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n");
   });
 
-  test("a Connection-listed X-Forwarded-For is still merged (it cannot hide the client)", () => {
-    const { out } = req(head("GET / HTTP/1.1", "Host: a", "X-Forwarded-For: 1.1.1.1", "Connection: X-Forwarded-For"));
+  test("a trusted proxy's X-Forwarded-Proto, X-Forwarded-Host and Forwarded are kept (a TLS terminator in front says https)", () => {
+    const { out } = req(head("GET / HTTP/1.1", "Host: a", "X-Forwarded-For: 1.1.1.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: www.example", "Forwarded: for=1.1.1.1;proto=https"), false, TRUSTED);
+    assert.equal(out, "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example\r\nForwarded: for=1.1.1.1;proto=https\r\nX-Forwarded-For: 1.1.1.1, 192.0.2.7\r\n\r\n");
+  });
+
+  test("a Connection-listed X-Forwarded-For from a trusted proxy is still merged (it cannot hide the client)", () => {
+    const { out } = req(head("GET / HTTP/1.1", "Host: a", "X-Forwarded-For: 1.1.1.1", "Connection: X-Forwarded-For"), false, TRUSTED);
     assert.match(out, /\r\nX-Forwarded-For: 1\.1\.1\.1, 192\.0\.2\.7\r\n/);
   });
 
@@ -155,7 +167,7 @@ describe("round trip through llhttp", () => {
     ["plain GET", head("GET /a HTTP/1.1", "Host: a", "Accept: */*"), false,
       [["Host", "a"], ["Accept", "*/*"], ["X-Forwarded-For", "192.0.2.7"], ["X-Forwarded-Proto", "http"], ["X-Forwarded-Host", "a"]], ""],
     ["hop-by-hop and X-Forwarded", head("GET / HTTP/1.1", "Connection: close, X-Hop", "Host: a", "X-Hop: 1", "Keep-Alive: 1", "X-Forwarded-For: 1.1.1.1", "X-Forwarded-Host: e", "X-Forwarded-Proto: https", "TE: trailers", "Upgrade: h2c"), false,
-      [["Host", "a"], ["X-Forwarded-For", "1.1.1.1, 192.0.2.7"], ["X-Forwarded-Proto", "http"], ["X-Forwarded-Host", "a"]], ""],
+      [["Host", "a"], ["X-Forwarded-For", "192.0.2.7"], ["X-Forwarded-Proto", "http"], ["X-Forwarded-Host", "a"]], ""],
     ["chunked POST", `${head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked")}3\r\nabc\r\n0\r\n\r\n`, false,
       [["Host", "a"], ["Transfer-Encoding", "chunked"], ["X-Forwarded-For", "192.0.2.7"], ["X-Forwarded-Proto", "http"], ["X-Forwarded-Host", "a"]], "abc"],
     ["Content-Length listed in Connection", `${head("POST / HTTP/1.1", "Host: a", "Content-Length: 3", "Connection: content-length")}abc`, false,

@@ -1,4 +1,4 @@
-import { H_DROP, H_UPGRADE, type Head } from "./head.ts";
+import { H_DROP, H_FWD, H_UPGRADE, type Head } from "./head.ts";
 
 /**
  * Rebuilds message heads for forwarding: copies the original start line and every
@@ -23,12 +23,21 @@ export class ForwardInfo {
   readonly ip: string;
   /** `X-Forwarded-For: ip\r\nX-Forwarded-Proto: proto\r\n` */
   readonly xffLines: Buffer;
+  /** `X-Forwarded-Proto: proto\r\n` */
+  readonly xfpLine: Buffer;
   readonly proto: string;
+  /**
+   * The peer is one of the listener's `trustedProxies`: its X-Forwarded-For is appended
+   * to, its X-Forwarded-Proto/-Host and Forwarded kept. Anyone else's are replaced.
+   */
+  readonly trusted: boolean;
 
-  constructor(ip: string, proto: "http" | "https") {
+  constructor(ip: string, proto: "http" | "https", trusted = false) {
     this.ip = ip;
     this.proto = proto;
+    this.trusted = trusted;
     this.xffLines = Buffer.from(`X-Forwarded-For: ${ip}\r\nX-Forwarded-Proto: ${proto}\r\n`, "latin1");
+    this.xfpLine = this.xffLines.subarray(this.xffLines.indexOf("X-Forwarded-Proto"));
   }
 }
 
@@ -36,15 +45,16 @@ export class ForwardInfo {
  * Copies the start line and the kept header lines of `src` into `out` at `at`; the
  * Upgrade lines too unless `skipUpgrade`.
  */
-function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: boolean): number {
+function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: boolean, keepFwd: boolean): number {
   const absolute = h.authStart >= 0;
-  if (h.dropped === 0 && !skipUpgrade && !absolute) return at + src.copy(out, at, 0, h.end - 2);
+  if (h.dropped === 0 && !skipUpgrade && !absolute && (keepFwd || h.fwd === 0)) return at + src.copy(out, at, 0, h.end - 2);
   const gone = skipUpgrade ? H_UPGRADE : -1;
+  const fwdGone = keepFwd ? -1 : H_FWD;
   at = absolute ? copyOriginForm(src, h, out, at) : at + src.copy(out, at, 0, h.headersStart);
   let runStart = -1;
   for (let n = 0; n < h.count; n++) {
     const f = h.flags[n]!;
-    const keep = f !== H_DROP && f !== gone;
+    const keep = f !== H_DROP && f !== gone && f !== fwdGone;
     if (keep && runStart < 0) runStart = h.spans[n << 2]!;
     else if (!keep && runStart >= 0) {
       at += src.copy(out, at, runStart, h.spans[n << 2]!);
@@ -82,8 +92,9 @@ export function originFormTarget(src: Buffer, h: Head): string {
 }
 
 /**
- * The request head as sent upstream: hop-by-hop lines removed, X-Forwarded-For
- * (appended to the client's), X-Forwarded-Proto and X-Forwarded-Host set, and for a
+ * The request head as sent upstream: hop-by-hop lines removed, X-Forwarded-For,
+ * X-Forwarded-Proto and X-Forwarded-Host set (a trusted proxy's are appended to or
+ * kept, anyone else's replaced, and anyone else's Forwarded dropped: {@link ForwardInfo}), and for a
  * protocol switch `Connection: upgrade` with the client's Upgrade line kept. Body bytes
  * `tail[tailStart..tailEnd)` are appended so head and first body bytes leave in one write.
  */
@@ -92,8 +103,11 @@ export function writeRequestHead(
   tail: Buffer | null, tailStart: number, tailEnd: number,
 ): Buffer {
   const skipUpgrade = !upgrade && h.upgrade >= 0;
+  const trusted = fwd.trusted;
+  // A trusted proxy's X-Forwarded-For is appended to, its X-Forwarded-Proto kept.
   let xff: string | null = null;
-  if (h.xff >= 0) xff = mergedXff(src, h, fwd);
+  if (trusted && (h.xff >= 0 || h.xfp >= 0)) xff = forwardedFor(src, h, fwd);
+  const ownHost = !(trusted && h.xfh >= 0);
   // The host: the Host line, or an absolute-form target's authority (HTTP/1.0 may omit Host).
   const noHost = h.host < 0 && h.authStart >= 0;
   const hs = h.host >= 0 ? h.spans[(h.host << 2) + 2]! : noHost ? h.authStart : 0;
@@ -102,7 +116,7 @@ export function writeRequestHead(
     h.end + 1 + (xff === null ? fwd.xffLines.length : xff.length) + (he - hs + XFH.length + 2) * (noHost ? 2 : 1) +
     (upgrade ? UPGRADE_LINE.length : 0) + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
-  let at = copyKept(src, h, out, 0, skipUpgrade);
+  let at = copyKept(src, h, out, 0, skipUpgrade, trusted);
   if (noHost) {
     at += HOST.copy(out, at);
     at += src.copy(out, at, hs, he);
@@ -111,7 +125,7 @@ export function writeRequestHead(
   }
   if (xff === null) at += fwd.xffLines.copy(out, at);
   else at += out.write(xff, at, "latin1");
-  if (h.host >= 0 || noHost) {
+  if ((h.host >= 0 || noHost) && ownHost) {
     at += XFH.copy(out, at);
     at += src.copy(out, at, hs, he);
     out.writeUInt16LE(CRLF, at);
@@ -124,14 +138,16 @@ export function writeRequestHead(
   return at === size ? out : out.subarray(0, at);
 }
 
-function mergedXff(src: Buffer, h: Head, fwd: ForwardInfo): string {
+/** From a trusted proxy: its X-Forwarded-For lines merged, our address appended; our X-Forwarded-Proto unless it sent one. */
+function forwardedFor(src: Buffer, h: Head, fwd: ForwardInfo): string {
   let v = "";
-  for (let n = h.xff; n < h.count; n++) {
+  for (let n = h.xff; n >= 0 && n < h.count; n++) {
     if (n !== h.xff && !isXff(src, h, n)) continue;
     const s = src.toString("latin1", h.spans[(n << 2) + 2]!, h.spans[(n << 2) + 3]!);
     if (s.length > 0) v += v.length > 0 ? `, ${s}` : s;
   }
-  return `X-Forwarded-For: ${v.length > 0 ? `${v}, ` : ""}${fwd.ip}\r\nX-Forwarded-Proto: ${fwd.proto}\r\n`;
+  const proto = h.xfp >= 0 ? "" : `X-Forwarded-Proto: ${fwd.proto}\r\n`;
+  return `X-Forwarded-For: ${v.length > 0 ? `${v}, ` : ""}${fwd.ip}\r\n${proto}`;
 }
 
 function isXff(src: Buffer, h: Head, n: number): boolean {
@@ -155,7 +171,7 @@ export function writeResponseHead(
   }
   const size = h.end + extra.length + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
-  let at = copyKept(src, h, out, 0, skipUpgrade);
+  let at = copyKept(src, h, out, 0, skipUpgrade, true);
   if (extra.length > 0) at += out.write(extra, at, "latin1");
   out.writeUInt16LE(CRLF, at);
   at += 2;

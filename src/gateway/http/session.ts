@@ -1,5 +1,6 @@
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
 import { Head, HeadError, findHeadEnd, headErrorText, parseRequest } from "../../codec/http1/head.ts";
+import { isTrustedProxy } from "./trust.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
 import type { HttpListenerConfig } from "../../config/types.ts";
 import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
@@ -104,7 +105,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
     this.#ctx = ctx;
     let ip = socket.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
-    this.#fwd = new ForwardInfo(ip, ctx.proto);
+    this.#fwd = new ForwardInfo(ip, ctx.proto, isTrustedProxy(ctx.cfg, ip));
     socket.hf = this;
     ctx.sessions.add(this);
     this.#arm(T_IDLE, ctx.cfg.timeouts.clientIdle);
