@@ -26,6 +26,7 @@ import { adminJson, withBase, type Running, type Target } from "./targets.ts";
 import { failover } from "./failover.ts";
 import { poolWorkload } from "./pool.ts";
 import { slowClients } from "./slow.ts";
+import { HUB_GOALS, HUB_WORKLOADS } from "./hub.ts";
 
 export { otherLoad } from "./lib/harness.ts";
 export type { Workload } from "./lib/harness.ts";
@@ -456,6 +457,7 @@ export const WORKLOADS: Workload[] = [
   failover,
   poolWorkload,
   slowClients,
+  ...HUB_WORKLOADS,
 ];
 
 // ------------------------------------------------------------------ goals (BENCH.md)
@@ -597,6 +599,8 @@ export const GOALS: Goal[] = [
     },
   },
 ];
+
+GOALS.push(...HUB_GOALS);
 
 /** The goals table, or null when none of them was measured. */
 export function goalsTable(rows: Row[]): string | null {

@@ -7,8 +7,8 @@ import crypto from "node:crypto";
 
 export type ConnectCallback = (err: Error | null, sock: net.Socket | null, rest: Buffer | null) => void;
 
-/** TCP connect + HTTP/1.1 upgrade handshake; cb(null, socket, bytesAfterTheHead) on 101. */
-export function connect(port: number, cb: ConnectCallback, { host = "127.0.0.1", path = "/", timeoutMs = 10000 } = {}): void {
+/** TCP connect + HTTP/1.1 upgrade handshake (`headers`: more header lines, each ending in CRLF); cb(null, socket, bytesAfterTheHead) on 101. */
+export function connect(port: number, cb: ConnectCallback, { host = "127.0.0.1", path = "/", timeoutMs = 10000, headers = "" } = {}): void {
   const sock = net.connect({ port, host, noDelay: true });
   const key = crypto.randomBytes(16).toString("base64");
   const expect = crypto.createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
@@ -51,7 +51,7 @@ export function connect(port: number, cb: ConnectCallback, { host = "127.0.0.1",
   sock.on("close", onClose);
   sock.once("connect", () => {
     sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n`);
   });
 }
 

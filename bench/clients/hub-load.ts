@@ -1,0 +1,324 @@
+// Load for the hub benchmark (bench/hub.ts): many minimal WebSocket clients speaking
+// either holdfast.v1 or Socket.IO's wire format (engine.io 4 over WebSocket), and a
+// publisher that goes through Redis the way another node would (holdfast: the Redis
+// broker's publish script; Socket.IO: an emitter with @socket.io/redis-adapter). Both
+// systems get the same client code, so the load side costs the same for both.
+//
+//   --mode=fanout  closed-loop throughput (at most --window publications in flight), then
+//                  publish→deliver latency at a fixed --rate
+//   --mode=idle    server RSS before and after --channels × --subs idle subscribed sockets
+//   --mode=resume  time for a client to get --missed publications back on resubscribe
+//
+// Last stdout line: one JSON object of numbers.
+import type net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+import { Server } from "socket.io";
+import { RedisBroker } from "../../src/hub/broker/redis.ts";
+import { procTicks, rssKib } from "../lib/measure.ts";
+import { connect, frame, parseArgs, percentile, round } from "./wsraw.ts";
+
+const o = parseArgs(process.argv.slice(2), {
+  system: "holdfast", mode: "fanout", port: 0, pid: 0, redis: "", prefix: "hfbench",
+  channels: 1, subs: 5000, window: 32, duration: 5, warmup: 1, rate: 10, latency: 5, missed: 1000, repeats: 5, settle: 3,
+});
+const HOLDFAST = o.system === "holdfast";
+const HISTORY = { size: 1000, ttlMs: 600_000 };
+const enc = (s: string) => frame(1, Buffer.from(s));
+const PONG = enc('{"type":"pong"}');
+const SIO_PONG = enc("3");
+
+// ------------------------------------------------------------------ one client
+
+let delivered = 0;
+const latencies: number[] = [];
+let recording = false;
+const done = new Set<number>();
+
+class Client {
+  readonly sock: net.Socket;
+  readonly channel: string;
+  /** Parses publications: records latency (probe) and/or marks them done (tracker). */
+  probe = false;
+  tracker = false;
+  #buf: Buffer | null = null;
+  /** Socket.IO: engine.io's open packet arrived; `40` (connect the namespace) is sent once both it and subscribe() happened. */
+  #opened = false;
+  #wantOpen = false;
+  #onReply: ((text: string) => void) | null = null;
+
+  constructor(sock: net.Socket, rest: Buffer, channel: string) {
+    this.sock = sock;
+    this.channel = channel;
+    sock.on("data", (d: Buffer) => this.#data(d));
+    sock.on("error", () => {});
+    if (rest.length > 0) this.#data(rest);
+  }
+
+  send(text: string): void {
+    this.sock.write(enc(text));
+  }
+
+  /** Resolves when subscribed. */
+  subscribe(since?: { offset: number; epoch: string }): Promise<string> {
+    return new Promise((resolve) => {
+      this.#onReply = (text) => {
+        if (HOLDFAST ? text.startsWith('{"id":2,"type":"subscribed"') : text.startsWith("431")) {
+          this.#onReply = null;
+          resolve(text);
+        } else if (HOLDFAST && text.startsWith('{"id":1,"type":"connected"')) {
+          this.send(JSON.stringify({ id: 2, type: "subscribe", channel: this.channel, since }));
+        } else if (!HOLDFAST && text.startsWith("40")) {
+          this.send(`421["subscribe",${JSON.stringify(this.channel)}]`);
+        }
+      };
+      if (HOLDFAST) this.send('{"id":1,"type":"connect"}');
+      else if (this.#opened) this.send("40");
+      else this.#wantOpen = true;
+    });
+  }
+
+  #data(d: Buffer): void {
+    const b = this.#buf === null ? d : Buffer.concat([this.#buf, d]);
+    let i = 0;
+    for (;;) {
+      if (b.length - i < 2) break;
+      const op = b[i]! & 0x0f;
+      let len = b[i + 1]! & 0x7f;
+      let h = 2;
+      if (len === 126) {
+        if (b.length - i < 4) break;
+        len = b.readUInt16BE(i + 2);
+        h = 4;
+      } else if (len === 127) {
+        if (b.length - i < 10) break;
+        len = b.readUInt32BE(i + 6);
+        h = 10;
+      }
+      if (b.length - i < h + len) break;
+      if (op === 1) this.#message(b, i + h, i + h + len);
+      i += h + len;
+    }
+    // Keep only the unread tail (a copy, so a big chunk's buffer is not held for it).
+    this.#buf = i === b.length ? null : Buffer.from(b.subarray(i));
+  }
+
+  #message(b: Buffer, start: number, end: number): void {
+    if (HOLDFAST) {
+      // {"type":"pub" ...: 0x7b 0x22 't' 'y' 'p' 'e' 0x22 0x3a 0x22 'p' 'u' 'b'
+      if (b[start + 9] === 0x70 && b[start + 10] === 0x75 && b[start + 11] === 0x62 && b[start + 2] === 0x74) {
+        delivered++;
+        if (this.probe || this.tracker) this.#pub((JSON.parse(b.toString("utf8", start, end)) as { data: { s: number; t: number } }).data);
+        return;
+      }
+      const text = b.toString("utf8", start, end);
+      if (text === '{"type":"ping"}') this.sock.write(PONG);
+      else this.#onReply?.(text);
+      return;
+    }
+    // Socket.IO: "42[...]" an event, "2" a ping, "0{...}" the engine.io open, "40..." connected, "43..." an ack.
+    if (b[start] === 0x34 && b[start + 1] === 0x32) {
+      delivered++;
+      if (this.probe || this.tracker) this.#pub((JSON.parse(b.toString("utf8", start + 2, end)) as [string, string, { s: number; t: number }])[2]);
+      return;
+    }
+    if (end - start === 1 && b[start] === 0x32) {
+      this.sock.write(SIO_PONG);
+      return;
+    }
+    if (b[start] === 0x30) {
+      this.#opened = true;
+      if (this.#wantOpen) this.send("40");
+      return;
+    }
+    this.#onReply?.(b.toString("utf8", start, end));
+  }
+
+  #pub(data: { s: number; t: number }): void {
+    if (this.probe && recording) latencies.push(performance.now() - data.t);
+    if (this.tracker) done.add(data.s);
+  }
+}
+
+function open(channel: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const path = HOLDFAST ? "/connect" : "/socket.io/?EIO=4&transport=websocket";
+    const headers = HOLDFAST ? "Sec-WebSocket-Protocol: holdfast.v1\r\n" : "";
+    connect(o.port, (err, sock, rest) => (err || !sock ? reject(err ?? new Error("no socket")) : resolve(new Client(sock, rest ?? Buffer.alloc(0), channel))), { path, headers, timeoutMs: 60_000 });
+  });
+}
+
+/** Opens and subscribes `channels × subs` clients, 200 at a time; client k of channel c is clients[c * subs + k]. */
+async function openAll(): Promise<Client[]> {
+  const specs: string[] = [];
+  for (let k = 0; k < o.subs; k++) for (let c = 0; c < o.channels; c++) specs.push(`c:${c}`);
+  const out: Client[] = [];
+  for (let i = 0; i < specs.length; i += 200) {
+    const batch = await Promise.all(specs.slice(i, i + 200).map(async (ch) => {
+      const c = await open(ch);
+      await c.subscribe();
+      return c;
+    }));
+    out.push(...batch);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the publisher
+
+interface Publisher {
+  publish(channel: string, data: { s: number; t: number }): void;
+  /** Resolves once everything sent so far reached Redis. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function publisher(): Promise<Publisher> {
+  if (HOLDFAST) {
+    const broker = new RedisBroker({ url: o.redis, prefix: o.prefix, node: "bench-publisher" });
+    await broker.start({ publication() {}, join() {}, leave() {}, state() {} });
+    let last: Promise<unknown> = Promise.resolve();
+    return {
+      publish(channel, data) {
+        last = broker.publish(channel, { data: JSON.stringify(data), history: HISTORY }).catch(() => {});
+      },
+      flush: () => last.then(() => {}),
+      close: () => broker.close(),
+    };
+  }
+  const pub = createClient({ url: o.redis });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  const io = new Server({ adapter: createAdapter(pub, sub, { key: o.prefix }) });
+  return {
+    publish(channel, data) {
+      io.to(channel).emit("pub", channel, data);
+    },
+    flush: async () => {
+      await pub.ping();
+    },
+    // An attached-to-nothing Server has no engine to close: only its Redis clients.
+    close: async () => {
+      await Promise.all([pub.quit().catch(() => {}), sub.quit().catch(() => {})]);
+    },
+  };
+}
+
+// ------------------------------------------------------------------ modes
+
+async function fanout(): Promise<Record<string, number | null>> {
+  const t0 = performance.now();
+  const clients = await openAll();
+  const connectS = (performance.now() - t0) / 1000;
+  // The last subscriber of each channel gets each publication last: it tracks completion.
+  const total = clients.length;
+  for (let c = 0; c < o.channels; c++) clients[(o.subs - 1) * o.channels + c]!.tracker = true;
+  const probeEvery = o.channels === 1 ? Math.max(1, Math.floor(total / 100)) : o.channels;
+  for (let i = 0; i < total; i += probeEvery) clients[i]!.probe = true;
+  if (o.channels > 1) for (const c of clients) if (c.tracker) c.probe = true;
+  const pub = await publisher();
+  await sleep(500);
+
+  // Closed loop: at most `window` publications not yet seen by their channel's tracker.
+  let seq = 0;
+  let running = true;
+  const loop = (async () => {
+    let lastDone = 0;
+    while (running) {
+      while (seq - done.size < o.window) {
+        seq++;
+        pub.publish(`c:${seq % o.channels}`, { s: seq, t: performance.now() });
+      }
+      // Let the sockets deliver; yield without a timer when progress was made.
+      if (done.size === lastDone) await sleep(1);
+      else await new Promise((r) => setImmediate(r));
+      lastDone = done.size;
+    }
+  })();
+  await sleep(o.warmup * 1000);
+  const d0 = delivered;
+  const cpu0 = procTicks(o.pid);
+  const w0 = performance.now();
+  await sleep(o.duration * 1000);
+  const d1 = delivered;
+  const cpu1 = procTicks(o.pid);
+  const secs = (performance.now() - w0) / 1000;
+  running = false;
+  await loop;
+  await pub.flush();
+  await sleep(1000); // drain
+
+  // Latency at a fixed rate, under the capacity of both systems.
+  recording = true;
+  const lat0 = performance.now();
+  let sent = 0;
+  while (performance.now() - lat0 < o.latency * 1000) {
+    const due = Math.floor(((performance.now() - lat0) / 1000) * o.rate);
+    while (sent < due) {
+      seq++;
+      sent++;
+      pub.publish(`c:${seq % o.channels}`, { s: seq, t: performance.now() });
+    }
+    await sleep(2);
+  }
+  await pub.flush();
+  await sleep(1000);
+  recording = false;
+  await pub.close();
+  for (const c of clients) c.sock.destroy();
+  latencies.sort((a, b) => a - b);
+  const deliveries = d1 - d0;
+  const cpuS = (cpu1 - cpu0) / 100;
+  return {
+    connections: total,
+    connect_s: round(connectS, 1),
+    deliveries,
+    seconds: round(secs, 2),
+    deliveries_per_s: Math.round(deliveries / secs),
+    server_cpu_pct: round((100 * cpuS) / secs, 0),
+    deliveries_per_cpu_s: cpuS > 0 ? Math.round(deliveries / cpuS) : null,
+    latency_rate: o.rate,
+    latency_samples: latencies.length,
+    p50_ms: round(percentile(latencies, 50), 2),
+    p99_ms: round(percentile(latencies, 99), 2),
+  };
+}
+
+async function idle(): Promise<Record<string, number | null>> {
+  await sleep(o.settle * 1000);
+  const before = rssKib(o.pid);
+  const clients = await openAll();
+  await sleep(o.settle * 1000);
+  const after = rssKib(o.pid);
+  for (const c of clients) c.sock.destroy();
+  const n = clients.length;
+  return { connections: n, rss_before_kib: before, rss_after_kib: after, kib_per_conn: before !== null && after !== null ? round((after - before) / n, 2) : null };
+}
+
+async function resume(): Promise<Record<string, number | null>> {
+  const pub = await publisher();
+  const times: number[] = [];
+  for (let r = 0; r < o.repeats; r++) {
+    const channel = `r:${r}:${process.pid}`;
+    const c = await open(channel);
+    const first = JSON.parse(await c.subscribe()) as { offset: number; epoch: string };
+    c.sock.destroy();
+    for (let i = 1; i <= o.missed; i++) pub.publish(channel, { s: i, t: 0 });
+    await pub.flush();
+    const t0 = performance.now();
+    const d = await open(channel);
+    const reply = JSON.parse(await d.subscribe({ offset: first.offset, epoch: first.epoch })) as { recovered: boolean; publications: unknown[] };
+    const ms = performance.now() - t0;
+    if (!reply.recovered || reply.publications.length !== o.missed) throw new Error(`resume: recovered ${reply.recovered} with ${reply.publications.length} publications`);
+    times.push(ms);
+    d.sock.destroy();
+  }
+  await pub.close();
+  times.sort((a, b) => a - b);
+  return { missed: o.missed, repeats: o.repeats, resume_ms: round(percentile(times, 50), 1), resume_max_ms: round(times.at(-1) ?? null, 1) };
+}
+
+const result = o.mode === "fanout" ? await fanout() : o.mode === "idle" ? await idle() : await resume();
+console.log(JSON.stringify(result));
+process.exit(0);
