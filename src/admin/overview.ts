@@ -229,7 +229,7 @@ export function buildOverview(control: ControlPlane, rates: RateTracker): Overvi
       // not bound: show the configured address
     }
     const tally = live.listeners.get(l.name);
-    const targets = l.mode === "tcp" ? [l.backend] : [...new Set(l.routes.flatMap((r) => (r.split === undefined ? [r.backend] : r.split.map((x) => x.backend))))];
+    const targets = l.mode === "tcp" ? [...new Set(l.routes.map((r) => r.backend))] : [...new Set(l.routes.flatMap((r) => (r.split === undefined ? [r.backend] : r.split.map((x) => x.backend))))];
     return { name: l.name, mode: l.mode, address, tls: l.mode === "http" && l.tls !== undefined, backends: targets, connections: tally?.connections ?? 0, tunnels: tally?.tunnels ?? 0 };
   });
   let rps = 0, requests = 0, errors = 0, servers = 0, up = 0, rejected = 0;

@@ -15,6 +15,7 @@ import {
   shutdownRules,
   stickyRules,
 } from "./rules.ts";
+import { httpListenerTlsRules, tcpListenerRules } from "./rules-tls.ts";
 
 /**
  * What the cross-field checks need from the outside world.
@@ -45,8 +46,8 @@ const under = (prefix: readonly PathSegment[], issues: readonly PathIssue[]): Pa
 
 /**
  * The checks between fields and between sections (DESIGN §3): references to backends,
- * unique names, addresses taken twice, unreachable routes, TLS files, and the rules of
- * `rules.ts` for every object. They read the raw tree and skip whatever does not parse,
+ * unique names, addresses taken twice, unreachable routes, TLS files (readable; their
+ * contents are checked by the loader), and the rules of `rules.ts` and `rules-tls.ts`. They read the raw tree and skip whatever does not parse,
  * so they report alongside the schema's own errors rather than after they are fixed.
  *
  * @example
@@ -62,7 +63,7 @@ export function crossCheck(raw: unknown, opts: CheckOptions): PathIssue[] {
   const backends = rec(root.backends);
   for (const [name, value] of Object.entries(backends ?? {})) {
     const backend = rec(value);
-    if (backend) out.push(...checkBackend(backend, ["backends", name]));
+    if (backend) out.push(...checkBackend(backend, ["backends", name], opts));
   }
   // Without a backends mapping every reference would be "unknown": the schema's one
   // error says it better.
@@ -71,7 +72,7 @@ export function crossCheck(raw: unknown, opts: CheckOptions): PathIssue[] {
   return out;
 }
 
-function checkBackend(backend: Raw, at: PathSegment[]): PathIssue[] {
+function checkBackend(backend: Raw, at: PathSegment[], opts: CheckOptions): PathIssue[] {
   const out = under(at, backendRules(backend));
   const sticky = rec(backend.sticky);
   if (sticky) out.push(...under([...at, "sticky"], stickyRules(sticky)));
@@ -79,6 +80,9 @@ function checkBackend(backend: Raw, at: PathSegment[]): PathIssue[] {
   if (health) out.push(...under([...at, "health"], healthRules(health)));
   const passive = rec(backend.passive);
   if (passive) out.push(...under([...at, "passive"], passiveRules(passive)));
+  const ca = text(rec(backend.tls)?.ca);
+  const why = ca ? opts.readable(ca) : undefined;
+  if (why !== undefined) out.push({ path: [...at, "tls", "ca"], message: `cannot read ${ca}: ${why}` });
   const name = onlyOnce(out, (key, first) => `${JSON.stringify(key)} is already used by servers[${first}]`);
   const address = onlyOnce(out, (key, first) => `${key} is already used by servers[${first}]`);
   list(backend.servers).forEach((value, i) => {
@@ -122,14 +126,24 @@ function checkListeners(root: Raw, backends: readonly string[] | undefined, opts
       if (message) out.push({ path: [...at, "listen"], message });
       taken.push({ address: listen.value, owner: `${formatPath(at)}.listen` });
     }
-    if (listener.mode === "tcp") reference(listener.backend, [...at, "backend"]);
-    if (listener.mode !== "http") return;
-    const tls = rec(listener.tls);
-    for (const key of ["cert", "key"]) {
-      const file = text(tls?.[key]);
-      const why = file ? opts.readable(file) : undefined;
-      if (why !== undefined) out.push({ path: [...at, "tls", key], message: `cannot read ${file}: ${why}` });
+    if (listener.mode === "tcp") {
+      out.push(...under(at, tcpListenerRules(listener)));
+      reference(listener.backend, [...at, "backend"]);
+      list(listener.routes).forEach((r, j) => reference(rec(r)?.backend, [...at, "routes", j, "backend"]));
+      return;
     }
+    if (listener.mode !== "http") return;
+    out.push(...under(at, httpListenerTlsRules(listener)));
+    const tls = rec(listener.tls);
+    const readable = (file: unknown, path: PathSegment[]) => {
+      const name = text(file);
+      const why = name ? opts.readable(name) : undefined;
+      if (why !== undefined) out.push({ path, message: `cannot read ${name}: ${why}` });
+    };
+    for (const key of ["cert", "key"]) readable(tls?.[key], [...at, "tls", key]);
+    list(tls?.certs).forEach((c, j) => {
+      for (const key of ["cert", "key"]) readable(rec(c)?.[key], [...at, "tls", "certs", j, key]);
+    });
     let fallback: number | undefined;
     list(listener.routes).forEach((routeValue, j) => {
       const route = rec(routeValue);

@@ -2,6 +2,8 @@
 // and that no input makes it throw (runCheck's exit codes: src/cli/check.test.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { expand, interpolate } from "./interpolate.ts";
 import { loadConfig } from "./load.ts";
@@ -52,15 +54,20 @@ test("interpolate: missing variables are reported with their path", () => {
   assert.deepEqual(r.failed, [["backends", "api", "servers", 0, "address"]]);
 });
 
-test("loadConfig: TLS paths are checked through `readable` and resolved from baseDir", () => {
+test("loadConfig: TLS paths are checked through `readable`, resolved from baseDir, and read through `readFile`", () => {
   const yaml = MINIMAL.replace('listen: ":8080",', 'listen: ":8080", tls: { cert: c.pem, key: /abs/k.pem },');
   const asked: string[] = [];
-  const r = loadConfig(yaml, { env: {}, baseDir: "/etc/holdfast", readable: (p) => (asked.push(p), undefined) });
+  const read: string[] = [];
+  const files: Record<string, string> = { "/etc/holdfast/c.pem": "cert.pem", "/abs/k.pem": "key.pem" };
+  const readFile = (p: string) => (read.push(p), readFileSync(join(import.meta.dirname, "testdata/tls", files[p]!)));
+  const r = loadConfig(yaml, { env: {}, baseDir: "/etc/holdfast", readable: (p) => (asked.push(p), undefined), readFile });
   assert.deepEqual(asked, ["/etc/holdfast/c.pem", "/abs/k.pem"]);
+  assert.deepEqual(read, ["/etc/holdfast/c.pem", "/abs/k.pem"]);
   assert.ok(r.ok);
   const listener = r.config.listeners[0]!;
   assert.ok(listener.mode === "http");
-  assert.deepEqual(listener.tls, { cert: "/etc/holdfast/c.pem", key: "/abs/k.pem" });
+  const cert = listener.tls?.certs[0];
+  assert.deepEqual([cert?.cert, cert?.key, cert?.names], ["/etc/holdfast/c.pem", "/abs/k.pem", ["example.com", "*.example.com"]]);
   const refused = loadConfig(yaml, { env: {}, baseDir: "/x", readable: () => "permission denied" });
   assert.deepEqual(!refused.ok && refused.issues, [
     { path: "listeners[0].tls.cert", message: "cannot read c.pem: permission denied" },

@@ -2,13 +2,15 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isCollection, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
-import type { Config, ConfigIssue, ListenerConfig } from "./types.ts";
+import type { BackendConfig, Config, ConfigIssue, ListenerConfig, TlsCertificate } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
 import { crossCheck } from "./checks.ts";
 import { interpolate, type Env } from "./interpolate.ts";
 import { toConfigIssues, zodIssues } from "./issues.ts";
 import { redactIssues } from "./redact.ts";
+import { list, rec } from "./raw.ts";
 import { configSchema } from "./schema.ts";
+import { inspectCa, inspectKeyPair } from "./tls-files.ts";
 
 /**
  * The outcome of loading a config: the config, or every problem found.
@@ -45,6 +47,8 @@ export interface LoadOptions {
   readonly baseDir: string;
   /** Why a file cannot be read, or `undefined`; defaults to the file system. */
   readonly readable?: (absolutePath: string) => string | undefined;
+  /** Reads a file the config names (TLS certificates, keys, CAs); defaults to the file system. */
+  readonly readFile?: (absolutePath: string) => Buffer;
 }
 
 /**
@@ -60,12 +64,16 @@ export interface LoadOptions {
  * else for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
  */
 export function loadConfig(text: string, options: LoadOptions): LoadResult {
-  const r = loadYaml(text, options, {
+  return loadYaml(text, options, {
     schema: configSchema,
     crossCheck: (raw, readable) => crossCheck(raw, { readable }),
+    files: (config, raw, read) => {
+      const files = new FileReader(options.baseDir, read);
+      const listeners = config.listeners.map((l, i) => files.listener(l, raw, i));
+      const backends = Object.fromEntries(Object.entries(config.backends).map(([name, b]) => [name, files.backend(b)]));
+      return { config: { ...config, listeners, backends }, issues: files.issues };
+    },
   });
-  if (!r.ok) return r;
-  return { ok: true, config: { ...r.config, listeners: r.config.listeners.map((l) => withFiles(l, options.baseDir)) } };
 }
 
 /**
@@ -79,6 +87,11 @@ export interface YamlSpec<T> {
   readonly schema: z.ZodType<T, unknown>;
   /** Checks between fields on the raw (interpolated) tree; `readable` resolves files from `baseDir`. */
   readonly crossCheck?: (raw: unknown, readable: (file: string) => string | undefined) => PathIssue[];
+  /**
+   * Reads the files a valid config names (TLS certificates) and completes the config with
+   * what they hold; runs last, once every path is known to be readable.
+   */
+  readonly files?: (config: T, raw: unknown, read: (absolutePath: string) => Buffer) => { readonly config: T; readonly issues: readonly PathIssue[] };
 }
 
 /**
@@ -121,7 +134,10 @@ export function loadYaml<T>(
     ...found.filter((i) => !expanded.failed.some((f) => startsWith(i.path, f))),
   ];
   if (issues.length > 0 || !parsed.success) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, redactIssues(issues, raw))) };
-  return { ok: true, config: parsed.data };
+  if (spec.files === undefined) return { ok: true, config: parsed.data };
+  const withFiles = spec.files(parsed.data, raw, options.readFile ?? readFileSync);
+  if (withFiles.issues.length > 0) return { ok: false, issues: toConfigIssues(inDocumentOrder(doc, withFiles.issues)) };
+  return { ok: true, config: withFiles.config };
 }
 
 /**
@@ -194,10 +210,61 @@ function withoutExtensions(raw: unknown): unknown {
   return Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-")));
 }
 
-function withFiles(listener: ListenerConfig, baseDir: string): ListenerConfig {
-  if (listener.mode !== "http" || !listener.tls) return listener;
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  return { ...listener, tls: { cert: abs(listener.tls.cert), key: abs(listener.tls.key) } };
+// Resolves the TLS paths of a valid config and reads what they hold (see tls-files.ts).
+class FileReader {
+  readonly issues: PathIssue[] = [];
+  readonly #baseDir: string;
+  readonly #read: (path: string) => Buffer;
+
+  constructor(baseDir: string, read: (path: string) => Buffer) {
+    this.#baseDir = baseDir;
+    this.#read = read;
+  }
+
+  listener(l: ListenerConfig, raw: unknown, i: number): ListenerConfig {
+    if (l.mode !== "http" || !l.tls) return l;
+    // certs[0] is `cert`/`key` when they are given, else the first of `certs`.
+    const direct = rec(rec(list(rec(raw)?.listeners)[i])?.tls)?.cert !== undefined;
+    const certs = l.tls.certs.map((c, j): TlsCertificate => {
+      const at: PathSegment[] = direct && j === 0 ? ["listeners", i, "tls"] : ["listeners", i, "tls", "certs", direct ? j - 1 : j];
+      const cert = this.#abs(c.cert);
+      const key = this.#abs(c.key);
+      const certPem = this.#file(cert, [...at, "cert"]);
+      const keyPem = this.#file(key, [...at, "key"]);
+      if (certPem === undefined || keyPem === undefined) return { ...c, cert, key };
+      const r = inspectKeyPair(certPem, keyPem);
+      if (!r.ok) {
+        this.issues.push({ path: [...at, r.field], message: r.message });
+        return { ...c, cert, key };
+      }
+      return { cert, key, names: r.value.names, notAfter: r.value.notAfter, fingerprint: r.value.fingerprint };
+    });
+    return { ...l, tls: { ...l.tls, certs } };
+  }
+
+  backend(b: BackendConfig): BackendConfig {
+    if (b.tls?.ca === undefined) return b;
+    const ca = this.#abs(b.tls.ca);
+    const at: PathSegment[] = ["backends", b.name, "tls", "ca"];
+    const pem = this.#file(ca, at);
+    if (pem === undefined) return b;
+    const r = inspectCa(pem);
+    if (!r.ok) this.issues.push({ path: at, message: r.message });
+    return { ...b, tls: { ...b.tls, ca, caPem: r.ok ? r.value : undefined } };
+  }
+
+  #abs(p: string): string {
+    return isAbsolute(p) ? p : resolve(this.#baseDir, p);
+  }
+
+  #file(path: string, at: PathSegment[]): Buffer | undefined {
+    try {
+      return this.#read(path);
+    } catch (e) {
+      this.issues.push({ path: at, message: `cannot read ${path}: ${reason(e)}` });
+      return undefined;
+    }
+  }
 }
 
 function fileReadable(path: string): string | undefined {

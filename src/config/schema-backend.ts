@@ -1,8 +1,9 @@
 import { z } from "zod";
-import type { BackendConfig, HealthConfig, PassiveConfig, ServerConfig, StickyConfig } from "./types.ts";
+import type { BackendConfig, BackendTls, HealthConfig, PassiveConfig, ServerConfig, StickyConfig } from "./types.ts";
 import { BALANCE_NAMES, DEFAULTS, HASH_POLICIES } from "./defaults.ts";
 import { address, bool, duration, field, hashKey, int, name, num, oneOf, str, token } from "./fields.ts";
 import { describe, fail, ok } from "./parsed.ts";
+import { isHostName } from "./address.ts";
 import { stickyRules } from "./rules.ts";
 
 const D = DEFAULTS;
@@ -86,6 +87,19 @@ const sticky = z
     return { kind: "cookie", cookie: s.cookie ?? "", ttl: s.ttl, secret: s.secret };
   });
 
+// TLS to the servers; `ca` is read and checked by the loader.
+const backendTls = z
+  .strictObject({
+    verify: bool().default(true),
+    ca: str({ nonEmpty: true }).optional(),
+    servername: field((v) =>
+      typeof v === "string" && isHostName(v.toLowerCase()) && !/^[\d.]+$/.test(v)
+        ? ok(v.toLowerCase())
+        : fail<string>(`expected a host name like "api.internal", got ${describe(v)}`),
+    ).optional(),
+  })
+  .transform((t): BackendTls => ({ verify: t.verify, ca: t.ca, servername: t.servername, caPem: undefined }));
+
 const server = z
   .strictObject({
     name: name(),
@@ -138,6 +152,8 @@ export const backendSchema = z
         pongTimeout: duration({ positive: true }).default(D.websocket.pongTimeout),
       })
       .optional(),
+    tls: backendTls.optional(),
+    proxyProtocol: oneOf(["v1", "v2"]).optional(),
     servers: z.array(server).min(1, { error: "needs at least one server" }),
   })
   .transform(
@@ -161,6 +177,8 @@ export const backendSchema = z
       rebalance: b.rebalance && { maxSkew: b.rebalance.maxSkew, rate: b.rebalance.rate },
       maxLifetime: b.maxLifetime,
       websocket: b.websocket && { pingInterval: b.websocket.pingInterval, pongTimeout: b.websocket.pongTimeout },
+      tls: b.tls,
+      proxyProtocol: b.proxyProtocol,
       servers: b.servers,
     }),
   );

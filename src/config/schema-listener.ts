@@ -1,9 +1,9 @@
 import { z } from "zod";
-import type { HttpListenerConfig, ListenerTimeouts, RouteConfig, RouteMatch, TcpListenerConfig } from "./types.ts";
+import type { HttpListenerConfig, ListenerTimeouts, ListenerTls, RouteConfig, RouteMatch, TcpListenerConfig, TcpRouteConfig } from "./types.ts";
 import { isHostName } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { isToken } from "./hash-key.ts";
-import { address, bool, cidr, duration, field, int, name, str } from "./fields.ts";
+import { address, bool, cidr, duration, field, int, name, oneOf, str } from "./fields.ts";
 import { describe, fail, ok } from "./parsed.ts";
 import { ROUTE_NEEDS_BACKEND } from "./rules.ts";
 
@@ -14,6 +14,19 @@ const hostMatch = field((v) => {
   const host = v.toLowerCase();
   if (/:\d+$/.test(host)) return fail<string>(`expected a host name without a port, got ${describe(v)}`);
   return isHostName(host) ? ok(host) : fail<string>(`expected a host name like "admin.example.com", got ${describe(v)}`);
+});
+
+// A TLS server name to match: a host name, or `*.` and one (one more label, as in certificates).
+const sniMatch = field((v) => {
+  if (typeof v !== "string") return fail<string>(`expected a server name like "db.example.com" or "*.example.com", got ${describe(v)}`);
+  const sni = v.toLowerCase().replace(/\.$/, "");
+  const wildcard = sni.startsWith("*.");
+  const bare = wildcard ? sni.slice(2) : sni;
+  // IP addresses are never sent as SNI (RFC 6066 §3); "*.com" would match too much.
+  if (!isHostName(bare) || /^[\d.]+$/.test(bare) || (wildcard && !bare.includes("."))) {
+    return fail<string>(`expected a server name like "db.example.com" or "*.example.com", got ${describe(v)}`);
+  }
+  return ok(sni);
 });
 
 const headerName = z.string().refine(isToken, { error: (iss) => `expected a header name like "X-Canary", got ${describe(iss.input)}` });
@@ -66,12 +79,33 @@ const timeouts = z
   .prefault({})
   .transform((t): ListenerTimeouts => ({ requestHeaders: t.requestHeaders, clientIdle: t.clientIdle }));
 
+const keyPair = z.strictObject({ cert: str({ nonEmpty: true }), key: str({ nonEmpty: true }) });
+
+// `cert`/`key` (the default certificate) and `certs` (more, chosen by SNI) may be mixed;
+// the pairing rules are in rules-tls.ts. What the files hold is read by the loader.
+const tls = z
+  .strictObject({
+    cert: str({ nonEmpty: true }).optional(),
+    key: str({ nonEmpty: true }).optional(),
+    certs: z.array(keyPair).min(1, { error: "needs at least one { cert, key } (or use cert and key directly)" }).optional(),
+    minVersion: oneOf(["TLSv1.2", "TLSv1.3"]).default(D.tlsMinVersion),
+  })
+  .transform((t): ListenerTls => {
+    const pairs = [...(t.cert !== undefined && t.key !== undefined ? [{ cert: t.cert, key: t.key }] : []), ...(t.certs ?? [])];
+    return { certs: pairs.map((p) => ({ cert: p.cert, key: p.key, names: [], notAfter: "", fingerprint: "" })), minVersion: t.minVersion };
+  });
+
+const protocols = z.array(oneOf(["http1", "h2", "h2c"])).min(1, { error: "needs at least one protocol" });
+
 const httpListener = z
   .strictObject({
     name: name(),
     mode: z.literal("http"),
     listen: address("listen"),
-    tls: z.strictObject({ cert: str({ nonEmpty: true }), key: str({ nonEmpty: true }) }).optional(),
+    tls: tls.optional(),
+    protocols: protocols.optional(),
+    proxyProtocol: oneOf(["accept"]).optional(),
+    maxConcurrentStreams: int(1, 2_147_483_647).default(D.maxConcurrentStreams),
     routes: z.array(route).min(1, { error: "an http listener needs at least one route" }),
     accessLog: bool().default(D.accessLog),
     maxHeaderSize: int(1024, 1_048_576).default(D.maxHeaderSize),
@@ -83,7 +117,10 @@ const httpListener = z
       name: l.name,
       mode: "http",
       listen: l.listen,
-      tls: l.tls && { cert: l.tls.cert, key: l.tls.key },
+      tls: l.tls,
+      protocols: l.protocols ?? (l.tls ? ["http1", "h2"] : ["http1"]),
+      proxyProtocol: l.proxyProtocol,
+      maxConcurrentStreams: l.maxConcurrentStreams,
       routes: l.routes,
       accessLog: l.accessLog,
       maxHeaderSize: l.maxHeaderSize,
@@ -92,16 +129,30 @@ const httpListener = z
     }),
   );
 
+const tcpRoute = z
+  .strictObject({ match: z.strictObject({ sni: sniMatch }).optional(), backend: name() })
+  .transform((r): TcpRouteConfig => ({ match: r.match && { sni: r.match.sni }, backend: r.backend }));
+
+// `backend` or `routes`, not both: the rule is in rules-tls.ts.
 const tcpListener = z
   .strictObject({
     name: name(),
     mode: z.literal("tcp"),
     listen: address("listen"),
-    backend: name(),
+    backend: name().optional(),
+    routes: z.array(tcpRoute).min(1, { error: "needs at least one route (or use backend)" }).optional(),
+    proxyProtocol: oneOf(["accept"]).optional(),
     timeouts,
   })
   .transform(
-    (l): TcpListenerConfig => ({ name: l.name, mode: "tcp", listen: l.listen, backend: l.backend, timeouts: l.timeouts }),
+    (l): TcpListenerConfig => ({
+      name: l.name,
+      mode: "tcp",
+      listen: l.listen,
+      routes: l.routes ?? (l.backend === undefined ? [] : [{ match: undefined, backend: l.backend }]),
+      proxyProtocol: l.proxyProtocol,
+      timeouts: l.timeouts,
+    }),
   );
 
 /**

@@ -74,6 +74,20 @@ export interface ServerConfig {
   readonly backup: boolean; // default false
 }
 
+/**
+ * TLS from the gateway to a backend's servers (`backends.*.tls`).
+ *
+ * @example
+ * { verify: true, ca: "/etc/holdfast/internal-ca.pem", servername: "api.internal" }
+ */
+export interface BackendTls {
+  readonly verify: boolean; // default true: the server's certificate must chain to `ca` (or the system roots) and match `servername`
+  readonly ca: string | undefined; // absolute path to PEM CA certificates; default the system roots
+  readonly servername: string | undefined; // SNI and the name checked; default the server's address when it is a host name
+  /** The CA file's PEM as loaded (public certificates; a reload that changes only the file's contents is seen). */
+  readonly caPem: string | undefined;
+}
+
 export interface BackendConfig {
   readonly name: string;
   readonly balance: BalanceName; // default round-robin
@@ -94,6 +108,8 @@ export interface BackendConfig {
   readonly rebalance: { readonly maxSkew: number; readonly rate: number } | undefined;
   readonly maxLifetime: number; // ms, 0 = off
   readonly websocket: { readonly pingInterval: number; readonly pongTimeout: number } | undefined;
+  readonly tls: BackendTls | undefined; // absent: plain TCP to the servers
+  readonly proxyProtocol: "v1" | "v2" | undefined; // send a PROXY header first on every server connection
   readonly servers: readonly ServerConfig[];
 }
 
@@ -115,11 +131,42 @@ export interface ListenerTimeouts {
   readonly clientIdle: number; // default 60s (idle keep-alive client, idle TCP stream)
 }
 
+/**
+ * One certificate and its key, with what the loader read in them. `names` (from the
+ * subjectAltName DNS entries, or the subject CN without any) choose it by SNI.
+ *
+ * @example
+ * { cert: "/etc/letsencrypt/live/example.com/fullchain.pem", key: ".../privkey.pem",
+ *   names: ["example.com", "*.example.com"], notAfter: "2027-03-01T00:00:00.000Z", fingerprint: "9f2c..." }
+ */
+export interface TlsCertificate {
+  readonly cert: string; // absolute path (PEM chain, leaf first)
+  readonly key: string; // absolute path (PEM private key)
+  readonly names: readonly string[]; // lower case; `*.example.com` wildcards kept as written
+  readonly notAfter: string; // ISO date the leaf expires
+  /** sha256 of both files as loaded: a renewal that keeps the paths is a change. */
+  readonly fingerprint: string;
+}
+
+/** TLS termination on an http listener. */
+export interface ListenerTls {
+  /** The first is the default: for clients without SNI or with a name no certificate has. */
+  readonly certs: readonly TlsCertificate[];
+  readonly minVersion: "TLSv1.2" | "TLSv1.3"; // default TLSv1.2
+}
+
+/** What an http listener speaks: `h2` by ALPN under TLS, `h2c` with prior knowledge in clear text. */
+export type HttpProtocol = "http1" | "h2" | "h2c";
+
 export interface HttpListenerConfig {
   readonly name: string;
   readonly mode: "http";
   readonly listen: Address;
-  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls: ListenerTls | undefined;
+  /** Default `[http1, h2]` with tls, `[http1]` without. */
+  readonly protocols: readonly HttpProtocol[];
+  readonly proxyProtocol: "accept" | undefined; // read a PROXY v1/v2 header first (from an L4 balancer)
+  readonly maxConcurrentStreams: number; // HTTP/2 streams per connection, default 100
   readonly routes: readonly RouteConfig[];
   readonly accessLog: boolean; // default false
   readonly maxHeaderSize: number; // bytes, default 16384
@@ -128,11 +175,19 @@ export interface HttpListenerConfig {
   readonly trustedProxies: readonly string[] | undefined;
 }
 
+/** A route of a tcp listener: by the TLS server name (SNI), or the default (no match). */
+export interface TcpRouteConfig {
+  readonly match: { readonly sni: string } | undefined; // lower case; `*.example.com` matches one more label
+  readonly backend: string;
+}
+
 export interface TcpListenerConfig {
   readonly name: string;
   readonly mode: "tcp";
   readonly listen: Address;
-  readonly backend: string;
+  /** `backend: x` is `routes: [{ backend: x }]`. First match wins; the default route, if any, is last. */
+  readonly routes: readonly TcpRouteConfig[];
+  readonly proxyProtocol: "accept" | undefined;
   readonly timeouts: ListenerTimeouts;
 }
 

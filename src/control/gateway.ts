@@ -24,6 +24,8 @@ export interface GatewayOptions {
   readonly activeChecks?: boolean;
   /** This process's share of per-server limits (admission): 1/N with N workers. */
   readonly share?: number;
+  /** Derives the TLS session ticket keys: the same in every worker, so any worker resumes any session. */
+  readonly ticketSecret?: Buffer;
 }
 
 /**

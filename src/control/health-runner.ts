@@ -45,7 +45,7 @@ export class HealthRunner {
     if (health === undefined || !this.#active) return;
     const checker = new HealthChecker<UpstreamServer>({
       config: health,
-      probe: probeFor(health),
+      probe: probeFor(health, b.config),
       clock: systemClock,
       onTransition: (s, from, to, reason) => {
         s.refresh(performance.now(), b.config.slowStart);

@@ -41,7 +41,7 @@ export class UpstreamAttempt {
    * Counts an attempt on `server` and asks it for a connection: a pooled one when
    * `pooled` (it may be ready at once: `conn.reused`), else a fresh one (L4 tunnels).
    */
-  connect(server: UpstreamServer, waiter: UpstreamWaiter, pooled: boolean): UpstreamConn {
+  connect(server: UpstreamServer, waiter: UpstreamWaiter, pooled: boolean, preface: Buffer | null = null): UpstreamConn {
     this.count++;
     this.server = server;
     this.backend!.begin(server);
@@ -49,7 +49,7 @@ export class UpstreamAttempt {
     if (pooled) conn = server.acquire(waiter);
     else {
       server.stats.connectionsCreated++;
-      conn = server.acquireFresh(waiter);
+      conn = server.acquireFresh(waiter, preface);
     }
     this.conn = conn;
     return conn;

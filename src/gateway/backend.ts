@@ -12,7 +12,7 @@ import { MemoryStickyStore } from "../core/sticky/store.ts";
 import { CookieSticky, SourceSticky, type StickyDecision } from "../core/sticky/sticky.ts";
 import type { TimerWheel } from "./timer-wheel.ts";
 import { hmacSha256, stickyKey } from "./sticky-mac.ts";
-import { UpstreamServer } from "./upstream.ts";
+import { UpstreamServer, type PoolOptions, type UpstreamTls } from "./upstream.ts";
 import { events } from "./diagnostics.ts";
 
 /** Reused per backend so a pick allocates no context object. */
@@ -32,8 +32,13 @@ function anyUp(list: readonly UpstreamServer[]): boolean {
   return false;
 }
 
-function poolOptions(config: BackendConfig) {
-  return { maxIdle: config.keepAlive.maxIdle, idleTimeout: config.keepAlive.idleTimeout, connectTimeout: config.timeouts.connect };
+function poolOptions(config: BackendConfig): PoolOptions {
+  const tls = config.tls === undefined ? null : { ca: config.tls.caPem, rejectUnauthorized: config.tls.verify, servername: config.tls.servername };
+  return { maxIdle: config.keepAlive.maxIdle, idleTimeout: config.keepAlive.idleTimeout, connectTimeout: config.timeouts.connect, tls };
+}
+
+function sameTls(a: UpstreamTls | null, b: UpstreamTls | null): boolean {
+  return a === b || (a !== null && b !== null && a.ca === b.ca && a.rejectUnauthorized === b.rejectUnauthorized && a.servername === b.servername);
 }
 
 function newBalancer(config: BackendConfig): Balancer {
@@ -148,6 +153,11 @@ export class Backend {
         s.index = i;
         s.configWeight = cfg.weight;
         s.backup = cfg.backup;
+        if (!sameTls(s.pool.tls, pool.tls)) {
+          // Other trust or name: pooled connections and saved sessions were made under the old one.
+          s.tlsSession = undefined;
+          s.closeIdle();
+        }
         s.pool = pool;
       }
       s.maxConn = after.maxConn;

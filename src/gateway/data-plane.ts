@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import type { ConfigDiff } from "../core/plan/diff.ts";
 import type { Logger } from "../log.ts";
@@ -6,7 +7,11 @@ import { subscribeAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
 import { HttpSession, type HttpListenerContext } from "./http/session.ts";
 import { Router } from "./routes.ts";
-import { attach, discard } from "./sockets.ts";
+import { attach, detach, discard, type HfSocket } from "./sockets.ts";
+import { ProxyAccept, type ProxyClient } from "./proxy-accept.ts";
+import { TicketKeys } from "./tls/tickets.ts";
+import { newTlsCounters, TlsFront, type PreparedTls, type TlsCounters } from "./tls/front.ts";
+import { TcpRouter } from "./tcp/router.ts";
 import { TcpSession, type TcpListenerContext } from "./tcp/session.ts";
 import { TimerWheel } from "./timer-wheel.ts";
 import type { Tunnel } from "./tunnel/tunnel.ts";
@@ -15,6 +20,9 @@ interface LiveListener {
   cfg: ListenerConfig;
   server: Server;
   ctx: HttpListenerContext | TcpListenerContext;
+  /** TLS termination (http listeners with `tls`); replaced or dropped by a reload. */
+  front: TlsFront | null;
+  readonly tls: TlsCounters;
 }
 
 /**
@@ -28,6 +36,10 @@ export interface Counters {
   reloads: number;
   reloadFailures: number;
   admissionRejected: number;
+  /** Connections a tcp listener refused because no route took their TLS server name. */
+  sniRefused: number;
+  /** Connections refused for a missing or malformed PROXY header (`proxyProtocol: accept`). */
+  proxyRefused: number;
   /** `Date.now()` when the process started serving. */
   readonly startedAt: number;
 }
@@ -39,7 +51,7 @@ export interface Counters {
  * const counters = newCounters();
  */
 export function newCounters(): Counters {
-  return { reloads: 0, reloadFailures: 0, admissionRejected: 0, startedAt: Date.now() };
+  return { reloads: 0, reloadFailures: 0, admissionRejected: 0, sniRefused: 0, proxyRefused: 0, startedAt: Date.now() };
 }
 
 /**
@@ -55,6 +67,8 @@ export interface DataPlaneOptions {
   readonly reusePort?: boolean;
   /** This process's share of per-server limits (admission): 1/N with N workers. */
   readonly share?: number;
+  /** Derives the TLS session ticket keys; the same in every worker (random when absent). */
+  readonly ticketSecret?: Buffer;
 }
 
 /**
@@ -66,6 +80,8 @@ export interface DataPlaneOptions {
  */
 export interface OpenedListeners {
   readonly live: readonly LiveListener[];
+  /** New certificates for changed listeners, loaded before anything changed. */
+  readonly tls: ReadonlyMap<string, PreparedTls | null>;
 }
 
 /**
@@ -89,12 +105,21 @@ export class DataPlane {
   readonly #opts: DataPlaneOptions;
   readonly #listeners = new Map<string, LiveListener>();
   readonly #log: Logger | undefined;
+  readonly #tickets: TicketKeys;
+  /** Connections not yet in a session: reading a PROXY header or in the TLS handshake. */
+  readonly #pending = new Set<Socket>();
+  readonly #settled: (this: Socket) => void;
   #unsubscribeAccessLog: (() => void) | undefined;
 
   constructor(config: Config, log?: Logger, opts: DataPlaneOptions = {}) {
     this.config = config;
     this.#log = log;
     this.#opts = opts;
+    this.#tickets = new TicketKeys(opts.ticketSecret);
+    const pending = this.#pending;
+    this.#settled = function (this: Socket) {
+      pending.delete(this);
+    };
     for (const b of Object.values(config.backends)) this.backends.set(b.name, this.newBackend(b));
   }
 
@@ -120,6 +145,11 @@ export class DataPlane {
     const l = this.#listeners.get(listener);
     if (l === undefined) throw new Error(`no listener named ${listener}`);
     return l.server.address() as AddressInfo;
+  }
+
+  /** TLS handshake and protocol counters of an http listener (undefined: no such listener). */
+  tlsCounters(listener: string): TlsCounters | undefined {
+    return this.#listeners.get(listener)?.tls;
   }
 
   get listenerNames(): string[] {
@@ -155,31 +185,86 @@ export class DataPlane {
       cfg: l,
       router: new Router(l.routes, this.backends),
       wheel: this.wheel,
-      // The listener does not terminate TLS yet even with `tls` set: it must not claim
-      // to (no X-Forwarded-Proto: https, no Secure cookie) until it does (issue 13).
-      proto: "http",
       sessions: this.sessions,
       tunnels: this.tunnels,
       counters: this.counters,
       plane: this,
     };
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    const live: LiveListener = { cfg: l, server: null as unknown as Server, ctx, front: null, tls: newTlsCounters() };
+    if (l.tls !== undefined) live.front = this.#newFront(live);
+    // Plain and TLS alike: the listener reads ctx.cfg and live.front per connection, so
+    // a reload can turn TLS or the PROXY protocol on and off for new connections.
+    live.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       // The server's noDelay option does not reach accepted sockets on every Node version.
       socket.setNoDelay(true);
-      new HttpSession(attach(socket, discard), ctx);
+      const s = attach(socket, discard);
+      if (ctx.cfg.proxyProtocol === "accept") {
+        this.#hold(socket);
+        new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => this.#serveHttp(live, sock, client, rest));
+      } else this.#serveHttp(live, s, undefined, null);
     });
-    return { cfg: l, server, ctx };
+    return live;
+  }
+
+  #serveHttp(live: LiveListener, s: HfSocket, client: ProxyClient | undefined, rest: Buffer | null): void {
+    const front = live.front;
+    if (front === null) {
+      this.#pending.delete(s);
+      s.off("close", this.#settled);
+      const session = new HttpSession(s, live.ctx as HttpListenerContext, client);
+      if (rest !== null) session.onData(s, rest);
+      return;
+    }
+    // The TLS socket takes the connection over: bytes already read go back first.
+    detach(s);
+    if (rest !== null) s.unshift(rest);
+    if (client !== undefined) (s as HfSocket & { hfClient?: ProxyClient }).hfClient = client;
+    // A half-open raw socket leaves a TLS handshake hanging when the client goes away
+    // mid-handshake (node:tls); half-close is allowed again once the session starts.
+    s.allowHalfOpen = false;
+    this.#hold(s);
+    front.accept(s);
+  }
+
+  // Until a session owns it, a connection is only known here: stop() closes it.
+  #hold(socket: Socket): void {
+    if (this.#pending.has(socket)) return;
+    this.#pending.add(socket);
+    socket.once("close", this.#settled);
+  }
+
+  #newFront(live: LiveListener): TlsFront {
+    const ctx = live.ctx as HttpListenerContext;
+    return new TlsFront(ctx.cfg, this.#tickets, live.tls, (tls: TLSSocket) => {
+      const raw = (tls as TLSSocket & { _parent?: Socket & { hfClient?: ProxyClient } })._parent;
+      if (raw !== undefined) {
+        this.#pending.delete(raw);
+        raw.off("close", this.#settled);
+      }
+      tls.allowHalfOpen = true;
+      new HttpSession(attach(tls, discard), ctx, raw?.hfClient);
+    }, this.#log);
   }
 
   #tcpListener(l: TcpListenerConfig): LiveListener {
     // A TCP listener added by a reload may name a backend added by the same reload:
     // commit() points it at its backend.
-    const ctx: TcpListenerContext = { cfg: l, backend: this.backends.get(l.backend)!, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
+    const known = l.routes.every((r) => this.backends.has(r.backend));
+    const router = known ? new TcpRouter(l.routes, this.backends) : (undefined as unknown as TcpRouter);
+    const ctx: TcpListenerContext = { cfg: l, router, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
-      new TcpSession(attach(socket, discard), ctx);
+      const s = attach(socket, discard);
+      if (ctx.cfg.proxyProtocol === "accept") {
+        this.#hold(socket);
+        new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => {
+          this.#pending.delete(sock);
+          sock.off("close", this.#settled);
+          new TcpSession(sock, ctx, client, rest);
+        });
+      } else new TcpSession(s, ctx);
     });
-    return { cfg: l, server, ctx };
+    return { cfg: l, server, ctx, front: null, tls: newTlsCounters() };
   }
 
   /**
@@ -192,15 +277,25 @@ export class DataPlane {
       if (diff.listeners.added.some((a) => a.listen.port === r.listen.port && a.listen.host === r.listen.host)) this.closeListener(r.name);
     }
     const live: LiveListener[] = [];
-    for (const l of diff.listeners.added) {
-      try {
-        live.push(await this.#bind(this.#newListener(l)));
-      } catch (err) {
-        for (const a of live) a.server.close();
-        throw err;
+    const tls = new Map<string, PreparedTls | null>();
+    try {
+      // Certificates first: a broken file refuses the reload before anything changes.
+      for (const c of diff.listeners.changed) {
+        const l = c.after;
+        if (l.mode !== "http") continue;
+        const front = this.#listeners.get(l.name)?.front ?? null;
+        if (l.tls === undefined) tls.set(l.name, null);
+        else if (front === null || front.differs(l.tls)) tls.set(l.name, TlsFront.prepare(l.tls));
       }
+      for (const l of diff.listeners.added) live.push(await this.#bind(this.#newListener(l)));
+    } catch (err) {
+      for (const a of live) {
+        a.front?.close();
+        a.server.close();
+      }
+      throw err;
     }
-    return { live };
+    return { live, tls };
   }
 
   /**
@@ -219,15 +314,28 @@ export class DataPlane {
         const ctx = live.ctx as HttpListenerContext;
         ctx.cfg = l;
         ctx.router = new Router(l.routes, this.backends);
+        this.#swapTls(live, l, opened.tls);
       } else {
         const ctx = live.ctx as TcpListenerContext;
         ctx.cfg = l;
-        const b = this.backends.get(l.backend);
-        if (b === undefined) throw new Error(`unknown backend ${l.backend}`);
-        ctx.backend = b;
+        ctx.router = new TcpRouter(l.routes, this.backends);
       }
     }
     this.#syncAccessLog();
+  }
+
+  #swapTls(live: LiveListener, l: HttpListenerConfig, prepared: ReadonlyMap<string, PreparedTls | null>): void {
+    if (!prepared.has(l.name)) {
+      live.front?.apply(null, l, this.#tickets);
+      return;
+    }
+    const p = prepared.get(l.name)!;
+    if (p === null) {
+      // TLS turned off: established TLS connections go on; new ones are plain.
+      live.front?.close();
+      live.front = null;
+    } else if (live.front === null) live.front = this.#newFront(live);
+    else live.front.apply(p, l, this.#tickets);
   }
 
   /** Stops accepting on a listener; its idle keep-alive connections close, busy ones after their exchange. */
@@ -236,6 +344,7 @@ export class DataPlane {
     if (live === undefined) return;
     this.#listeners.delete(name);
     live.server.close();
+    live.front?.close();
     for (const s of this.sessions) if (s.listener === name) s.closeWhenIdle();
     this.#log?.info({ listener: name }, "listener closed");
   }
@@ -268,8 +377,11 @@ export class DataPlane {
   /** Stops at once: closes listeners, sessions, tunnels and pooled connections, and the wheel. */
   async stop(): Promise<void> {
     const closing = [...this.#listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    for (const l of this.#listeners.values()) l.front?.close();
     this.#listeners.clear();
+    this.#tickets.stop();
     for (const s of this.sessions) s.socket.destroy();
+    for (const s of this.#pending) s.destroy();
     for (const t of this.tunnels) t.close();
     this.closeIdle();
     this.wheel.stop();

@@ -49,6 +49,16 @@ export function attach(socket: Socket, handler: SocketHandler): HfSocket {
   return s;
 }
 
+/** Removes the shared listeners (another stream, a TLS socket, takes the connection over). */
+export function detach(socket: HfSocket): void {
+  socket.off("data", onData);
+  socket.off("end", onEnd);
+  socket.off("close", onClose);
+  socket.off("drain", onDrain);
+  socket.off("error", onError);
+  socket.pause();
+}
+
 /** A handler that owns nothing: used for sockets being torn down. */
 export const discard: SocketHandler = {
   onData(s) {

@@ -1,10 +1,11 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import type { ServerView } from "../core/balance/types.ts";
 import type { Address, ServerConfig } from "../config/types.ts";
 import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../core/health/state.ts";
 import { ServerStats } from "./stats.ts";
 import type { TimerWheel, Expirable } from "./timer-wheel.ts";
-import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
+import { attach, detach, type HfSocket, type SocketHandler } from "./sockets.ts";
 
 /**
  * Live state of one backend server: what policies read (`weight`, `available`,
@@ -18,7 +19,7 @@ import { attach, type HfSocket, type SocketHandler } from "./sockets.ts";
  */
 
 /** Why an upstream connection could not be used. */
-export type UpstreamFailure = "refused" | "timeout" | "error";
+export type UpstreamFailure = "refused" | "timeout" | "error" | "tls";
 
 /** Whoever waits for a connection to be ready. */
 export interface UpstreamWaiter {
@@ -30,6 +31,17 @@ export interface PoolOptions {
   readonly maxIdle: number;
   readonly idleTimeout: number;
   readonly connectTimeout: number;
+  /** TLS to the server (`backends.*.tls`), or null for clear text. */
+  readonly tls: UpstreamTls | null;
+}
+
+/** How the gateway speaks TLS to a backend's servers. */
+export interface UpstreamTls {
+  /** PEM CA certificates to trust; undefined: the system's roots. */
+  readonly ca: string | undefined;
+  readonly rejectUnauthorized: boolean;
+  /** SNI and the name checked; undefined: the server's host when it is a name. */
+  readonly servername: string | undefined;
 }
 
 
@@ -52,6 +64,8 @@ export class UpstreamServer implements ServerView {
   readonly stats = new ServerStats();
   readonly idle: UpstreamConn[] = [];
   pool: PoolOptions;
+  /** The last TLS session the server gave (a new connection resumes it: no full handshake). */
+  tlsSession: Buffer | undefined = undefined;
   readonly #wheel: TimerWheel;
 
   constructor(index: number, cfg: ServerConfig, pool: PoolOptions, wheel: TimerWheel, warm = true) {
@@ -114,9 +128,12 @@ export class UpstreamServer implements ServerView {
     return new UpstreamConn(this, waiter, this.#wheel);
   }
 
-  /** A new connection that never enters the pool (L4 tunnels). */
-  acquireFresh(waiter: UpstreamWaiter): UpstreamConn {
-    return new UpstreamConn(this, waiter, this.#wheel);
+  /**
+   * A new connection that never enters the pool (L4 tunnels); `preface` (a PROXY header)
+   * is written first, before TLS if any.
+   */
+  acquireFresh(waiter: UpstreamWaiter, preface: Buffer | null = null): UpstreamConn {
+    return new UpstreamConn(this, waiter, this.#wheel, preface);
   }
 
   /** Returns a connection whose last exchange ended cleanly to the pool (LIFO). */
@@ -153,29 +170,77 @@ function onConnect(this: HfSocket): void {
   (this.hf as UpstreamConn).connected();
 }
 
+function onPlainConnect(this: HfSocket): void {
+  (this.hf as UpstreamConn).plainConnected();
+}
+
+function onSession(this: TLSSocket & { hfServer: UpstreamServer }, session: Buffer): void {
+  this.hfServer.tlsSession = session;
+}
+
 /**
  * One TCP connection to a server. While connecting or idle in the pool it handles its
  * own socket events; during an exchange the session owns them (`socket.hf = session`).
  */
 export class UpstreamConn implements SocketHandler, Expirable {
   readonly server: UpstreamServer;
-  readonly socket: HfSocket;
+  /** The connection (a TLS socket with `backends.*.tls`). */
+  socket: HfSocket;
   waiter: UpstreamWaiter | null;
   reused = false;
   isConnected = false;
   deadline = 0;
   wheelSlot = -1;
   readonly #wheel: TimerWheel;
+  #preface: Buffer | null;
 
-  constructor(server: UpstreamServer, waiter: UpstreamWaiter, wheel: TimerWheel) {
+  constructor(server: UpstreamServer, waiter: UpstreamWaiter, wheel: TimerWheel, preface: Buffer | null = null) {
     this.server = server;
     this.waiter = waiter;
     this.#wheel = wheel;
-    const s = connect({ host: server.host, port: server.port, allowHalfOpen: true });
-    s.setNoDelay(true);
-    this.socket = attach(s, this);
-    s.once("connect", onConnect);
+    this.#preface = preface;
+    const tls = server.pool.tls;
+    if (tls !== null && preface === null) {
+      this.socket = attach(this.#tls(tls, null), this);
+      this.socket.once("secureConnect", onConnect);
+    } else {
+      const s = connect({ host: server.host, port: server.port, allowHalfOpen: true });
+      s.setNoDelay(true);
+      this.socket = attach(s, this);
+      s.once("connect", tls === null && preface === null ? onConnect : onPlainConnect);
+    }
     wheel.arm(this, wheel.now + server.pool.connectTimeout);
+  }
+
+  #tls(tls: UpstreamTls, socket: Socket | null): TLSSocket {
+    const server = this.server;
+    const servername = tls.servername ?? (/^[\d.]+$|:/.test(server.host) ? undefined : server.host);
+    const opts: ConnectionOptions = socket === null ? { host: server.host, port: server.port } : { socket };
+    opts.rejectUnauthorized = tls.rejectUnauthorized;
+    opts.ALPNProtocols = ["http/1.1"];
+    if (servername !== undefined) opts.servername = servername;
+    if (tls.ca !== undefined) opts.ca = tls.ca;
+    if (server.tlsSession !== undefined) opts.session = server.tlsSession;
+    const s = tlsConnect(opts) as TLSSocket & { hfServer: UpstreamServer };
+    // Half-close passes through, as on clear-text connections.
+    s.allowHalfOpen = true;
+    if (socket === null) s.setNoDelay(true);
+    s.hfServer = server;
+    s.on("session", onSession);
+    return s;
+  }
+
+  /** TCP is up: write the PROXY header, then start TLS if the backend wants it. */
+  plainConnected(): void {
+    const raw = this.socket;
+    if (this.#preface !== null) raw.write(this.#preface);
+    this.#preface = null;
+    const tls = this.server.pool.tls;
+    if (tls === null) return this.connected();
+    detach(raw);
+    raw.resume();
+    this.socket = attach(this.#tls(tls, raw), this);
+    this.socket.once("secureConnect", onConnect);
   }
 
   connected(): void {
@@ -229,8 +294,15 @@ export class UpstreamConn implements SocketHandler, Expirable {
       this.waiter = null;
       this.#wheel.disarm(this);
       const code = (err as NodeJS.ErrnoException).code;
-      if (w !== null) w.onUpstreamFailed(this, code === "ECONNREFUSED" ? "refused" : "error", err);
+      const why = code === "ECONNREFUSED" ? "refused" : this.server.pool.tls !== null && isTlsError(err) ? "tls" : "error";
+      if (w !== null) w.onUpstreamFailed(this, why, err);
     }
     this.server.forget(this);
   }
+}
+
+// A certificate that does not verify, a handshake alert: not a network failure.
+function isTlsError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  return code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code);
 }

@@ -33,6 +33,8 @@ export class Primary {
   readonly #workers = new Map<number, { worker: Worker; snapshot: Snapshot | undefined; ready: boolean }>();
   #stopping = false;
   #workerCount = 1;
+  /** One secret for the TLS session tickets of every worker (a restarted worker gets the same). */
+  readonly #ticketSecret = randomBytes(32).toString("hex");
   #timer: ReturnType<typeof setInterval> | undefined;
   #reloadWaiters = new Map<number, (r: { ok: boolean; message?: string }) => void>();
   #unsubscribe: (() => void)[] = [];
@@ -91,7 +93,7 @@ export class Primary {
         this.#log.error({ worker: id, code, signal }, "worker died: starting a new one");
         setTimeout(() => void this.#fork(id).catch((err) => this.#log.error({ err: (err as Error).message }, "worker restart failed")), 500).unref();
       });
-      worker.send({ t: "start", config: this.#config, workers: this.#workerCount } satisfies ToWorker);
+      worker.send({ t: "start", config: this.#config, workers: this.#workerCount, ticketSecret: this.#ticketSecret } satisfies ToWorker);
     });
   }
 

@@ -12,7 +12,7 @@ import type { Snapshot } from "./snapshot.ts";
 export type ServerAction = "drain" | "enable" | "maintenance" | "weight";
 
 export type ToWorker =
-  | { readonly t: "start"; readonly config: Config; readonly workers: number }
+  | { readonly t: "start"; readonly config: Config; readonly workers: number; /** hex; the same TLS ticket keys in every worker */ readonly ticketSecret: string }
   | { readonly t: "health"; readonly backend: string; readonly server: string; readonly record: HealthRecord; readonly timeOrigin: number }
   | { readonly t: "action"; readonly backend: string; readonly server: string; readonly action: ServerAction; readonly weight?: number }
   | { readonly t: "reload"; readonly config: Config }

@@ -28,7 +28,7 @@ export async function runWorker(): Promise<void> {
     void (async () => {
       switch (m.t) {
         case "start": {
-          gw = new Gateway(m.config, log, { reusePort: true, activeChecks: false, share: 1 / m.workers });
+          gw = new Gateway(m.config, log, { reusePort: true, activeChecks: false, share: 1 / m.workers, ticketSecret: Buffer.from(m.ticketSecret, "hex") });
           try {
             await gw.start();
             send({ t: "ready" });

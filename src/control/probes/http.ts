@@ -9,8 +9,11 @@
  * await probe({ host: "10.0.1.10", port: 8080 }, AbortSignal.timeout(2000));
  * // { ok: false, latencyMs: 3.2, reason: 'json: status expected "healthy", got "degraded"' }
  */
-import { request, type IncomingMessage } from "node:http";
+import { Agent, request, type IncomingMessage } from "node:http";
+import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import type { Address } from "../../config/types.ts";
+import { encodeProxyV1, encodeProxyV2 } from "../../codec/proxy/encode.ts";
 import type { Probe, ProbeResult } from "../../core/health/types.ts";
 import { jsonMismatch } from "./json.ts";
 import { abortReason, socketErrorReason } from "./reasons.ts";
@@ -46,6 +49,13 @@ export interface HttpProbeOptions {
   };
   /** Body bytes read at most, default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /** Check over TLS, like the traffic (`backends.*.tls`). */
+  readonly tls?: { readonly ca: string | undefined; readonly rejectUnauthorized: boolean; readonly servername: string | undefined } | undefined;
+  /**
+   * The backend expects a PROXY header first (`backends.*.proxyProtocol`): the check sends
+   * one that names no client (v1 `UNKNOWN`, v2 `LOCAL`, the spec's form for health checks).
+   */
+  readonly proxyProtocol?: "v1" | "v2" | undefined;
 }
 
 /**
@@ -62,6 +72,14 @@ export function httpProbe(opts: HttpProbeOptions = {}): Probe {
   const maxLatency = opts.expect?.maxLatency;
   const assertions = opts.expect?.json;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  // A fresh connection per check either way; a request's own createConnection is ignored
+  // when an agent is in play, so TLS and PROXY connections come from the agent's.
+  let agent: Agent | false = false;
+  if (opts.tls !== undefined || opts.proxyProtocol !== undefined) {
+    const a = new Agent({ keepAlive: false });
+    a.createConnection = (o: { host?: string | null; port?: number | null }) => connection({ host: o.host ?? "", port: o.port ?? 0 }, opts);
+    agent = a;
+  }
 
   return (target, signal) =>
     new Promise<ProbeResult>((resolve) => {
@@ -86,7 +104,7 @@ export function httpProbe(opts: HttpProbeOptions = {}): Probe {
         port: target.port,
         method,
         path,
-        agent: false,
+        agent,
         headers: { Host: opts.host ?? hostHeader(target), Connection: "close", "User-Agent": "holdfast-health", Accept: "application/json, */*" },
       });
       signal.addEventListener("abort", onAbort, { once: true });
@@ -151,6 +169,19 @@ function judgeBody(body: Buffer | undefined, assertions: Readonly<Record<string,
   const w = (json as { weight: unknown }).weight;
   if (typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 256) return { note: `, weight ${w}`, weight: w };
   return { note: `, ignored weight ${JSON.stringify(w)} (want an integer 0..256)` };
+}
+
+// The PROXY header goes first in clear text, then TLS over the same connection.
+function connection(target: Address, opts: HttpProbeOptions): Socket {
+  const raw = connect({ host: target.host, port: target.port });
+  if (opts.proxyProtocol !== undefined) raw.write((opts.proxyProtocol === "v1" ? encodeProxyV1 : encodeProxyV2)("", 0, "", 0));
+  const tls = opts.tls;
+  if (tls === undefined) return raw;
+  const o: ConnectionOptions = { socket: raw, rejectUnauthorized: tls.rejectUnauthorized, ALPNProtocols: ["http/1.1"] };
+  const servername = tls.servername ?? (/^[\d.]+$|:/.test(target.host) ? undefined : target.host);
+  if (servername !== undefined) o.servername = servername;
+  if (tls.ca !== undefined) o.ca = tls.ca;
+  return tlsConnect(o);
 }
 
 function hostHeader(target: Address): string {

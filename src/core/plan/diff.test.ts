@@ -80,7 +80,7 @@ test("diffConfig: table of config pairs", () => {
       }),
       want: ["listener ~ web: routes,timeouts"],
     },
-    { name: "tcp listener retargeted", after: edit((c) => (c.listeners[1]!.backend = "app")), want: ["listener ~ pg: backend"] },
+    { name: "tcp listener retargeted", after: edit((c) => (c.listeners[1]!.backend = "app")), want: ["listener ~ pg: routes"] },
     {
       name: "backend added",
       after: edit((c) => ((c.backends as Record<string, unknown>).cache = { servers: [{ name: "c1", address: "127.0.0.1:6379" }] })),

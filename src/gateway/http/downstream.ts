@@ -14,6 +14,13 @@ import type { RequestFacts } from "./request.ts";
 export interface Downstream {
   /** The client's address (for hash keys on a retry, and the logs). */
   readonly clientIp: string;
+  /** The request came over TLS (sticky cookies are then `Secure`). */
+  readonly secure: boolean;
+  /**
+   * The PROXY header a new server connection starts with, for a backend with
+   * `proxyProtocol` (the client as a PROXY header named it, else the connection's own).
+   */
+  proxyHeader(version: "v1" | "v2"): Buffer;
   /** Stops reading the client's request bytes for `reason` (a `HOLD_*` bit). */
   hold(reason: number): void;
   /** Resumes reading once no reason is left. */

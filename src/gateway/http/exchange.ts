@@ -152,7 +152,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #pick(view: RequestView): void {
     const backend = this.#backend!;
     const wheel = this.#ctx.wheel;
-    const server = backend.select(view, this.#ctx.proto === "https", wheel.now);
+    const server = backend.select(view, this.#down.secure, wheel.now);
     this.#setCookie = backend.setCookie;
     if (server !== undefined) {
       if ((this.#fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
@@ -196,7 +196,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     // Stickiness and hash keys were decided on the head, which is gone by now: a queued
     // request takes whichever server frees up first.
     const backend = this.#backend!;
-    const server = backend.select(VIEW.reset(null, null, this.#down.clientIp), this.#ctx.proto === "https", this.#ctx.wheel.now);
+    const server = backend.select(VIEW.reset(null, null, this.#down.clientIp), this.#down.secure, this.#ctx.wheel.now);
     if (server === undefined) {
       backend.queue.push(this);
       return;
@@ -217,7 +217,10 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #connect(server: UpstreamServer): void {
     this.#state = X_CONNECTING;
     this.#startedAt = this.#ctx.wheel.clock();
-    const conn = this.#attempt.connect(server, this, true);
+    // A server that reads a PROXY header gets a connection of this client's own: the
+    // header names one client, so such connections are never pooled.
+    const pp = this.#backend!.config.proxyProtocol;
+    const conn = this.#attempt.connect(server, this, pp === undefined, pp === undefined ? null : this.#down.proxyHeader(pp));
     this.#up = conn;
     if (conn.reused) this.onUpstreamReady(conn);
     else this.#down.hold(HOLD_CONNECT);
@@ -251,13 +254,13 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     const server = this.#attempt.connectFailed(why, this.#ctx.wheel.now);
     if (this.#retry(server, "connect")) return;
     if (why === "timeout") this.#fail("HF_ERR_CONNECT_TIMEOUT", `connecting to server ${server.name} timed out`);
-    else this.#fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : "connection error"})`);
+    else this.#fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : why === "tls" ? "TLS handshake failed" : "connection error"})`);
   }
 
   #retry(failed: UpstreamServer, kind: "connect" | "reset-before-response"): boolean {
     const backend = this.#backend!;
     const replayable = this.#replayable && this.#out !== null;
-    const next = this.#attempt.next(failed, kind, this.facts.idempotent, replayable, this.#down.clientIp, this.#ctx.proto === "https", this.#ctx.wheel.now);
+    const next = this.#attempt.next(failed, kind, this.facts.idempotent, replayable, this.#down.clientIp, this.#down.secure, this.#ctx.wheel.now);
     if (next === undefined) return false;
     // Stickiness re-issues its cookie for the server the retry moved to.
     if (next !== failed && backend.setCookie !== undefined) this.#setCookie = backend.setCookie;
@@ -385,7 +388,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     }
     const up = this.#up!;
     this.#up = null;
-    if (this.#upReusable) {
+    if (this.#upReusable && this.#backend!.config.proxyProtocol === undefined) {
       if (this.#upHeld) up.socket.resume();
       up.server.release(up);
     } else up.socket.destroy();

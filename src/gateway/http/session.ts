@@ -6,6 +6,7 @@ import type { HttpListenerConfig } from "../../config/types.ts";
 import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "../routes.ts";
+import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "../sockets.ts";
 import type { Expirable, TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "../tunnel/tunnel.ts";
@@ -35,7 +36,6 @@ export interface HttpListenerContext {
   cfg: HttpListenerConfig;
   router: Router;
   readonly wheel: TimerWheel;
-  readonly proto: "http" | "https";
   readonly sessions: Set<HttpSession>;
   readonly tunnels: Set<Tunnel>;
   readonly counters: { admissionRejected: number };
@@ -77,6 +77,9 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   readonly #ctx: HttpListenerContext;
   /** The client's address and the X-Forwarded-* lines made from it, built once. */
   readonly #fwd: ForwardInfo;
+  /** The client as a PROXY header named it (`proxyProtocol: accept`), else null. */
+  readonly #client: ProxyClient | null;
+  readonly secure: boolean;
   /** `S_*`. */
   #state = S_IDLE;
   /** Unparsed client bytes: a partial head, or requests pipelined behind the current one. */
@@ -100,12 +103,17 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   deadline = 0;
   wheelSlot = -1;
 
-  constructor(socket: HfSocket, ctx: HttpListenerContext) {
+  /** `client`: what a PROXY header said (default: the socket's peer). */
+  constructor(socket: HfSocket, ctx: HttpListenerContext, client?: ProxyClient) {
     this.socket = socket;
     this.#ctx = ctx;
-    let ip = socket.remoteAddress ?? "";
+    this.#client = client ?? null;
+    let ip = client?.ip ?? socket.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
-    this.#fwd = new ForwardInfo(ip, ctx.proto, isTrustedProxy(ctx.cfg, ip));
+    // The connection's own transport, not the listener's current config: a reload that
+    // turns TLS on or off leaves established connections as they were.
+    this.secure = (socket as { encrypted?: boolean }).encrypted === true;
+    this.#fwd = new ForwardInfo(ip, this.secure ? "https" : "http", isTrustedProxy(ctx.cfg, ip));
     socket.hf = this;
     ctx.sessions.add(this);
     this.#arm(T_IDLE, ctx.cfg.timeouts.clientIdle);
@@ -118,6 +126,10 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
 
   get clientIp(): string {
     return this.#fwd.ip;
+  }
+
+  proxyHeader(version: "v1" | "v2"): Buffer {
+    return proxyHeaderFor(version, this.socket, this.#client);
   }
 
   /** True between requests: a graceful stop may close it at once. */

@@ -1,64 +1,127 @@
 import type { TcpListenerConfig } from "../../config/types.ts";
 import type { Backend } from "../backend.ts";
-import type { TimerWheel } from "../timer-wheel.ts";
+import type { TimerWheel, Expirable } from "../timer-wheel.ts";
+import { ClientHello, HELLO_NEED_MORE, peekClientHello } from "../../codec/tls/client-hello.ts";
+import { UNRECOGNIZED_NAME_ALERT } from "../../codec/tls/server-name.ts";
+import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
 import { VIEW } from "../http/request-view.ts";
 import { UpstreamAttempt } from "../attempt.ts";
+import { events } from "../diagnostics.ts";
 import { type HfSocket, type SocketHandler } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
+import type { TcpRouter } from "./router.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
-import { events } from "../diagnostics.ts";
 
 /**
  * L4 mode: one accepted TCP connection is tunnelled to a picked server. Refused or
  * timed-out connects are retried on another server (nothing was sent yet); bytes the
  * client sends meanwhile are held (reading paused) and delivered first.
  *
+ * When a route matches on the TLS server name, the session first reads the client's
+ * ClientHello (without terminating TLS; the bytes are forwarded untouched) within
+ * `timeouts.requestHeaders`. A name no route takes gets a TLS `unrecognized_name` alert.
+ *
  * @example
- * new TcpSession(socket, { cfg, backend, wheel, tunnels });
+ * new TcpSession(socket, { cfg, router, wheel, tunnels, counters, plane });
  */
 export interface TcpListenerContext {
   cfg: TcpListenerConfig;
-  backend: Backend;
+  router: TcpRouter;
   readonly wheel: TimerWheel;
   readonly tunnels: Set<Tunnel>;
-  readonly counters: { admissionRejected: number };
+  readonly counters: { admissionRejected: number; sniRefused: number };
   /** The data plane, named as the source of the events published here. */
   readonly plane: object;
 }
 
-export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
+// One for the process: a ClientHello is read synchronously.
+const HELLO = new ClientHello();
+
+export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, Expirable {
   readonly socket: HfSocket;
   readonly #ctx: TcpListenerContext;
+  #backend: Backend | null = null;
   /** The server the tunnel goes to (kept for the accounting when it closes). */
   #server: UpstreamServer | null = null;
   readonly #attempt = new UpstreamAttempt();
   #early: Buffer[] | null = null;
+  #peeked = 0; // bytes received while reading the ClientHello
+  #peeking = false;
   #clientEnded = false;
   #ip = "";
+  #client: ProxyClient | null;
   #done = false;
+  deadline = 0;
+  wheelSlot = -1;
 
-  constructor(socket: HfSocket, ctx: TcpListenerContext) {
+  /** `client` is what a PROXY header said when the listener accepts one; `early` the bytes that came after it. */
+  constructor(socket: HfSocket, ctx: TcpListenerContext, client?: ProxyClient, early?: Buffer | null) {
     this.socket = socket;
     this.#ctx = ctx;
     socket.hf = this;
-    let ip = socket.remoteAddress ?? "";
+    this.#client = client ?? null;
+    let ip = client?.ip ?? socket.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
     this.#ip = ip;
-    const server = ctx.backend.select(VIEW.reset(null, null, ip), false, ctx.wheel.now);
-    if (server === undefined || ctx.backend.admit(server, ctx.wheel.now) > 0) {
+    if (!ctx.router.peek) {
+      if (early != null && early.length > 0) this.#early = [early];
+      this.#begin(ctx.router.pick(undefined));
+      return;
+    }
+    this.#peeking = true;
+    ctx.wheel.arm(this, ctx.wheel.now + ctx.cfg.timeouts.requestHeaders);
+    if (early != null && early.length > 0) this.onData(socket, early);
+  }
+
+  /** The ClientHello did not arrive in time. */
+  expire(): void {
+    if (!this.#peeking || this.#done) return;
+    this.#peeking = false;
+    this.#route(undefined, false);
+  }
+
+  #peek(chunk: Buffer): void {
+    (this.#early ??= []).push(chunk);
+    this.#peeked += chunk.length;
+    const buf = this.#early.length === 1 ? chunk : Buffer.concat(this.#early, this.#peeked);
+    if (this.#early.length > 1) this.#early = [buf];
+    const r = peekClientHello(buf, buf.length, HELLO);
+    if (r === HELLO_NEED_MORE) return;
+    this.#peeking = false;
+    this.#ctx.wheel.disarm(this);
+    // Not TLS, or malformed: only the default route takes it (the server's TLS stack,
+    // if any, will say what is wrong).
+    this.#route(r > 0 ? HELLO.serverName : undefined, r > 0);
+  }
+
+  #route(serverName: string | undefined, tls: boolean): void {
+    const backend = this.#ctx.router.pick(serverName);
+    if (backend !== undefined) return this.#begin(backend);
+    this.#ctx.counters.sniRefused++;
+    this.#done = true;
+    // A TLS client is told why (unrecognized_name); anything else is just closed.
+    if (tls) this.socket.end(UNRECOGNIZED_NAME_ALERT);
+    else this.socket.destroy();
+  }
+
+  #begin(backend: Backend | undefined): void {
+    const ctx = this.#ctx;
+    this.#backend = backend ?? null;
+    const server = backend?.select(VIEW.reset(null, null, this.#ip), false, ctx.wheel.now);
+    if (backend === undefined || server === undefined || backend.admit(server, ctx.wheel.now) > 0) {
       // No server, or admission over its rate: TCP has no way to say why.
       if (server !== undefined) {
         server.stats.admissionRejected++;
         ctx.counters.admissionRejected++;
         if (events.admissionRefused.hasSubscribers) {
-          events.admissionRefused.publish({ plane: ctx.plane, listener: ctx.cfg.name, backend: ctx.backend, server, websocket: false });
+          events.admissionRefused.publish({ plane: ctx.plane, listener: ctx.cfg.name, backend: backend!, server, websocket: false });
         }
       }
-      socket.destroy();
+      this.socket.destroy();
       this.#done = true;
       return;
     }
-    this.#attempt.reset(ctx.backend);
+    this.#attempt.reset(backend);
     this.#connect(server);
   }
 
@@ -66,7 +129,8 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     this.#server = server;
     this.socket.pause();
     // L4 connections are never pooled: each client gets its own server connection.
-    this.#attempt.connect(server, this, false);
+    const pp = this.#backend!.config.proxyProtocol;
+    this.#attempt.connect(server, this, false, pp === undefined ? null : proxyHeaderFor(pp, this.socket, this.#client));
   }
 
   onUpstreamReady(conn: UpstreamConn): void {
@@ -76,14 +140,14 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
     }
     const early = this.#early;
     this.#early = null;
-    const backend = this.#ctx.backend;
+    const backend = this.#backend!;
     const server = this.#server!;
     this.#attempt.done();
     const t = new Tunnel(this.socket, conn.socket, this.#ctx.wheel, backend.config.timeouts.tunnel, this, server, backend);
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
     if (events.tunnelOpened.hasSubscribers) events.tunnelOpened.publish({ plane: this.#ctx.plane, tunnel: t, record: null });
-    t.start(early === null ? null : Buffer.concat(early), null);
+    t.start(early === null ? null : early.length === 1 ? early[0]! : Buffer.concat(early), null);
     if (this.#clientEnded) conn.socket.end();
     server.stats.tunnelsOpened++;
     backend.passiveSuccess(server);
@@ -92,7 +156,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
   tunnelClosed(t: Tunnel): void {
     this.#ctx.tunnels.delete(t);
     const server = this.#server!;
-    this.#ctx.backend.end(server, 0, true, this.#ctx.wheel.now);
+    this.#backend!.end(server, 0, true, this.#ctx.wheel.now);
     server.stats.bytesIn += t.bytesIn;
     server.stats.bytesOut += t.bytesOut;
     if (events.tunnelClosed.hasSubscribers) events.tunnelClosed.publish({ plane: this.#ctx.plane, tunnel: t, record: null });
@@ -112,17 +176,21 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner {
 
   // Until the tunnel exists the session owns the client socket.
   onData(_s: HfSocket, chunk: Buffer): void {
-    (this.#early ??= []).push(chunk);
+    if (this.#peeking) this.#peek(chunk);
+    else (this.#early ??= []).push(chunk);
   }
   onEnd(): void {
     this.#clientEnded = true;
+    // A client that stops sending before its ClientHello is complete gets the default route.
+    if (this.#peeking) this.expire();
   }
   onClose(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#ctx.wheel.disarm(this);
     const conn = this.#attempt.conn;
     if (conn !== null) conn.socket.destroy();
-    this.#ctx.backend.end(this.#server!, 0, false, this.#ctx.wheel.now);
+    if (this.#server !== null) this.#backend!.end(this.#server, 0, false, this.#ctx.wheel.now);
   }
   onDrain(): void {}
   onError(): void {}

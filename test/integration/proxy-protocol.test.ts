@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect as netConnect, type Socket } from "node:net";
+import { test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
+import { encodeProxyV1, encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
+import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader } from "../../src/codec/proxy/header.ts";
+import { httpBackend, tcpBackend } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
+import { proxyReadingServer } from "../support/proxy.ts";
+import { makeCa } from "../support/tls.ts";
+
+/** Writes `bytes` on a new connection, returns all it got back until the gateway closed. */
+async function exchange(port: number, ...parts: (string | Buffer)[]): Promise<{ text: string; ms: number }> {
+  const s = netConnect(port, "127.0.0.1");
+  const t0 = performance.now();
+  let text = "";
+  s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  s.on("error", () => {});
+  for (const p of parts) s.write(p);
+  await once(s, "close");
+  return { text, ms: performance.now() - t0 };
+}
+
+test("proxyProtocol: accept on an http listener: the header's client is the one for X-Forwarded-For, allow and the hash key", async () => {
+  const a = await httpBackend("a");
+  const gw = await startGateway(`
+listeners:
+  - name: web
+    mode: http
+    listen: 127.0.0.1:0
+    proxyProtocol: accept
+    routes:
+      - { match: { pathPrefix: /admin }, allow: [203.0.113.0/24], backend: b }
+      - { backend: b }
+backends:
+  b:
+    servers: [{ name: a, address: 127.0.0.1:${a.port} }]
+`);
+  try {
+    const req = (path: string) => `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
+    let n = a.requests.length;
+    const v1 = await exchange(gw.port(), encodeProxyV1("203.0.113.7", 51234, "10.0.0.1", 443), req("/admin/x"));
+    assert.match(v1.text, /^HTTP\/1\.1 200 /);
+    assert.equal(a.requests[n]!.headers["x-forwarded-for"], "203.0.113.7");
+    n = a.requests.length;
+    // v2, in one write with the request, IPv6
+    const v2 = await exchange(gw.port(), Buffer.concat([encodeProxyV2("2001:db8::7", 1, "2001:db8::1", 2), Buffer.from(req("/x"))]));
+    assert.match(v2.text, /^HTTP\/1\.1 200 /);
+    assert.equal(a.requests[n]!.headers["x-forwarded-for"], "2001:db8::7");
+    // allow reads the header's address, not the socket's (127.0.0.1)
+    const denied = await exchange(gw.port(), encodeProxyV1("198.51.100.1", 1, "10.0.0.1", 2), req("/admin/x"));
+    assert.match(denied.text, /^HTTP\/1\.1 403 /);
+    // LOCAL (a balancer's health check): the connection's own address
+    n = a.requests.length;
+    const local = await exchange(gw.port(), encodeProxyV2("", 0, "", 0), req("/x"));
+    assert.match(local.text, /^HTTP\/1\.1 200 /);
+    assert.equal(a.requests[n]!.headers["x-forwarded-for"], "127.0.0.1");
+    // No header: closed at once, nothing forwarded; a silent client after 3 s.
+    n = a.requests.length;
+    const none = await exchange(gw.port(), req("/x"));
+    assert.equal(none.text, "");
+    assert.ok(none.ms < 1000, `closed after ${none.ms} ms`);
+    const silent = await exchange(gw.port());
+    assert.ok(silent.ms >= 2500 && silent.ms < 5000, `a silent client closed after ${silent.ms} ms`);
+    assert.equal(a.requests.length, n, "nothing forwarded");
+    assert.equal(gw.gw.data.counters.proxyRefused, 2);
+  } finally {
+    await gw.close();
+    await a.close();
+  }
+});
+
+test("proxyProtocol: accept before TLS: the header comes in clear text, then the handshake", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["secure.test"]);
+  const a = await httpBackend("a");
+  const gw = await startGateway(`
+listeners:
+  - name: web
+    mode: http
+    listen: 127.0.0.1:0
+    proxyProtocol: accept
+    tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }
+    routes: [{ backend: b }]
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${a.port} }] }
+`);
+  try {
+    const raw = netConnect(gw.port(), "127.0.0.1");
+    await once(raw, "connect");
+    raw.write(encodeProxyV2("192.0.2.9", 4444, "10.0.0.1", 443));
+    const s = tlsConnect({ socket: raw, servername: "secure.test", ca: ca.cert });
+    await once(s, "secureConnect");
+    s.write("GET /p HTTP/1.1\r\nHost: secure.test\r\nConnection: close\r\n\r\n");
+    let text = "";
+    s.on("data", (d: Buffer) => (text += d));
+    await once(s, "close");
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    const h = a.requests.at(-1)!.headers;
+    assert.equal(h["x-forwarded-for"], "192.0.2.9");
+    assert.equal(h["x-forwarded-proto"], "https");
+  } finally {
+    await gw.close();
+    await a.close();
+  }
+});
+
+test("proxyProtocol on tcp listeners: accept v1/v2 from the front, send v1/v2 to the servers with the client's address", async () => {
+  const headers: { version: number; source: string; sourcePort: number; rest: string }[] = [];
+  const be = await tcpBackend((s: Socket) => {
+    let buf = Buffer.alloc(0);
+    s.on("data", (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const h = new ProxyHeader();
+      const n = parseProxyHeader(buf, buf.length, h);
+      if (n === PROXY_NEED_MORE || buf.length < n + 4) return;
+      assert.ok(n > 0, `the server got a PROXY header (${n})`);
+      headers.push({ version: h.version, source: h.source, sourcePort: h.sourcePort, rest: buf.subarray(n).toString() });
+      s.end("done");
+    });
+  });
+  const cfg = (version: string) => `
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: t }
+  - { name: direct, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+  t:
+    proxyProtocol: ${version}
+    servers: [{ name: s, address: 127.0.0.1:${be.port} }]
+`;
+  for (const version of ["v1", "v2"]) {
+    const gw = await startGateway(cfg(version));
+    try {
+      headers.length = 0;
+      const fromFront = await exchange(gw.port("l4"), encodeProxyV1("198.51.100.23", 61000, "10.1.1.1", 5432), "PING");
+      assert.equal(fromFront.text, "done");
+      const direct = await exchange(gw.port("direct"), "PONG");
+      assert.equal(direct.text, "done");
+      assert.deepEqual(headers.map((h) => [h.version, h.source, h.rest]), [
+        [Number(version[1]), "198.51.100.23", "PING"],
+        [Number(version[1]), "127.0.0.1", "PONG"],
+      ]);
+      assert.equal(headers[0]!.sourcePort, 61000);
+    } finally {
+      await gw.close();
+    }
+  }
+  await be.close();
+});
+
+test("backends.*.proxyProtocol from an http listener: every server connection starts with the header of its own client", async () => {
+  const { createServer: createHttpServer } = await import("node:http");
+  const seen: string[] = [];
+  const app = createHttpServer((req, res) => res.end(`${req.socket.remoteAddress}`));
+  app.listen(0, "127.0.0.1");
+  await once(app, "listening");
+  // Reads the PROXY header, then pipes the rest to the HTTP server.
+  const front = await proxyReadingServer((raw, h, rest) => {
+    seen.push(`${h.version} ${h.source}`);
+    const up = netConnect((app.address() as { port: number }).port, "127.0.0.1");
+    up.write(rest);
+    raw.pipe(up).pipe(raw);
+    up.on("error", () => raw.destroy());
+    raw.on("error", () => up.destroy());
+  });
+  const gw = await startGateway(`
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, proxyProtocol: accept, routes: [{ backend: app }] }
+backends:
+  app:
+    proxyProtocol: v2
+    servers: [{ name: a, address: 127.0.0.1:${front.port} }]
+`);
+  try {
+    const req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    const one = await exchange(gw.port(), encodeProxyV1("192.0.2.1", 1000, "10.0.0.1", 80), req, req, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert.equal(one.text.match(/HTTP\/1\.1 200/g)?.length, 3);
+    const two = await exchange(gw.port(), encodeProxyV1("192.0.2.2", 1000, "10.0.0.1", 80), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert.match(two.text, /^HTTP\/1\.1 200/);
+    assert.deepEqual(seen, ["2 192.0.2.1", "2 192.0.2.1", "2 192.0.2.1", "2 192.0.2.2"]);
+  } finally {
+    await gw.close();
+    front.server.close();
+    app.closeAllConnections();
+    app.close();
+  }
+});

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { connect as netConnect } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { closeServer } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
+import { proxyReadingServer } from "../support/proxy.ts";
+import { rawClient } from "../support/raw.ts";
+import { makeCa, type Pem } from "../support/tls.ts";
+
+interface TlsBackend {
+  port: number;
+  server: Server;
+  /** TLS connections accepted, and how many of them resumed a session. */
+  handshakes: number;
+  resumed: number;
+  sni: string[];
+}
+
+async function httpsBackend(pem: Pem, name: string): Promise<TlsBackend> {
+  const b = { handshakes: 0, resumed: 0, sni: [] as string[] } as TlsBackend;
+  const server = createServer({ cert: pem.cert, key: pem.key, keepAliveTimeout: 60_000 }, (req, res) => {
+    if (req.url === "/health") return res.end("ok");
+    res.end(`${name} ${req.url}`);
+  });
+  server.on("secureConnection", (s: TLSSocket) => {
+    b.handshakes++;
+    if (s.isSessionReused()) b.resumed++;
+    b.sni.push(String(s.servername));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  b.server = server;
+  b.port = (server.address() as AddressInfo).port;
+  return b;
+}
+
+test("TLS to the servers: verified against ca and servername; keep-alive keeps TLS connections; new ones resume the session", async () => {
+  const ca = makeCa();
+  const be = await httpsBackend(ca.issue(["api.internal"]), "s1");
+  const gw = await startGateway(`
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, routes: [{ backend: api }] }
+backends:
+  api:
+    tls: { ca: ${ca.certPath}, servername: api.internal }
+    health: { type: http, path: /health, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }
+    servers: [{ name: s1, address: 127.0.0.1:${be.port} }]
+`);
+  try {
+    const c = rawClient(gw.port());
+    for (let i = 0; i < 50; i++) {
+      const res = await c.request(`GET /k${i} HTTP/1.1\r\nHost: t\r\n\r\n`);
+      assert.ok(res.endsWith(`s1 /k${i}`), res);
+    }
+    c.close();
+    // Health checks are TLS connections too (each its own); the proxied requests shared one.
+    const stats = gw.gw.data.backends.get("api")!.servers[0]!.stats;
+    assert.ok(stats.connectionsReused >= 49, `reused ${stats.connectionsReused}`);
+    assert.ok(be.sni.every((n) => n === "api.internal"), `SNI sent: ${[...new Set(be.sni)].join(", ")}`);
+    // Two client connections at once need two server connections: the second resumes.
+    const before = { h: be.handshakes, r: be.resumed };
+    const [a, b] = [rawClient(gw.port()), rawClient(gw.port())];
+    a.socket.write("GET /slow-a HTTP/1.1\r\nHost: t\r\n\r\n");
+    const rb = await b.request("GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.match(rb, /^HTTP\/1\.1 200 /);
+    a.close();
+    b.close();
+    assert.ok(be.handshakes > before.h);
+    assert.ok(be.resumed > before.r, `resumed ${be.resumed - before.r} of ${be.handshakes - before.h} new TLS connections`);
+  } finally {
+    await gw.close();
+    await closeServer(be.server);
+  }
+});
+
+test("TLS to the servers: a certificate that does not verify is a 502 that says so; verify: false accepts it", async () => {
+  const ca = makeCa();
+  const other = makeCa("another CA");
+  const be = await httpsBackend(other.issue(["api.internal"]), "s1");
+  const cfg = (tls: string) => `
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, routes: [{ backend: api }] }
+backends:
+  api:
+    tls: ${tls}
+    servers: [{ name: s1, address: 127.0.0.1:${be.port} }]
+`;
+  const strict = await startGateway(cfg(`{ ca: ${ca.certPath}, servername: api.internal }`));
+  const lax = await startGateway(cfg("{ verify: false }"));
+  try {
+    const c = rawClient(strict.port());
+    const refused = await c.request("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.match(refused, /^HTTP\/1\.1 502 /);
+    assert.match(refused, /TLS handshake failed/);
+    c.close();
+    const d = rawClient(lax.port());
+    assert.match(await d.request("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"), /s1 \/x$/);
+    d.close();
+  } finally {
+    await strict.close();
+    await lax.close();
+    await closeServer(be.server);
+  }
+});
+
+test("mode: tcp to a TLS server with a PROXY header: the header goes first in clear text, then TLS", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["db.internal"]);
+  const seen: { source: string; payload: string }[] = [];
+  // A server that reads the PROXY header itself, then hands the rest to TLS.
+  const tlsServer = createTlsServer({ cert: pem.cert, key: pem.key }, (s) => {
+    s.on("data", (d: Buffer) => {
+      seen.at(-1)!.payload += d.toString();
+      s.end("pong");
+    });
+  });
+  const front = await proxyReadingServer((raw, h, rest) => {
+    seen.push({ source: h.source, payload: "" });
+    if (rest.length > 0) raw.unshift(rest);
+    tlsServer.emit("connection", raw);
+  });
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: db }
+backends:
+  db:
+    tls: { ca: ${ca.certPath}, servername: db.internal }
+    proxyProtocol: v2
+    servers: [{ name: d1, address: 127.0.0.1:${front.port} }]
+`);
+  try {
+    // The gateway originates TLS to the server: the client speaks clear text to it.
+    const c = netConnect(gw.port("l4"), "127.0.0.1");
+    c.write("ping");
+    let got = "";
+    c.on("data", (d) => (got += d));
+    await once(c, "close");
+    assert.equal(got, "pong");
+    assert.deepEqual(seen, [{ source: "127.0.0.1", payload: "ping" }]);
+  } finally {
+    await gw.close();
+    front.server.close();
+  }
+});
