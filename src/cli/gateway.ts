@@ -104,6 +104,9 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
       return 1;
     }
   }
+  // stdout on a full disk or a closed pipe (the access log goes there too) must not stop
+  // the gateway: the stream's error is the end of these lines, not of the process.
+  process.stdout.on("error", () => {});
   for (const l of listeners) process.stdout.write(`holdfast: listener ${l.name} (${l.mode}) listening on ${l.address}\n`);
   const token = loaded.config.admin.token;
   process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);

@@ -14,11 +14,38 @@ import { events, on } from "./diagnostics.ts";
  * log.info({ client: "10.0.0.7", method: "GET", path: "/", status: 200, ... });
  */
 export function createAccessLog(destination: number | string = 1): Logger {
-  return pino(
-    { base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg" },
-    pino.destination({ dest: destination, sync: false, minLength: 4096 }),
-  );
+  const dest = pino.destination({ dest: destination, sync: false, minLength: 4096, maxLength: ACCESS_LOG_BUFFER });
+  // A full disk (ENOSPC), a closed pipe: the gateway keeps serving. The writer keeps what
+  // failed and retries on the next line; beyond ACCESS_LOG_BUFFER lines are dropped.
+  let dropped = 0;
+  let warnedAt = -Infinity;
+  const warn = (why: string) => {
+    const now = performance.now();
+    if (now - warnedAt < 60_000) return;
+    warnedAt = now;
+    const line = JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, name: "gateway", reason: why, dropped, msg: "access log write failed: lines are kept (up to 16 MiB) and written again when it works, then dropped" });
+    try {
+      process.stderr.write(`${line}\n`);
+    } catch {
+      // stderr is gone as well: nothing left to tell
+    }
+  };
+  dest.on("error", (err: NodeJS.ErrnoException) => warn(err.code ?? err.message));
+  dest.on("drop", () => {
+    dropped++;
+    warn("buffer full");
+  });
+  return pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg" }, dest);
 }
+
+/**
+ * Bytes of access log kept while the destination refuses writes (disk full); beyond,
+ * lines are dropped (and counted in the warning) instead of growing the process.
+ *
+ * @example
+ * pino.destination({ dest: 1, maxLength: ACCESS_LOG_BUFFER });
+ */
+export const ACCESS_LOG_BUFFER = 16 * 1024 * 1024;
 
 /**
  * Writes the access lines of `plane`'s listeners for which `enabled(listener)` holds;
