@@ -8,7 +8,7 @@ import { events, on } from "../gateway/diagnostics.ts";
 import type { Logger } from "../log.ts";
 import { handleAdmin, type AdminContext, type ReloadHook } from "./api.ts";
 import { DASHBOARD_HTML } from "./dashboard/index.ts";
-import { bearerAuth } from "./kit/http.ts";
+import { bearerAuth, listenOn, urlOf } from "./kit/http.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateTracker } from "./rates.ts";
@@ -168,13 +168,7 @@ export async function startAdmin(source: Gateway | ControlPlane, opts: AdminOpti
   );
   server.maxConnections = MAX_CONNECTIONS;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: opts.listen.host, port: opts.listen.port }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listenOn(server, opts.listen);
   } catch (err) {
     clearInterval(timer);
     stopEvents();
@@ -182,8 +176,7 @@ export async function startAdmin(source: Gateway | ControlPlane, opts: AdminOpti
   }
   server.on("error", (err) => log?.error({ err }, "admin server error"));
   const address = server.address() as AddressInfo;
-  const host = address.address === "0.0.0.0" ? "127.0.0.1" : address.address === "::" ? "::1" : address.address;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  const url = urlOf(address);
   log?.info({ url }, "admin listening");
   return {
     address,

@@ -7,6 +7,7 @@ import { createLogger } from "../log.ts";
 import { Primary, startPrimaryAdmin } from "../workers/primary.ts";
 import { workerCount } from "../workers/protocol.ts";
 import { reloadFromFile, type ReloadOutcome } from "../control/reload.ts";
+import { stopSignals } from "./signals.ts";
 import { defaultPidFile, watchConfig, writePidFile } from "./lifecycle.ts";
 
 export interface GatewayOptions {
@@ -27,21 +28,7 @@ export interface GatewayOptions {
  * at once. A signal that arrives while starting stops the gateway as soon as it is up.
  */
 export async function runGateway(file: string, opts: GatewayOptions = {}): Promise<number> {
-  let stopSignal: NodeJS.Signals | undefined;
-  let onStop: ((sig: NodeJS.Signals) => void) | undefined;
-  let forceExit: (() => void) | undefined;
-  const stopHandler = (sig: NodeJS.Signals) => {
-    if (stopSignal !== undefined) {
-      process.stderr.write(`holdfast: ${sig} again: exiting now\n`);
-      forceExit?.();
-      process.exit(130);
-    }
-    stopSignal = sig;
-    onStop?.(sig);
-  };
-  process.on("SIGTERM", stopHandler);
-  process.on("SIGINT", stopHandler);
-  (globalThis as { holdfastSignals?: boolean }).holdfastSignals = true;
+  const stop = stopSignals("holdfast");
   let reloadRequested = false;
   const hup: { run: (() => void) | undefined } = { run: undefined };
   const hupHandler = () => {
@@ -72,7 +59,7 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
     }
     reload = () => primary.reload();
     shutdown = () => primary.shutdown();
-    forceExit = () => primary.kill();
+    stop.force = () => primary.kill();
     listeners = primary.config.listeners.map((l) => ({ name: l.name, mode: l.mode, address: `${l.listen.host}:${l.listen.port}` }));
     try {
       admin = await startPrimaryAdmin(primary, log);
@@ -123,10 +110,7 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   if (reloadRequested) hup.run();
   const watcher = opts.watch === true ? watchConfig(file, () => void doReload()) : undefined;
 
-  const sig = await new Promise<NodeJS.Signals>((resolve) => {
-    onStop = resolve;
-    if (stopSignal !== undefined) resolve(stopSignal);
-  });
+  const sig = await stop.stopped;
   log.info({ signal: sig }, "stopping gracefully");
   watcher?.close();
   admin.setStopping();

@@ -2,6 +2,7 @@ import { formatIssue } from "../config/issues.ts";
 import { Hub } from "../hub/hub.ts";
 import { loadHubConfigFile } from "../hub/config/load.ts";
 import { createLogger } from "../log.ts";
+import { stopSignals } from "./signals.ts";
 
 /**
  * `holdfast hub -c hub.yaml`: validates the whole config (nothing starts on an invalid
@@ -13,19 +14,7 @@ import { createLogger } from "../log.ts";
  * process.exitCode = await runHub("hub.yaml");
  */
 export async function runHub(file: string): Promise<number> {
-  let stopSignal: NodeJS.Signals | undefined;
-  let onStop: ((sig: NodeJS.Signals) => void) | undefined;
-  const stopHandler = (sig: NodeJS.Signals) => {
-    if (stopSignal !== undefined) {
-      process.stderr.write(`holdfast hub: ${sig} again: exiting now\n`);
-      process.exit(130);
-    }
-    stopSignal = sig;
-    onStop?.(sig);
-  };
-  process.on("SIGTERM", stopHandler);
-  process.on("SIGINT", stopHandler);
-  (globalThis as { holdfastSignals?: boolean }).holdfastSignals = true;
+  const stop = stopSignals("holdfast hub");
 
   const loaded = loadHubConfigFile(file);
   if (!loaded.ok) {
@@ -44,10 +33,7 @@ export async function runHub(file: string): Promise<number> {
   const ws = hub.url.replace(/^http/, "ws");
   process.stdout.write(`holdfast hub: node ${hub.name} listening on ${hub.url} (WebSocket ${ws}/connect, SSE ${hub.url}/sse, API ${hub.url}/api/*), ${c.broker.type} broker\n`);
   if (hub.adminUrl !== undefined) process.stdout.write(`holdfast hub: admin on ${hub.adminUrl} (dashboard, /metrics, /healthz)\n`);
-  const sig = await new Promise<NodeJS.Signals>((resolve) => {
-    onStop = resolve;
-    if (stopSignal !== undefined) resolve(stopSignal);
-  });
+  const sig = await stop.stopped;
   hub.log.info({ signal: sig, spread: c.shutdown.spread }, "stopping gracefully");
   await hub.stop();
   return 0;

@@ -32,7 +32,7 @@ import { meterBroker } from "./server/metered.ts";
 import { HubNode } from "./server/node.ts";
 import { SseSessions } from "./server/sse.ts";
 import { HubStats } from "./server/stats.ts";
-import { urlOf } from "./server/url.ts";
+import { listenOn, urlOf } from "../admin/kit/http.ts";
 import { createWsServer } from "./server/ws.ts";
 
 /**
@@ -147,7 +147,7 @@ export class Hub {
     const server = createHubServer(node, this.#sse, this.#wss);
     this.#server = server;
     try {
-      await listen(server, this.config.listen.host, this.config.listen.port);
+      await listenOn(server, this.config.listen);
       if (this.#opts.admin !== false) this.#admin = await startHubAdmin(this, this.config.admin);
     } catch (err) {
       server.close();
@@ -266,12 +266,3 @@ function brokerConfig(config: HubConfig): BrokerConfig {
   return b.prefix === undefined ? { type: "redis", url: b.url } : { type: "redis", url: b.url, prefix: b.prefix };
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 
 /**
  * Small HTTP helpers of the admin server: JSON answers, `{ "error": "..." }` bodies,
@@ -124,4 +125,31 @@ export function bearerAuth(token: string | undefined): (header: string | undefin
 
 function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();
+}
+
+/**
+ * Binds `server` to `at`; rejects with the bind error (address in use, permission).
+ *
+ * @example
+ * await listenOn(server, { host: "127.0.0.1", port: 9900 });
+ */
+export function listenOn(server: Server, at: { readonly host: string; readonly port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: at.host, port: at.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * `http://host:port` for a bound address (a wildcard shows as loopback, IPv6 in brackets).
+ *
+ * @example
+ * urlOf({ address: "0.0.0.0", port: 7000, family: "IPv4" }); // "http://127.0.0.1:7000"
+ */
+export function urlOf(a: AddressInfo): string {
+  const host = a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "::1" : a.address;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
 }

@@ -19,11 +19,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Address } from "../../config/types.ts";
-import { sendError, sendJson, sendRaw } from "../../admin/kit/http.ts";
+import { listenOn, sendError, sendJson, sendRaw, urlOf } from "../../admin/kit/http.ts";
 import { SseHub } from "../../admin/kit/sse.ts";
 import type { Hub } from "../hub.ts";
 import { health } from "../server/http.ts";
-import { urlOf } from "../server/url.ts";
 import { hubMetrics } from "./metrics.ts";
 import { buildHubOverview, HubSampler } from "./overview.ts";
 import { HUB_DASHBOARD_HTML } from "./page.ts";
@@ -99,13 +98,7 @@ export async function startHubAdmin(hub: Hub, opts: { listen: Address; token: st
   });
   server.maxConnections = 256;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: opts.listen.host, port: opts.listen.port }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listenOn(server, opts.listen);
   } catch (err) {
     clearInterval(timer);
     throw err;
