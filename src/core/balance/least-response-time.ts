@@ -28,34 +28,12 @@ interface Estimate {
 }
 
 /**
- * Least response time, as peak-EWMA (Finagle's `p2cPeakEwma`, Linkerd's balancer):
- *
- * - `onEnd` feeds each latency into an exponentially weighted moving average with a
- *   10 s decay time constant, weighted by the time elapsed since the previous sample;
- *   a sample *above* the estimate replaces it at once (the "peak"), so a server that
- *   turns slow is avoided from its first slow response, and forgiven only gradually.
- * - Between samples the estimate decays towards 0, so a server avoided for a while is
- *   retried and re-measured rather than shunned forever.
- * - A failed request may raise the estimate but never lower it, not even by letting it
- *   decay: a server failing fast must not look fast (ejecting it is the health
- *   checker's job).
- * - Cost = estimate × (active / weight + 1 / mean weight): Finagle's
- *   `estimate × (pending + 1)` with load counted relative to capacity. The `+ 1` (one
- *   request on an average server) makes latency count even when idle; expressing it in
- *   average-server units keeps weights from being counted twice (they already drive
- *   the draw), so idle servers of equal latency share by weight, and busy ones hold
- *   in-flight counts proportional to weight. With equal weights it is Finagle's cost.
- * - A server with no sample yet starts optimistic: it borrows the estimate of the
- *   candidate it is compared with, so only `active` and weight decide, and it gets
- *   measured quickly without being flooded (its `active` grows with every pick).
- *
- * Two candidates drawn by weight are compared (p2c), not all servers: comparing all
- * sends every pick to the same server until its next response lands (herding, worse
- * with several workers each holding their own estimates), while two random candidates
- * spread load and still keep traffic off a clearly costlier server. The second
- * candidate must beat the first by {@link TIE_MARGIN}. O(n) per pick for the weighted
- * draws, no allocation; per-server state is created on its first response. No
- * `onStart`: `active` already counts in-flight requests, latency arrives in `onEnd`.
+ * Least response time, as peak-EWMA (Finagle's `p2cPeakEwma`, Linkerd's balancer): two
+ * candidates drawn by weight, the cheaper wins (the second only by more than
+ * {@link TIE_MARGIN}); cost = decayed latency estimate × (load per weight + one average
+ * request). Why peak, why decay, why failures never lower the estimate, why p2c rather
+ * than the minimum over all servers: docs/algorithms.md#least-response-time-peak-ewma.
+ * O(n) per pick, no allocation.
  *
  * @example
  * const b = leastResponseTime();

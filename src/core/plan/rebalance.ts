@@ -108,18 +108,10 @@ export function isBalanced(servers: readonly RebalanceServer[], maxSkew: number)
  *   server that stays at or above its share after it: no server is ever emptied below
  *   its share to fill another.
  *
- * Convergence (counts re-read before each plan, total `T` steady): when reconnects land
- * on servers below their share (least-conn and weighted least-conn place them on the
- * least loaded per weight), a server at or above its share never receives one and a
- * server below it can rise at most to `share + 1`, never enough to become a source. So
- * the closes in all never exceed `Σ ⌊tunnels − share⌋` over the servers above their
- * share at the start (each surplus tunnel moves at most once), and the plans stop
- * when the backend is within bounds, or earlier when no server can give a tunnel without
- * dropping below its share (as even as whole tunnels allow: 2 + 1 for a share of 1.5).
- * Reconnects still in flight when a plan is made are not counted, so a plan may overshoot
- * by about `rate × reconnect delay` closes, and only towards the fair share. A balancer
- * that sends a tunnel back to where it was (source-hash, consistent-hash, stickiness)
- * defeats any rebalancing: the closes then go on at `rate` to no effect.
+ * It converges without emptying any server below its share, each surplus tunnel moving
+ * at most once, when reconnects land on servers below their share (least-conn does);
+ * a balancer that sends a tunnel back where it was defeats it. The argument and its
+ * limits: docs/algorithms.md#rebalancing-converges.
  *
  * @example
  * const s = (name: string, tunnels: number) => ({ name, weight: 1, available: true, tunnels });
