@@ -97,4 +97,6 @@ export interface AccessRecord {
   tunnelMs?: number;
   /** Why the gateway answered or cut the exchange itself: an `HF_ERR_*` code (errors.ts). */
   error?: ErrorCode;
+  /** A request the gateway refused by itself: why, in words (what its answer's body says). */
+  reason?: string;
 }

@@ -60,3 +60,43 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
     await a.close();
   }
 });
+
+test("regression: requests refused before a backend is chosen are logged, with the HF_ERR code and the reason", async () => {
+  const a = await httpBackend("a");
+  const file = join(mkdtempSync(join(tmpdir(), "hf-access-")), "access.log");
+  const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
+  const yaml = simpleConfig([{ name: "a", port: a.port }], "", "    accessLog: true\n    maxHeaderSize: 1024")
+    .replace("routes: [ { backend: b } ]", "routes: [ { match: { pathPrefix: /ok }, backend: b }, { match: { pathPrefix: /private }, allow: [10.0.0.0/8], backend: b } ]");
+  const loaded = loadConfig(yaml, { env: {}, baseDir: "." });
+  assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.issues));
+  const gw = new Gateway(loaded.config, undefined, { accessLog });
+  await gw.start();
+  try {
+    const port = gw.address("web").port;
+    const { rawExchange } = await import("../support/raw.ts");
+    const sent = [
+      "GET /ok HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", // obs-fold
+      "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n", // no route
+      "GET /private HTTP/1.1\r\nHost: t\r\n\r\n", // not allowed
+      `GET /ok HTTP/1.1\r\nHost: t\r\nX-Big: ${"x".repeat(2000)}\r\n\r\n`, // too large
+    ];
+    for (const req of sent) await rawExchange(port, req);
+    for (let i = 0; i < 50 && readFileSync(file, "utf8").split("\n").filter(Boolean).length < sent.length; i++) await new Promise((r) => setTimeout(r, 20));
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l.status, l.error, l.path]), [
+      [400, "HF_ERR_BAD_REQUEST", ""],
+      [404, "HF_ERR_NO_ROUTE", "/nowhere"],
+      [403, "HF_ERR_FORBIDDEN", "/private"],
+      [431, "HF_ERR_HEAD_TOO_LARGE", ""],
+    ]);
+    assert.equal(lines[0]!.reason, "obsolete header line folding is not allowed");
+    for (const l of lines) {
+      assert.equal(l.backend, "");
+      assert.equal(l.client, "127.0.0.1");
+      assert.ok((l.bytesIn as number) > 0 && (l.bytesOut as number) > 0);
+    }
+  } finally {
+    await gw.stop();
+    await a.close();
+  }
+});

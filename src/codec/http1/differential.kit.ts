@@ -1,5 +1,5 @@
 import { BAD_CHUNK, BodyFramer } from "./body.ts";
-import { H_DROP, H_FWD, H_UPGRADE, Head, findHeadEnd, parseRequest, parseResponse } from "./head.ts";
+import { H_DROP, H_FWD, H_UPGRADE, Head, findHeadEnd, parseRequest, parseResponse, skipEmptyLines } from "./head.ts";
 import type { OracleMessage, OracleResponse, OracleResult } from "./llhttp-oracle.kit.ts";
 import { ForwardInfo, originFormTarget, writeRequestHead, writeResponseHead } from "./write.ts";
 
@@ -98,6 +98,7 @@ export function scanStream(stream: Buffer): OurResult {
   const messages: OurMessage[] = [];
   let buf = stream;
   for (;;) {
+    buf = buf.subarray(skipEmptyLines(buf, 0)); // as the session does between requests
     if (buf.length === 0) return { messages, end: "clean", error: 0 };
     const end = findHeadEnd(buf, 0, buf.length);
     if (end === -1) return { messages, end: "partial", error: 0 };

@@ -24,7 +24,6 @@ import { startOracle, startResponseOracle, type Oracle, type OracleResponse, typ
 // Why each case we refuse is accepted by llhttp (one line each).
 const WHY = {
   line: "request line must be exactly `method SP target SP HTTP/1.x CRLF` (RFC 9112 §3): lenient whitespace and versions are a classic desync vector",
-  leadingCrlf: "RFC 9112 §2.2 only allows ignoring empty lines before a request; one fewer state, and no current client sends them",
   host: "RFC 9112 §3.2: exactly one Host in HTTP/1.1, a valid uri-host; routing and X-Forwarded-Host come from it",
   coding10: "RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing",
   coding: "RFC 9112 §6.1 lets a server refuse codings it does not implement (501): only a lone `chunked` frames the same everywhere",
@@ -54,8 +53,6 @@ const UPGRADE_DROPPED: Record<string, string> = {
 
 /** Every case where we are stricter than llhttp, and why. */
 const STRICTER: Record<string, string> = {
-  "empty line before the request line": WHY.leadingCrlf,
-  "empty line before a request": WHY.leadingCrlf,
   "double space after the method": WHY.line,
   "double space after the target": WHY.line,
   "request line double spaces": WHY.line,

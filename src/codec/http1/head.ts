@@ -149,6 +149,20 @@ export function findHeadEnd(buf: Buffer, from: number, len: number): number {
   return -1;
 }
 
+/**
+ * Offset of the first byte after the empty lines (CRLF pairs) at `buf[from..]`: RFC
+ * 9112 §2.2 asks a server to ignore at least one before a request line, as llhttp
+ * does. A bare CR or LF stops the skip (the head scanner then refuses it).
+ *
+ * @example
+ * skipEmptyLines(Buffer.from("\r\n\r\nGET / HTTP/1.1"), 0); // 4
+ */
+export function skipEmptyLines(buf: Buffer, from: number): number {
+  let i = from;
+  while (i + 1 < buf.length && buf[i] === CR && buf[i + 1] === LF) i += 2;
+  return i;
+}
+
 function resetHead(h: Head, end: number): void {
   h.end = end;
   h.count = 0;

@@ -100,6 +100,11 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     return this.#state !== X_NONE;
   }
 
+  /** The response head went to the client: the gateway can no longer answer by itself. */
+  get responseStarted(): boolean {
+    return this.#resHeadSent;
+  }
+
   /**
    * Starts the exchange of a request (facts filled): `out` is the head to send and the
    * body bytes read with it, `reqDone` whether that is the whole body, `view` the
@@ -364,7 +369,9 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     else if (plan.body === BODY_LENGTH) rb.startLength(RES.contentLength);
     else rb.startUntilClose();
     this.#upReusable = plan.upstreamReusable;
-    if (plan.closeClient) this.#down.closeAfterExchange();
+    // A response before the whole request body (Expect: 100-continue refused, 413...)
+    // ends the client's connection: say so in its head (#responseDone closes it).
+    if (plan.closeClient || !this.#reqDone) this.#down.closeAfterExchange();
     this.facts.upgrade = false;
     let bodyEnd = buf.length;
     if (!rb.done || plan.body === BODY_UNTIL_CLOSE) {
@@ -495,12 +502,28 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       this.#access.error = code;
       if (!this.#resHeadSent) this.#access.status = ERROR_CODES[code].status;
     }
+    // A head read but refused (its chunked body is malformed): nothing of it reached the
+    // client, whose log line says what it got instead.
+    if (!this.#resHeadSent) this.#status = 0;
     const up = this.#up;
     this.#up = null;
     if (up !== null) up.socket.destroy();
     this.#end(false);
     if (this.#resHeadSent) return this.#down.abort();
     this.#down.reject(code, message, retryAfter);
+  }
+
+  /**
+   * The session refuses the rest of the request (malformed body) before any response:
+   * the upstream side is torn down and the access record says `code`. The session
+   * answers the client.
+   */
+  cancel(code: ResponseErrorCode): void {
+    if (this.#access !== null) {
+      this.#access.error = code;
+      this.#access.status = ERROR_CODES[code].status;
+    }
+    this.abort();
   }
 
   /** The client went away or broke the framing: tear the upstream side down now. */

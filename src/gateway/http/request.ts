@@ -1,6 +1,7 @@
 import { equalsLower } from "../../codec/http1/chars.ts";
 import { findHeader, type Head } from "../../codec/http1/head.ts";
 import type { AccessRecord } from "../access-log.ts";
+import type { ResponseErrorCode } from "../../errors.ts";
 
 /**
  * What an exchange needs to know about its request, read once from the parsed head:
@@ -78,4 +79,29 @@ export function accessRecord(buf: Buffer, req: Head, client: string, listener: s
     retries: 0,
     upstreamReused: false,
   };
+}
+
+/**
+ * The access-log record of a request the session refused before any backend (a
+ * malformed or too large head, a slow one, no route, an address not allowed): what the
+ * head said when it could be read (`req` null otherwise), the status, the `HF_ERR_*`
+ * code and the reason in words.
+ *
+ * @example
+ * refusalRecord(null, null, "10.0.0.7", "web", "HF_ERR_BAD_REQUEST", 400, "obsolete header line folding is not allowed", 312, 133, 0);
+ */
+export function refusalRecord(
+  buf: Buffer | null, req: Head | null, client: string, listener: string,
+  code: ResponseErrorCode, status: number, reason: string, bytesIn: number, bytesOut: number, durationMs: number,
+): AccessRecord {
+  const r = buf !== null && req !== null
+    ? accessRecord(buf, req, client, listener, "")
+    : { client, listener, method: "", host: "", path: "", status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0, backend: "", server: "", retries: 0, upstreamReused: false };
+  r.status = status;
+  r.bytesIn = bytesIn;
+  r.bytesOut = bytesOut;
+  r.durationMs = durationMs;
+  r.error = code;
+  r.reason = reason;
+  return r;
 }

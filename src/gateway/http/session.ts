@@ -1,5 +1,5 @@
 import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
-import { Head, HeadError, findHeadEnd, headErrorText, parseRequest } from "../../codec/http1/head.ts";
+import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, skipEmptyLines } from "../../codec/http1/head.ts";
 import { isTrustedProxy } from "./trust.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
 import type { HttpListenerConfig } from "../../config/types.ts";
@@ -12,7 +12,7 @@ import type { Expirable, TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "../tunnel/tunnel.ts";
 import type { Downstream } from "./downstream.ts";
 import { Exchange } from "./exchange.ts";
-import { accessRecord, classifyRequest, type RequestFacts } from "./request.ts";
+import { accessRecord, classifyRequest, refusalRecord, type RequestFacts } from "./request.ts";
 import { VIEW } from "./request-view.ts";
 import { responseExtraLines } from "./response.ts";
 import { errorResponse } from "./responses.ts";
@@ -181,7 +181,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   expire(): void {
     const t = this.#timer;
     this.#timer = T_NONE;
-    if (t === T_HEADERS) this.reject("HF_ERR_HEAD_TIMEOUT", "the request head did not arrive in time");
+    if (t === T_HEADERS) this.#refuse("HF_ERR_HEAD_TIMEOUT", "the request head did not arrive in time", false);
     else if (t === T_IDLE) this.#close();
   }
 
@@ -191,7 +191,15 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   #takeBody(chunk: Buffer): Buffer | null {
     const r = this.#reqBody.scan(chunk, 0, chunk.length);
     if (r === BAD_CHUNK) {
-      this.abort();
+      // The head and the first chunks are already on their way: the server's connection
+      // is closed before the message completes, and a client that has no response yet
+      // gets a 400 rather than a bare reset.
+      const x = this.#exchange!;
+      if (x.responseStarted) this.abort();
+      else {
+        x.cancel("HF_ERR_BAD_REQUEST");
+        this.reject("HF_ERR_BAD_REQUEST", "malformed chunked body");
+      }
       return null;
     }
     if (r === NEED_MORE) return chunk;
@@ -207,11 +215,25 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   }
 
   #readHead(): void {
-    const buf = this.#buf!;
+    let buf = this.#buf!;
     const cfg = this.#ctx.cfg;
+    if (buf[0] === 0x0d) {
+      // Empty lines before a request line are skipped (RFC 9112 §2.2): they do not start
+      // the head timer, and the idle one still ends a connection that sends only them.
+      const skip = skipEmptyLines(buf, 0);
+      if (skip === buf.length) {
+        this.#buf = null;
+        return;
+      }
+      if (skip === buf.length - 1 && buf[skip] === 0x0d) {
+        this.#buf = buf.subarray(skip); // a CR that may start one more empty line
+        return;
+      }
+      if (skip > 0) this.#buf = buf = buf.subarray(skip);
+    }
     const end = findHeadEnd(buf, this.#scanFrom, buf.length);
     if (end === -1) {
-      if (buf.length > cfg.maxHeaderSize) return this.reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
+      if (buf.length > cfg.maxHeaderSize) return this.#refuse("HF_ERR_HEAD_TOO_LARGE", "the request head is too large", false);
       if (this.#state === S_IDLE) {
         this.#state = S_HEAD;
         this.#arm(T_HEADERS, cfg.timeouts.requestHeaders);
@@ -219,12 +241,12 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
       this.#scanFrom = Math.max(0, buf.length - 3);
       return;
     }
-    if (end < 0) return this.reject("HF_ERR_BAD_REQUEST", headErrorText[HeadError.BARE_LF]);
-    if (end > cfg.maxHeaderSize) return this.reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
+    if (end < 0) return this.#refuse("HF_ERR_BAD_REQUEST", headErrorText[HeadError.BARE_LF], false);
+    if (end > cfg.maxHeaderSize) return this.#refuse("HF_ERR_HEAD_TOO_LARGE", "the request head is too large", false);
     this.#scanFrom = 0;
     const err = parseRequest(buf, end, REQ);
     if (err !== 0) {
-      return this.reject(err === HeadError.UNSUPPORTED_CODING && REQ.version === 11 ? "HF_ERR_UNSUPPORTED_CODING" : "HF_ERR_BAD_REQUEST", headErrorText[err as 1]);
+      return this.#refuse(err === HeadError.UNSUPPORTED_CODING && REQ.version === 11 ? "HF_ERR_UNSUPPORTED_CODING" : "HF_ERR_BAD_REQUEST", headErrorText[err as 1], false);
     }
     this.#startExchange(buf, end);
   }
@@ -232,8 +254,8 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   /** Routes the request in `REQ`, frames its body, rewrites its head and starts its exchange. */
   #startExchange(buf: Buffer, end: number): void {
     const route = this.#ctx.router.route(buf, REQ, this.#fwd.ip);
-    if (route === FORBIDDEN) return this.reject("HF_ERR_FORBIDDEN", "your address is not allowed on this route");
-    if (route === NO_ROUTE) return this.reject("HF_ERR_NO_ROUTE", "no route matches this request");
+    if (route === FORBIDDEN) return this.#refuse("HF_ERR_FORBIDDEN", "your address is not allowed on this route", true);
+    if (route === NO_ROUTE) return this.#refuse("HF_ERR_NO_ROUTE", "no route matches this request", true);
     const backend = route;
     const x = (this.#exchange ??= new Exchange(this.#ctx, this));
     const facts = x.facts;
@@ -246,7 +268,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
     let bodyEnd = end;
     if (!rb.done) {
       const r = rb.scan(buf, end, buf.length);
-      if (r === BAD_CHUNK) return this.reject("HF_ERR_BAD_REQUEST", "malformed chunked body");
+      if (r === BAD_CHUNK) return this.#refuse("HF_ERR_BAD_REQUEST", "malformed chunked body", true);
       bodyEnd = r === NEED_MORE ? buf.length : r;
     }
     this.#reqDone = rb.done;
@@ -317,6 +339,23 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   reject(code: ResponseErrorCode, message: string, retryAfter?: number): void {
     this.#buf = null;
     this.respondAndClose(errorResponse(ERROR_CODES[code].status, message, retryAfter));
+  }
+
+  /**
+   * A refusal of the session's own, before any backend: answered, closed, and logged
+   * with its reason. `parsed`: REQ holds this request's head (else it may hold another's).
+   */
+  #refuse(code: ResponseErrorCode, message: string, parsed: boolean): void {
+    const response = errorResponse(ERROR_CODES[code].status, message);
+    if (events.exchangeFinished.hasSubscribers) {
+      const buf = this.#buf;
+      const ms = code === "HF_ERR_HEAD_TIMEOUT" ? this.#ctx.cfg.timeouts.requestHeaders : 0;
+      const record = refusalRecord(parsed ? buf : null, parsed ? REQ : null, this.#fwd.ip, this.#ctx.cfg.name, code,
+        ERROR_CODES[code].status, message, buf?.length ?? 0, response.length, ms);
+      events.exchangeFinished.publish({ plane: this.#ctx.plane, record });
+    }
+    this.#buf = null;
+    this.respondAndClose(response);
   }
 
   respondAndClose(response: Buffer): void {
