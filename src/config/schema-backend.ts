@@ -152,6 +152,7 @@ export const backendSchema = z
         pongTimeout: duration({ positive: true }).default(D.websocket.pongTimeout),
       })
       .optional(),
+    sse: z.strictObject({ heartbeat: duration({ positive: true }) }).optional(),
     tls: backendTls.optional(),
     proxyProtocol: oneOf(["v1", "v2"]).optional(),
     servers: z.array(server).min(1, { error: "needs at least one server" }),
@@ -177,6 +178,7 @@ export const backendSchema = z
       rebalance: b.rebalance && { maxSkew: b.rebalance.maxSkew, rate: b.rebalance.rate },
       maxLifetime: b.maxLifetime,
       websocket: b.websocket && { pingInterval: b.websocket.pingInterval, pongTimeout: b.websocket.pongTimeout },
+      sse: b.sse && { heartbeat: b.sse.heartbeat },
       tls: b.tls,
       proxyProtocol: b.proxyProtocol,
       servers: b.servers,

@@ -108,6 +108,8 @@ export interface BackendConfig {
   readonly rebalance: { readonly maxSkew: number; readonly rate: number } | undefined;
   readonly maxLifetime: number; // ms, 0 = off
   readonly websocket: { readonly pingInterval: number; readonly pongTimeout: number } | undefined;
+  /** Event streams: `:` comment lines every `heartbeat` ms while the server is quiet. */
+  readonly sse: { readonly heartbeat: number } | undefined;
   readonly tls: BackendTls | undefined; // absent: plain TCP to the servers
   readonly proxyProtocol: "v1" | "v2" | undefined; // send a PROXY header first on every server connection
   readonly servers: readonly ServerConfig[];

@@ -45,3 +45,107 @@ test("an SSE stream reaches the client event by event", async () => {
     await be.close();
   }
 });
+
+/** GET through the gateway; resolves with the decoded body and how it ended. */
+function stream(port: number, onData?: (body: string) => void): Promise<{ body: string; ended: "end" | "aborted" | "error"; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let body = "";
+    const req = request({ port, host: "127.0.0.1", path: "/events" }, (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        body += d;
+        onData?.(body);
+      });
+      res.on("end", () => resolve({ body, ended: "end", ms: performance.now() - t0 }));
+      res.on("aborted", () => resolve({ body, ended: "aborted", ms: performance.now() - t0 }));
+      res.on("error", () => resolve({ body, ended: "error", ms: performance.now() - t0 }));
+    });
+    req.on("error", () => resolve({ body, ended: "error", ms: performance.now() - t0 }));
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("regression: an event stream quiet for longer than timeouts.server is not cut (it lives under timeouts.tunnel)", async () => {
+  const be = await httpBackend("sse", (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: 1\n\n");
+    setTimeout(() => res.end("data: 2\n\n"), 900);
+  });
+  const gw = await startGateway(simpleConfig([{ name: "sse", port: be.port }], "    timeouts: { server: 300ms, tunnel: 5s }"));
+  try {
+    const r = await stream(gw.port());
+    assert.equal(r.ended, "end");
+    assert.equal(r.body, "data: 1\n\ndata: 2\n\n");
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("sse.heartbeat: a quiet event stream gets `:` comment lines, only between events", async () => {
+  const be = await httpBackend("sse", (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
+    res.write("data: 1\n\n");
+    // quiet between events (heartbeats welcome), then quiet inside an event (none allowed)
+    setTimeout(() => res.write("data: 2\n"), 700);
+    setTimeout(() => res.end("\n"), 1400);
+  });
+  const gw = await startGateway(simpleConfig([{ name: "sse", port: be.port }], "    sse: { heartbeat: 200ms }"));
+  try {
+    const r = await stream(gw.port());
+    assert.equal(r.ended, "end");
+    assert.match(r.body, /^data: 1\n\n(:\n){2,}data: 2\n\n$/, JSON.stringify(r.body));
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("an event stream idle past timeouts.tunnel ends at an event boundary, with the last chunk", async () => {
+  const be = await httpBackend("sse", (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: only\n\n");
+  });
+  const gw = await startGateway(simpleConfig([{ name: "sse", port: be.port }], "    timeouts: { tunnel: 500ms }"));
+  try {
+    const r = await stream(gw.port());
+    assert.equal(r.ended, "end", "a clean end (last chunk), not a cut");
+    assert.equal(r.body, "data: only\n\n");
+    assert.ok(r.ms >= 400 && r.ms < 3000, `ended after ${Math.round(r.ms)} ms`);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("a graceful stop ends an event stream at an event boundary, not at the hard deadline", async () => {
+  const be = await httpBackend("sse", (req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let n = 0;
+    // Each event in two writes: the stream is often inside an event.
+    const t = setInterval(() => {
+      res.write(`data: ${n}\n`);
+      setTimeout(() => res.write(`id: ${n++}\n\n`), 15);
+    }, 40);
+    req.on("close", () => clearInterval(t));
+  });
+  const gw = await startGateway(simpleConfig([{ name: "sse", port: be.port }]));
+  try {
+    let started!: () => void;
+    const first = new Promise<void>((r) => (started = r));
+    const pending = stream(gw.port(), (b) => b.includes("id: 2\n\n") && started());
+    await first;
+    const t0 = performance.now();
+    await gw.gw.shutdown(0, 10_000);
+    const r = await pending;
+    assert.ok(performance.now() - t0 < 3000, `the stop took ${Math.round(performance.now() - t0)} ms: it waited for the hard deadline`);
+    assert.equal(r.ended, "end", "a clean end (last chunk), not a cut");
+    assert.match(r.body, /^(data: \d+\nid: \d+\n\n)+$/, "whole events only");
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});

@@ -60,6 +60,13 @@ export class BodyFramer {
   /** Trailer name: length so far, and bit 1/2 while it still matches Content-Length/Transfer-Encoding. */
   #nameLen = 0;
   #nameMatch = 0;
+  /**
+   * Keep {@link dataTail}: the last body bytes, decoded from the chunk framing (an event
+   * stream's event boundaries). Off by default: a few operations per data run when on.
+   */
+  trackTail = false;
+  /** The last 4 body data bytes seen, oldest in the high byte (with `trackTail`). */
+  dataTail = 0;
 
   /** A body of exactly `n` bytes (n may be 0). */
   startLength(n: number): void {
@@ -91,6 +98,17 @@ export class BodyFramer {
     return this.#state === S_CLOSE;
   }
 
+  /** Between two chunks of a chunked body (or before the first): bytes of a new chunk may go here. */
+  get atChunkStart(): boolean {
+    return this.#state === S_SIZE && this.#digits === 0;
+  }
+
+  #tail(buf: Uint8Array, from: number, to: number): void {
+    let t = this.dataTail;
+    for (let k = Math.max(from, to - 4); k < to; k++) t = ((t << 8) | buf[k]!) >>> 0;
+    this.dataTail = t;
+  }
+
   /**
    * Consumes `buf[start..end)`. Returns the offset just past the end of the body when it
    * ends inside this range, {@link NEED_MORE} when all of it is body, or
@@ -102,14 +120,19 @@ export class BodyFramer {
       const avail = end - start;
       if (avail < this.#remaining) {
         this.#remaining -= avail;
+        if (this.trackTail) this.#tail(buf, start, end);
         return NEED_MORE;
       }
       const stop = start + this.#remaining;
       this.#remaining = 0;
       this.#state = S_DONE;
+      if (this.trackTail) this.#tail(buf, start, stop);
       return stop;
     }
-    if (state === S_CLOSE) return NEED_MORE;
+    if (state === S_CLOSE) {
+      if (this.trackTail) this.#tail(buf, start, end);
+      return NEED_MORE;
+    }
     if (state === S_DONE) return start;
     let i = start;
     while (i < end) {
@@ -117,6 +140,7 @@ export class BodyFramer {
         const take = Math.min(this.#remaining, end - i);
         i += take;
         this.#remaining -= take;
+        if (this.trackTail) this.#tail(buf, i - take, i);
         if (this.#remaining === 0) state = S_DATA_CR;
         continue;
       }

@@ -16,6 +16,7 @@ import { VIEW } from "./request-view.ts";
 import { RequestFacts } from "./request.ts";
 import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE, ResponsePlan, planResponse } from "./response.ts";
 import type { HttpListenerContext } from "./session.ts";
+import { LAST_CHUNK, SSE_CUT, SSE_END, SSE_HEARTBEAT, SseStream, isEventStream } from "./sse.ts";
 import { acceptThenClose, handOff } from "./upgrade.ts";
 import { HOLD_CONNECT, HOLD_UPSTREAM, type Downstream } from "./downstream.ts";
 
@@ -87,6 +88,8 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #bytesIn = 0;
   #bytesOut = 0;
   #timer = T_NONE;
+  /** The response is an event stream: long-lived, with heartbeats and a clean end (sse.ts). */
+  readonly #sse = new SseStream();
   deadline = 0;
   wheelSlot = -1;
 
@@ -98,6 +101,18 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   /** True from `start` until the exchange ends. */
   get busy(): boolean {
     return this.#state !== X_NONE;
+  }
+
+  /**
+   * Ends an event stream at its next event boundary (now when it rests at one), for a
+   * graceful stop; false when the current response is no event stream.
+   */
+  endStream(): boolean {
+    const sse = this.#sse;
+    if (!sse.active) return false;
+    if (sse.atBoundary(this.#resBody)) this.#endEventStream();
+    else sse.ending = true;
+    return true;
   }
 
   /** The response head went to the client: the gateway can no longer answer by itself. */
@@ -300,6 +315,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     const t = this.#timer;
     this.#timer = T_NONE;
     if (t === T_SERVER) {
+      if (this.#sse.active) return this.#eventStreamTimer();
       const server = this.#attempt.server;
       if (server !== null) this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "response timeout");
       if (!this.#resHeadSent) this.#fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
@@ -311,7 +327,11 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   }
 
   #onUpstreamData(chunk: Buffer): void {
-    if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
+    const sse = this.#sse;
+    if (sse.active) {
+      sse.lastData = this.#ctx.wheel.now; // the stream's timer reads it when it fires
+      sse.started = true;
+    } else if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
     if (this.#resHeadSent) {
       streamed(chunk.length);
       this.#bytesOut += chunk.length;
@@ -319,6 +339,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       if (r === BAD_CHUNK) return this.#down.abort();
       if (r === NEED_MORE) {
         if (!this.#down.responseBody(chunk)) this.#holdUpstream();
+        if (sse.ending && sse.atBoundary(this.#resBody)) this.#endEventStream();
         return;
       }
       if (r < chunk.length) this.#upReusable = false; // bytes after the response: out of sync
@@ -369,6 +390,9 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     else if (plan.body === BODY_LENGTH) rb.startLength(RES.contentLength);
     else rb.startUntilClose();
     this.#upReusable = plan.upstreamReusable;
+    const stream = (plan.body === BODY_CHUNKED || plan.body === BODY_UNTIL_CLOSE) && isEventStream(buf, RES);
+    if (stream) this.#sse.begin(rb, this.#ctx.wheel.now, buf.length > end);
+    else if (this.#sse.active) this.#sse.stop(rb);
     // A response before the whole request body (Expect: 100-continue refused, 413...)
     // ends the client's connection: say so in its head (#responseDone closes it).
     if (plan.closeClient || !this.#reqDone) this.#down.closeAfterExchange();
@@ -384,6 +408,34 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     this.#resHeadSent = true;
     if (!this.#down.responseHead(buf, RES, end, bodyEnd, this.facts, this.#setCookie)) this.#holdUpstream();
     if (rb.done) this.#responseDone();
+    // Its head is out: an event stream now lives under the tunnel's idle limit.
+    else if (stream) this.#arm(T_SERVER, backend.config.sse?.heartbeat ?? backend.config.timeouts.tunnel);
+  }
+
+  /** The event stream's timer: a heartbeat, the end of a stream idle past timeouts.tunnel, or more waiting. */
+  #eventStreamTimer(): void {
+    const cfg = this.#backend!.config;
+    const sse = this.#sse;
+    const v = sse.check(this.#resBody, { idleMs: cfg.timeouts.tunnel, heartbeatMs: cfg.sse?.heartbeat }, this.#ctx.wheel.now);
+    if (v === SSE_END) return this.#endEventStream();
+    if (v === SSE_CUT) return this.#down.abort();
+    // A client that does not read gets no heartbeat piled on (its buffer is full).
+    if (v === SSE_HEARTBEAT && !this.#upHeld) {
+      const beat = sse.heartbeat(this.#resBody);
+      this.#bytesOut += beat.length;
+      this.#down.responseBody(beat);
+    }
+    this.#arm(T_SERVER, sse.next);
+  }
+
+  /** Ends an event stream at an event boundary: the last chunk (when chunked), then both connections close. */
+  #endEventStream(): void {
+    const rb = this.#resBody;
+    if (!rb.untilClose) this.#down.responseBody(LAST_CHUNK);
+    this.#sse.stop(rb);
+    this.#upReusable = false;
+    this.#down.closeAfterExchange();
+    this.#responseDone();
   }
 
   #responseDone(): void {
@@ -473,6 +525,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #end(ok: boolean): void {
     this.#disarm();
     this.#state = X_NONE;
+    if (this.#sse.active) this.#sse.stop(this.#resBody);
     const server = this.#attempt.server;
     if (server !== null) {
       this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
@@ -530,6 +583,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   abort(): void {
     if (this.#state === X_QUEUED) this.#leaveQueue();
     this.#disarm();
+    if (this.#sse.active) this.#sse.stop(this.#resBody);
     const up = this.#up;
     this.#up = null;
     if (up !== null) up.socket.destroy();

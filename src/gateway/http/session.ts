@@ -141,6 +141,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   closeWhenIdle(): void {
     this.#closeAfter = true;
     if (this.idle) this.#close();
+    else this.#exchange?.endStream(); // an event stream ends at its next event boundary
   }
 
   // ---------------------------------------------------------------- client socket events
