@@ -225,9 +225,15 @@ export class Channels {
         st.repairing = false;
         this.#log.warn({ err, channel: st.name }, "history read for repair failed; retrying");
         // The broker may be down: `state(true)` resyncs every channel; until then, retry.
-        setTimeout(() => this.repair(st), this.retryMs).unref();
+        if (!st.gone) setTimeout(() => this.repair(st), this.retryMs).unref();
       },
     );
+  }
+
+  /** The node stops: every channel is forgotten, so no repair or retry runs after it. */
+  clear(): void {
+    for (const st of this.#map.values()) st.gone = true;
+    this.#map.clear();
   }
 
   /** After the broker came back: every channel catches up from history (or resubscribes). */

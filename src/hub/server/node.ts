@@ -301,6 +301,7 @@ export class HubNode implements ConnectionHost {
   /** Stops the sweep and the broker (connections are closed by the caller first). */
   async shutdown(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    this.channels.clear();
     await this.broker.close();
   }
 }
