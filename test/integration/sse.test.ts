@@ -66,7 +66,6 @@ function stream(port: number, onData?: (body: string) => void): Promise<{ body: 
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("regression: an event stream quiet for longer than timeouts.server is not cut (it lives under timeouts.tunnel)", async () => {
   const be = await httpBackend("sse", (_req, res) => {
