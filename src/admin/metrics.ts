@@ -203,10 +203,49 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
       for (const [name, t] of live().listeners) this.set({ listener: name }, t.connections);
     },
   });
+  new Counter({
+    name: "holdfast_tls_handshakes_total",
+    help: "TLS handshakes completed per listener; resumed=yes: a session ticket was used (no certificate signature)",
+    labelNames: ["listener", "resumed"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, l] of live().listeners) {
+        if (l.tlsHandshakes === 0) continue;
+        this.inc({ listener: name, resumed: "yes" }, l.tlsResumed);
+        this.inc({ listener: name, resumed: "no" }, l.tlsHandshakes - l.tlsResumed);
+      }
+    },
+  });
+  new Counter({
+    name: "holdfast_tls_handshake_failures_total",
+    help: "TLS handshakes that failed per listener (version, ciphers, a client gone mid-handshake)",
+    labelNames: ["listener"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, l] of live().listeners) if (l.tlsFailed > 0) this.inc({ listener: name }, l.tlsFailed);
+    },
+  });
+  new Counter({
+    name: "holdfast_client_connections_total",
+    help: "Client connections accepted per listener and protocol (http1, h2), after ALPN or the h2c preface",
+    labelNames: ["listener", "protocol"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, l] of live().listeners) {
+        if (l.http1 > 0) this.inc({ listener: name, protocol: "http1" }, l.http1);
+        if (l.h2 > 0) this.inc({ listener: name, protocol: "h2" }, l.h2);
+      }
+    },
+  });
   counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
   const c = control.counters;
   new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, collect() { this.reset(); this.inc(c.reloads); } });
   new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, collect() { this.reset(); this.inc(c.reloadFailures); } });
+  new Counter({ name: "holdfast_sni_refused_total", help: "Connections a tcp listener refused: no route for their TLS server name (or not TLS, without a default route)", registers, collect() { this.reset(); this.inc(c.sniRefused); } });
+  new Counter({ name: "holdfast_proxy_protocol_refused_total", help: "Connections refused for a missing or malformed PROXY header (proxyProtocol: accept)", registers, collect() { this.reset(); this.inc(c.proxyRefused); } });
 
   const registry = opts.processMetrics === false ? own : Registry.merge([own, processMetrics()]);
   return {

@@ -2,7 +2,7 @@ import type { ControlPlane } from "../control/plane.ts";
 import type { Backend } from "../gateway/backend.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import type { HealthState } from "../core/health/state.ts";
-import type { Gauges } from "../gateway/gauges.ts";
+import { zeroListener, type Gauges } from "../gateway/gauges.ts";
 import { responseTotals } from "../gateway/stats.ts";
 import type { RateTracker } from "./rates.ts";
 
@@ -101,9 +101,18 @@ export interface ListenerOverview {
   readonly mode: "http" | "tcp";
   readonly address: string;
   readonly tls: boolean;
+  /** What the listener speaks (`http1`, `h2`, `h2c`; empty for tcp). */
+  readonly protocols: readonly string[];
   readonly backends: readonly string[];
   readonly connections: number;
   readonly tunnels: number;
+  /** Since start: TLS handshakes, resumed ones among them, failed ones. */
+  readonly tlsHandshakes: number;
+  readonly tlsResumed: number;
+  readonly tlsFailed: number;
+  /** Since start: client connections by protocol. */
+  readonly http1: number;
+  readonly h2: number;
 }
 
 /**
@@ -230,7 +239,11 @@ export function buildOverview(control: ControlPlane, rates: RateTracker): Overvi
     }
     const tally = live.listeners.get(l.name);
     const targets = l.mode === "tcp" ? [...new Set(l.routes.map((r) => r.backend))] : [...new Set(l.routes.flatMap((r) => (r.split === undefined ? [r.backend] : r.split.map((x) => x.backend))))];
-    return { name: l.name, mode: l.mode, address, tls: l.mode === "http" && l.tls !== undefined, backends: targets, connections: tally?.connections ?? 0, tunnels: tally?.tunnels ?? 0 };
+    const g = tally ?? zeroListener();
+    return {
+      name: l.name, mode: l.mode, address, tls: l.mode === "http" && l.tls !== undefined, protocols: l.mode === "http" ? l.protocols : [], backends: targets,
+      connections: g.connections, tunnels: g.tunnels, tlsHandshakes: g.tlsHandshakes, tlsResumed: g.tlsResumed, tlsFailed: g.tlsFailed, http1: g.http1, h2: g.h2,
+    };
   });
   let rps = 0, requests = 0, errors = 0, servers = 0, up = 0, rejected = 0;
   for (const b of backends) {

@@ -3,7 +3,7 @@ import type { Config } from "../config/types.ts";
 import type { HealthRecord } from "../core/health/state.ts";
 import type { Backend } from "../gateway/backend.ts";
 import { DataPlane } from "../gateway/data-plane.ts";
-import type { HttpSession } from "../gateway/http/session.ts";
+import type { ClientSession } from "../gateway/http/downstream.ts";
 import type { TimerWheel } from "../gateway/timer-wheel.ts";
 import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
 import type { Logger } from "../log.ts";
@@ -72,7 +72,7 @@ export class Gateway {
     return this.data.wheel;
   }
 
-  get sessions(): Set<HttpSession> {
+  get sessions(): Set<ClientSession> {
     return this.data.sessions;
   }
 

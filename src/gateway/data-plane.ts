@@ -1,16 +1,18 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import type { ConfigDiff } from "../core/plan/diff.ts";
 import type { Logger } from "../log.ts";
 import { subscribeAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
-import { HttpSession, type HttpListenerContext } from "./http/session.ts";
+import type { ClientSession } from "./http/downstream.ts";
+import type { HttpListenerContext } from "./http/session.ts";
 import { Router } from "./routes.ts";
-import { attach, detach, discard, type HfSocket } from "./sockets.ts";
-import { ProxyAccept, type ProxyClient } from "./proxy-accept.ts";
+import { attach, discard } from "./sockets.ts";
+import { HttpListener } from "./http/listener.ts";
+import { PendingSockets } from "./pending.ts";
+import { ProxyAccept } from "./proxy-accept.ts";
 import { TicketKeys } from "./tls/tickets.ts";
-import { newTlsCounters, TlsFront, type PreparedTls, type TlsCounters } from "./tls/front.ts";
+import type { ListenerCounters, PreparedTls } from "./tls/front.ts";
 import { TcpRouter } from "./tcp/router.ts";
 import { TcpSession, type TcpListenerContext } from "./tcp/session.ts";
 import { TimerWheel } from "./timer-wheel.ts";
@@ -20,9 +22,8 @@ interface LiveListener {
   cfg: ListenerConfig;
   server: Server;
   ctx: HttpListenerContext | TcpListenerContext;
-  /** TLS termination (http listeners with `tls`); replaced or dropped by a reload. */
-  front: TlsFront | null;
-  readonly tls: TlsCounters;
+  /** The accept side of an http listener (TLS, PROXY header, HTTP/2); null for tcp. */
+  readonly http: HttpListener | null;
 }
 
 /**
@@ -80,8 +81,8 @@ export interface DataPlaneOptions {
  */
 export interface OpenedListeners {
   readonly live: readonly LiveListener[];
-  /** New certificates for changed listeners, loaded before anything changed. */
-  readonly tls: ReadonlyMap<string, PreparedTls | null>;
+  /** New certificates for changed listeners, loaded before anything changed (null: TLS off). */
+  readonly tls: ReadonlyMap<string, PreparedTls | null | undefined>;
 }
 
 /**
@@ -99,7 +100,7 @@ export class DataPlane {
   config: Config;
   readonly backends = new Map<string, Backend>();
   readonly wheel = new TimerWheel(100);
-  readonly sessions = new Set<HttpSession>();
+  readonly sessions = new Set<ClientSession>();
   readonly tunnels = new Set<Tunnel>();
   readonly counters = newCounters();
   readonly #opts: DataPlaneOptions;
@@ -107,8 +108,7 @@ export class DataPlane {
   readonly #log: Logger | undefined;
   readonly #tickets: TicketKeys;
   /** Connections not yet in a session: reading a PROXY header or in the TLS handshake. */
-  readonly #pending = new Set<Socket>();
-  readonly #settled: (this: Socket) => void;
+  readonly #pending = new PendingSockets();
   #unsubscribeAccessLog: (() => void) | undefined;
 
   constructor(config: Config, log?: Logger, opts: DataPlaneOptions = {}) {
@@ -116,10 +116,6 @@ export class DataPlane {
     this.#log = log;
     this.#opts = opts;
     this.#tickets = new TicketKeys(opts.ticketSecret);
-    const pending = this.#pending;
-    this.#settled = function (this: Socket) {
-      pending.delete(this);
-    };
     for (const b of Object.values(config.backends)) this.backends.set(b.name, this.newBackend(b));
   }
 
@@ -147,9 +143,9 @@ export class DataPlane {
     return l.server.address() as AddressInfo;
   }
 
-  /** TLS handshake and protocol counters of an http listener (undefined: no such listener). */
-  tlsCounters(listener: string): TlsCounters | undefined {
-    return this.#listeners.get(listener)?.tls;
+  /** TLS handshake and protocol counters of an http listener (undefined: no such http listener). */
+  listenerCounters(listener: string): ListenerCounters | undefined {
+    return this.#listeners.get(listener)?.http?.tls;
   }
 
   get listenerNames(): string[] {
@@ -190,60 +186,8 @@ export class DataPlane {
       counters: this.counters,
       plane: this,
     };
-    const live: LiveListener = { cfg: l, server: null as unknown as Server, ctx, front: null, tls: newTlsCounters() };
-    if (l.tls !== undefined) live.front = this.#newFront(live);
-    // Plain and TLS alike: the listener reads ctx.cfg and live.front per connection, so
-    // a reload can turn TLS or the PROXY protocol on and off for new connections.
-    live.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
-      // The server's noDelay option does not reach accepted sockets on every Node version.
-      socket.setNoDelay(true);
-      const s = attach(socket, discard);
-      if (ctx.cfg.proxyProtocol === "accept") {
-        this.#hold(socket);
-        new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => this.#serveHttp(live, sock, client, rest));
-      } else this.#serveHttp(live, s, undefined, null);
-    });
-    return live;
-  }
-
-  #serveHttp(live: LiveListener, s: HfSocket, client: ProxyClient | undefined, rest: Buffer | null): void {
-    const front = live.front;
-    if (front === null) {
-      this.#pending.delete(s);
-      s.off("close", this.#settled);
-      const session = new HttpSession(s, live.ctx as HttpListenerContext, client);
-      if (rest !== null) session.onData(s, rest);
-      return;
-    }
-    // The TLS socket takes the connection over: bytes already read go back first.
-    detach(s);
-    if (rest !== null) s.unshift(rest);
-    if (client !== undefined) (s as HfSocket & { hfClient?: ProxyClient }).hfClient = client;
-    // A half-open raw socket leaves a TLS handshake hanging when the client goes away
-    // mid-handshake (node:tls); half-close is allowed again once the session starts.
-    s.allowHalfOpen = false;
-    this.#hold(s);
-    front.accept(s);
-  }
-
-  // Until a session owns it, a connection is only known here: stop() closes it.
-  #hold(socket: Socket): void {
-    if (this.#pending.has(socket)) return;
-    this.#pending.add(socket);
-    socket.once("close", this.#settled);
-  }
-
-  #newFront(live: LiveListener): TlsFront {
-    const ctx = live.ctx as HttpListenerContext;
-    return new TlsFront(ctx.cfg, this.#tickets, live.tls, (tls: TLSSocket) => {
-      const raw = (tls as TLSSocket & { _parent?: Socket & { hfClient?: ProxyClient } })._parent;
-      if (raw !== undefined) {
-        this.#pending.delete(raw);
-        raw.off("close", this.#settled);
-      }
-      tls.allowHalfOpen = true;
-      new HttpSession(attach(tls, discard), ctx, raw?.hfClient);
-    }, this.#log);
+    const http = new HttpListener(ctx, { tickets: this.#tickets, pending: this.#pending, counters: this.counters, log: this.#log });
+    return { cfg: l, server: http.server, ctx, http };
   }
 
   #tcpListener(l: TcpListenerConfig): LiveListener {
@@ -256,15 +200,14 @@ export class DataPlane {
       socket.setNoDelay(true);
       const s = attach(socket, discard);
       if (ctx.cfg.proxyProtocol === "accept") {
-        this.#hold(socket);
+        this.#pending.hold(socket);
         new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => {
-          this.#pending.delete(sock);
-          sock.off("close", this.#settled);
+          this.#pending.settle(sock);
           new TcpSession(sock, ctx, client, rest);
         });
       } else new TcpSession(s, ctx);
     });
-    return { cfg: l, server, ctx, front: null, tls: newTlsCounters() };
+    return { cfg: l, server, ctx, http: null };
   }
 
   /**
@@ -277,22 +220,17 @@ export class DataPlane {
       if (diff.listeners.added.some((a) => a.listen.port === r.listen.port && a.listen.host === r.listen.host)) this.closeListener(r.name);
     }
     const live: LiveListener[] = [];
-    const tls = new Map<string, PreparedTls | null>();
+    const tls = new Map<string, PreparedTls | null | undefined>();
     try {
       // Certificates first: a broken file refuses the reload before anything changes.
       for (const c of diff.listeners.changed) {
         const l = c.after;
-        if (l.mode !== "http") continue;
-        const front = this.#listeners.get(l.name)?.front ?? null;
-        if (l.tls === undefined) tls.set(l.name, null);
-        else if (front === null || front.differs(l.tls)) tls.set(l.name, TlsFront.prepare(l.tls));
+        const http = this.#listeners.get(l.name)?.http;
+        if (l.mode === "http" && http != null) tls.set(l.name, http.prepare(l));
       }
       for (const l of diff.listeners.added) live.push(await this.#bind(this.#newListener(l)));
     } catch (err) {
-      for (const a of live) {
-        a.front?.close();
-        a.server.close();
-      }
+      for (const a of live) (a.http ?? a.server).close();
       throw err;
     }
     return { live, tls };
@@ -314,7 +252,7 @@ export class DataPlane {
         const ctx = live.ctx as HttpListenerContext;
         ctx.cfg = l;
         ctx.router = new Router(l.routes, this.backends);
-        this.#swapTls(live, l, opened.tls);
+        live.http?.apply(opened.tls.get(l.name));
       } else {
         const ctx = live.ctx as TcpListenerContext;
         ctx.cfg = l;
@@ -324,27 +262,12 @@ export class DataPlane {
     this.#syncAccessLog();
   }
 
-  #swapTls(live: LiveListener, l: HttpListenerConfig, prepared: ReadonlyMap<string, PreparedTls | null>): void {
-    if (!prepared.has(l.name)) {
-      live.front?.apply(null, l, this.#tickets);
-      return;
-    }
-    const p = prepared.get(l.name)!;
-    if (p === null) {
-      // TLS turned off: established TLS connections go on; new ones are plain.
-      live.front?.close();
-      live.front = null;
-    } else if (live.front === null) live.front = this.#newFront(live);
-    else live.front.apply(p, l, this.#tickets);
-  }
-
   /** Stops accepting on a listener; its idle keep-alive connections close, busy ones after their exchange. */
   closeListener(name: string): void {
     const live = this.#listeners.get(name);
     if (live === undefined) return;
     this.#listeners.delete(name);
-    live.server.close();
-    live.front?.close();
+    (live.http ?? live.server).close();
     for (const s of this.sessions) if (s.listener === name) s.closeWhenIdle();
     this.#log?.info({ listener: name }, "listener closed");
   }
@@ -377,11 +300,11 @@ export class DataPlane {
   /** Stops at once: closes listeners, sessions, tunnels and pooled connections, and the wheel. */
   async stop(): Promise<void> {
     const closing = [...this.#listeners.values()].map((l) => new Promise<void>((r) => l.server.close(() => r())));
-    for (const l of this.#listeners.values()) l.front?.close();
+    for (const l of this.#listeners.values()) l.http?.front?.close();
     this.#listeners.clear();
     this.#tickets.stop();
     for (const s of this.sessions) s.socket.destroy();
-    for (const s of this.#pending) s.destroy();
+    this.#pending.destroyAll();
     for (const t of this.tunnels) t.close();
     this.closeIdle();
     this.wheel.stop();

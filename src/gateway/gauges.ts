@@ -18,14 +18,31 @@ export interface ServerGauges {
 }
 
 /**
- * Open client connections on one listener (HTTP sessions plus tunnels).
+ * Open client connections on one listener (HTTP sessions plus tunnels), and since start
+ * its TLS handshakes (resumed ones among them; failed ones) and its client connections
+ * by protocol (HTTP/1.1, HTTP/2).
  *
  * @example
- * const l: ListenerGauges = { connections: 12, tunnels: 3 };
+ * const l: ListenerGauges = { connections: 12, tunnels: 3, tlsHandshakes: 40, tlsResumed: 31, tlsFailed: 1, http1: 25, h2: 15 };
  */
 export interface ListenerGauges {
   connections: number;
   tunnels: number;
+  tlsHandshakes: number;
+  tlsResumed: number;
+  tlsFailed: number;
+  http1: number;
+  h2: number;
+}
+
+/**
+ * A listener's gauges at zero.
+ *
+ * @example
+ * const l = zeroListener();
+ */
+export function zeroListener(): ListenerGauges {
+  return { connections: 0, tunnels: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailed: 0, http1: 0, h2: 0 };
 }
 
 /**
@@ -39,7 +56,7 @@ export interface ListenerGauges {
  * @example
  * const g = readGauges(plane);
  * g.servers.get(server)?.tunnels; // open tunnels on that server
- * g.listeners.get("web"); // { connections: 12, tunnels: 3 }
+ * g.listeners.get("web"); // { connections: 12, tunnels: 3, tlsHandshakes: 40, ... }
  */
 export interface Gauges {
   readonly servers: Map<UpstreamServer, ServerGauges>;
@@ -61,7 +78,18 @@ export function readGauges(plane: DataPlane): Gauges {
     for (const s of b.servers) servers.set(s, { active: s.active, idle: s.idle.length, tunnels: 0, tunnelBytesIn: 0, tunnelBytesOut: 0, queue: b.queue.length });
   }
   const listeners = new Map<string, ListenerGauges>();
-  for (const l of plane.config.listeners) listeners.set(l.name, { connections: 0, tunnels: 0 });
+  for (const l of plane.config.listeners) {
+    const g = zeroListener();
+    const c = plane.listenerCounters(l.name);
+    if (c !== undefined) {
+      g.tlsHandshakes = c.handshakes;
+      g.tlsResumed = c.resumed;
+      g.tlsFailed = c.failed;
+      g.http1 = c.h1;
+      g.h2 = c.h2;
+    }
+    listeners.set(l.name, g);
+  }
   for (const t of plane.tunnels) {
     const g = t.server === null ? undefined : servers.get(t.server);
     if (g !== undefined) {

@@ -1,6 +1,6 @@
 import type { ControlPlane } from "../control/plane.ts";
 import type { DataPlane } from "../gateway/data-plane.ts";
-import { readGauges, type Gauges } from "../gateway/gauges.ts";
+import { readGauges, zeroListener, type Gauges, type ListenerGauges } from "../gateway/gauges.ts";
 import type { ServerStats } from "../gateway/stats.ts";
 
 /**
@@ -26,10 +26,12 @@ export interface ServerSnapshot {
 export interface Snapshot {
   /** `backend/server` → numbers. */
   readonly servers: Record<string, ServerSnapshot>;
-  readonly listeners: Record<string, { connections: number; tunnels: number }>;
+  readonly listeners: Record<string, ListenerGauges>;
   readonly sessions: number;
   readonly tunnels: number;
   readonly admissionRejected: number;
+  readonly sniRefused: number;
+  readonly proxyRefused: number;
 }
 
 const NUMERIC_STATS = [
@@ -40,8 +42,8 @@ const NUMERIC_STATS = [
 /** Reads a worker's live objects (control-plane cost, once a second). */
 export function takeSnapshot(plane: DataPlane): Snapshot {
   const gauges = readGauges(plane);
-  const listeners: Record<string, { connections: number; tunnels: number }> = {};
-  for (const name of plane.listenerNames) listeners[name] = { ...(gauges.listeners.get(name) ?? { connections: 0, tunnels: 0 }) };
+  const listeners: Record<string, ListenerGauges> = {};
+  for (const name of plane.listenerNames) listeners[name] = { ...(gauges.listeners.get(name) ?? zeroListener()) };
   const servers: Record<string, ServerSnapshot> = {};
   for (const b of plane.backends.values()) {
     for (const s of b.servers) {
@@ -53,7 +55,8 @@ export function takeSnapshot(plane: DataPlane): Snapshot {
       servers[`${b.name}/${s.name}`] = { stats: st, ...g };
     }
   }
-  return { servers, listeners, sessions: gauges.sessions, tunnels: gauges.tunnels, admissionRejected: plane.counters.admissionRejected };
+  const c = plane.counters;
+  return { servers, listeners, sessions: gauges.sessions, tunnels: gauges.tunnels, admissionRejected: c.admissionRejected, sniRefused: c.sniRefused, proxyRefused: c.proxyRefused };
 }
 
 /**
@@ -62,19 +65,22 @@ export function takeSnapshot(plane: DataPlane): Snapshot {
  */
 export function applySnapshots(model: ControlPlane, snaps: readonly Snapshot[]): void {
   const mirror: Gauges = { servers: new Map(), listeners: new Map(), sessions: 0, tunnels: 0 };
-  let admission = 0;
+  let admission = 0, sni = 0, proxy = 0;
   for (const snap of snaps) {
     mirror.sessions += snap.sessions;
     mirror.tunnels += snap.tunnels;
     admission += snap.admissionRejected;
+    sni += snap.sniRefused ?? 0;
+    proxy += snap.proxyRefused ?? 0;
     for (const [name, l] of Object.entries(snap.listeners)) {
-      const m = mirror.listeners.get(name) ?? { connections: 0, tunnels: 0 };
-      m.connections += l.connections;
-      m.tunnels += l.tunnels;
+      const m = mirror.listeners.get(name) ?? zeroListener();
+      for (const k of Object.keys(m) as (keyof ListenerGauges)[]) m[k] += l[k] ?? 0;
       mirror.listeners.set(name, m);
     }
   }
   model.counters.admissionRejected = admission;
+  model.counters.sniRefused = sni;
+  model.counters.proxyRefused = proxy;
   for (const b of model.backends.values()) {
     for (const s of b.servers) {
       const key = `${b.name}/${s.name}`;

@@ -93,12 +93,18 @@ describe("admin: /metrics", () => {
       holdfast_admission_rejected_total: "counter",
       holdfast_config_reloads_total: "counter",
       holdfast_config_reload_failures_total: "counter",
+      holdfast_client_connections_total: "counter",
+      holdfast_tls_handshakes_total: "counter",
+      holdfast_tls_handshake_failures_total: "counter",
+      holdfast_sni_refused_total: "counter",
+      holdfast_proxy_protocol_refused_total: "counter",
       holdfast_process_resident_memory_bytes: "gauge",
       holdfast_nodejs_eventloop_lag_seconds: "gauge",
     };
     for (const [name, type] of Object.entries(expected)) assert.equal(types.get(name), type, `${name} is a ${type}`);
 
-    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener"]);
+    // protocol: http1 | h2; resumed: yes | no.
+    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener", "protocol", "resumed"]);
     for (const s of samples) {
       if (s.name.startsWith("holdfast_process_") || s.name.startsWith("holdfast_nodejs_")) continue;
       for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has a bounded label set (found ${k})`);

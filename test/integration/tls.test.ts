@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { WebSocket, WebSocketServer } from "ws";
+import { createMetrics } from "../../src/admin/metrics.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { httpBackend, type Backend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
@@ -118,7 +119,7 @@ describe("TLS termination", () => {
   });
 
   test("a returning client resumes its session with a ticket (no full handshake), across certificates", async () => {
-    const counters = gw.gw.data.tlsCounters("web")!;
+    const counters = gw.gw.data.listenerCounters("web")!;
     for (const servername of ["api.example.com", "www.example.com"]) {
       const first = await get(gw.port(), ca.cert, { servername });
       assert.equal(first.reused, false);
@@ -129,6 +130,9 @@ describe("TLS termination", () => {
       assert.equal(counters.resumed - before, 1);
     }
     assert.ok(counters.handshakes >= 4);
+    const text = await createMetrics(gw.gw.control, { processMetrics: false }).text();
+    assert.match(text, new RegExp(`holdfast_tls_handshakes_total\\{listener="web",resumed="yes"\\} ${counters.resumed}\\b`));
+    assert.match(text, new RegExp(`holdfast_tls_handshakes_total\\{listener="web",resumed="no"\\} ${counters.handshakes - counters.resumed}\\b`));
   });
 
   test("minVersion: TLSv1.3 refuses a TLS 1.2 client; the failure is counted", async () => {
@@ -137,7 +141,7 @@ describe("TLS termination", () => {
       await assert.rejects(get(gw13.port(), ca.cert, { servername: "default.test", maxVersion: "TLSv1.2" }), /protocol version|wrong version|unsupported/i);
       const ok = await get(gw13.port(), ca.cert, { servername: "default.test" });
       assert.equal(ok.status, 200);
-      await waitFor(() => gw13.gw.data.tlsCounters("web")!.failed === 1, "the failed handshake is counted");
+      await waitFor(() => gw13.gw.data.listenerCounters("web")!.failed === 1, "the failed handshake is counted");
     } finally {
       await gw13.close();
     }

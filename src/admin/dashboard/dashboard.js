@@ -120,11 +120,13 @@
     tb.replaceChildren.apply(tb, o.listeners.map(function (l) {
       return el("tr", { "data-listener": l.name }, [
         el("td", {}, [el("b", { text: l.name })]),
-        el("td", {}, [el("span", { cls: "mode", text: l.mode.toUpperCase() + (l.tls ? " + TLS" : "") })]),
+        el("td", {}, [el("span", { cls: "mode", text: l.mode.toUpperCase() + (l.tls ? " + TLS" : "") + (l.protocols.indexOf("h2") >= 0 || l.protocols.indexOf("h2c") >= 0 ? " · h2" : "") })]),
         el("td", { cls: "mono", text: l.address }),
         el("td", { text: l.backends.join(", ") }),
         el("td", { cls: "n", text: fmtCount(l.connections) }),
-        el("td", { cls: "n", text: fmtCount(l.tunnels) })
+        el("td", { cls: "n", text: fmtCount(l.tunnels) }),
+        el("td", { cls: "n", title: "HTTP/1.1 · HTTP/2 connections since start", text: l.mode === "http" ? fmtCount(l.http1) + " · " + fmtCount(l.h2) : "–" }),
+        el("td", { cls: "n", title: "TLS handshakes since start (resumed, failed)", text: l.tls ? fmtCount(l.tlsHandshakes) + " (" + fmtPct(l.tlsHandshakes > 0 ? l.tlsResumed / l.tlsHandshakes : null) + " resumed" + (l.tlsFailed > 0 ? ", " + fmtCount(l.tlsFailed) + " failed" : "") + ")" : "–" })
       ]);
     }));
   }

@@ -36,7 +36,7 @@ export function dashboardHtml(css: string, js: string): string {
   <h2>Listeners</h2>
   <div class="panel scroll">
     <table class="listeners">
-      <thead><tr><th>Listener</th><th>Mode</th><th>Address</th><th>Backends</th><th class="n">Connections</th><th class="n">Tunnels</th></tr></thead>
+      <thead><tr><th>Listener</th><th>Mode</th><th>Address</th><th>Backends</th><th class="n">Connections</th><th class="n">Tunnels</th><th class="n">h1 · h2</th><th class="n">TLS handshakes</th></tr></thead>
       <tbody id="listeners"></tbody>
     </table>
   </div>

@@ -14,6 +14,13 @@ import type { RequestFacts } from "./request.ts";
 export interface Downstream {
   /** The client's address (for hash keys on a retry, and the logs). */
   readonly clientIp: string;
+  /**
+   * No request of the client's connection has been admitted yet: admission counts new
+   * connections, so only a fresh one (or an upgrade) spends a token.
+   */
+  readonly fresh: boolean;
+  /** A request of this connection was admitted: it is not fresh any more. */
+  admitted(): void;
   /** The request came over TLS (sticky cookies are then `Secure`). */
   readonly secure: boolean;
   /**
@@ -44,8 +51,29 @@ export interface Downstream {
   reject(code: ResponseErrorCode, message: string, retryAfter?: number): void;
   /** Cuts the client's connection (a response had started: it must see a broken connection). */
   abort(): void;
-  /** A 101: gives up the client socket, returning it with the bytes read after the request. */
-  takeOver(): { socket: HfSocket; rest: Buffer | null };
+  /**
+   * A 101: tells the client the protocol switched (HTTP/1.1: the 101 head `res`, parsed
+   * from `buf`, with its own `Connection: upgrade` and a sticky `Set-Cookie`; HTTP/2: a
+   * 200 on the stream, RFC 8441), then gives up the client side, returning it (a socket,
+   * or the HTTP/2 stream) with the bytes read after the request.
+   */
+  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HfSocket; rest: Buffer | null };
+}
+
+/**
+ * One client connection of an http listener, as the data plane's registry sees it: an
+ * HTTP/1.1 {@link HttpSession} or an HTTP/2 `H2Session`. A drain, a listener's removal
+ * and a graceful stop ask it to close once idle; a hard stop destroys it.
+ *
+ * @example
+ * for (const s of plane.sessions) if (s.listener === "web") s.closeWhenIdle();
+ */
+export interface ClientSession {
+  /** Name of the listener that accepted the connection. */
+  readonly listener: string;
+  readonly socket: { destroy(): void };
+  /** Closes after what is in flight (HTTP/1.1: the current exchange; HTTP/2: GOAWAY, then its streams). */
+  closeWhenIdle(): void;
 }
 
 /** The client's reading is paused until an upstream connection is ready. */

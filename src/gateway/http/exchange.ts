@@ -69,8 +69,6 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #reqDone = false;
   /** The whole request is still in hand (`#out`), so a retry may send it again. */
   #replayable = false;
-  /** No request of this client connection has been admitted yet (admission counts connections). */
-  #fresh = true;
   /** A partial response head from the server. */
   #resBuf: Buffer | null = null;
   #resHeadSent = false;
@@ -175,11 +173,11 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     const server = backend.select(view, this.#down.secure, wheel.now);
     this.#setCookie = backend.setCookie;
     if (server !== undefined) {
-      if ((this.#fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
+      if ((this.#down.fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
         const wait = backend.admit(server, wheel.now);
         if (wait > 0) return this.#refuseAdmission(backend, server, wait);
       }
-      this.#fresh = false;
+      this.#down.admitted();
       return this.#connect(server);
     }
     if (backend.saturated) {
@@ -497,8 +495,8 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     const setCookie = this.#setCookie;
     this.#setCookie = undefined;
     this.#attempt.done();
-    const { socket, rest } = this.#down.takeOver();
-    handOff(this.#ctx, socket, up.socket, server, backend, this.facts, setCookie, this.#latency, access, rest, buf, end, RES);
+    const { socket, rest } = this.#down.takeOver(buf, RES, setCookie);
+    handOff(this.#ctx, socket, up.socket, server, backend, this.facts, this.#latency, access, rest, buf, end);
   }
 
   #holdUpstream(): void {

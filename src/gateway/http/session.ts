@@ -10,7 +10,7 @@ import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
 import { discard, ignore, type HfSocket, type SocketHandler } from "../sockets.ts";
 import type { Expirable, TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "../tunnel/tunnel.ts";
-import type { Downstream } from "./downstream.ts";
+import type { ClientSession, Downstream } from "./downstream.ts";
 import { Exchange } from "./exchange.ts";
 import { accessRecord, classifyRequest, refusalRecord, type RequestFacts } from "./request.ts";
 import { VIEW } from "./request-view.ts";
@@ -36,7 +36,7 @@ export interface HttpListenerContext {
   cfg: HttpListenerConfig;
   router: Router;
   readonly wheel: TimerWheel;
-  readonly sessions: Set<HttpSession>;
+  readonly sessions: Set<ClientSession>;
   readonly tunnels: Set<Tunnel>;
   readonly counters: { admissionRejected: number };
   /** Ends the accounting of the listener's tunnels (created with the first one). */
@@ -71,7 +71,7 @@ const HOLD_PIPELINE = 1; // a complete request is buffered behind the current on
  * @example
  * new HttpSession(attach(socket, discard), ctx); // registers itself as the socket's handler
  */
-export class HttpSession implements SocketHandler, Expirable, Downstream {
+export class HttpSession implements SocketHandler, Expirable, Downstream, ClientSession {
   /** The client connection. */
   readonly socket: HfSocket;
   readonly #ctx: HttpListenerContext;
@@ -80,6 +80,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
   /** The client as a PROXY header named it (`proxyProtocol: accept`), else null. */
   readonly #client: ProxyClient | null;
   readonly secure: boolean;
+  fresh = true;
   /** `S_*`. */
   #state = S_IDLE;
   /** Unparsed client bytes: a partial head, or requests pipelined behind the current one. */
@@ -126,6 +127,10 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
 
   get clientIp(): string {
     return this.#fwd.ip;
+  }
+
+  admitted(): void {
+    this.fresh = false;
   }
 
   proxyHeader(version: "v1" | "v2"): Buffer {
@@ -325,7 +330,10 @@ export class HttpSession implements SocketHandler, Expirable, Downstream {
     if (this.#buf !== null) this.#readHead();
   }
 
-  takeOver(): { socket: HfSocket; rest: Buffer | null } {
+  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HfSocket; rest: Buffer | null } {
+    // Connection is hop-by-hop and was dropped; a 101 needs its own (RFC 9110 §7.8).
+    const cookie = setCookie === undefined ? "" : `Set-Cookie: ${setCookie}\r\n`;
+    this.socket.write(writeResponseHead(buf, res, `Connection: upgrade\r\n${cookie}`, null, 0, 0));
     this.#disarm();
     this.#state = S_CLOSED;
     this.#ctx.sessions.delete(this);

@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import type { Head } from "../../codec/http1/head.ts";
-import { writeResponseHead } from "../../codec/http1/write.ts";
 import { closeFrame } from "../../codec/ws/build.ts";
 import { retryAfterReason } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
@@ -36,24 +34,21 @@ export function acceptThenClose(key: string | undefined, code: number, retryAfte
 }
 
 /**
- * After a `101`: forwards the response head (with its own `Connection: upgrade` and a
- * sticky `Set-Cookie`), then hands the client and upstream sockets to a {@link Tunnel}
- * that counts as one active connection on `server` for its whole life. The HTTP
+ * After a `101` (the client was told by its session: `Downstream.takeOver`): hands the
+ * client side and the upstream socket to a {@link Tunnel} that counts as one active
+ * connection on `server` for its whole life. The HTTP
  * session is gone from here on; the listener's shared {@link HttpTunnelOwner} does the
  * accounting when the tunnel closes (an open tunnel keeps no session alive: memory per
  * idle WebSocket matters). `toServer` are client bytes that followed the upgrade
  * request; `buf[end..]` server bytes that followed the 101.
  *
  * @example
- * handOff(ctx, client, up.socket, server, backend, facts, setCookie, latency, access, toServer, buf, end);
+ * handOff(ctx, client, up.socket, server, backend, facts, latency, access, toServer, buf, end);
  */
 export function handOff(
   ctx: HttpListenerContext, client: HfSocket, upstream: HfSocket, server: UpstreamServer, backend: Backend, facts: RequestFacts,
-  setCookie: string | undefined, latencyMs: number, access: AccessRecord | null, toServer: Buffer | null, buf: Buffer, end: number, res: Head,
+  latencyMs: number, access: AccessRecord | null, toServer: Buffer | null, buf: Buffer, end: number,
 ): void {
-  // Connection is hop-by-hop and was dropped; a 101 needs its own (RFC 9110 §7.8).
-  const cookie = setCookie === undefined ? "" : `Set-Cookie: ${setCookie}\r\n`;
-  client.write(writeResponseHead(buf, res, `Connection: upgrade\r\n${cookie}`, null, 0, 0));
   server.stats.tunnelsOpened++;
   backend.passiveSuccess(server);
   const ws = facts.websocket ? new WsTracking(backend.config.websocket) : null;

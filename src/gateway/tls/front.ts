@@ -18,28 +18,28 @@ import type { TicketKeys } from "./tickets.ts";
  * established connections keep theirs.
  *
  * @example
- * const front = new TlsFront(cfg, tickets, newTlsCounters(), (s) => new HttpSession(attach(s, discard), ctx), log);
+ * const front = new TlsFront(cfg, tickets, newListenerCounters(), (s) => new HttpSession(attach(s, discard), ctx), log);
  * netServer.on("connection", (raw) => front.accept(raw));
  */
-export interface TlsCounters {
-  /** Handshakes completed, resumed ones included. */
+export interface ListenerCounters {
+  /** TLS handshakes completed, resumed ones included. */
   handshakes: number;
   /** Handshakes that resumed a session (a ticket): no certificate signature, cheap. */
   resumed: number;
   /** Handshakes that failed (protocol version, no shared cipher, a reset mid-handshake). */
   failed: number;
-  /** Connections by protocol after ALPN. */
+  /** Client connections by protocol (after ALPN or the h2c preface; clear text too). */
   h1: number;
   h2: number;
 }
 
 /**
- * Zeroed {@link TlsCounters}.
+ * Zeroed {@link ListenerCounters}.
  *
  * @example
- * const counters = newTlsCounters();
+ * const counters = newListenerCounters();
  */
-export function newTlsCounters(): TlsCounters {
+export function newListenerCounters(): ListenerCounters {
   return { handshakes: 0, resumed: 0, failed: 0, h1: 0, h2: 0 };
 }
 
@@ -62,7 +62,7 @@ export class TlsFront {
   readonly #unsubscribe: () => void;
 
   /** `counters` belong to the listener (they outlive a front that a reload replaces). */
-  constructor(cfg: HttpListenerConfig, tickets: TicketKeys, counters: TlsCounters, onSecure: (socket: TLSSocket) => void, log: Logger | undefined) {
+  constructor(cfg: HttpListenerConfig, tickets: TicketKeys, counters: ListenerCounters, onSecure: (socket: TLSSocket) => void, log: Logger | undefined) {
     this.#prepared = TlsFront.prepare(cfg.tls!);
     const p = this.#prepared;
     const alpn = alpnOf(cfg);
@@ -82,8 +82,6 @@ export class TlsFront {
     this.server.on("secureConnection", (s: TLSSocket) => {
       counters.handshakes++;
       if (s.isSessionReused()) counters.resumed++;
-      if (s.alpnProtocol === "h2") counters.h2++;
-      else counters.h1++;
       onSecure(s);
     });
     this.server.on("tlsClientError", (err: Error, s: TLSSocket) => {
@@ -164,12 +162,9 @@ function keyOf(tls: ListenerTls): string {
   return `${tls.minVersion} ${tls.certs.map((c) => `${c.cert}:${c.key}:${c.fingerprint}`).join(" ")}`;
 }
 
-// HTTP/2 is not served yet: h2 is not offered until it is (issue 13).
-const H2_READY = false;
-
 function alpnOf(cfg: HttpListenerConfig): string[] {
   const out: string[] = [];
-  if (H2_READY && cfg.protocols.includes("h2")) out.push("h2");
+  if (cfg.protocols.includes("h2")) out.push("h2");
   if (cfg.protocols.includes("http1")) out.push("http/1.1");
   return out;
 }

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { BodyFramer } from "./body.ts";
+import { Dechunker } from "./dechunk.ts";
+import { mulberry32 } from "./fuzz.kit.ts";
+
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+
+function dechunk(buf: Buffer, cuts: readonly number[]): { data: Buffer; done: boolean; consumed: number } {
+  const d = new Dechunker();
+  const out: Buffer[] = [];
+  let consumed = 0;
+  for (let c = 0; c + 1 < cuts.length; c++) {
+    for (let p = cuts[c]!; p < cuts[c + 1]! && !d.done; ) {
+      p = d.next(buf, p, cuts[c + 1]!);
+      if (d.dataEnd > d.dataStart) out.push(buf.subarray(d.dataStart, d.dataEnd));
+      consumed = p;
+    }
+  }
+  return { data: Buffer.concat(out), done: d.done, consumed };
+}
+
+test("Dechunker: data runs without the framing, extensions and trailers", () => {
+  const cases: [body: string, data: string][] = [
+    ["0\r\n\r\n", ""],
+    ["5\r\nhello\r\n0\r\n\r\n", "hello"],
+    ["5;ext=1;x=\"q;\\\"\"\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n", "hello world"],
+    ["A\r\n0123456789\r\na\r\nabcdefghij\r\n0;last\r\n\r\n", "0123456789abcdefghij"],
+  ];
+  for (const [body, data] of cases) {
+    const buf = Buffer.from(body, "latin1");
+    for (let cut = 0; cut <= buf.length; cut++) {
+      const r = dechunk(buf, [0, cut, buf.length]);
+      assert.equal(r.data.toString("latin1"), data, `${JSON.stringify(body)} cut at ${cut}`);
+      assert.equal(r.done, true);
+      assert.equal(r.consumed, buf.length);
+    }
+  }
+});
+
+test("Dechunker: it stops at the end of the body; what follows is not read", () => {
+  const buf = Buffer.from("3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n", "latin1");
+  const r = dechunk(buf, [0, buf.length]);
+  assert.equal(r.data.toString(), "abc");
+  assert.equal(r.consumed, buf.indexOf("HTTP"));
+});
+
+test(`Dechunker agrees with BodyFramer on random chunked bodies cut anywhere (FUZZ_SEED=${SEED})`, () => {
+  const random = mulberry32(SEED);
+  const int = (n: number) => Math.floor(random() * n);
+  for (let i = 0; i < 2000; i++) {
+    const parts: Buffer[] = [];
+    const data: Buffer[] = [];
+    for (let k = int(6); k > 0; k--) {
+      const chunk = Buffer.alloc(1 + int(300), int(256));
+      data.push(chunk);
+      const ext = int(3) === 0 ? `;e${int(9)}=${int(99)}` : "";
+      parts.push(Buffer.from(`${chunk.length.toString(int(2) === 0 ? 16 : 16).toUpperCase()}${ext}\r\n`, "latin1"), chunk, Buffer.from("\r\n"));
+    }
+    parts.push(Buffer.from(`0\r\n${int(2) === 0 ? "Trailer-A: x\r\n" : ""}\r\n`, "latin1"));
+    const body = Buffer.concat(parts);
+    const framer = new BodyFramer();
+    framer.startChunked();
+    assert.equal(framer.scan(body, 0, body.length), body.length, "a valid body");
+    const cuts = [0, ...Array.from({ length: int(5) }, () => int(body.length + 1)).sort((a, b) => a - b), body.length];
+    const r = dechunk(body, cuts);
+    assert.ok(r.data.equals(Buffer.concat(data)), `FUZZ_SEED=${SEED} case ${i}`);
+    assert.equal(r.done, true);
+  }
+});

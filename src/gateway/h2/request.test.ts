@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Head, findHeadEnd, parseRequest } from "../../codec/http1/head.ts";
+import { H1Request, toH1Request } from "./request.ts";
+
+const GET: string[] = [":method", "GET", ":scheme", "https", ":authority", "a.example", ":path", "/x?y=1"];
+const out = new H1Request();
+const build = (raw: string[], endStream = true) => {
+  const error = toH1Request(raw, endStream, out);
+  return { error, head: error === null ? out.head.toString("latin1") : "" };
+};
+
+test("toH1Request: requests become HTTP/1.1 heads the strict scanner reads back", () => {
+  const cases: [raw: string[], endStream: boolean, head: string][] = [
+    [GET, true, "GET /x?y=1 HTTP/1.1\r\nhost: a.example\r\n\r\n"],
+    [[...GET, "accept", "*/*", "cookie", "a=1", "x-b", "2", "cookie", "c=3"], true, "GET /x?y=1 HTTP/1.1\r\nhost: a.example\r\naccept: */*\r\nx-b: 2\r\ncookie: a=1; c=3\r\n\r\n"],
+    [[":method", "POST", ":scheme", "https", ":authority", "a.example", ":path", "/up", "content-length", "5"], false, "POST /up HTTP/1.1\r\nhost: a.example\r\ncontent-length: 5\r\n\r\n"],
+    [[":method", "POST", ":scheme", "https", ":authority", "a.example", ":path", "/up"], false, "POST /up HTTP/1.1\r\nhost: a.example\r\ntransfer-encoding: chunked\r\n\r\n"],
+    [[":method", "POST", ":scheme", "https", ":authority", "a.example", ":path", "/up", "content-length", "0"], true, "POST /up HTTP/1.1\r\nhost: a.example\r\ncontent-length: 0\r\n\r\n"],
+    [[":method", "OPTIONS", ":scheme", "https", ":authority", "a.example", ":path", "*"], true, "OPTIONS * HTTP/1.1\r\nhost: a.example\r\n\r\n"],
+    [[":method", "GET", ":scheme", "http", ":path", "/", "host", "b.example:8080"], true, "GET / HTTP/1.1\r\nhost: b.example:8080\r\n\r\n"],
+    [[...GET, "host", "A.EXAMPLE", "te", "trailers"], true, "GET /x?y=1 HTTP/1.1\r\nhost: a.example\r\n\r\n"],
+  ];
+  const h = new Head();
+  for (const [raw, endStream, head] of cases) {
+    const r = build(raw, endStream);
+    assert.equal(r.error, null, raw.join(" "));
+    assert.equal(r.head, head);
+    assert.equal(parseRequest(out.head, findHeadEnd(out.head, 0, out.head.length), h), 0, head);
+  }
+});
+
+test("toH1Request: an extended CONNECT for WebSocket becomes an upgrade with the gateway's own key", () => {
+  const r = build([":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":authority", "a.example", ":path", "/chat", "sec-websocket-version", "13", "sec-websocket-protocol", "chat"], false);
+  assert.equal(r.error, null);
+  assert.equal(out.websocket, true);
+  assert.match(out.wsKey, /^[A-Za-z0-9+/]{22}==$/);
+  assert.equal(r.head, `GET /chat HTTP/1.1\r\nhost: a.example\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ${out.wsKey}\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: chat\r\n\r\n`);
+  const h = new Head();
+  assert.equal(parseRequest(out.head, out.head.length, h), 0);
+  assert.ok(h.wantsUpgrade);
+});
+
+test("toH1Request: what HTTP/2 forbids, or what could reframe the request, is refused", () => {
+  const cases: [raw: string[], endStream: boolean, why: RegExp][] = [
+    [[...GET, "transfer-encoding", "chunked"], false, /connection-specific field transfer-encoding/],
+    [[...GET, "connection", "close"], true, /connection-specific field connection/],
+    [[...GET, "keep-alive", "1"], true, /connection-specific/],
+    [[...GET, "proxy-connection", "x"], true, /connection-specific/],
+    [[...GET, "upgrade", "websocket"], true, /connection-specific/],
+    [[...GET, "te", "gzip"], true, /te: gzip/],
+    [[...GET, "x-a", "1\r\nx-b: 2"], true, /NUL, CR or LF/],
+    [[...GET, "x-a", "1\nx"], true, /NUL, CR or LF/],
+    [[...GET, "x-a", "a\0b"], true, /NUL, CR or LF/],
+    [[...GET, "X-Upper", "1"], true, /malformed field name/],
+    [[...GET, "bad name", "1"], true, /malformed field name/],
+    [[...GET, "host", "evil.example"], true, /:authority and host differ/],
+    [[...GET, "host", "a.example", "host", "a.example"], true, /repeated host/],
+    [[...GET, "content-length", "1", "content-length", "1"], false, /repeated content-length/],
+    [[...GET, "content-length", "+1"], false, /malformed content-length/],
+    [[...GET, "content-length", "5"], true, /content-length with no DATA/],
+    [[...GET, ":method", "POST"], true, /repeated :method/],
+    [["x-a", "1", ...GET], true, /after a regular field/],
+    [[...GET, ":status", "200"], true, /unknown pseudo-header/],
+    [[":scheme", "https", ":authority", "a", ":path", "/"], true, /no :method/],
+    [[":method", "GET", ":authority", "a", ":path", "/"], true, /no :scheme/],
+    [[":method", "GET", ":scheme", "https", ":path", "/"], true, /no :authority or host/],
+    [[":method", "GET", ":scheme", "https", ":authority", "a", ":path", "http://evil/x"], true, /malformed :path/],
+    [[":method", "GET", ":scheme", "https", ":authority", "a", ":path", "*"], true, /malformed :path/],
+    [[":method", "GET", ":scheme", "https", ":authority", "a"], true, /malformed :path/],
+    [[":method", "CONNECT", ":authority", "a:443"], false, /CONNECT is not supported/],
+    [[":method", "CONNECT", ":protocol", "h2c", ":scheme", "https", ":authority", "a", ":path", "/"], false, /extended CONNECT for h2c/],
+    [[":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":authority", "a", ":path", "/"], true, /ends its stream/],
+    [[":method", "GET", ":protocol", "websocket", ":scheme", "https", ":authority", "a", ":path", "/"], true, /:protocol without CONNECT/],
+  ];
+  for (const [raw, endStream, why] of cases) {
+    const r = build(raw, endStream);
+    assert.match(String(r.error), why, raw.join(" "));
+  }
+});
