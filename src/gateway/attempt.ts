@@ -1,6 +1,6 @@
 import { shouldRetry, type FailureKind } from "../core/plan/retry.ts";
 import type { Backend } from "./backend.ts";
-import { VIEW } from "./http/request-view.ts";
+import { REQUEST_VIEW } from "./http/request-view.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "./upstream.ts";
 
 /**
@@ -76,7 +76,7 @@ export class UpstreamAttempt {
     if (!shouldRetry(kind, { attempts: this.count, maxRetries: backend.config.retries, idempotent, replayable })) return undefined;
     (this.#tried ??= []).push(failed);
     // Stickiness and hash keys were decided on the first pick: a retry takes any server.
-    let next = backend.select(VIEW.reset(null, null, source), secure, now, this.#tried);
+    let next = backend.select(REQUEST_VIEW.reset(null, null, source), secure, now, this.#tried);
     if (next === undefined && kind === "reset-before-response" && failed.available) next = failed;
     if (next !== undefined) failed.stats.retries++;
     return next;

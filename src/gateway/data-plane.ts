@@ -7,7 +7,7 @@ import { Backend } from "./backend.ts";
 import type { ClientSession } from "./http/downstream.ts";
 import type { HttpListenerContext } from "./http/session.ts";
 import { Router } from "./routes.ts";
-import { attach, discard } from "./sockets.ts";
+import { attach, destroyOnInput } from "./sockets.ts";
 import { HttpListener } from "./http/listener.ts";
 import { PendingSockets } from "./pending.ts";
 import { ProxyAccept } from "./proxy-accept.ts";
@@ -198,7 +198,7 @@ export class DataPlane {
     const ctx: TcpListenerContext = { cfg: l, router, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
-      const s = attach(socket, discard);
+      const s = attach(socket, destroyOnInput);
       if (ctx.cfg.proxyProtocol === "accept") {
         this.#pending.hold(socket);
         new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => {

@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import { encodeProxyV1, encodeProxyV2 } from "../codec/proxy/encode.ts";
 import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader, proxyErrorText } from "../codec/proxy/header.ts";
 import type { Logger } from "../log.ts";
-import { discard, type HfSocket, type SocketHandler } from "./sockets.ts";
+import { destroyOnInput, type HandledSocket, type SocketHandler } from "./sockets.ts";
 import type { Expirable, TimerWheel } from "./timer-wheel.ts";
 
 /**
@@ -28,32 +28,32 @@ export interface ProxyClient {
 }
 
 /** Called once the header is read: `rest` holds the bytes that came after it. */
-export type ProxyAccepted = (socket: HfSocket, client: ProxyClient, rest: Buffer | null) => void;
+export type ProxyAccepted = (socket: HandledSocket, client: ProxyClient, rest: Buffer | null) => void;
 
 // One for the process: a header is parsed synchronously.
 const HEADER = new ProxyHeader();
 
 export class ProxyAccept implements SocketHandler, Expirable {
-  readonly #socket: HfSocket;
+  readonly #socket: HandledSocket;
   readonly #wheel: TimerWheel;
   readonly #counters: { proxyRefused: number };
   readonly #log: Logger | undefined;
-  readonly #done: ProxyAccepted;
+  readonly #onAccepted: ProxyAccepted;
   #buf: Buffer | null = null;
   deadline = 0;
   wheelSlot = -1;
 
-  constructor(socket: HfSocket, wheel: TimerWheel, counters: { proxyRefused: number }, log: Logger | undefined, done: ProxyAccepted) {
+  constructor(socket: HandledSocket, wheel: TimerWheel, counters: { proxyRefused: number }, log: Logger | undefined, done: ProxyAccepted) {
     this.#socket = socket;
     this.#wheel = wheel;
     this.#counters = counters;
     this.#log = log;
-    this.#done = done;
-    socket.hf = this;
+    this.#onAccepted = done;
+    socket.handler = this;
     wheel.arm(this, wheel.now + PROXY_HEADER_TIMEOUT);
   }
 
-  onData(s: HfSocket, chunk: Buffer): void {
+  onData(s: HandledSocket, chunk: Buffer): void {
     const buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
     const n = parseProxyHeader(buf, buf.length, HEADER);
     if (n === PROXY_NEED_MORE) {
@@ -67,8 +67,8 @@ export class ProxyAccept implements SocketHandler, Expirable {
     const client: ProxyClient = h.hasAddress
       ? { ip: h.source, port: h.sourcePort, localIp: h.destination, localPort: h.destinationPort }
       : { ip: s.remoteAddress ?? "", port: s.remotePort ?? 0, localIp: s.localAddress ?? "", localPort: s.localPort ?? 0 };
-    s.hf = discard;
-    this.#done(s, client, n < buf.length ? buf.subarray(n) : null);
+    s.handler = destroyOnInput;
+    this.#onAccepted(s, client, n < buf.length ? buf.subarray(n) : null);
   }
 
   expire(): void {
@@ -78,7 +78,7 @@ export class ProxyAccept implements SocketHandler, Expirable {
   #refuse(why: string): void {
     this.#counters.proxyRefused++;
     this.#log?.debug({ client: this.#socket.remoteAddress, why }, "connection refused: PROXY protocol expected");
-    this.#socket.hf = discard;
+    this.#socket.handler = destroyOnInput;
     this.#socket.destroy();
   }
 

@@ -24,7 +24,7 @@ interface CompiledRoute {
 
 export class Router {
   readonly #routes: CompiledRoute[];
-  readonly #fast: Backend | undefined;
+  readonly #onlyBackend: Backend | undefined;
   readonly #random: () => number;
 
   constructor(routes: readonly RouteConfig[], backends: ReadonlyMap<string, Backend>, random: () => number = Math.random) {
@@ -42,13 +42,13 @@ export class Router {
       return { cfg, allow: cfg.allow ? compileAllow(cfg.allow) : undefined, split, splitTotal: cum, backend };
     });
     const first = this.#routes[0];
-    this.#fast = this.#routes.length === 1 && first !== undefined && first.cfg.match === undefined && first.allow === undefined && first.split === undefined
+    this.#onlyBackend = this.#routes.length === 1 && first !== undefined && first.cfg.match === undefined && first.allow === undefined && first.split === undefined
       ? first.backend
       : undefined;
   }
 
   route(buf: Buffer, h: Head, clientIp: string): Backend | typeof FORBIDDEN | typeof NO_ROUTE {
-    if (this.#fast !== undefined) return this.#fast;
+    if (this.#onlyBackend !== undefined) return this.#onlyBackend;
     for (const r of this.#routes) {
       const m = r.cfg.match;
       if (m !== undefined) {

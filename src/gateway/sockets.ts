@@ -7,40 +7,42 @@ import type { Socket } from "node:net";
  *
  * @example
  * const s = attach(net.connect(port), session);
- * s.hf = tunnel; // from now on the tunnel gets the events
+ * s.handler = tunnel; // from now on the tunnel gets the events
  */
 export interface SocketHandler {
-  onData(s: HfSocket, chunk: Buffer): void;
-  onEnd(s: HfSocket): void;
-  onClose(s: HfSocket): void;
-  onDrain(s: HfSocket): void;
-  onError(s: HfSocket, err: Error): void;
+  onData(s: HandledSocket, chunk: Buffer): void;
+  onEnd(s: HandledSocket): void;
+  onClose(s: HandledSocket): void;
+  onDrain(s: HandledSocket): void;
+  onError(s: HandledSocket, err: Error): void;
 }
 
-export interface HfSocket extends Socket {
-  hf: SocketHandler;
+/** A socket whose events go to `handler` (see {@link attach}). */
+export interface HandledSocket extends Socket {
+  /** Gets the socket's events; reassigned when the socket changes owner. */
+  handler: SocketHandler;
 }
 
-function onData(this: HfSocket, chunk: Buffer): void {
-  this.hf.onData(this, chunk);
+function onData(this: HandledSocket, chunk: Buffer): void {
+  this.handler.onData(this, chunk);
 }
-function onEnd(this: HfSocket): void {
-  this.hf.onEnd(this);
+function onEnd(this: HandledSocket): void {
+  this.handler.onEnd(this);
 }
-function onClose(this: HfSocket): void {
-  this.hf.onClose(this);
+function onClose(this: HandledSocket): void {
+  this.handler.onClose(this);
 }
-function onDrain(this: HfSocket): void {
-  this.hf.onDrain(this);
+function onDrain(this: HandledSocket): void {
+  this.handler.onDrain(this);
 }
-function onError(this: HfSocket, err: Error): void {
-  this.hf.onError(this, err);
+function onError(this: HandledSocket, err: Error): void {
+  this.handler.onError(this, err);
 }
 
 /** Installs the shared listeners and the first handler. */
-export function attach(socket: Socket, handler: SocketHandler): HfSocket {
-  const s = socket as HfSocket;
-  s.hf = handler;
+export function attach(socket: Socket, handler: SocketHandler): HandledSocket {
+  const s = socket as HandledSocket;
+  s.handler = handler;
   s.on("data", onData);
   s.on("end", onEnd);
   s.on("close", onClose);
@@ -50,7 +52,7 @@ export function attach(socket: Socket, handler: SocketHandler): HfSocket {
 }
 
 /** Removes the shared listeners (another stream, a TLS socket, takes the connection over). */
-export function detach(socket: HfSocket): void {
+export function detach(socket: HandledSocket): void {
   socket.off("data", onData);
   socket.off("end", onEnd);
   socket.off("close", onClose);
@@ -59,8 +61,11 @@ export function detach(socket: HfSocket): void {
   socket.pause();
 }
 
-/** A handler that owns nothing: used for sockets being torn down. */
-export const discard: SocketHandler = {
+/**
+ * The handler of a socket nobody owns yet or any more (accepted, not yet handed on, or
+ * being torn down): any input destroys it.
+ */
+export const destroyOnInput: SocketHandler = {
   onData(s) {
     s.destroy();
   },
@@ -72,8 +77,11 @@ export const discard: SocketHandler = {
   onError() {},
 };
 
-/** A handler that drops incoming bytes: a socket answered with an error, closing. */
-export const ignore: SocketHandler = {
+/**
+ * The handler of a socket answered with an error and closing: its input is read and
+ * dropped, and its end is answered with ours.
+ */
+export const dropInput: SocketHandler = {
   onData() {},
   onEnd(s) {
     s.end();

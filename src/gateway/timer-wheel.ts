@@ -24,7 +24,7 @@ export type Clock = () => number;
 export class TimerWheel {
   /** Coarse current time, updated at every tick and by `arm`. */
   now: number;
-  readonly #res: number;
+  readonly #resolutionMs: number;
   readonly #slots: Set<Expirable>[];
   readonly #clock: Clock;
   #tick: number;
@@ -35,7 +35,7 @@ export class TimerWheel {
    * @param slotCount slots in the wheel; deadlines beyond the horizon are re-slotted lazily
    */
   constructor(resolutionMs = 100, slotCount = 256, clock: Clock = () => performance.now()) {
-    this.#res = resolutionMs;
+    this.#resolutionMs = resolutionMs;
     this.#slots = Array.from({ length: slotCount }, () => new Set<Expirable>());
     this.#clock = clock;
     this.now = clock();
@@ -44,7 +44,7 @@ export class TimerWheel {
 
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.advance(), this.#res);
+    this.#timer = setInterval(() => this.advance(), this.#resolutionMs);
     this.#timer.unref();
   }
 
@@ -78,7 +78,7 @@ export class TimerWheel {
 
   #place(item: Expirable): void {
     const n = this.#slots.length;
-    let t = Math.ceil(item.deadline / this.#res);
+    let t = Math.ceil(item.deadline / this.#resolutionMs);
     if (t <= this.#tick) t = this.#tick + 1;
     if (t - this.#tick >= n) t = this.#tick + n - 1;
     const slot = t % n;
@@ -91,7 +91,7 @@ export class TimerWheel {
   /** Runs every deadline that has passed. Called by the interval; tests call it directly. */
   advance(): void {
     const now = this.clock();
-    const target = Math.floor(now / this.#res);
+    const target = Math.floor(now / this.#resolutionMs);
     const n = this.#slots.length;
     // After a long stall (GC, debugger) visit each slot at most once.
     if (target - this.#tick > n) this.#tick = target - n;

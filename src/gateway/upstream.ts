@@ -5,7 +5,7 @@ import type { Address, ServerConfig } from "../config/types.ts";
 import { createHealthRecord, effectiveWeight, isAvailable, state, type HealthRecord, type HealthState } from "../core/health/state.ts";
 import { ServerStats } from "./stats.ts";
 import type { TimerWheel, Expirable } from "./timer-wheel.ts";
-import { attach, detach, type HfSocket, type SocketHandler } from "./sockets.ts";
+import { attach, detach, type HandledSocket, type SocketHandler } from "./sockets.ts";
 
 /**
  * Live state of one backend server: what policies read (`weight`, `available`,
@@ -145,7 +145,7 @@ export class UpstreamServer implements ServerView {
       s.destroy();
       return;
     }
-    s.hf = conn;
+    s.handler = conn;
     conn.waiter = null;
     this.idle.push(conn);
     this.#wheel.arm(conn, this.#wheel.now + this.pool.idleTimeout);
@@ -166,12 +166,12 @@ export class UpstreamServer implements ServerView {
   }
 }
 
-function onConnect(this: HfSocket): void {
-  (this.hf as UpstreamConn).connected();
+function onConnect(this: HandledSocket): void {
+  (this.handler as UpstreamConn).connected();
 }
 
-function onPlainConnect(this: HfSocket): void {
-  (this.hf as UpstreamConn).plainConnected();
+function onPlainConnect(this: HandledSocket): void {
+  (this.handler as UpstreamConn).plainConnected();
 }
 
 function onSession(this: TLSSocket & { hfServer: UpstreamServer }, session: Buffer): void {
@@ -180,12 +180,12 @@ function onSession(this: TLSSocket & { hfServer: UpstreamServer }, session: Buff
 
 /**
  * One TCP connection to a server. While connecting or idle in the pool it handles its
- * own socket events; during an exchange the session owns them (`socket.hf = session`).
+ * own socket events; during an exchange the session owns them (`socket.handler = session`).
  */
 export class UpstreamConn implements SocketHandler, Expirable {
   readonly server: UpstreamServer;
   /** The connection (a TLS socket with `backends.*.tls`). */
-  socket: HfSocket;
+  socket: HandledSocket;
   waiter: UpstreamWaiter | null;
   reused = false;
   isConnected = false;
@@ -264,13 +264,13 @@ export class UpstreamConn implements SocketHandler, Expirable {
     this.socket.destroy();
   }
 
-  onData(s: HfSocket): void {
+  onData(s: HandledSocket): void {
     // Bytes on an idle connection: the server is out of sync; never reuse it.
     this.server.forget(this);
     s.destroy();
   }
 
-  onEnd(s: HfSocket): void {
+  onEnd(s: HandledSocket): void {
     this.server.forget(this);
     s.destroy();
   }
@@ -287,7 +287,7 @@ export class UpstreamConn implements SocketHandler, Expirable {
 
   onDrain(): void {}
 
-  onError(_s: HfSocket, err: Error): void {
+  onError(_s: HandledSocket, err: Error): void {
     if (!this.isConnected) {
       this.server.stats.connectFailures++;
       const w = this.waiter;

@@ -6,7 +6,7 @@ import { runInNewContext } from "node:vm";
  * a freshly allocated buffer; forwarded at once, it is garbage a moment later, but V8
  * only collects buffers when its (small) JS heap fills or when external memory has grown
  * by tens of MiB, and the C allocator keeps that peak. A 1 GiB upload would then grow
- * the process by ~80 MiB of dead buffers. So after every `RECLAIM_BYTES` streamed we
+ * the process by ~80 MiB of dead buffers. So after every `YOUNG_GC_EVERY_BYTES` streamed we
  * ask V8 for a young-generation collection (a scavenge, well under a millisecond with a
  * heap this small): the dead buffers are freed while they are still young, and the
  * allocator reuses the same memory for the next reads.
@@ -16,9 +16,9 @@ import { runInNewContext } from "node:vm";
  *
  * @example
  * socket.write(chunk);
- * streamed(chunk.length);
+ * trackForwardedBytes(chunk.length);
  */
-const RECLAIM_BYTES = 4 * 1024 * 1024;
+const YOUNG_GC_EVERY_BYTES = 4 * 1024 * 1024;
 
 type GcFn = (opts?: { type?: "minor" | "major"; execution?: "sync" | "async" }) => void;
 
@@ -35,13 +35,14 @@ function exposeGc(): GcFn | undefined {
 }
 
 const gc = exposeGc();
-let pending = 0;
+/** Bytes forwarded since the last young-generation collection. */
+let bytesSinceGc = 0;
 
 /** Counts `n` bytes forwarded; collects young garbage every few MiB. */
-export function streamed(n: number): void {
-  pending += n;
-  if (pending >= RECLAIM_BYTES) {
-    pending = 0;
+export function trackForwardedBytes(n: number): void {
+  bytesSinceGc += n;
+  if (bytesSinceGc >= YOUNG_GC_EVERY_BYTES) {
+    bytesSinceGc = 0;
     gc?.({ type: "minor" });
   }
 }

@@ -57,7 +57,7 @@ export function pingPayload(nonce: number): Buffer {
  * f.awaitingPong; // true until the matching pong goes through push()
  */
 export class PongFilter {
-  readonly #t = new FrameTracker();
+  readonly #frames = new FrameTracker();
   #armed = false;
   #p0 = 0; // expected payload bytes 0..3 (uint32)
   #p1 = 0; // expected payload bytes 4..7
@@ -92,22 +92,22 @@ export class PongFilter {
 
   /** The client sent a close frame (its header has gone by). */
   get closeSeen(): boolean {
-    return this.#t.closeSeen;
+    return this.#frames.closeSeen;
   }
 
   /** The client's bytes are not WebSocket frames: forward them blind from now on. */
   get broken(): boolean {
-    return this.#t.broken;
+    return this.#frames.broken;
   }
 
   /** Why the tracking broke (a `FrameError` code), or 0. */
   get error(): FrameErrorCode | 0 {
-    return this.#t.error;
+    return this.#frames.error;
   }
 
   /** True at a client frame boundary. */
   get atFrameBoundary(): boolean {
-    return this.#t.atFrameBoundary;
+    return this.#frames.atFrameBoundary;
   }
 
   /** After a `push` that returned false: the end of the first range to forward, `[start, dropStart)`. */
@@ -144,15 +144,15 @@ export class PongFilter {
    */
   push(buf: Uint8Array, start: number, end: number): boolean {
     if (!this.#armed && this.#pos === 0) {
-      this.#t.push(buf, start, end);
+      this.#frames.push(buf, start, end);
       return true;
     }
-    if (this.#t.broken) return true;
+    if (this.#frames.broken) return true;
     return this.#filter(buf, start, end);
   }
 
   #filter(buf: Uint8Array, start: number, end: number): boolean {
-    const t = this.#t;
+    const t = this.#frames;
     const held = this.#pos; // bytes of a candidate held back from earlier chunks
     let dropStart = -1;
     let dropEnd = -1;

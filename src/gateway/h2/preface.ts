@@ -1,4 +1,4 @@
-import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import { destroyOnInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
 import type { Expirable, TimerWheel } from "../timer-wheel.ts";
 
 /**
@@ -20,10 +20,10 @@ export function prefaceMatch(buf: Uint8Array, end: number): 1 | 0 | -1 {
 }
 
 /** Called once the first bytes have decided; `bytes` were read already and go first. */
-export type PrefaceDecided = (socket: HfSocket, h2: boolean, bytes: Buffer) => void;
+export type PrefaceDecided = (socket: HandledSocket, h2: boolean, bytes: Buffer) => void;
 
 export class PrefaceSniffer implements SocketHandler, Expirable {
-  readonly #socket: HfSocket;
+  readonly #socket: HandledSocket;
   readonly #wheel: TimerWheel;
   readonly #decided: PrefaceDecided;
   #buf: Buffer | null = null;
@@ -31,15 +31,15 @@ export class PrefaceSniffer implements SocketHandler, Expirable {
   wheelSlot = -1;
 
   /** A client that sends nothing within `idleMs` is closed (as an idle HTTP/1.1 one would be). */
-  constructor(socket: HfSocket, wheel: TimerWheel, idleMs: number, decided: PrefaceDecided) {
+  constructor(socket: HandledSocket, wheel: TimerWheel, idleMs: number, decided: PrefaceDecided) {
     this.#socket = socket;
     this.#wheel = wheel;
     this.#decided = decided;
-    socket.hf = this;
+    socket.handler = this;
     wheel.arm(this, wheel.now + idleMs);
   }
 
-  onData(s: HfSocket, chunk: Buffer): void {
+  onData(s: HandledSocket, chunk: Buffer): void {
     const buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
     const m = prefaceMatch(buf, buf.length);
     if (m === 0) {
@@ -48,16 +48,16 @@ export class PrefaceSniffer implements SocketHandler, Expirable {
     }
     this.#wheel.disarm(this);
     this.#buf = null;
-    s.hf = discard;
+    s.handler = destroyOnInput;
     this.#decided(s, m === 1, buf);
   }
 
   expire(): void {
-    this.#socket.hf = discard;
+    this.#socket.handler = destroyOnInput;
     this.#socket.destroy();
   }
 
-  onEnd(s: HfSocket): void {
+  onEnd(s: HandledSocket): void {
     this.#wheel.disarm(this);
     s.destroy();
   }

@@ -9,7 +9,7 @@ import { H_DROP, H_UPGRADE, type Head } from "../../codec/http1/head.ts";
  * keeps just the fields a WebSocket 200 carries over from the 101.
  *
  * @example
- * stream.respond(h2ResponseHeaders(buf, RES, RES.status, undefined, null));
+ * stream.respond(h2ResponseHeaders(buf, RESPONSE_HEAD, RESPONSE_HEAD.status, undefined, null));
  * // { ":status": 200, "content-type": "text/plain", "set-cookie": ["a=1", "b=2"] }
  */
 export function h2ResponseHeaders(buf: Buffer, res: Head, status: number, setCookie: string | undefined, only: ReadonlySet<string> | null): OutgoingHttpHeaders {

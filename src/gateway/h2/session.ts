@@ -24,7 +24,7 @@ import { H2Stream } from "./stream.ts";
 export class H2Session {
   readonly ctx: HttpListenerContext;
   /** The client's address and the X-Forwarded-* lines made from it, built once. */
-  readonly fwd: ForwardInfo;
+  readonly forward: ForwardInfo;
   readonly secure: boolean;
   /** No stream of this connection has been admitted yet (admission counts connections). */
   fresh = true;
@@ -42,7 +42,7 @@ export class H2Session {
     let ip = client?.ip ?? transport.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
     this.secure = (transport as { encrypted?: boolean }).encrypted === true;
-    this.fwd = new ForwardInfo(ip, this.secure ? "https" : "http", isTrustedProxy(ctx.cfg, ip));
+    this.forward = new ForwardInfo(ip, this.secure ? "https" : "http", isTrustedProxy(ctx.cfg, ip));
     ctx.sessions.add(this);
     session.on("stream", (stream: ServerHttp2Stream, _headers: unknown, flags: number, raw: string[]) => {
       this.#streams++;
@@ -62,7 +62,7 @@ export class H2Session {
   }
 
   get clientIp(): string {
-    return this.fwd.ip;
+    return this.forward.ip;
   }
 
   /** The transport, for an immediate stop. */

@@ -7,17 +7,17 @@ import { events } from "../diagnostics.ts";
 import type { Downstream } from "../http/downstream.ts";
 import { Exchange } from "../http/exchange.ts";
 import { accessRecord, classifyRequest, type RequestFacts } from "../http/request.ts";
-import { VIEW } from "../http/request-view.ts";
+import { REQUEST_VIEW } from "../http/request-view.ts";
 import { FORBIDDEN, NO_ROUTE } from "../routes.ts";
-import { attach, discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import { attach, destroyOnInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
 import type { H2Session } from "./session.ts";
 import { H1Request, toH1Request } from "./request.ts";
 import { WEBSOCKET_200_FIELDS, h2ResponseHeaders } from "./response.ts";
 
 /** The module's request head: built, parsed and handed on synchronously. */
-const REQ = new Head();
+const REQUEST_HEAD = new Head();
 /** For the gateway's own responses (parsed back into headers for HTTP/2). */
-const OWN = new Head();
+const OWN_RESPONSE_HEAD = new Head();
 const H1 = new H1Request();
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
@@ -46,7 +46,7 @@ export class H2Stream implements Downstream, SocketHandler {
   #declared = -1;
   #received = 0;
   #chunked = false;
-  #reqDone = false;
+  #requestBodyRead = false;
   #responded = false;
   #dechunk: Dechunker | null = null;
   #done = false;
@@ -54,14 +54,14 @@ export class H2Stream implements Downstream, SocketHandler {
   constructor(session: H2Session, stream: ServerHttp2Stream, raw: readonly string[], flags: number) {
     this.#session = session;
     this.#stream = stream;
-    attach(stream as unknown as HfSocket, this);
+    attach(stream as unknown as HandledSocket, this);
     this.#start(raw, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   }
 
   /** Builds the HTTP/1.1 request, routes it and starts its exchange, or answers it. */
   #start(raw: readonly string[], endStream: boolean): void {
     const session = this.#session;
-    this.#reqDone = endStream;
+    this.#requestBodyRead = endStream;
     const why = toH1Request(raw, endStream, H1);
     if (why !== null) return this.reject("HF_ERR_BAD_REQUEST", `malformed HTTP/2 request: ${why}`);
     this.#declared = H1.contentLength;
@@ -70,20 +70,20 @@ export class H2Stream implements Downstream, SocketHandler {
     const ctx = session.ctx;
     if (buf.length > ctx.cfg.maxHeaderSize) return this.reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
     // The same strict scanner as HTTP/1.1 clients get: what it refuses is not forwarded.
-    const err = parseRequest(buf, findHeadEnd(buf, 0, buf.length), REQ);
+    const err = parseRequest(buf, findHeadEnd(buf, 0, buf.length), REQUEST_HEAD);
     if (err !== 0) return this.reject("HF_ERR_BAD_REQUEST", headErrorText[err as 1]);
     const ip = session.clientIp;
-    const route = ctx.router.route(buf, REQ, ip);
+    const route = ctx.router.route(buf, REQUEST_HEAD, ip);
     if (route === FORBIDDEN) return this.reject("HF_ERR_FORBIDDEN", "your address is not allowed on this route");
     if (route === NO_ROUTE) return this.reject("HF_ERR_NO_ROUTE", "no route matches this request");
-    const x = (this.#exchange = new Exchange(ctx, this));
-    classifyRequest(buf, REQ, route.config.admission !== undefined, x.facts);
+    const exchange = (this.#exchange = new Exchange(ctx, this));
+    classifyRequest(buf, REQUEST_HEAD, route.config.admission !== undefined, exchange.facts);
     const end = buf.length;
-    const out = writeRequestHead(buf, REQ, session.fwd, x.facts.upgrade, buf, end, end);
-    const access = events.exchangeFinished.hasSubscribers || (x.facts.upgrade && events.tunnelClosed.hasSubscribers)
-      ? accessRecord(buf, REQ, ip, ctx.cfg.name, route.name)
+    const out = writeRequestHead(buf, REQUEST_HEAD, session.forward, exchange.facts.upgrade, buf, end, end);
+    const access = events.exchangeFinished.hasSubscribers || (exchange.facts.upgrade && events.tunnelClosed.hasSubscribers)
+      ? accessRecord(buf, REQUEST_HEAD, ip, ctx.cfg.name, route.name)
       : null;
-    x.start(route, VIEW.reset(buf, REQ, ip), out, endStream, end, access);
+    exchange.start(route, REQUEST_VIEW.reset(buf, REQUEST_HEAD, ip), out, endStream, end, access);
   }
 
   get clientIp(): string {
@@ -108,28 +108,28 @@ export class H2Stream implements Downstream, SocketHandler {
 
   // ---------------------------------------------------------------- request body (stream events)
 
-  onData(_s: HfSocket, chunk: Buffer): void {
-    const x = this.#exchange;
-    if (x === null || this.#reqDone) return;
+  onData(_s: HandledSocket, chunk: Buffer): void {
+    const exchange = this.#exchange;
+    if (exchange === null || this.#requestBodyRead) return;
     this.#received += chunk.length;
     // More DATA than content-length said: the server would read the rest as another
     // request (RFC 9113 §8.1.1: malformed).
     if (this.#declared >= 0 && this.#received > this.#declared) return this.#malformed();
     const body = this.#chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, "latin1"), chunk, CRLF]) : chunk;
-    const hold = x.requestBody(body);
+    const hold = exchange.requestBody(body);
     if (hold !== 0) this.hold(hold);
   }
 
   onEnd(): void {
-    const x = this.#exchange;
-    if (x === null || this.#reqDone) return;
+    const exchange = this.#exchange;
+    if (exchange === null || this.#requestBodyRead) return;
     if (this.#declared >= 0 && this.#received !== this.#declared) return this.#malformed();
-    this.#reqDone = true;
+    this.#requestBodyRead = true;
     if (this.#chunked) {
-      const hold = x.requestBody(LAST_CHUNK);
+      const hold = exchange.requestBody(LAST_CHUNK);
       if (hold !== 0) this.hold(hold);
     }
-    x.requestDone();
+    exchange.requestDone();
   }
 
   onDrain(): void {
@@ -212,14 +212,14 @@ export class H2Stream implements Downstream, SocketHandler {
     if (!s.writableEnded && !s.destroyed) s.end();
     // The server answered before the request body was through: the client may stop
     // sending it (RFC 9113 §8.1).
-    if (!this.#reqDone && !s.destroyed) s.close(constants.NGHTTP2_NO_ERROR);
+    if (!this.#requestBodyRead && !s.destroyed) s.close(constants.NGHTTP2_NO_ERROR);
   }
 
   respondAndClose(response: Buffer): void {
     // The gateway's own HTTP/1.1 answer, read back into HTTP/2 headers and a body.
     const end = findHeadEnd(response, 0, response.length);
-    if (end < 0 || parseResponse(response, end, OWN) !== 0) return this.abort();
-    this.#sendOwn(h2ResponseHeaders(response, OWN, OWN.status, undefined, null), response.subarray(end));
+    if (end < 0 || parseResponse(response, end, OWN_RESPONSE_HEAD) !== 0) return this.abort();
+    this.#sendOwn(h2ResponseHeaders(response, OWN_RESPONSE_HEAD, OWN_RESPONSE_HEAD.status, undefined, null), response.subarray(end));
   }
 
   reject(code: ResponseErrorCode, message: string, retryAfter?: number): void {
@@ -236,7 +236,7 @@ export class H2Stream implements Downstream, SocketHandler {
     this.#responded = true;
     s.respond(headers as never, { endStream: body.length === 0 });
     if (body.length > 0) s.end(body);
-    if (!this.#reqDone) s.close(constants.NGHTTP2_NO_ERROR);
+    if (!this.#requestBodyRead) s.close(constants.NGHTTP2_NO_ERROR);
   }
 
   abort(): void {
@@ -246,13 +246,13 @@ export class H2Stream implements Downstream, SocketHandler {
     if (!s.destroyed) s.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 
-  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HfSocket; rest: Buffer | null } {
+  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HandledSocket; rest: Buffer | null } {
     this.#done = true;
     const s = this.#stream;
     // RFC 8441 §5: the 101 becomes a 200; the stream carries the WebSocket bytes.
     s.respond(h2ResponseHeaders(buf, res, 200, setCookie, WEBSOCKET_200_FIELDS));
-    const socket = s as unknown as HfSocket;
-    socket.hf = discard;
+    const socket = s as unknown as HandledSocket;
+    socket.handler = destroyOnInput;
     this.#session.streamClosed();
     return { socket, rest: null };
   }

@@ -1,6 +1,6 @@
 import type { Head } from "../../codec/http1/head.ts";
 import type { ResponseErrorCode } from "../../errors.ts";
-import type { HfSocket } from "../sockets.ts";
+import type { HandledSocket } from "../sockets.ts";
 import type { RequestFacts } from "./request.ts";
 
 /**
@@ -57,7 +57,7 @@ export interface Downstream {
    * 200 on the stream, RFC 8441), then gives up the client side, returning it (a socket,
    * or the HTTP/2 stream) with the bytes read after the request.
    */
-  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HfSocket; rest: Buffer | null };
+  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HandledSocket; rest: Buffer | null };
 }
 
 /**

@@ -8,11 +8,11 @@ import type { AccessRecord } from "../access-log.ts";
 import { UpstreamAttempt } from "../attempt.ts";
 import type { Backend, QueueWaiter } from "../backend.ts";
 import { events } from "../diagnostics.ts";
-import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import { destroyOnInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
 import type { Expirable } from "../timer-wheel.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
-import { streamed } from "../young-gc.ts";
-import { VIEW } from "./request-view.ts";
+import { trackForwardedBytes } from "../young-gc.ts";
+import { REQUEST_VIEW } from "./request-view.ts";
 import { RequestFacts } from "./request.ts";
 import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE, ResponsePlan, planResponse } from "./response.ts";
 import type { HttpListenerContext } from "./session.ts";
@@ -31,7 +31,7 @@ const T_NONE = 0, T_SERVER = 1, T_QUEUE = 2;
 const MAX_RESPONSE_HEAD = 65536;
 
 /** The module's one response head: parsed and forwarded synchronously, so one serves every exchange. */
-const RES = new Head();
+const RESPONSE_HEAD = new Head();
 
 /**
  * One request and its response, from the pick to the last response byte: stickiness,
@@ -52,35 +52,35 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   /** What the request is (filled by the session before `start`). */
   readonly facts = new RequestFacts();
   readonly #ctx: HttpListenerContext;
-  readonly #down: Downstream;
+  readonly #downstream: Downstream;
   readonly #attempt = new UpstreamAttempt();
   readonly #plan = new ResponsePlan();
   /** Frames the response body (finds its end; the bytes are forwarded as they come). */
-  readonly #resBody = new BodyFramer();
+  readonly #responseFramer = new BodyFramer();
   #state = X_NONE;
   #backend: Backend | null = null;
   /** The upstream connection in use during X_SENT (the attempt's, once ready). */
-  #up: UpstreamConn | null = null;
+  #upstream: UpstreamConn | null = null;
   /** The request head and first body bytes, kept while the request may be sent again. */
-  #out: Buffer | null = null;
+  #requestBytes: Buffer | null = null;
   /** Request body bytes that arrived before the upstream connection was ready. */
   #early: Buffer[] | null = null;
   /** The whole request body has been read from the client. */
-  #reqDone = false;
-  /** The whole request is still in hand (`#out`), so a retry may send it again. */
+  #requestBodyRead = false;
+  /** The whole request is still in hand (`#requestBytes`), so a retry may send it again. */
   #replayable = false;
   /** A partial response head from the server. */
-  #resBuf: Buffer | null = null;
-  #resHeadSent = false;
+  #partialResponseHead: Buffer | null = null;
+  #responseHeadSent = false;
   /** The upstream connection can go back to the pool after this response. */
-  #upReusable = false;
+  #upstreamReusable = false;
   /** The upstream socket is paused because the client's buffer is full. */
-  #upHeld = false;
+  #upstreamHeld = false;
   /** A sticky Set-Cookie to add to the response. */
   #setCookie: string | undefined = undefined;
   #access: AccessRecord | null = null;
-  #startedAt = 0;
-  #reqStart = 0;
+  #connectStartedAt = 0;
+  #requestStartedAt = 0;
   #latency = 0;
   #status = 0;
   #bytesIn = 0;
@@ -93,7 +93,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
 
   constructor(ctx: HttpListenerContext, down: Downstream) {
     this.#ctx = ctx;
-    this.#down = down;
+    this.#downstream = down;
   }
 
   /** True from `start` until the exchange ends. */
@@ -108,14 +108,14 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   endStream(): boolean {
     const sse = this.#sse;
     if (!sse.active) return false;
-    if (sse.atBoundary(this.#resBody)) this.#endEventStream();
+    if (sse.atBoundary(this.#responseFramer)) this.#endEventStream();
     else sse.ending = true;
     return true;
   }
 
   /** The response head went to the client: the gateway can no longer answer by itself. */
   get responseStarted(): boolean {
-    return this.#resHeadSent;
+    return this.#responseHeadSent;
   }
 
   /**
@@ -127,28 +127,28 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     this.#backend = backend;
     this.#attempt.reset(backend);
     this.#status = 0;
-    this.#out = out;
-    this.#reqDone = reqDone;
+    this.#requestBytes = out;
+    this.#requestBodyRead = reqDone;
     this.#replayable = reqDone;
-    this.#resHeadSent = false;
-    this.#resBuf = null;
+    this.#responseHeadSent = false;
+    this.#partialResponseHead = null;
     this.#bytesIn = bytesIn;
     this.#bytesOut = 0;
     this.#access = access;
-    if (access !== null) this.#reqStart = this.#ctx.wheel.clock();
+    if (access !== null) this.#requestStartedAt = this.#ctx.wheel.clock();
     this.#pick(view);
   }
 
   /** The request body is complete (its last bytes were passed to `requestBody`). */
   requestDone(): void {
-    this.#reqDone = true;
+    this.#requestBodyRead = true;
   }
 
   /** Request body bytes from the client; returns the `HOLD_*` reason to pause the client for, or 0. */
   requestBody(body: Buffer): number {
-    streamed(body.length);
+    trackForwardedBytes(body.length);
     this.#bytesIn += body.length;
-    const up = this.#up;
+    const up = this.#upstream;
     if (this.#state !== X_SENT || up === null) {
       (this.#early ??= []).push(body);
       return HOLD_CONNECT;
@@ -158,9 +158,9 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
 
   /** The client's buffer drained: resume reading the response. */
   clientDrained(): void {
-    if (this.#upHeld && this.#up !== null) {
-      this.#upHeld = false;
-      this.#up.socket.resume();
+    if (this.#upstreamHeld && this.#upstream !== null) {
+      this.#upstreamHeld = false;
+      this.#upstream.socket.resume();
     }
   }
 
@@ -170,19 +170,19 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #pick(view: RequestView): void {
     const backend = this.#backend!;
     const wheel = this.#ctx.wheel;
-    const server = backend.select(view, this.#down.secure, wheel.now);
+    const server = backend.select(view, this.#downstream.secure, wheel.now);
     this.#setCookie = backend.setCookie;
     if (server !== undefined) {
-      if ((this.#down.fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
+      if ((this.#downstream.fresh || this.facts.upgrade) && backend.config.admission !== undefined) {
         const wait = backend.admit(server, wheel.now);
         if (wait > 0) return this.#refuseAdmission(backend, server, wait);
       }
-      this.#down.admitted();
+      this.#downstream.admitted();
       return this.#connect(server);
     }
     if (backend.saturated) {
       this.#state = X_QUEUED;
-      this.#down.hold(HOLD_CONNECT);
+      this.#downstream.hold(HOLD_CONNECT);
       this.#arm(T_QUEUE, backend.config.queueTimeout);
       backend.queue.push(this);
       return;
@@ -203,7 +203,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       const res = acceptThenClose(this.facts.wsKey, CloseCode.TRY_AGAIN_LATER, hint.ms);
       if (res !== null) {
         this.#end(false);
-        return this.#down.respondAndClose(res);
+        return this.#downstream.respondAndClose(res);
       }
     }
     this.#fail("HF_ERR_ADMISSION", `server ${server.name} of backend ${backend.name} is admitting no more new connections right now`, hint.seconds);
@@ -214,7 +214,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     // Stickiness and hash keys were decided on the head, which is gone by now: a queued
     // request takes whichever server frees up first.
     const backend = this.#backend!;
-    const server = backend.select(VIEW.reset(null, null, this.#down.clientIp), this.#down.secure, this.#ctx.wheel.now);
+    const server = backend.select(REQUEST_VIEW.reset(null, null, this.#downstream.clientIp), this.#downstream.secure, this.#ctx.wheel.now);
     if (server === undefined) {
       backend.queue.push(this);
       return;
@@ -234,41 +234,41 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
 
   #connect(server: UpstreamServer): void {
     this.#state = X_CONNECTING;
-    this.#startedAt = this.#ctx.wheel.clock();
+    this.#connectStartedAt = this.#ctx.wheel.clock();
     // A server that reads a PROXY header gets a connection of this client's own: the
     // header names one client, so such connections are never pooled.
     const pp = this.#backend!.config.proxyProtocol;
-    const conn = this.#attempt.connect(server, this, pp === undefined, pp === undefined ? null : this.#down.proxyHeader(pp));
-    this.#up = conn;
+    const conn = this.#attempt.connect(server, this, pp === undefined, pp === undefined ? null : this.#downstream.proxyHeader(pp));
+    this.#upstream = conn;
     if (conn.reused) this.onUpstreamReady(conn);
-    else this.#down.hold(HOLD_CONNECT);
+    else this.#downstream.hold(HOLD_CONNECT);
   }
 
   onUpstreamReady(conn: UpstreamConn): void {
-    if (this.#state !== X_CONNECTING || this.#up !== conn) {
+    if (this.#state !== X_CONNECTING || this.#upstream !== conn) {
       conn.server.release(conn);
       return;
     }
-    conn.socket.hf = this;
+    conn.socket.handler = this;
     this.#state = X_SENT;
     if (this.#access !== null) this.#access.upstreamReused = conn.reused;
     const s = conn.socket;
-    const out = this.#out!;
-    if (!this.#replayable) this.#out = null;
+    const out = this.#requestBytes!;
+    if (!this.#replayable) this.#requestBytes = null;
     let ok = s.write(out);
     const early = this.#early;
     if (early !== null) {
       this.#early = null;
       for (const b of early) ok = s.write(b);
     }
-    this.#down.release(HOLD_CONNECT);
-    if (!ok) this.#down.hold(HOLD_UPSTREAM);
+    this.#downstream.release(HOLD_CONNECT);
+    if (!ok) this.#downstream.hold(HOLD_UPSTREAM);
     this.#arm(T_SERVER, this.#backend!.config.timeouts.server);
   }
 
   onUpstreamFailed(conn: UpstreamConn, why: UpstreamFailure): void {
-    if (this.#up !== conn) return;
-    this.#up = null;
+    if (this.#upstream !== conn) return;
+    this.#upstream = null;
     const server = this.#attempt.connectFailed(why, this.#ctx.wheel.now);
     if (this.#retry(server, "connect")) return;
     if (why === "timeout") this.#fail("HF_ERR_CONNECT_TIMEOUT", `connecting to server ${server.name} timed out`);
@@ -277,8 +277,8 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
 
   #retry(failed: UpstreamServer, kind: "connect" | "reset-before-response"): boolean {
     const backend = this.#backend!;
-    const replayable = this.#replayable && this.#out !== null;
-    const next = this.#attempt.next(failed, kind, this.facts.idempotent, replayable, this.#down.clientIp, this.#down.secure, this.#ctx.wheel.now);
+    const replayable = this.#replayable && this.#requestBytes !== null;
+    const next = this.#attempt.next(failed, kind, this.facts.idempotent, replayable, this.#downstream.clientIp, this.#downstream.secure, this.#ctx.wheel.now);
     if (next === undefined) return false;
     // Stickiness re-issues its cookie for the server the retry moved to.
     if (next !== failed && backend.setCookie !== undefined) this.#setCookie = backend.setCookie;
@@ -288,23 +288,23 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
 
   // ---------------------------------------------------------------- the upstream socket
 
-  onData(s: HfSocket, chunk: Buffer): void {
-    if (s === this.#up?.socket) this.#onUpstreamData(chunk);
+  onData(s: HandledSocket, chunk: Buffer): void {
+    if (s === this.#upstream?.socket) this.#onUpstreamData(chunk);
     else s.destroy(); // a connection this exchange gave up (after a retry)
   }
 
   onDrain(): void {
-    this.#down.release(HOLD_UPSTREAM);
+    this.#downstream.release(HOLD_UPSTREAM);
   }
 
-  onEnd(s: HfSocket): void {
+  onEnd(s: HandledSocket): void {
     // Events of a connection this exchange already gave up (a retry moved on) are not
     // about the current one.
-    if (s === this.#up?.socket) this.#upstreamGone(false);
+    if (s === this.#upstream?.socket) this.#upstreamGone(false);
   }
 
-  onClose(s: HfSocket): void {
-    if (s === this.#up?.socket) this.#upstreamGone(s.errored !== null);
+  onClose(s: HandledSocket): void {
+    if (s === this.#upstream?.socket) this.#upstreamGone(s.errored !== null);
   }
 
   onError(): void {}
@@ -316,8 +316,8 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       if (this.#sse.active) return this.#eventStreamTimer();
       const server = this.#attempt.server;
       if (server !== null) this.#backend!.passiveFailure(server, this.#ctx.wheel.now, "response timeout");
-      if (!this.#resHeadSent) this.#fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
-      else this.#down.abort();
+      if (!this.#responseHeadSent) this.#fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
+      else this.#downstream.abort();
     } else if (t === T_QUEUE) {
       this.#leaveQueue();
       this.#fail("HF_ERR_QUEUE_TIMEOUT", `every server of backend ${this.#backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
@@ -330,82 +330,82 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       sse.lastData = this.#ctx.wheel.now; // the stream's timer reads it when it fires
       sse.started = true;
     } else if (this.deadline !== 0) this.deadline = this.#ctx.wheel.now + this.#backend!.config.timeouts.server;
-    if (this.#resHeadSent) {
-      streamed(chunk.length);
+    if (this.#responseHeadSent) {
+      trackForwardedBytes(chunk.length);
       this.#bytesOut += chunk.length;
-      const r = this.#resBody.scan(chunk, 0, chunk.length);
-      if (r === BAD_CHUNK) return this.#down.abort();
+      const r = this.#responseFramer.scan(chunk, 0, chunk.length);
+      if (r === BAD_CHUNK) return this.#downstream.abort();
       if (r === NEED_MORE) {
-        if (!this.#down.responseBody(chunk)) this.#holdUpstream();
-        if (sse.ending && sse.atBoundary(this.#resBody)) this.#endEventStream();
+        if (!this.#downstream.responseBody(chunk)) this.#holdUpstream();
+        if (sse.ending && sse.atBoundary(this.#responseFramer)) this.#endEventStream();
         return;
       }
-      if (r < chunk.length) this.#upReusable = false; // bytes after the response: out of sync
-      this.#down.responseBody(r === chunk.length ? chunk : chunk.subarray(0, r));
+      if (r < chunk.length) this.#upstreamReusable = false; // bytes after the response: out of sync
+      this.#downstream.responseBody(r === chunk.length ? chunk : chunk.subarray(0, r));
       return this.#responseDone();
     }
-    let buf = this.#resBuf === null ? chunk : Buffer.concat([this.#resBuf, chunk]);
+    let buf = this.#partialResponseHead === null ? chunk : Buffer.concat([this.#partialResponseHead, chunk]);
     for (;;) {
       const end = findHeadEnd(buf, 0, buf.length);
       if (end === -1) {
         if (buf.length > MAX_RESPONSE_HEAD) return this.#fail("HF_ERR_BAD_RESPONSE", "the server sent an oversized response head");
-        this.#resBuf = buf;
+        this.#partialResponseHead = buf;
         return;
       }
-      if (end < 0 || parseResponse(buf, end, RES) !== 0) {
+      if (end < 0 || parseResponse(buf, end, RESPONSE_HEAD) !== 0) {
         return this.#fail("HF_ERR_BAD_RESPONSE", `server ${this.#attempt.server!.name} sent a malformed response`);
       }
-      const status = RES.status;
+      const status = RESPONSE_HEAD.status;
       if (status >= 200 || status === 101) return this.#responseHead(buf, end);
       // 1xx (100 Continue, 103 Early Hints): forward and wait for the final response.
-      this.#down.interim(buf, RES);
+      this.#downstream.interim(buf, RESPONSE_HEAD);
       buf = buf.subarray(end);
       if (buf.length === 0) {
-        this.#resBuf = null;
+        this.#partialResponseHead = null;
         return;
       }
     }
   }
 
   #responseHead(buf: Buffer, end: number): void {
-    this.#resBuf = null;
-    this.#latency = this.#ctx.wheel.clock() - this.#startedAt;
-    if (RES.status === 101) {
+    this.#partialResponseHead = null;
+    this.#latency = this.#ctx.wheel.clock() - this.#connectStartedAt;
+    if (RESPONSE_HEAD.status === 101) {
       if (!this.facts.upgrade) return this.#fail("HF_ERR_BAD_RESPONSE", "the server switched protocols without being asked");
       return this.#becomeTunnel(buf, end);
     }
-    const status = RES.status;
+    const status = RESPONSE_HEAD.status;
     this.#status = status;
     const server = this.#attempt.server!;
     const backend = this.#backend!;
     if (status >= 500 && backend.config.passive?.on5xx === true) backend.passiveFailure(server, this.#ctx.wheel.now, `status ${status}`);
     else backend.passiveSuccess(server);
     const plan = this.#plan;
-    planResponse(RES, this.facts.isHead, plan);
-    const rb = this.#resBody;
-    if (plan.body === BODY_NONE) rb.none();
-    else if (plan.body === BODY_CHUNKED) rb.startChunked();
-    else if (plan.body === BODY_LENGTH) rb.startLength(RES.contentLength);
-    else rb.startUntilClose();
-    this.#upReusable = plan.upstreamReusable;
-    const stream = (plan.body === BODY_CHUNKED || plan.body === BODY_UNTIL_CLOSE) && isEventStream(buf, RES);
-    if (stream) this.#sse.begin(rb, this.#ctx.wheel.now, buf.length > end);
-    else if (this.#sse.active) this.#sse.stop(rb);
+    planResponse(RESPONSE_HEAD, this.facts.isHead, plan);
+    const framer = this.#responseFramer;
+    if (plan.body === BODY_NONE) framer.none();
+    else if (plan.body === BODY_CHUNKED) framer.startChunked();
+    else if (plan.body === BODY_LENGTH) framer.startLength(RESPONSE_HEAD.contentLength);
+    else framer.startUntilClose();
+    this.#upstreamReusable = plan.upstreamReusable;
+    const stream = (plan.body === BODY_CHUNKED || plan.body === BODY_UNTIL_CLOSE) && isEventStream(buf, RESPONSE_HEAD);
+    if (stream) this.#sse.begin(framer, this.#ctx.wheel.now, buf.length > end);
+    else if (this.#sse.active) this.#sse.stop(framer);
     // A response before the whole request body (Expect: 100-continue refused, 413...)
     // ends the client's connection: say so in its head (#responseDone closes it).
-    if (plan.closeClient || !this.#reqDone) this.#down.closeAfterExchange();
+    if (plan.closeClient || !this.#requestBodyRead) this.#downstream.closeAfterExchange();
     this.facts.upgrade = false;
     let bodyEnd = buf.length;
-    if (!rb.done || plan.body === BODY_UNTIL_CLOSE) {
-      const r = rb.scan(buf, end, buf.length);
+    if (!framer.done || plan.body === BODY_UNTIL_CLOSE) {
+      const r = framer.scan(buf, end, buf.length);
       if (r === BAD_CHUNK) return this.#fail("HF_ERR_BAD_RESPONSE", `server ${server.name} sent a malformed chunked body`);
       if (r >= 0) bodyEnd = r;
     } else bodyEnd = end;
-    if (bodyEnd < buf.length) this.#upReusable = false;
+    if (bodyEnd < buf.length) this.#upstreamReusable = false;
     this.#bytesOut += buf.length;
-    this.#resHeadSent = true;
-    if (!this.#down.responseHead(buf, RES, end, bodyEnd, this.facts, this.#setCookie)) this.#holdUpstream();
-    if (rb.done) this.#responseDone();
+    this.#responseHeadSent = true;
+    if (!this.#downstream.responseHead(buf, RESPONSE_HEAD, end, bodyEnd, this.facts, this.#setCookie)) this.#holdUpstream();
+    if (framer.done) this.#responseDone();
     // Its head is out: an event stream now lives under the tunnel's idle limit.
     else if (stream) this.#arm(T_SERVER, backend.config.sse?.heartbeat ?? backend.config.timeouts.tunnel);
   }
@@ -414,59 +414,59 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #eventStreamTimer(): void {
     const cfg = this.#backend!.config;
     const sse = this.#sse;
-    const v = sse.check(this.#resBody, { idleMs: cfg.timeouts.tunnel, heartbeatMs: cfg.sse?.heartbeat }, this.#ctx.wheel.now);
+    const v = sse.check(this.#responseFramer, { idleMs: cfg.timeouts.tunnel, heartbeatMs: cfg.sse?.heartbeat }, this.#ctx.wheel.now);
     if (v === SSE_END) return this.#endEventStream();
-    if (v === SSE_CUT) return this.#down.abort();
+    if (v === SSE_CUT) return this.#downstream.abort();
     // A client that does not read gets no heartbeat piled on (its buffer is full).
-    if (v === SSE_HEARTBEAT && !this.#upHeld) {
-      const beat = sse.heartbeat(this.#resBody);
+    if (v === SSE_HEARTBEAT && !this.#upstreamHeld) {
+      const beat = sse.heartbeat(this.#responseFramer);
       this.#bytesOut += beat.length;
-      this.#down.responseBody(beat);
+      this.#downstream.responseBody(beat);
     }
     this.#arm(T_SERVER, sse.next);
   }
 
   /** Ends an event stream at an event boundary: the last chunk (when chunked), then both connections close. */
   #endEventStream(): void {
-    const rb = this.#resBody;
-    if (!rb.untilClose) this.#down.responseBody(LAST_CHUNK);
-    this.#sse.stop(rb);
-    this.#upReusable = false;
-    this.#down.closeAfterExchange();
+    const framer = this.#responseFramer;
+    if (!framer.untilClose) this.#downstream.responseBody(LAST_CHUNK);
+    this.#sse.stop(framer);
+    this.#upstreamReusable = false;
+    this.#downstream.closeAfterExchange();
     this.#responseDone();
   }
 
   #responseDone(): void {
-    if (!this.#reqDone) {
+    if (!this.#requestBodyRead) {
       // The server answered before reading the whole request body (413, redirect...):
       // neither connection is in a known state any more.
-      this.#upReusable = false;
-      this.#down.closeAfterExchange();
+      this.#upstreamReusable = false;
+      this.#downstream.closeAfterExchange();
     }
-    const up = this.#up!;
-    this.#up = null;
-    if (this.#upReusable && this.#backend!.config.proxyProtocol === undefined) {
-      if (this.#upHeld) up.socket.resume();
+    const up = this.#upstream!;
+    this.#upstream = null;
+    if (this.#upstreamReusable && this.#backend!.config.proxyProtocol === undefined) {
+      if (this.#upstreamHeld) up.socket.resume();
       up.server.release(up);
     } else up.socket.destroy();
-    this.#upHeld = false;
+    this.#upstreamHeld = false;
     this.#end(true);
-    this.#down.exchangeDone();
+    this.#downstream.exchangeDone();
   }
 
   /** The upstream connection ended or broke during an exchange. */
   #upstreamGone(errored: boolean): void {
-    const up = this.#up;
+    const up = this.#upstream;
     if (up === null || this.#state !== X_SENT) return;
-    if (this.#resHeadSent) {
-      if (this.#resBody.untilClose && !errored) {
-        this.#upReusable = false;
+    if (this.#responseHeadSent) {
+      if (this.#responseFramer.untilClose && !errored) {
+        this.#upstreamReusable = false;
         return this.#responseDone();
       }
-      return this.#down.abort(); // truncated response: the client must see a broken connection
+      return this.#downstream.abort(); // truncated response: the client must see a broken connection
     }
-    this.#up = null;
-    up.socket.hf = discard;
+    this.#upstream = null;
+    up.socket.handler = destroyOnInput;
     up.socket.destroy();
     const server = this.#attempt.server!;
     const backend = this.#backend!;
@@ -478,10 +478,10 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   }
 
   #becomeTunnel(buf: Buffer, end: number): void {
-    const up = this.#up!;
+    const up = this.#upstream!;
     const server = this.#attempt.server!;
     const backend = this.#backend!;
-    this.#up = null;
+    this.#upstream = null;
     this.#disarm();
     this.#state = X_NONE;
     const access = this.#access;
@@ -489,20 +489,20 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     if (access !== null) {
       access.status = 101;
       access.server = server.name;
-      access.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+      access.durationMs = Math.round((this.#ctx.wheel.clock() - this.#requestStartedAt) * 1000) / 1000;
       access.retries = this.#attempt.retries;
     }
     const setCookie = this.#setCookie;
     this.#setCookie = undefined;
     this.#attempt.done();
-    const { socket, rest } = this.#down.takeOver(buf, RES, setCookie);
+    const { socket, rest } = this.#downstream.takeOver(buf, RESPONSE_HEAD, setCookie);
     handOff(this.#ctx, socket, up.socket, server, backend, this.facts, this.#latency, access, rest, buf, end);
   }
 
   #holdUpstream(): void {
-    if (this.#up !== null && !this.#upHeld) {
-      this.#upHeld = true;
-      this.#up.socket.pause();
+    if (this.#upstream !== null && !this.#upstreamHeld) {
+      this.#upstreamHeld = true;
+      this.#upstream.socket.pause();
     }
   }
 
@@ -523,7 +523,7 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   #end(ok: boolean): void {
     this.#disarm();
     this.#state = X_NONE;
-    if (this.#sse.active) this.#sse.stop(this.#resBody);
+    if (this.#sse.active) this.#sse.stop(this.#responseFramer);
     const server = this.#attempt.server;
     if (server !== null) {
       this.#backend!.end(server, this.#latency, ok, this.#ctx.wheel.now);
@@ -535,14 +535,14 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
       if (this.#status !== 0 || a.status === 0) a.status = this.#status;
       a.bytesIn = this.#bytesIn;
       a.bytesOut = this.#bytesOut;
-      a.durationMs = Math.round((this.#ctx.wheel.clock() - this.#reqStart) * 1000) / 1000;
+      a.durationMs = Math.round((this.#ctx.wheel.clock() - this.#requestStartedAt) * 1000) / 1000;
       a.server = server?.name ?? "";
       a.retries = this.#attempt.retries;
       if (events.exchangeFinished.hasSubscribers) events.exchangeFinished.publish({ plane: this.#ctx.plane, record: a });
     }
     this.#setCookie = undefined;
     this.#attempt.done();
-    this.#out = null;
+    this.#requestBytes = null;
     this.#early = null;
   }
 
@@ -551,17 +551,17 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
     // The log shows what the client got and why; per-server stats keep "no response" (status 0).
     if (this.#access !== null) {
       this.#access.error = code;
-      if (!this.#resHeadSent) this.#access.status = ERROR_CODES[code].status;
+      if (!this.#responseHeadSent) this.#access.status = ERROR_CODES[code].status;
     }
     // A head read but refused (its chunked body is malformed): nothing of it reached the
     // client, whose log line says what it got instead.
-    if (!this.#resHeadSent) this.#status = 0;
-    const up = this.#up;
-    this.#up = null;
+    if (!this.#responseHeadSent) this.#status = 0;
+    const up = this.#upstream;
+    this.#upstream = null;
     if (up !== null) up.socket.destroy();
     this.#end(false);
-    if (this.#resHeadSent) return this.#down.abort();
-    this.#down.reject(code, message, retryAfter);
+    if (this.#responseHeadSent) return this.#downstream.abort();
+    this.#downstream.reject(code, message, retryAfter);
   }
 
   /**
@@ -581,9 +581,9 @@ export class Exchange implements SocketHandler, UpstreamWaiter, QueueWaiter, Exp
   abort(): void {
     if (this.#state === X_QUEUED) this.#leaveQueue();
     this.#disarm();
-    if (this.#sse.active) this.#sse.stop(this.#resBody);
-    const up = this.#up;
-    this.#up = null;
+    if (this.#sse.active) this.#sse.stop(this.#responseFramer);
+    const up = this.#upstream;
+    this.#upstream = null;
     if (up !== null) up.socket.destroy();
     if (this.#attempt.server !== null) this.#end(false);
     this.#state = X_NONE;

@@ -7,7 +7,7 @@ import { H2Session, h2Server } from "../h2/session.ts";
 import { PrefaceSniffer } from "../h2/preface.ts";
 import type { PendingSockets } from "../pending.ts";
 import { ProxyAccept, type ProxyClient } from "../proxy-accept.ts";
-import { attach, detach, discard, type HfSocket } from "../sockets.ts";
+import { attach, detach, destroyOnInput, type HandledSocket } from "../sockets.ts";
 import { newListenerCounters, TlsFront, type PreparedTls, type ListenerCounters } from "../tls/front.ts";
 import type { TicketKeys } from "../tls/tickets.ts";
 import { HttpSession, type HttpListenerContext } from "./session.ts";
@@ -51,7 +51,7 @@ export class HttpListener {
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       // The server's noDelay option does not reach accepted sockets on every Node version.
       socket.setNoDelay(true);
-      const s = attach(socket, discard);
+      const s = attach(socket, destroyOnInput);
       if (this.ctx.cfg.proxyProtocol === "accept") {
         deps.pending.hold(socket);
         new ProxyAccept(s, ctx.wheel, deps.counters, deps.log, (sock, client, rest) => this.#serve(sock, client, rest));
@@ -86,7 +86,7 @@ export class HttpListener {
     this.#front?.close();
   }
 
-  #serve(s: HfSocket, client: ProxyClient | null, rest: Buffer | null): void {
+  #serve(s: HandledSocket, client: ProxyClient | null, rest: Buffer | null): void {
     const cfg = this.ctx.cfg;
     const front = this.#front;
     if (front !== null) {
@@ -110,7 +110,7 @@ export class HttpListener {
     } else this.#toH1(s, client, rest);
   }
 
-  #toH1(s: HfSocket, client: ProxyClient | null, bytes: Buffer | null): void {
+  #toH1(s: HandledSocket, client: ProxyClient | null, bytes: Buffer | null): void {
     this.#deps.pending.settle(s);
     this.tls.h1++;
     const session = new HttpSession(s, this.ctx, client ?? undefined);
@@ -119,7 +119,7 @@ export class HttpListener {
 
   #toH2(s: Socket, client: ProxyClient | null, bytes: Buffer | null): void {
     this.#deps.pending.settle(s);
-    detach(s as HfSocket);
+    detach(s as HandledSocket);
     if (bytes !== null) s.unshift(bytes);
     (s as WithClient).hfClient = client;
     this.tls.h2++;
@@ -138,7 +138,7 @@ export class HttpListener {
       } else if (this.ctx.cfg.protocols.includes("http1")) {
         this.tls.h1++;
         tls.allowHalfOpen = true;
-        new HttpSession(attach(tls, discard), this.ctx, client ?? undefined);
+        new HttpSession(attach(tls, destroyOnInput), this.ctx, client ?? undefined);
       } else tls.destroy();
     }, this.#deps.log);
   }

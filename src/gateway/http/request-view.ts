@@ -8,8 +8,8 @@ import { findHeader, type Head } from "../../codec/http1/head.ts";
  * reused for every request).
  *
  * @example
- * VIEW.reset(buf, head, clientIp);
- * extractHashKey({ kind: "header", name: "x-user" }, VIEW);
+ * REQUEST_VIEW.reset(buf, head, clientIp);
+ * extractHashKey({ kind: "header", name: "x-user" }, REQUEST_VIEW);
  */
 export class HeadView implements RequestView {
   source = "";
@@ -45,4 +45,4 @@ export class HeadView implements RequestView {
 }
 
 /** The one view shared by every session (see the class comment). */
-export const VIEW = new HeadView();
+export const REQUEST_VIEW = new HeadView();

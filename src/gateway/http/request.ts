@@ -11,7 +11,7 @@ import type { ResponseErrorCode } from "../../errors.ts";
  *
  * @example
  * const facts = new RequestFacts();
- * classifyRequest(buf, REQ, wantsWsKey, facts);
+ * classifyRequest(buf, REQUEST_HEAD, wantsWsKey, facts);
  * facts.websocket; // true for "Upgrade: websocket"
  */
 export class RequestFacts {
@@ -34,7 +34,7 @@ export class RequestFacts {
  * Fills `facts` from the request head `req` parsed from `buf`.
  *
  * @example
- * classifyRequest(buf, REQ, backend.config.admission !== undefined, facts);
+ * classifyRequest(buf, REQUEST_HEAD, backend.config.admission !== undefined, facts);
  */
 export function classifyRequest(buf: Buffer, req: Head, wantsWsKey: boolean, facts: RequestFacts): void {
   facts.method = req.method;
@@ -60,7 +60,7 @@ export function classifyRequest(buf: Buffer, req: Head, wantsWsKey: boolean, fac
  * gone by the time the exchange ends); the exchange fills in the rest.
  *
  * @example
- * const record = accessRecord(buf, REQ, "10.0.0.7", "web", "api");
+ * const record = accessRecord(buf, REQUEST_HEAD, "10.0.0.7", "web", "api");
  */
 export function accessRecord(buf: Buffer, req: Head, client: string, listener: string, backend: string): AccessRecord {
   const host = req.host >= 0 ? buf.toString("latin1", req.spans[(req.host << 2) + 2]!, req.spans[(req.host << 2) + 3]!) : "";

@@ -9,7 +9,7 @@ import type { Head } from "../../codec/http1/head.ts";
  * {@link ResponsePlan}.
  *
  * @example
- * planResponse(RES, request.isHead, plan);
+ * planResponse(RESPONSE_HEAD, request.isHead, plan);
  * if (plan.body === BODY_UNTIL_CLOSE) session.closeAfterExchange();
  */
 
@@ -42,7 +42,7 @@ export class ResponsePlan {
  * request or not.
  *
  * @example
- * planResponse(RES, false, plan); // plan.body === BODY_CHUNKED for "Transfer-Encoding: chunked"
+ * planResponse(RESPONSE_HEAD, false, plan); // plan.body === BODY_CHUNKED for "Transfer-Encoding: chunked"
  */
 export function planResponse(res: Head, headRequest: boolean, plan: ResponsePlan): void {
   const status = res.status;

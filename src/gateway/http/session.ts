@@ -7,13 +7,13 @@ import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
 import { FORBIDDEN, NO_ROUTE, type Router } from "../routes.ts";
 import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
-import { discard, ignore, type HfSocket, type SocketHandler } from "../sockets.ts";
+import { destroyOnInput, dropInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
 import type { Expirable, TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "../tunnel/tunnel.ts";
 import type { ClientSession, Downstream } from "./downstream.ts";
 import { Exchange } from "./exchange.ts";
 import { accessRecord, classifyRequest, refusalRecord, type RequestFacts } from "./request.ts";
-import { VIEW } from "./request-view.ts";
+import { REQUEST_VIEW } from "./request-view.ts";
 import { responseExtraLines } from "./response.ts";
 import { errorResponse } from "./responses.ts";
 import type { HttpTunnelOwner } from "./upgrade.ts";
@@ -23,13 +23,13 @@ import type { HttpTunnelOwner } from "./upgrade.ts";
  * picked, rewritten), so one serves every connection and an idle keep-alive connection
  * holds no parser memory.
  */
-const REQ = new Head();
+const REQUEST_HEAD = new Head();
 
 /**
  * What a session needs from its listener.
  *
  * @example
- * new HttpSession(attach(socket, discard), ctx);
+ * new HttpSession(attach(socket, destroyOnInput), ctx);
  */
 export interface HttpListenerContext {
   /** Replaced in place by a reload (sessions read it per request). */
@@ -69,14 +69,14 @@ const HOLD_PIPELINE = 1; // a complete request is buffered behind the current on
  * go to a tunnel and the session is gone.
  *
  * @example
- * new HttpSession(attach(socket, discard), ctx); // registers itself as the socket's handler
+ * new HttpSession(attach(socket, destroyOnInput), ctx); // registers itself as the socket's handler
  */
 export class HttpSession implements SocketHandler, Expirable, Downstream, ClientSession {
   /** The client connection. */
-  readonly socket: HfSocket;
+  readonly socket: HandledSocket;
   readonly #ctx: HttpListenerContext;
   /** The client's address and the X-Forwarded-* lines made from it, built once. */
-  readonly #fwd: ForwardInfo;
+  readonly #forward: ForwardInfo;
   /** The client as a PROXY header named it (`proxyProtocol: accept`), else null. */
   readonly #client: ProxyClient | null;
   readonly secure: boolean;
@@ -94,9 +94,9 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   /** The client half-closed its side; answer the current request, then close. */
   #clientEnded = false;
   /** The whole body of the current request has been read. */
-  #reqDone = false;
+  #requestBodyRead = false;
   /** Frames the current request's body (finds where it ends; bytes are forwarded as they come). */
-  readonly #reqBody = new BodyFramer();
+  readonly #requestFramer = new BodyFramer();
   /** The exchange of the current request, created with the first one and reused. */
   #exchange: Exchange | null = null;
   /** What the session's timer is armed for (`T_*`). */
@@ -105,7 +105,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   wheelSlot = -1;
 
   /** `client`: what a PROXY header said (default: the socket's peer). */
-  constructor(socket: HfSocket, ctx: HttpListenerContext, client?: ProxyClient) {
+  constructor(socket: HandledSocket, ctx: HttpListenerContext, client?: ProxyClient) {
     this.socket = socket;
     this.#ctx = ctx;
     this.#client = client ?? null;
@@ -114,8 +114,8 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     // The connection's own transport, not the listener's current config: a reload that
     // turns TLS on or off leaves established connections as they were.
     this.secure = (socket as { encrypted?: boolean }).encrypted === true;
-    this.#fwd = new ForwardInfo(ip, this.secure ? "https" : "http", isTrustedProxy(ctx.cfg, ip));
-    socket.hf = this;
+    this.#forward = new ForwardInfo(ip, this.secure ? "https" : "http", isTrustedProxy(ctx.cfg, ip));
+    socket.handler = this;
     ctx.sessions.add(this);
     this.#arm(T_IDLE, ctx.cfg.timeouts.clientIdle);
   }
@@ -126,7 +126,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   }
 
   get clientIp(): string {
-    return this.#fwd.ip;
+    return this.#forward.ip;
   }
 
   admitted(): void {
@@ -151,7 +151,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
 
   // ---------------------------------------------------------------- client socket events
 
-  onData(s: HfSocket, chunk: Buffer): void {
+  onData(s: HandledSocket, chunk: Buffer): void {
     if (s !== this.socket) {
       s.destroy(); // not ours
       return;
@@ -160,7 +160,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     if (st === S_IDLE || st === S_HEAD) {
       this.#buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
       this.#readHead();
-    } else if (st === S_BUSY && !this.#reqDone) {
+    } else if (st === S_BUSY && !this.#requestBodyRead) {
       const body = this.#takeBody(chunk);
       if (body === null) return;
       const hold = this.#exchange!.requestBody(body);
@@ -195,21 +195,21 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
 
   /** Splits a chunk at the end of the request body; bytes after it wait (pipelining). */
   #takeBody(chunk: Buffer): Buffer | null {
-    const r = this.#reqBody.scan(chunk, 0, chunk.length);
+    const r = this.#requestFramer.scan(chunk, 0, chunk.length);
     if (r === BAD_CHUNK) {
       // The head and the first chunks are already on their way: the server's connection
       // is closed before the message completes, and a client that has no response yet
       // gets a 400 rather than a bare reset.
-      const x = this.#exchange!;
-      if (x.responseStarted) this.abort();
+      const exchange = this.#exchange!;
+      if (exchange.responseStarted) this.abort();
       else {
-        x.cancel("HF_ERR_BAD_REQUEST");
+        exchange.cancel("HF_ERR_BAD_REQUEST");
         this.reject("HF_ERR_BAD_REQUEST", "malformed chunked body");
       }
       return null;
     }
     if (r === NEED_MORE) return chunk;
-    this.#reqDone = true;
+    this.#requestBodyRead = true;
     this.#exchange!.requestDone();
     if (r < chunk.length) this.#keep(chunk.subarray(r));
     return chunk.subarray(0, r);
@@ -250,46 +250,46 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     if (end < 0) return this.#refuse("HF_ERR_BAD_REQUEST", headErrorText[HeadError.BARE_LF], false);
     if (end > cfg.maxHeaderSize) return this.#refuse("HF_ERR_HEAD_TOO_LARGE", "the request head is too large", false);
     this.#scanFrom = 0;
-    const err = parseRequest(buf, end, REQ);
+    const err = parseRequest(buf, end, REQUEST_HEAD);
     if (err !== 0) {
-      return this.#refuse(err === HeadError.UNSUPPORTED_CODING && REQ.version === 11 ? "HF_ERR_UNSUPPORTED_CODING" : "HF_ERR_BAD_REQUEST", headErrorText[err as 1], false);
+      return this.#refuse(err === HeadError.UNSUPPORTED_CODING && REQUEST_HEAD.version === 11 ? "HF_ERR_UNSUPPORTED_CODING" : "HF_ERR_BAD_REQUEST", headErrorText[err as 1], false);
     }
     this.#startExchange(buf, end);
   }
 
-  /** Routes the request in `REQ`, frames its body, rewrites its head and starts its exchange. */
+  /** Routes the request in `REQUEST_HEAD`, frames its body, rewrites its head and starts its exchange. */
   #startExchange(buf: Buffer, end: number): void {
-    const route = this.#ctx.router.route(buf, REQ, this.#fwd.ip);
+    const route = this.#ctx.router.route(buf, REQUEST_HEAD, this.#forward.ip);
     if (route === FORBIDDEN) return this.#refuse("HF_ERR_FORBIDDEN", "your address is not allowed on this route", true);
     if (route === NO_ROUTE) return this.#refuse("HF_ERR_NO_ROUTE", "no route matches this request", true);
     const backend = route;
-    const x = (this.#exchange ??= new Exchange(this.#ctx, this));
-    const facts = x.facts;
-    classifyRequest(buf, REQ, backend.config.admission !== undefined, facts);
+    const exchange = (this.#exchange ??= new Exchange(this.#ctx, this));
+    const facts = exchange.facts;
+    classifyRequest(buf, REQUEST_HEAD, backend.config.admission !== undefined, facts);
     if (facts.closeClient || this.#clientEnded) this.#closeAfter = true;
-    const rb = this.#reqBody;
-    if (REQ.chunked) rb.startChunked();
-    else if (REQ.contentLength > 0) rb.startLength(REQ.contentLength);
-    else rb.none();
+    const framer = this.#requestFramer;
+    if (REQUEST_HEAD.chunked) framer.startChunked();
+    else if (REQUEST_HEAD.contentLength > 0) framer.startLength(REQUEST_HEAD.contentLength);
+    else framer.none();
     let bodyEnd = end;
-    if (!rb.done) {
-      const r = rb.scan(buf, end, buf.length);
+    if (!framer.done) {
+      const r = framer.scan(buf, end, buf.length);
       if (r === BAD_CHUNK) return this.#refuse("HF_ERR_BAD_REQUEST", "malformed chunked body", true);
       bodyEnd = r === NEED_MORE ? buf.length : r;
     }
-    this.#reqDone = rb.done;
+    this.#requestBodyRead = framer.done;
     // Bytes after the request wait; after an upgrade request they belong to the new
     // protocol and go through the tunnel.
     this.#buf = null;
     if (bodyEnd < buf.length) this.#keep(buf.subarray(bodyEnd));
-    const out = writeRequestHead(buf, REQ, this.#fwd, facts.upgrade, buf, end, bodyEnd);
+    const out = writeRequestHead(buf, REQUEST_HEAD, this.#forward, facts.upgrade, buf, end, bodyEnd);
     // The access record is built only while someone listens (the access log, when on).
     const access = events.exchangeFinished.hasSubscribers || (facts.upgrade && events.tunnelClosed.hasSubscribers)
-      ? accessRecord(buf, REQ, this.#fwd.ip, this.#ctx.cfg.name, backend.name)
+      ? accessRecord(buf, REQUEST_HEAD, this.#forward.ip, this.#ctx.cfg.name, backend.name)
       : null;
     this.#disarm();
     this.#state = S_BUSY;
-    x.start(backend, VIEW.reset(buf, REQ, this.#fwd.ip), out, this.#reqDone, bodyEnd, access);
+    exchange.start(backend, REQUEST_VIEW.reset(buf, REQUEST_HEAD, this.#forward.ip), out, this.#requestBodyRead, bodyEnd, access);
   }
 
   // ---------------------------------------------------------------- Downstream: what the exchange asks
@@ -330,7 +330,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     if (this.#buf !== null) this.#readHead();
   }
 
-  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HfSocket; rest: Buffer | null } {
+  takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HandledSocket; rest: Buffer | null } {
     // Connection is hop-by-hop and was dropped; a 101 needs its own (RFC 9110 §7.8).
     const cookie = setCookie === undefined ? "" : `Set-Cookie: ${setCookie}\r\n`;
     this.socket.write(writeResponseHead(buf, res, `Connection: upgrade\r\n${cookie}`, null, 0, 0));
@@ -352,14 +352,14 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
 
   /**
    * A refusal of the session's own, before any backend: answered, closed, and logged
-   * with its reason. `parsed`: REQ holds this request's head (else it may hold another's).
+   * with its reason. `parsed`: REQUEST_HEAD holds this request's head (else it may hold another's).
    */
   #refuse(code: ResponseErrorCode, message: string, parsed: boolean): void {
     const response = errorResponse(ERROR_CODES[code].status, message);
     if (events.exchangeFinished.hasSubscribers) {
       const buf = this.#buf;
       const ms = code === "HF_ERR_HEAD_TIMEOUT" ? this.#ctx.cfg.timeouts.requestHeaders : 0;
-      const record = refusalRecord(parsed ? buf : null, parsed ? REQ : null, this.#fwd.ip, this.#ctx.cfg.name, code,
+      const record = refusalRecord(parsed ? buf : null, parsed ? REQUEST_HEAD : null, this.#forward.ip, this.#ctx.cfg.name, code,
         ERROR_CODES[code].status, message, buf?.length ?? 0, response.length, ms);
       events.exchangeFinished.publish({ plane: this.#ctx.plane, record });
     }
@@ -372,7 +372,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     this.#state = S_CLOSED;
     this.#ctx.sessions.delete(this);
     const s = this.socket;
-    s.hf = ignore;
+    s.handler = dropInput;
     s.end(response);
     // Read and drop whatever else the client sends until it closes, for a short while.
     s.setTimeout(5000, s.destroy);
@@ -384,7 +384,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     this.#disarm();
     this.#state = S_CLOSED;
     this.#ctx.sessions.delete(this);
-    this.socket.hf = discard;
+    this.socket.handler = destroyOnInput;
     this.socket.end();
   }
 
@@ -394,7 +394,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     this.#disarm();
     this.#state = S_CLOSED;
     this.#ctx.sessions.delete(this);
-    this.socket.hf = discard;
+    this.socket.handler = destroyOnInput;
     this.socket.destroy();
   }
 

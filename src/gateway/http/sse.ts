@@ -12,7 +12,7 @@ import { findHeader, type Head } from "../../codec/http1/head.ts";
  * boundaries in the decoded tail the body framer keeps, and the bytes to inject.
  *
  * @example
- * if (isEventStream(buf, RES)) framer.trackTail = true;
+ * if (isEventStream(buf, RESPONSE_HEAD)) framer.trackTail = true;
  * if (atEventBoundary(framer.dataTail, seen) && framer.atChunkStart) client.write(HEARTBEAT_CHUNK);
  */
 
@@ -22,7 +22,7 @@ const LF = 0x0a, CR = 0x0d;
  * A 200 whose `Content-Type` is `text/event-stream` (parameters allowed).
  *
  * @example
- * isEventStream(buf, RES); // true for "Content-Type: text/event-stream; charset=utf-8"
+ * isEventStream(buf, RESPONSE_HEAD); // true for "Content-Type: text/event-stream; charset=utf-8"
  */
 export function isEventStream(buf: Buffer, res: Head): boolean {
   if (res.status !== 200) return false;

@@ -4,7 +4,7 @@ import { retryAfterReason } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend } from "../backend.ts";
 import { events } from "../diagnostics.ts";
-import type { HfSocket } from "../sockets.ts";
+import type { HandledSocket } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import { WsTracking } from "../tunnel/ws-tracking.ts";
 import type { UpstreamServer } from "../upstream.ts";
@@ -46,7 +46,7 @@ export function acceptThenClose(key: string | undefined, code: number, retryAfte
  * handOff(ctx, client, up.socket, server, backend, facts, latency, access, toServer, buf, end);
  */
 export function handOff(
-  ctx: HttpListenerContext, client: HfSocket, upstream: HfSocket, server: UpstreamServer, backend: Backend, facts: RequestFacts,
+  ctx: HttpListenerContext, client: HandledSocket, upstream: HandledSocket, server: UpstreamServer, backend: Backend, facts: RequestFacts,
   latencyMs: number, access: AccessRecord | null, toServer: Buffer | null, buf: Buffer, end: number,
 ): void {
   server.stats.tunnelsOpened++;

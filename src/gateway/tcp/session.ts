@@ -4,10 +4,10 @@ import type { TimerWheel, Expirable } from "../timer-wheel.ts";
 import { ClientHello, HELLO_NEED_MORE, peekClientHello } from "../../codec/tls/client-hello.ts";
 import { UNRECOGNIZED_NAME_ALERT } from "../../codec/tls/server-name.ts";
 import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
-import { VIEW } from "../http/request-view.ts";
+import { REQUEST_VIEW } from "../http/request-view.ts";
 import { UpstreamAttempt } from "../attempt.ts";
 import { events } from "../diagnostics.ts";
-import { type HfSocket, type SocketHandler } from "../sockets.ts";
+import { type HandledSocket, type SocketHandler } from "../sockets.ts";
 import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import type { TcpRouter } from "./router.ts";
 import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } from "../upstream.ts";
@@ -38,7 +38,7 @@ export interface TcpListenerContext {
 const HELLO = new ClientHello();
 
 export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, Expirable {
-  readonly socket: HfSocket;
+  readonly socket: HandledSocket;
   readonly #ctx: TcpListenerContext;
   #backend: Backend | null = null;
   /** The server the tunnel goes to (kept for the accounting when it closes). */
@@ -55,10 +55,10 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
   wheelSlot = -1;
 
   /** `client` is what a PROXY header said when the listener accepts one; `early` the bytes that came after it. */
-  constructor(socket: HfSocket, ctx: TcpListenerContext, client?: ProxyClient, early?: Buffer | null) {
+  constructor(socket: HandledSocket, ctx: TcpListenerContext, client?: ProxyClient, early?: Buffer | null) {
     this.socket = socket;
     this.#ctx = ctx;
-    socket.hf = this;
+    socket.handler = this;
     this.#client = client ?? null;
     let ip = client?.ip ?? socket.remoteAddress ?? "";
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
@@ -107,7 +107,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
   #begin(backend: Backend | undefined): void {
     const ctx = this.#ctx;
     this.#backend = backend ?? null;
-    const server = backend?.select(VIEW.reset(null, null, this.#ip), false, ctx.wheel.now);
+    const server = backend?.select(REQUEST_VIEW.reset(null, null, this.#ip), false, ctx.wheel.now);
     if (backend === undefined || server === undefined || backend.admit(server, ctx.wheel.now) > 0) {
       // No server, or admission over its rate: TCP has no way to say why.
       if (server !== undefined) {
@@ -175,7 +175,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
   }
 
   // Until the tunnel exists the session owns the client socket.
-  onData(_s: HfSocket, chunk: Buffer): void {
+  onData(_s: HandledSocket, chunk: Buffer): void {
     if (this.#peeking) this.#peek(chunk);
     else (this.#early ??= []).push(chunk);
   }

@@ -18,7 +18,7 @@ import type { TicketKeys } from "./tickets.ts";
  * established connections keep theirs.
  *
  * @example
- * const front = new TlsFront(cfg, tickets, newListenerCounters(), (s) => new HttpSession(attach(s, discard), ctx), log);
+ * const front = new TlsFront(cfg, tickets, newListenerCounters(), (s) => new HttpSession(attach(s, destroyOnInput), ctx), log);
  * netServer.on("connection", (raw) => front.accept(raw));
  */
 export interface ListenerCounters {

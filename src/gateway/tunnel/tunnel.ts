@@ -3,8 +3,8 @@ import { CloseCode } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend } from "../backend.ts";
 import type { TimerWheel, Expirable } from "../timer-wheel.ts";
-import { streamed } from "../young-gc.ts";
-import { discard, type HfSocket, type SocketHandler } from "../sockets.ts";
+import { trackForwardedBytes } from "../young-gc.ts";
+import { destroyOnInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
 import type { UpstreamServer } from "../upstream.ts";
 import { WsTracking } from "./ws-tracking.ts";
 
@@ -34,8 +34,8 @@ export interface TunnelOwner {
 const CLOSE_GRACE_MS = 3000;
 
 export class Tunnel implements SocketHandler, Expirable {
-  readonly client: HfSocket;
-  readonly upstream: HfSocket;
+  readonly client: HandledSocket;
+  readonly upstream: HandledSocket;
   readonly server: UpstreamServer | null;
   readonly backend: Backend | null;
   /** Name of the listener that accepted the client (set by the creator). */
@@ -60,7 +60,7 @@ export class Tunnel implements SocketHandler, Expirable {
   readonly #wheel: TimerWheel;
 
   constructor(
-    client: HfSocket, upstream: HfSocket, wheel: TimerWheel, idleMs: number, owner: TunnelOwner,
+    client: HandledSocket, upstream: HandledSocket, wheel: TimerWheel, idleMs: number, owner: TunnelOwner,
     server: UpstreamServer | null = null, backend: Backend | null = null, ws: WsTracking | null = null,
   ) {
     this.client = client;
@@ -72,8 +72,8 @@ export class Tunnel implements SocketHandler, Expirable {
     this.backend = backend;
     this.ws = ws;
     this.openedAt = wheel.now;
-    client.hf = this;
-    upstream.hf = this;
+    client.handler = this;
+    upstream.handler = this;
   }
 
   /** Sends bytes that arrived before the tunnel existed, then lets data flow. */
@@ -86,9 +86,9 @@ export class Tunnel implements SocketHandler, Expirable {
     this.ws?.start(this, this.#wheel);
   }
 
-  onData(s: HfSocket, chunk: Buffer): void {
+  onData(s: HandledSocket, chunk: Buffer): void {
     if (this.deadline !== 0 && !this.#closing) this.deadline = this.#wheel.now + this.idleMs; // lazy refresh: see TimerWheel.arm
-    streamed(chunk.length);
+    trackForwardedBytes(chunk.length);
     const ws = this.ws;
     if (s === this.client) {
       if (this.#vanished) return; // the server is gone: the client's last frames go nowhere
@@ -128,18 +128,18 @@ export class Tunnel implements SocketHandler, Expirable {
     log?.warn({ server: this.server?.name, reason: why }, "not WebSocket frames after 101: tunnel continues blind");
   }
 
-  onDrain(s: HfSocket): void {
+  onDrain(s: HandledSocket): void {
     (s === this.client ? this.upstream : this.client).resume();
   }
 
-  onEnd(s: HfSocket): void {
+  onEnd(s: HandledSocket): void {
     if (s === this.upstream && this.#serverVanished()) return;
     // Half-close: pass the FIN on; the other direction keeps flowing.
     const other = s === this.client ? this.upstream : this.client;
     if (!other.destroyed) other.end();
   }
 
-  onClose(s: HfSocket): void {
+  onClose(s: HandledSocket): void {
     const other = s === this.client ? this.upstream : this.client;
     if (s === this.upstream && (this.#vanished || this.#serverVanished())) {
       // The client has its close frame; it closes its side (or CLOSE_GRACE_MS cuts it).
@@ -186,8 +186,8 @@ export class Tunnel implements SocketHandler, Expirable {
   #finish(): void {
     this.#wheel.disarm(this);
     this.ws?.stop(this.#wheel);
-    this.client.hf = discard;
-    this.upstream.hf = discard;
+    this.client.handler = destroyOnInput;
+    this.upstream.handler = destroyOnInput;
     this.#owner.tunnelClosed(this);
   }
 }

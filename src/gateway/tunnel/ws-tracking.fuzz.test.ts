@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fuzzSeed, hostileStream, modelFrames, mulberry32, type FrameModel } from "../../codec/ws/fuzz.kit.ts";
 import { randomCuts } from "../../codec/ws/testing.kit.ts";
-import type { HfSocket } from "../sockets.ts";
+import type { HandledSocket } from "../sockets.ts";
 import type { TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "./tunnel.ts";
 import { WsTracking } from "./ws-tracking.ts";
@@ -42,7 +42,7 @@ test("WsTracking: a ping and a close are injected only at frame boundaries, neve
     const cuts = randomCuts(random, bytes.length, 1 + int(random, 30));
     const ctx = where(round, bytes, cuts);
     const client = new RecordingSocket();
-    const sock = client as unknown as HfSocket;
+    const sock = client as unknown as HandledSocket;
     let blind = false;
     const tunnel = { client: sock, close() {}, fallBackToBlind() { blind = true; } } as unknown as Tunnel;
     const wheel = { now: 0, arm() {}, disarm() {} } as unknown as TimerWheel;

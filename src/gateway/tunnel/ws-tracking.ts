@@ -1,5 +1,5 @@
 import type { TimerWheel, Expirable } from "../timer-wheel.ts";
-import type { HfSocket } from "../sockets.ts";
+import type { HandledSocket } from "../sockets.ts";
 import type { Tunnel } from "./tunnel.ts";
 import { closeFrame, pingFrame } from "../../codec/ws/build.ts";
 import { retryAfterReason } from "../../protocol/close.ts";
@@ -28,8 +28,8 @@ const PHASE_PONG = 2; // next deadline means the pong did not come
 let nonce = Math.floor(Math.random() * 2 ** 40);
 
 export class WsTracking implements Expirable {
-  readonly #down = new FrameTracker();
-  readonly #up: PongFilter | null;
+  readonly #toClientFrames = new FrameTracker();
+  readonly #fromClientPongs: PongFilter | null;
   readonly #pingInterval: number;
   readonly #pongTimeout: number;
   #pending: Buffer | null = null;
@@ -45,7 +45,7 @@ export class WsTracking implements Expirable {
   constructor(pings: { readonly pingInterval: number; readonly pongTimeout: number } | undefined) {
     this.#pingInterval = pings?.pingInterval ?? 0;
     this.#pongTimeout = pings?.pongTimeout ?? 0;
-    this.#up = pings === undefined ? null : new PongFilter();
+    this.#fromClientPongs = pings === undefined ? null : new PongFilter();
   }
 
   start(tunnel: Tunnel, wheel: TimerWheel): void {
@@ -63,9 +63,9 @@ export class WsTracking implements Expirable {
   }
 
   /** Server → client. Returns false when the client's buffer is full (pause the server). */
-  toClient(chunk: Buffer, client: HfSocket): boolean {
+  toClient(chunk: Buffer, client: HandledSocket): boolean {
     if (this.#closing) return true;
-    const t = this.#down;
+    const t = this.#toClientFrames;
     const pending = this.#pending;
     if (pending === null) {
       t.push(chunk, 0, chunk.length);
@@ -95,8 +95,8 @@ export class WsTracking implements Expirable {
    * Client → server. Returns true when the caller should forward `chunk` as is; false
    * when this wrote the parts to forward itself (the gateway's pong was taken out).
    */
-  fromClient(chunk: Buffer, upstream: HfSocket): boolean {
-    const f = this.#up;
+  fromClient(chunk: Buffer, upstream: HandledSocket): boolean {
+    const f = this.#fromClientPongs;
     if (f === null) return true;
     const awaiting = f.awaitingPong;
     const whole = f.push(chunk, 0, chunk.length);
@@ -110,11 +110,11 @@ export class WsTracking implements Expirable {
   }
 
   /** Queues a close frame for the next frame boundary (at once when at one now). */
-  close(code: number, retryAfterMs: number, client: HfSocket): void {
+  close(code: number, retryAfterMs: number, client: HandledSocket): void {
     if (this.#closing) return;
     this.#pending = closeFrame(code, retryAfterReason(retryAfterMs));
     this.#pendingClose = true;
-    if (this.#down.atFrameBoundary) this.#inject(client);
+    if (this.#toClientFrames.atFrameBoundary) this.#inject(client);
   }
 
   /**
@@ -124,15 +124,15 @@ export class WsTracking implements Expirable {
    * when the stream stopped mid-frame (nothing can follow cleanly), or when the gateway
    * already closed.
    */
-  serverGone(code: number, retryAfterMs: number, client: HfSocket): boolean {
-    if (this.#closing || this.#down.closeSeen || !this.#down.atFrameBoundary) return false;
+  serverGone(code: number, retryAfterMs: number, client: HandledSocket): boolean {
+    if (this.#closing || this.#toClientFrames.closeSeen || !this.#toClientFrames.atFrameBoundary) return false;
     this.#pending = closeFrame(code, retryAfterReason(retryAfterMs));
     this.#pendingClose = true;
     this.#inject(client);
     return true;
   }
 
-  #inject(client: HfSocket): void {
+  #inject(client: HandledSocket): void {
     client.write(this.#pending!);
     this.#pending = null;
     if (this.#pendingClose) {
@@ -144,7 +144,7 @@ export class WsTracking implements Expirable {
 
   #blind(): void {
     const t = this.#tunnel;
-    const err = this.#down.error;
+    const err = this.#toClientFrames.error;
     this.#pending = null;
     if (t !== null) t.fallBackToBlind(err === 0 ? "frame error" : frameErrorText[err]);
   }
@@ -170,10 +170,10 @@ export class WsTracking implements Expirable {
     if (this.#phase !== PHASE_PING || this.#pending !== null) return;
     nonce = (nonce + 1) % 2 ** 48;
     const payload = pingPayload(nonce);
-    this.#up!.expect(payload);
+    this.#fromClientPongs!.expect(payload);
     this.#pending = pingFrame(payload);
     this.#phase = PHASE_PONG;
     wheel.arm(this, now + this.#pongTimeout);
-    if (this.#down.atFrameBoundary) this.#inject(tunnel.client);
+    if (this.#toClientFrames.atFrameBoundary) this.#inject(tunnel.client);
   }
 }
