@@ -4,7 +4,7 @@
 //
 // Env: RUNS (3) DURATION (10 s) CONNS (50) IDLE_N (10000) TARGETS ("holdfast nginx ...")
 //      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run)
-//      WORKLOADS ("http l4 ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
+//      WORKLOADS ("http l4 https tls-handshake h2 h2c ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
 //                 http-accesslog failover pool slow-clients hub-fanout-1x5000 hub-fanout-1000x5 hub-idle hub-resume
 //                 policies ws-frames storm e2e")
 //      HUB_IDLE_N (5000) HUB_SUBS (5000) HUB_RATE_1 (5) HUB_RATE_1000 (1000): the hub workloads (bench/hub.ts)

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Ctx, render, workerConnections } from "./lib/context.ts";
 import { start, stop, waitPort, addExtra, tail, type Proc, sys } from "./lib/proc.ts";
 import { children, descendants } from "./lib/measure.ts";
+import { benchCert } from "./lib/pki.ts";
 
 /** What a target proxies to. `pids` are the backend's processes (measured for "direct"). */
 export interface Upstream {
@@ -249,6 +250,71 @@ export function holdfast(name: string, label: string, listener: "web" | "l4", op
   };
 }
 
+/**
+ * The front of the TLS workloads (bench/tls.ts): "tls" terminates TLS with the bench's
+ * ECDSA P-256 certificate and offers h2 and http/1.1 by ALPN; "h2c" is clear text with
+ * HTTP/2 by prior knowledge (holdfast and HAProxy next to HTTP/1.1, nginx h2c only).
+ */
+export type Front = "tls" | "h2c";
+
+/** holdfast with one http listener that is a TLS or h2c front (bench/conf/holdfast-front.yaml). */
+function holdfastFront(name: string, label: string, front: Front): Target {
+  return {
+    name, label, layer: "l7", needs: ["holdfast"],
+    async start(ctx, up) {
+      const web = await ctx.port("holdfast-web");
+      const admin = await ctx.port("holdfast-admin");
+      const c = benchCert(ctx);
+      const keys = front === "tls"
+        ? [`    tls: { cert: ${c.cert}, key: ${c.key} }`, "    protocols: [http1, h2]"]
+        : ["    protocols: [http1, h2c]"];
+      const file = render(ctx, "holdfast-front.yaml", `${name}.yaml`, { ADMIN_PORT: admin, WEB_PORT: web, UPSTREAM_PORT: up.port, FRONT: keys.join("\n") });
+      const p = start(name, ctx.node, [...HOLDFAST_NODE_FLAGS, "bin/holdfast.js", "gateway", "-c", file],
+        { cpu: ctx.s.proxyCpu, log: logFile(ctx, name), cwd: ctx.repo });
+      const pids = await started(p, [web, admin], () => [p.pid, ...descendants(p.pid)]);
+      return running(p, web, pids, { admin });
+    },
+  };
+}
+
+/** nginx, one worker, as a TLS or h2c front (bench/conf/nginx-front.conf). */
+function nginxFront(name: string, label: string, front: Front): Target {
+  return {
+    name, label, layer: "l7", needs: ["nginx"],
+    async start(ctx, up) {
+      const port = await ctx.port(name);
+      const c = benchCert(ctx);
+      fs.mkdirSync(path.join(ctx.dir, "tmp", name), { recursive: true });
+      const conf = render(ctx, "nginx-front.conf", `${name}.conf`, {
+        RUN: ctx.dir, NAME: name, LISTEN_PORT: port, UPSTREAM_PORT: up.port, NOFILE: sys.nofile,
+        WORKER_CONNECTIONS: workerConnections(ctx), CERT: c.cert, KEY: c.key, LISTEN: front === "tls" ? "ssl http2" : "http2",
+      });
+      const p = start(name, ctx.tools.nginx as string, ["-e", path.join(ctx.dir, "logs", `${name}.err`), "-c", conf],
+        { cpu: ctx.s.proxyCpu, log: logFile(ctx, name) });
+      const pids = await started(p, [port], () => children(p.pid), 1);
+      return running(p, port, pids);
+    },
+  };
+}
+
+/** HAProxy, one thread, as a TLS or h2c front (bench/conf/haproxy-front.cfg). */
+function haproxyFront(name: string, label: string, front: Front): Target {
+  return {
+    name, label, layer: "l7", needs: ["haproxy"],
+    async start(ctx, up) {
+      const port = await ctx.port(name);
+      const c = benchCert(ctx);
+      const conf = render(ctx, "haproxy-front.cfg", `${name}.cfg`, {
+        LISTEN_PORT: port, UPSTREAM_PORT: up.port, MAXCONN: Math.floor((sys.nofile - 200) / 2),
+        BIND: front === "tls" ? `ssl crt ${c.combined} alpn h2,http/1.1` : "",
+      });
+      const p = start(name, ctx.tools.haproxy as string, ["-db", "-f", conf], { cpu: ctx.s.proxyCpu, log: logFile(ctx, name) });
+      const pids = await started(p, [port], () => [p.pid]);
+      return running(p, port, pids);
+    },
+  };
+}
+
 /** What the failover workload needs to know of its targets' health settings (ms). */
 export const FAILOVER_CONFIGS = new Map<string, { interval: number; fall: number; timeout: number; passive: boolean }>();
 
@@ -291,6 +357,13 @@ export const TARGETS: Target[] = [
   holdfast("holdfast-lrt", "holdfast L7, balance: least-response-time", "web", { backend: ["balance: least-response-time"] }),
   // access log
   holdfast("holdfast-accesslog", "holdfast L7, accessLog: true (stdout to a file)", "web", { accessLog: true }),
+  // TLS and HTTP/2 fronts (bench/tls.ts), the same ECDSA P-256 certificate for all
+  holdfastFront("holdfast-tls", "holdfast, TLS (h2 + http/1.1)", "tls"),
+  nginxFront("nginx-tls", "nginx, TLS (ssl http2)", "tls"),
+  haproxyFront("haproxy-tls", "haproxy, TLS (alpn h2,http/1.1)", "tls"),
+  holdfastFront("holdfast-h2c", "holdfast, h2c (prior knowledge)", "h2c"),
+  nginxFront("nginx-h2c", "nginx, h2c (listen http2)", "h2c"),
+  haproxyFront("haproxy-h2c", "haproxy, h2c (preface detected)", "h2c"),
   // failover
   failoverTarget("holdfast-hc5s", "5s", false),
   failoverTarget("holdfast-hc5s-passive", "5s", true),

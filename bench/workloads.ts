@@ -27,6 +27,7 @@ import { failover } from "./failover.ts";
 import { poolWorkload } from "./pool.ts";
 import { slowClients } from "./slow.ts";
 import { HUB_GOALS, HUB_WORKLOADS } from "./hub.ts";
+import { TLS_GOALS, TLS_WORKLOADS, checkFront } from "./tls.ts";
 
 export { otherLoad } from "./lib/harness.ts";
 export type { Workload } from "./lib/harness.ts";
@@ -48,6 +49,8 @@ interface HttpOpts {
   spec?: Pick<ThroughputSpec, "refHead" | "extra">;
   /** More report after the table (ratio tables, notes). */
   more?: (ctx: Ctx, rows: Row[], ts: Target[]) => string[];
+  /** How a started target is checked (default: GET / over HTTP/1.1 answers "hello world"). */
+  check?: (port: number) => Promise<void>;
 }
 
 // ------------------------------------------------------------------ HTTP (wrk)
@@ -60,7 +63,7 @@ function httpWorkload(id: string, title: string, targets: string[], reference: s
       const note = `HTTP backend: ${be.kind}, on CPU ${ctx.s.loadCpu}.`;
       if (!ctx.notes.includes(note)) ctx.notes.push(note);
       try {
-        return await interleave(ctx, id, ts, ctx.s.runs, (t, r) => withTarget(ctx, t, be, checkHello, async (running) => {
+        return await interleave(ctx, id, ts, ctx.s.runs, (t, r) => withTarget(ctx, t, be, o.check ?? checkHello, async (running) => {
           // warm-up (JIT, pools, upstream connections); not recorded
           if (ctx.s.warmup > 0) await runWrk(ctx, running.port, ctx.s.warmup, null, o.wrk);
           const after = o.probe ? await o.probe(ctx, running) : null;
@@ -457,6 +460,13 @@ export const WORKLOADS: Workload[] = [
   failover,
   poolWorkload,
   slowClients,
+  httpWorkload("https", "HTTPS keep-alive, small responses (TLS termination, L7)", ["holdfast-tls", "nginx-tls", "haproxy-tls"], "nginx-tls", {
+    wrk: { scheme: "https" },
+    check: (port) => checkFront(port, "tls"),
+    detail: "Over TLS 1.3 (X25519, the bench's ECDSA P-256 certificate, ALPN http/1.1): one handshake per connection, then keep-alive.",
+    spec: { refHead: "NGINX" },
+  }),
+  ...TLS_WORKLOADS,
   ...HUB_WORKLOADS,
 ];
 
@@ -600,7 +610,13 @@ export const GOALS: Goal[] = [
   },
 ];
 
-GOALS.push(...HUB_GOALS);
+GOALS.push(
+  throughputGoal("HTTPS keep-alive req/s", "https", "holdfast-tls", "nginx-tls", 0.75),
+  throughputGoal("HTTP/2 req/s over TLS (h2load 50 × 10)", "h2", "holdfast-tls", "nginx-tls", 0.75),
+  throughputGoal("HTTP/2 req/s, h2c (h2load 50 × 10)", "h2c", "holdfast-h2c", "nginx-h2c", 0.75),
+  ...TLS_GOALS,
+  ...HUB_GOALS,
+);
 
 /** The goals table, or null when none of them was measured. */
 export function goalsTable(rows: Row[]): string | null {

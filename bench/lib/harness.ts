@@ -112,6 +112,8 @@ export interface ThroughputSpec {
   metricHead: string;
   lat: [string, string]; // keys of p50 / p99
   latHead: [string, string];
+  /** Decimals of the two latency columns (3: milliseconds to the microsecond). */
+  latDigits?: number;
   op: string; // "req", "round trip", "connection"
   errKeys: string[];
   errHead: string;
@@ -190,8 +192,8 @@ export function throughputTable(w: Workload, rows: Row[], targets: Target[], spe
       spread(col(rs, spec.metric)),
       ...(hasDirect ? [direct.length ? pct(ratioByRun(rs, direct, spec.metric)) : "n/a"] : []),
       ref.length ? times(ratioByRun(rs, ref, spec.metric)) : "n/a",
-      fmt(median(col(rs, spec.lat[0])), 3),
-      fmt(median(col(rs, spec.lat[1])), 3),
+      fmt(median(col(rs, spec.lat[0])), spec.latDigits ?? 3),
+      fmt(median(col(rs, spec.lat[1])), spec.latDigits ?? 3),
       fmt(median(col(rs, "cpu_proxy_proc_pct"))),
       fmt(median(col(rs, "cpu_load_core_pct"))),
       fmt(median(col(rs, "proxy_cpu_us_per_op")), 1),

@@ -39,13 +39,15 @@ export interface WrkOpts {
   script?: string;
   /** Extra request headers (-H "Name: value"). */
   headers?: string[];
+  /** "https": wrk speaks TLS to the target (one handshake per connection, then keep-alive). */
+  scheme?: "http" | "https";
 }
 
 /** wrk -t1 -c$CONNS -d${secs}s --latency on the load CPU; output saved to outFile when given. */
 export async function runWrk(ctx: Ctx, port: number, secs: number, outFile: string | null, opts: WrkOpts = {}): Promise<WrkResult> {
   const args = ["-t1", `-c${ctx.s.conns}`, `-d${secs}s`, "--latency",
     ...(opts.script ? ["-s", path.resolve(ctx.bench, opts.script)] : []), ...(opts.headers ?? []).flatMap((h) => ["-H", h]),
-    `http://127.0.0.1:${port}/`];
+    `${opts.scheme ?? "http"}://127.0.0.1:${port}/`];
   const r = await run("wrk", ctx.tools.wrk as string, args, { cpu: ctx.s.loadCpu, timeoutMs: (secs + 30) * 1000 });
   if (outFile) fs.writeFileSync(outFile, r.stdout);
   if (r.code !== 0 || r.timedOut) throw new Error(`wrk exited with ${r.code}${r.timedOut ? " (timed out)" : ""}: ${r.stdout.slice(-300)}`);
