@@ -5,7 +5,7 @@ import type { Logger } from "../log.ts";
 import { subscribeAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
 import type { ClientSession } from "./http/downstream.ts";
-import type { HttpListenerContext } from "./http/session.ts";
+import type { HttpListenerContext } from "./http/context.ts";
 import { Router } from "./routes.ts";
 import { attach, destroyOnInput } from "./sockets.ts";
 import { HttpListener } from "./http/listener.ts";

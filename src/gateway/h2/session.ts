@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { ForwardInfo } from "../../codec/http1/write.ts";
 import type { HttpListenerConfig } from "../../config/types.ts";
 import type { Logger } from "../../log.ts";
-import type { HttpListenerContext } from "../http/session.ts";
+import type { HttpListenerContext } from "../http/context.ts";
 import { isTrustedProxy } from "../http/trust.ts";
 import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
 import { H2Stream } from "./stream.ts";

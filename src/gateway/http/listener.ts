@@ -10,7 +10,8 @@ import { ProxyAccept, type ProxyClient } from "../proxy-accept.ts";
 import { attach, detach, destroyOnInput, type HandledSocket } from "../sockets.ts";
 import { newListenerCounters, TlsFront, type PreparedTls, type ListenerCounters } from "../tls/front.ts";
 import type { TicketKeys } from "../tls/tickets.ts";
-import { HttpSession, type HttpListenerContext } from "./session.ts";
+import type { HttpListenerContext } from "./context.ts";
+import { HttpSession } from "./session.ts";
 
 /** What an http listener shares with the rest of its data plane. */
 export interface HttpListenerDeps {

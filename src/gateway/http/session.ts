@@ -2,21 +2,19 @@ import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
 import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, skipEmptyLines } from "../../codec/http1/head.ts";
 import { isTrustedProxy } from "./trust.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
-import type { HttpListenerConfig } from "../../config/types.ts";
 import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
-import { FORBIDDEN, NO_ROUTE, type Router } from "../routes.ts";
+import { FORBIDDEN, NO_ROUTE } from "../routes.ts";
 import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
 import { destroyOnInput, dropInput, type HandledSocket, type SocketHandler } from "../sockets.ts";
-import type { Expirable, TimerWheel } from "../timer-wheel.ts";
-import type { Tunnel } from "../tunnel/tunnel.ts";
+import type { Expirable } from "../timer-wheel.ts";
+import type { HttpListenerContext } from "./context.ts";
 import type { ClientSession, Downstream } from "./downstream.ts";
 import { Exchange } from "./exchange.ts";
 import { accessRecord, classifyRequest, refusalRecord, type RequestFacts } from "./request.ts";
 import { REQUEST_VIEW } from "./request-view.ts";
 import { responseExtraLines } from "./response.ts";
 import { errorResponse } from "./responses.ts";
-import type { HttpTunnelOwner } from "./upgrade.ts";
 
 /**
  * The module's one request head. A head is parsed and handed on synchronously (routed,
@@ -25,34 +23,16 @@ import type { HttpTunnelOwner } from "./upgrade.ts";
  */
 const REQUEST_HEAD = new Head();
 
-/**
- * What a session needs from its listener.
- *
- * @example
- * new HttpSession(attach(socket, destroyOnInput), ctx);
- */
-export interface HttpListenerContext {
-  /** Replaced in place by a reload (sessions read it per request). */
-  cfg: HttpListenerConfig;
-  router: Router;
-  readonly wheel: TimerWheel;
-  readonly sessions: Set<ClientSession>;
-  readonly tunnels: Set<Tunnel>;
-  readonly counters: { admissionRejected: number };
-  /** Ends the accounting of the listener's tunnels (created with the first one). */
-  tunnelOwner?: HttpTunnelOwner;
-  /** The data plane, named as the source of the events published here. */
-  readonly plane: object;
-}
-
 // The session's states.
 const S_IDLE = 0; // between requests
 const S_HEAD = 1; // part of a request head received
 const S_BUSY = 2; // an exchange is running (picking, queued, connecting, or sent)
-const S_CLOSED = 3;
+const S_CLOSED = 3; // closed, or handed to a tunnel: no more events are its own
 
 // What its one timer is for.
-const T_NONE = 0, T_HEADERS = 1, T_IDLE = 2;
+const T_NONE = 0; // nothing (an exchange runs, and has its own)
+const T_HEADERS = 1; // the rest of a started head (timeouts.requestHeaders)
+const T_IDLE = 2; // the next request on a kept-alive connection (timeouts.clientIdle)
 
 // Why reading the client is paused (bits; reading resumes when none is left). The
 // exchange adds its own: HOLD_UPSTREAM (2) and HOLD_CONNECT (4).
@@ -74,12 +54,15 @@ const HOLD_PIPELINE = 1; // a complete request is buffered behind the current on
 export class HttpSession implements SocketHandler, Expirable, Downstream, ClientSession {
   /** The client connection. */
   readonly socket: HandledSocket;
+  /** The listener's config (read per request), router, timer wheel and counters. */
   readonly #ctx: HttpListenerContext;
   /** The client's address and the X-Forwarded-* lines made from it, built once. */
   readonly #forward: ForwardInfo;
   /** The client as a PROXY header named it (`proxyProtocol: accept`), else null. */
   readonly #client: ProxyClient | null;
+  /** The connection came over TLS (sticky cookies are then `Secure`). */
   readonly secure: boolean;
+  /** No request of this connection has been admitted yet (admission counts new connections). */
   fresh = true;
   /** `S_*`. */
   #state = S_IDLE;
@@ -101,6 +84,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   #exchange: Exchange | null = null;
   /** What the session's timer is armed for (`T_*`). */
   #timer = T_NONE;
+  /** When the timer fires, and its slot in the wheel (timer-wheel.ts). */
   deadline = 0;
   wheelSlot = -1;
 

@@ -9,7 +9,7 @@ import { Tunnel, type TunnelOwner } from "../tunnel/tunnel.ts";
 import { WsTracking } from "../tunnel/ws-tracking.ts";
 import type { UpstreamServer } from "../upstream.ts";
 import type { RequestFacts } from "./request.ts";
-import type { HttpListenerContext } from "./session.ts";
+import type { HttpListenerContext } from "./context.ts";
 
 // The upgrade concern of an HTTP exchange: the handoff to a tunnel after a 101, the
 // accounting when that tunnel closes, and the answer to an upgrade admission refuses.
