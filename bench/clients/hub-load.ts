@@ -4,9 +4,13 @@
 // broker's publish script; Socket.IO: an emitter with @socket.io/redis-adapter). Both
 // systems get the same client code, so the load side costs the same for both.
 //
-//   --mode=fanout  closed-loop throughput (at most --window publications in flight), then
-//                  publish→deliver latency at a fixed --rate
-//   --mode=idle    server RSS before and after --channels × --subs idle subscribed sockets
+//   --mode=fanout  closed-loop throughput (at most --window publications in flight, counted
+//                  in deliveries: a publication is done when all its subscribers read it),
+//                  then publish→deliver latency at a fixed --rate. Every subscriber counts
+//                  what it reads; after each phase the load waits until every delivery
+//                  arrived, and the result says how many were missing or extra.
+//   --mode=idle    server RSS before and after --channels × --subs idle subscribed sockets,
+//                  each read after a full GC in the server (SIGUSR2, bench/lib/gc-on-signal.ts)
 //   --mode=resume  time for a client to get --missed publications back on resubscribe
 //
 // Last stdout line: one JSON object of numbers.
@@ -34,14 +38,14 @@ const SIO_PONG = enc("3");
 let delivered = 0;
 const latencies: number[] = [];
 let recording = false;
-const done = new Set<number>();
 
 class Client {
   readonly sock: net.Socket;
   readonly channel: string;
-  /** Parses publications: records latency (probe) and/or marks them done (tracker). */
+  /** Parses publications to record publish→deliver latency. */
   probe = false;
-  tracker = false;
+  /** Publications this subscriber read. */
+  count = 0;
   #buf: Buffer | null = null;
   /** Socket.IO: engine.io's open packet arrived; `40` (connect the namespace) is sent once both it and subscribe() happened. */
   #opened = false;
@@ -109,7 +113,8 @@ class Client {
       // {"type":"pub" ...: 0x7b 0x22 't' 'y' 'p' 'e' 0x22 0x3a 0x22 'p' 'u' 'b'
       if (b[start + 9] === 0x70 && b[start + 10] === 0x75 && b[start + 11] === 0x62 && b[start + 2] === 0x74) {
         delivered++;
-        if (this.probe || this.tracker) this.#pub((JSON.parse(b.toString("utf8", start, end)) as { data: { s: number; t: number } }).data);
+        this.count++;
+        if (this.probe && recording) this.#pub((JSON.parse(b.toString("utf8", start, end)) as { data: { s: number; t: number } }).data);
         return;
       }
       const text = b.toString("utf8", start, end);
@@ -120,7 +125,8 @@ class Client {
     // Socket.IO: "42[...]" an event, "2" a ping, "0{...}" the engine.io open, "40..." connected, "43..." an ack.
     if (b[start] === 0x34 && b[start + 1] === 0x32) {
       delivered++;
-      if (this.probe || this.tracker) this.#pub((JSON.parse(b.toString("utf8", start + 2, end)) as [string, string, { s: number; t: number }])[2]);
+      this.count++;
+      if (this.probe && recording) this.#pub((JSON.parse(b.toString("utf8", start + 2, end)) as [string, string, { s: number; t: number }])[2]);
       return;
     }
     if (end - start === 1 && b[start] === 0x32) {
@@ -136,8 +142,7 @@ class Client {
   }
 
   #pub(data: { s: number; t: number }): void {
-    if (this.probe && recording) latencies.push(performance.now() - data.t);
-    if (this.tracker) done.add(data.s);
+    latencies.push(performance.now() - data.t);
   }
 }
 
@@ -207,33 +212,46 @@ async function publisher(): Promise<Publisher> {
 
 // ------------------------------------------------------------------ modes
 
+/** Waits until `delivered` reaches `expected` (or `timeoutMs` passes); the seconds it took. */
+async function drain(expected: number, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (delivered < expected && performance.now() - t0 < timeoutMs) await sleep(20);
+  await sleep(200); // anything extra (a duplicate) still on its way
+  return (performance.now() - t0) / 1000;
+}
+
 async function fanout(): Promise<Record<string, number | null>> {
   const t0 = performance.now();
   const clients = await openAll();
   const connectS = (performance.now() - t0) / 1000;
-  // The last subscriber of each channel gets each publication last: it tracks completion.
   const total = clients.length;
-  for (let c = 0; c < o.channels; c++) clients[(o.subs - 1) * o.channels + c]!.tracker = true;
-  const probeEvery = o.channels === 1 ? Math.max(1, Math.floor(total / 100)) : o.channels;
-  for (let i = 0; i < total; i += probeEvery) clients[i]!.probe = true;
-  if (o.channels > 1) for (const c of clients) if (c.tracker) c.probe = true;
+  // Latency probes: 100 subscribers spread over the channel (1 channel), or the last
+  // subscriber of every channel (many channels).
+  if (o.channels === 1) for (let i = 0; i < total; i += Math.max(1, Math.floor(total / 100))) clients[i]!.probe = true;
+  else for (let c = 0; c < o.channels; c++) clients[(o.subs - 1) * o.channels + c]!.probe = true;
   const pub = await publisher();
+  const sentTo = new Array<number>(o.channels).fill(0);
+  let seq = 0;
+  const publish = (): void => {
+    seq++;
+    const c = seq % o.channels;
+    sentTo[c]!++;
+    pub.publish(`c:${c}`, { s: seq, t: performance.now() });
+  };
   await sleep(500);
 
-  // Closed loop: at most `window` publications not yet seen by their channel's tracker.
-  let seq = 0;
+  // Closed loop: at most `window` publications whose deliveries are not all read yet.
+  // Counted in deliveries (each publication makes `subs` of them), so it does not
+  // depend on the order in which a server writes to a channel's subscribers.
   let running = true;
   const loop = (async () => {
-    let lastDone = 0;
+    let last = -1;
     while (running) {
-      while (seq - done.size < o.window) {
-        seq++;
-        pub.publish(`c:${seq % o.channels}`, { s: seq, t: performance.now() });
-      }
+      while (seq * o.subs - delivered < o.window * o.subs) publish();
       // Let the sockets deliver; yield without a timer when progress was made.
-      if (done.size === lastDone) await sleep(1);
+      if (delivered === last) await sleep(1);
       else await new Promise((r) => setImmediate(r));
-      lastDone = done.size;
+      last = delivered;
     }
   })();
   await sleep(o.warmup * 1000);
@@ -247,7 +265,7 @@ async function fanout(): Promise<Record<string, number | null>> {
   running = false;
   await loop;
   await pub.flush();
-  await sleep(1000); // drain
+  const drainS = await drain(seq * o.subs, 120_000);
 
   // Latency at a fixed rate, under the capacity of both systems.
   recording = true;
@@ -256,16 +274,26 @@ async function fanout(): Promise<Record<string, number | null>> {
   while (performance.now() - lat0 < o.latency * 1000) {
     const due = Math.floor(((performance.now() - lat0) / 1000) * o.rate);
     while (sent < due) {
-      seq++;
       sent++;
-      pub.publish(`c:${seq % o.channels}`, { s: seq, t: performance.now() });
+      publish();
     }
     await sleep(2);
   }
   await pub.flush();
-  await sleep(1000);
+  await drain(seq * o.subs, 60_000);
   recording = false;
   await pub.close();
+  // Every subscriber must have read every publication of its channel, once.
+  let lost = 0;
+  let extra = 0;
+  let short = 0;
+  clients.forEach((cl, i) => {
+    const want = sentTo[i % o.channels]!;
+    if (cl.count < want) {
+      lost += want - cl.count;
+      short++;
+    } else extra += cl.count - want;
+  });
   for (const c of clients) c.sock.destroy();
   latencies.sort((a, b) => a - b);
   const deliveries = d1 - d0;
@@ -273,6 +301,12 @@ async function fanout(): Promise<Record<string, number | null>> {
   return {
     connections: total,
     connect_s: round(connectS, 1),
+    publications: seq,
+    expected_deliveries: seq * o.subs,
+    lost,
+    extra,
+    subscribers_short: short,
+    drain_s: round(drainS, 2),
     deliveries,
     seconds: round(secs, 2),
     deliveries_per_s: Math.round(deliveries / secs),
@@ -285,12 +319,19 @@ async function fanout(): Promise<Record<string, number | null>> {
   };
 }
 
+/** The server's RSS after a full GC (it runs one on SIGUSR2, see bench/lib/gc-on-signal.ts). */
+async function rssAfterGc(): Promise<number | null> {
+  process.kill(o.pid, "SIGUSR2");
+  await sleep(1000);
+  return rssKib(o.pid);
+}
+
 async function idle(): Promise<Record<string, number | null>> {
   await sleep(o.settle * 1000);
-  const before = rssKib(o.pid);
+  const before = await rssAfterGc();
   const clients = await openAll();
   await sleep(o.settle * 1000);
-  const after = rssKib(o.pid);
+  const after = await rssAfterGc();
   for (const c of clients) c.sock.destroy();
   const n = clients.length;
   return { connections: n, rss_before_kib: before, rss_after_kib: after, kib_per_conn: before !== null && after !== null ? round((after - before) / n, 2) : null };

@@ -86,29 +86,20 @@ export function upgrade(node: HubNode, wss: WebSocketServer, req: IncomingMessag
 
 const EMPTY = Buffer.alloc(0);
 
-// Writes of one event-loop turn are coalesced per socket: the first write corks the
-// socket, and one nextTick uncorks them all. A burst of publications from the broker
-// (one Redis read often carries several) then costs one writev per subscriber instead of
-// one syscall per message, at no added latency (the same turn).
-const corked: Socket[] = [];
-let uncorkScheduled = false;
+// Writes of one event-loop turn are coalesced per socket: a connection keeps what the
+// turn gives it, and one nextTick hands each connection's frames to its socket — one
+// plain write when there is one frame (the common case with many channels: no cork, no
+// buffered-chunk bookkeeping in the stream), one writev (cork/uncork) when there are
+// more. A burst of publications from the broker (one Redis read often carries several)
+// then costs one syscall per subscriber, at no added latency (the same turn).
+const due: Array<() => void> = [];
+let flushScheduled = false;
 
-function uncorkAll(): void {
-  uncorkScheduled = false;
-  for (const s of corked) s.uncork();
-  corked.length = 0;
-}
-
-function corkedWrite(socket: Socket, buf: Buffer): void {
-  if (!socket.writableCorked) {
-    socket.cork();
-    corked.push(socket);
-    if (!uncorkScheduled) {
-      uncorkScheduled = true;
-      process.nextTick(uncorkAll);
-    }
-  }
-  socket.write(buf);
+function flushAll(): void {
+  // A flush may write to another connection (an error closing a socket): it is appended and flushed here too.
+  for (let i = 0; i < due.length; i++) due[i]!();
+  due.length = 0;
+  flushScheduled = false;
 }
 
 /**
@@ -126,13 +117,59 @@ export function whenFlushed(socket: Socket, cb: () => void): void {
 }
 
 function attach(node: HubNode, ws: WebSocket, socket: Socket): Connection {
+  // Frames of this turn not yet given to the socket (see flushAll).
+  let first: Buffer | null = null;
+  let more: Buffer[] | null = null;
+  let pendingBytes = 0;
+  const flush = (): void => {
+    const one = first;
+    if (one === null) return;
+    const rest = more;
+    first = null;
+    more = null;
+    pendingBytes = 0;
+    if (socket.destroyed) return;
+    if (rest === null) {
+      socket.write(one);
+      return;
+    }
+    socket.cork();
+    socket.write(one);
+    for (const b of rest) socket.write(b);
+    socket.uncork();
+  };
   const transport: Transport = {
     kind: "websocket",
-    buffered: () => socket.writableLength,
-    write: (out: Outgoing) => corkedWrite(socket, out.ws()),
-    onDrain: (cb) => whenFlushed(socket, cb),
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
+    buffered: () => socket.writableLength + pendingBytes,
+    write(out: Outgoing) {
+      const frame = out.ws();
+      pendingBytes += frame.length;
+      if (first !== null) {
+        (more ??= []).push(frame);
+        return;
+      }
+      first = frame;
+      due.push(flush);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushAll);
+      }
+    },
+    onDrain(cb) {
+      flush();
+      whenFlushed(socket, cb);
+    },
+    // The close frame goes after what this turn already sent.
+    close(code, reason) {
+      flush();
+      ws.close(code, reason);
+    },
+    terminate() {
+      first = null;
+      more = null;
+      pendingBytes = 0;
+      ws.terminate();
+    },
   };
   const conn = node.accept(transport);
   ws.on("message", (data: Buffer, isBinary: boolean) => {
