@@ -56,7 +56,7 @@ function mutate(buf: Buffer, r: Random): Buffer {
         out = out.subarray(0, at);
         break;
       case 5: // the v2 length field
-        if (out.length >= 16 && out[0] === 0x0d) out.writeUInt16BE(int(r, 3) === 0 ? int(r, 0x10000) : Math.max(0, out.readUInt16BE(14) + int(r, 9) - 4), 14);
+        if (out.length >= 16 && out[0] === 0x0d) out.writeUInt16BE(int(r, 3) === 0 ? int(r, 0x10000) : Math.min(0xffff, Math.max(0, out.readUInt16BE(14) + int(r, 9) - 4)), 14);
         break;
       default:
         out = Buffer.concat([out, Buffer.from(" GET / HTTP/1.1\r\n", "latin1").subarray(0, int(r, 18))]);
