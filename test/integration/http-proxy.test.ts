@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { closeServer, deadPort, httpBackend, type Backend } from "../support/backends.ts";
+import { closeServer, deadPort, httpBackend, okResponse, rawHttpBackend, type Backend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
 
@@ -97,12 +97,30 @@ describe("HTTP/1.1 proxy", () => {
   });
 
   test("a HEAD response has no body and the connection stays usable", async () => {
-    const c = rawClient(gw.port());
-    c.socket.write("HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n");
-    const second = await c.request("GET /after-head HTTP/1.1\r\nHost: t\r\n\r\n");
-    c.close();
-    // The HEAD response carries Content-Length but no body: both heads arrive, then the GET body.
-    assert.match(second, /^HTTP\/1\.1 200/);
+    // The server's HEAD answer says Content-Length: 11 and sends no body; a gateway that
+    // waited for those 11 bytes would never answer the GET that follows.
+    const h = await httpBackend("h", (req, res) => {
+      if (req.method === "HEAD") return void res.writeHead(200, { "content-length": "11" }).end();
+      res.end(`h ${req.method} ${req.url}`);
+    });
+    const hgw = await startGateway(simpleConfig([{ name: "h", port: h.port }]));
+    const c = rawClient(hgw.port());
+    try {
+      c.socket.write("HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n");
+      const head = await c.readUntil((t) => t.includes("\r\n\r\n"));
+      assert.match(head, /^HTTP\/1\.1 200 /);
+      assert.match(head, /\r\ncontent-length: 11\r\n/i);
+      assert.ok(head.endsWith("\r\n\r\n"), `nothing after the HEAD's head: ${JSON.stringify(head)}`);
+      c.socket.write("GET /after-head HTTP/1.1\r\nHost: t\r\n\r\n");
+      const get = await c.readUntil((t) => t.endsWith("h GET /after-head"));
+      assert.match(get, /^HTTP\/1\.1 200 /, "the GET's response is the next thing on the connection");
+      assert.equal(get.split("HTTP/1.1 ").length, 2, `one response: ${JSON.stringify(get)}`);
+      assert.equal(h.connections, 1, "both on one upstream connection");
+    } finally {
+      c.close();
+      await hgw.close();
+      await h.close();
+    }
   });
 });
 
@@ -237,20 +255,30 @@ describe("failures: backend down, retry, timeouts", () => {
   });
 
   test("a backend that closes a reused keep-alive connection does not fail an idempotent request", async () => {
-    // The backend closes every connection right after answering, without saying so.
-    const a = await httpBackend("a", (_req, res) => {
-      res.end("ok");
-      res.socket?.end();
-    });
+    // The race made certain: the server keeps each connection open after its answer (no
+    // FIN, so the gateway pools it and reuses it) and closes it, unanswered, when a
+    // second request arrives on it. Every request after the first therefore goes out on
+    // a connection that breaks, and is answered only through the retry on a new one.
+    const a = await rawHttpBackend((r) => (r.nth === 0 ? okResponse(`ok ${r.url}`) : null));
     const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }]));
+    const N = 10;
     try {
       const c = rawClient(gw.port());
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < N; i++) {
         const r = await c.request(`GET /${i} HTTP/1.1\r\nHost: t\r\n\r\n`);
         assert.match(r, /^HTTP\/1\.1 200 /, `request ${i}`);
-        await new Promise((r) => setTimeout(r, 5));
+        assert.ok(r.endsWith(`ok /${i}`), r);
       }
       c.close();
+      // Request i > 0 reached the server twice: on the reused connection (closed) and on a new one.
+      const seen = a.requests.map((r) => `${r.url}@${r.conn}.${r.nth}`);
+      const want = [`/0@0.0`];
+      for (let i = 1; i < N; i++) want.push(`/${i}@${i - 1}.1`, `/${i}@${i}.0`);
+      assert.deepEqual(seen, want);
+      assert.equal(a.connections, N);
+      const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
+      assert.equal(stats.retries, N - 1, "one retry per broken reused connection");
+      assert.equal(stats.connectionsReused, N - 1);
     } finally {
       await gw.close();
       await a.close();

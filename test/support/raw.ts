@@ -50,6 +50,31 @@ export function rawClient(port: number) {
         waiter = null;
       }
     },
+    /**
+     * Resolves with everything received so far once `done(text)` holds (consuming it),
+     * or rejects after `ms` saying what arrived: a response that never comes fails the
+     * test with the bytes, it does not hang it.
+     */
+    async readUntil(done: (text: string) => boolean, ms = 3000): Promise<string> {
+      const t0 = performance.now();
+      while (!done(buf)) {
+        const left = ms - (performance.now() - t0);
+        if (left <= 0 || s.destroyed) throw new Error(`${s.destroyed ? "connection closed" : `timed out after ${ms} ms`} with ${JSON.stringify(buf)} received`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          waiter = () => {
+            clearTimeout(t);
+            r();
+          };
+          s.once("close", waiter);
+        });
+        if (waiter !== null) s.off("close", waiter);
+        waiter = null;
+      }
+      const text = buf;
+      buf = "";
+      return text;
+    },
     close() {
       s.destroy();
     },
