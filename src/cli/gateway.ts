@@ -8,7 +8,7 @@ import { Primary, startPrimaryAdmin } from "../workers/primary.ts";
 import { workerCount } from "../workers/protocol.ts";
 import { reloadFromFile, type ReloadOutcome } from "../control/reload.ts";
 import { stopSignals } from "./signals.ts";
-import { defaultPidFile, watchConfig, writePidFile } from "./lifecycle.ts";
+import { ConfigWatch, defaultPidFile, tlsFiles, writePidFile } from "./lifecycle.ts";
 
 export interface GatewayOptions {
   readonly pidFile?: string;
@@ -98,9 +98,15 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   const token = loaded.config.admin.token;
   process.stdout.write(`holdfast: admin on ${admin.url} (dashboard, /metrics, /healthz, /api${token === undefined ? "; read-only: set admin.token to enable actions" : ""})\n`);
   if (workers > 1) process.stdout.write(`holdfast: ${workers} workers serve the listeners; this process is the control plane\n`);
+  let watcher: ConfigWatch | undefined;
   const doReload = async () => {
     const r = await reload();
     if (r.ok) log.info({ summary: r.summary }, "reload");
+    // --watch follows the TLS files of the config now serving.
+    if (r.ok && watcher !== undefined) {
+      const now = loadConfigFile(file);
+      if (now.ok) watcher.also(tlsFiles(now.config));
+    }
     return r;
   };
   const pidFile = opts.pidFile ?? defaultPidFile(file);
@@ -108,7 +114,10 @@ export async function runGateway(file: string, opts: GatewayOptions = {}): Promi
   process.stdout.write(`holdfast: pid ${process.pid} in ${pidFile} (holdfast reload -c ${file})\n`);
   hup.run = () => void doReload();
   if (reloadRequested) hup.run();
-  const watcher = opts.watch === true ? watchConfig(file, () => void doReload()) : undefined;
+  if (opts.watch === true) {
+    watcher = new ConfigWatch(file, () => void doReload());
+    watcher.also(tlsFiles(loaded.config));
+  }
 
   const sig = await stop.stopped;
   log.info({ signal: sig }, "stopping gracefully");

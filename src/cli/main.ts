@@ -25,7 +25,7 @@ program
   .description("run the gateway with a config file")
   .requiredOption("-c, --config <file>", "YAML config file (see docs/config.md)")
   .option("--pid-file <file>", "where to write the pid (default: a file in the temp dir derived from the config path)")
-  .option("--watch", "reload when the config file changes")
+  .option("--watch", "reload when the config file or a TLS file it names changes")
   .addHelpText("after", "\nSignals: SIGHUP reloads the config; SIGTERM/SIGINT stop gracefully (a second one exits at once).")
   .action(async (opts: { config: string; pidFile?: string; watch?: boolean }) => {
     process.exitCode = await runGateway(opts.config, { pidFile: opts.pidFile, watch: opts.watch });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request, type RequestOptions } from "node:https";
 import { join } from "node:path";
@@ -9,6 +11,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { createMetrics } from "../../src/admin/metrics.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { httpBackend, type Backend } from "../support/backends.ts";
+import { BIN } from "../support/cli.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { makeCa, type Pem, type TestCa } from "../support/tls.ts";
 
@@ -271,3 +274,52 @@ async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<vo
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test("--watch: a certificate renewed the certbot way (live/ symlinks moved to new archive files) reaches new connections without a reload command; established connections keep theirs", { timeout: 60_000 }, async () => {
+  const ca = makeCa();
+  const [first, second] = [ca.issue(["watch.test"]), ca.issue(["watch.test"])];
+  const live = join(ca.dir, "live");
+  const archive = join(ca.dir, "archive");
+  mkdirSync(live);
+  mkdirSync(archive);
+  // certbot: live/fullchain.pem -> ../archive/fullchainN.pem, swapped on renewal.
+  const install = (n: number, p: Pem) => {
+    copyFileSync(p.certPath, join(archive, `fullchain${n}.pem`));
+    copyFileSync(p.keyPath, join(archive, `privkey${n}.pem`));
+    for (const [link, target] of [["fullchain.pem", `fullchain${n}.pem`], ["privkey.pem", `privkey${n}.pem`]] as const) {
+      symlinkSync(join("..", "archive", target), join(live, `${link}.new`));
+      renameSync(join(live, `${link}.new`), join(live, link));
+    }
+  };
+  install(1, first);
+  const be = await httpBackend("a");
+  const file = join(ca.dir, "gw.yaml");
+  writeFileSync(file, `admin: { listen: 127.0.0.1:0 }\n${config(be.port, `{ cert: ${join(live, "fullchain.pem")}, key: ${join(live, "privkey.pem")} }`)}`);
+  const proc = spawn(process.execPath, [BIN, "gateway", "-c", file, "--watch", "--pid-file", join(ca.dir, "gw.pid")], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  try {
+    await waitFor(() => /listener web \(http\) listening on [\d.]+:\d+/.test(out), `the gateway to start:\n${out}`, 30_000);
+    const port = Number(/listener web \(http\) listening on [\d.]+:(\d+)/.exec(out)![1]);
+    const serial = async () => (await get(port, ca.cert, { servername: "watch.test" })).cert.serialNumber;
+    assert.equal(await serial(), (await peer(first)).serialNumber);
+    const kept = await keepAlive(port, ca.cert, "watch.test");
+    assert.equal(await kept.request("/1"), 200);
+    install(2, second);
+    const want = (await peer(second)).serialNumber;
+    const t0 = Date.now();
+    for (;;) {
+      if ((await serial()) === want) break;
+      if (Date.now() - t0 > 5000) assert.fail(`the renewed certificate was not served within 5 s:\n${out.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await kept.request("/2"), 200, "the established connection is untouched");
+    assert.equal(kept.cert.serialNumber, (await peer(first)).serialNumber);
+    kept.close();
+  } finally {
+    proc.kill("SIGKILL");
+    await once(proc, "exit").catch(() => {});
+    await be.close();
+  }
+});
