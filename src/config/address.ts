@@ -1,6 +1,6 @@
 import type { Address } from "./types.ts";
 import { formatIP, parseIPv4, parseIPv6 } from "./ip.ts";
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 
 /**
  * What an address is for: a listener binds it, a server is dialed.

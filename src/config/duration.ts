@@ -1,4 +1,4 @@
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 
 const UNITS = { d: 86_400_000n, h: 3_600_000n, m: 60_000n, s: 1000n, ms: 1n } as const;
 type Unit = keyof typeof UNITS;

@@ -1,5 +1,5 @@
 import type { HashKey } from "./types.ts";
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 
 // RFC 9110 §5.6.2: token = 1*tchar.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

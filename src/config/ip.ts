@@ -1,4 +1,4 @@
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 
 // No node:net here: the config core stays pure, and net.isIP accepts zone ids
 // (fe80::1%eth0) that mean nothing in a config shared by several machines.

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { ConfigIssue } from "./types.ts";
-import { describe, didYouMean } from "./parsed.ts";
+import { describe, didYouMean } from "./parse-result.ts";
 
 /**
  * One step of a path into the config: a key or a list index.

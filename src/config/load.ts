@@ -4,11 +4,11 @@ import { isCollection, LineCounter, parseDocument, visit, type Document } from "
 import type { z } from "zod";
 import type { BackendConfig, Config, ConfigIssue, ListenerConfig, TlsCertificate } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
-import { crossCheck } from "./checks.ts";
+import { crossCheck } from "./cross-checks.ts";
 import { interpolate, type Env } from "./interpolate.ts";
 import { toConfigIssues, zodIssues } from "./issues.ts";
 import { redactIssues } from "./redact.ts";
-import { list, rec } from "./raw.ts";
+import { list, rec } from "./unchecked.ts";
 import { configSchema } from "./schema.ts";
 import { inspectCa, inspectKeyPair } from "./tls-files.ts";
 
@@ -77,7 +77,7 @@ export function loadConfig(text: string, options: LoadOptions): LoadResult {
 }
 
 /**
- * What {@link loadYaml} validates against: a zod schema (leaves from `fields.ts`, so
+ * What {@link loadYaml} validates against: a zod schema (leaves from `schema-fields.ts`, so
  * messages read the same everywhere) and the cross-field checks on the raw tree.
  *
  * @example

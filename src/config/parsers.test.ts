@@ -6,7 +6,7 @@ import { formatAddress, isLoopbackHost, parseAddress } from "./address.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { isToken, parseHashKey } from "./hash-key.ts";
 import { formatIP, parseCidr, parseIPv4, parseIPv6 } from "./ip.ts";
-import { suggest } from "./parsed.ts";
+import { suggest } from "./parse-result.ts";
 import { formatSize, parseSize } from "./size.ts";
 
 const value = <T>(r: { ok: true; value: T } | { ok: false; message: string }): T | string => (r.ok ? r.value : `error: ${r.message}`);

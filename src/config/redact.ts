@@ -1,5 +1,5 @@
 import type { PathIssue, PathSegment } from "./issues.ts";
-import { describe } from "./parsed.ts";
+import { describe } from "./parse-result.ts";
 
 /**
  * Keeps secrets out of config error messages, which go to stderr, to the gateway's log

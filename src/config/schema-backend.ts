@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { BackendConfig, BackendTls, HealthConfig, PassiveConfig, ServerConfig, StickyConfig } from "./types.ts";
 import { BALANCE_NAMES, DEFAULTS, HASH_POLICIES } from "./defaults.ts";
-import { address, bool, duration, field, hashKey, int, name, num, oneOf, str, token } from "./fields.ts";
-import { describe, fail, ok } from "./parsed.ts";
+import { address, bool, duration, field, hashKey, int, name, num, oneOf, str, token } from "./schema-fields.ts";
+import { describe, fail, ok } from "./parse-result.ts";
 import { isHostName } from "./address.ts";
-import { stickyRules } from "./rules.ts";
+import { stickyRules } from "./object-rules.ts";
 
 const D = DEFAULTS;
 
@@ -63,7 +63,7 @@ const passive = z
   );
 
 // One strict object for both kinds, so a misspelt key is reported as such rather than
-// as "matches neither kind"; the rules between the keys are in rules.ts.
+// as "matches neither kind"; the rules between the keys are in object-rules.ts.
 const sticky = z
   .strictObject({
     cookie: token('a cookie name like "HF_SRV"').optional(),

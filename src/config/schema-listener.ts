@@ -3,9 +3,9 @@ import type { HttpListenerConfig, ListenerTimeouts, ListenerTls, RouteConfig, Ro
 import { isHostName } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { isToken } from "./hash-key.ts";
-import { address, bool, cidr, duration, field, int, name, oneOf, str } from "./fields.ts";
-import { describe, fail, ok } from "./parsed.ts";
-import { ROUTE_NEEDS_BACKEND } from "./rules.ts";
+import { address, bool, cidr, duration, field, int, name, oneOf, str } from "./schema-fields.ts";
+import { describe, fail, ok } from "./parse-result.ts";
+import { ROUTE_NEEDS_BACKEND } from "./object-rules.ts";
 
 const D = DEFAULTS.listener;
 
@@ -37,7 +37,7 @@ const match = z
     host: hostMatch.optional(),
     header: z.record(headerName, str()).optional(),
   })
-  // Empty and duplicate-header matches are reported by matchRules (rules.ts).
+  // Empty and duplicate-header matches are reported by matchRules (object-rules.ts).
   .transform(
     (m): RouteMatch => ({
       pathPrefix: m.pathPrefix,
@@ -82,7 +82,7 @@ const timeouts = z
 const keyPair = z.strictObject({ cert: str({ nonEmpty: true }), key: str({ nonEmpty: true }) });
 
 // `cert`/`key` (the default certificate) and `certs` (more, chosen by SNI) may be mixed;
-// the pairing rules are in rules-tls.ts. What the files hold is read by the loader.
+// the pairing rules are in object-rules-tls.ts. What the files hold is read by the loader.
 const tls = z
   .strictObject({
     cert: str({ nonEmpty: true }).optional(),
@@ -133,7 +133,7 @@ const tcpRoute = z
   .strictObject({ match: z.strictObject({ sni: sniMatch }).optional(), backend: name() })
   .transform((r): TcpRouteConfig => ({ match: r.match && { sni: r.match.sni }, backend: r.backend }));
 
-// `backend` or `routes`, not both: the rule is in rules-tls.ts.
+// `backend` or `routes`, not both: the rule is in object-rules-tls.ts.
 const tcpListener = z
   .strictObject({
     name: name(),

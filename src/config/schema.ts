@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Config } from "./types.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { address, duration, field, NAME, nameMessage, str } from "./fields.ts";
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { address, duration, field, NAME, nameMessage, str } from "./schema-fields.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 import { backendSchema } from "./schema-backend.ts";
 import { listenerSchema } from "./schema-listener.ts";
 
@@ -25,7 +25,7 @@ const backendName = z
 /**
  * The whole YAML document → {@link Config}: strict at every depth (an unknown key is an
  * error), defaults filled in, durations in ms, addresses split. Relationships between
- * fields (references, uniqueness, timeout < interval, ...) are checked by `checks.ts`,
+ * fields (references, uniqueness, timeout < interval, ...) are checked by `cross-checks.ts`,
  * which `loadConfig` runs alongside.
  *
  * @example

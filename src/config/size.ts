@@ -1,4 +1,4 @@
-import { describe, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, fail, ok, type Parsed } from "./parse-result.ts";
 
 const UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
 const SIZE = /^(\d+)(?:\.(\d+))?\s?(B|KiB|MiB|GiB)$/;

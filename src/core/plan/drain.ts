@@ -31,18 +31,11 @@ export interface ScheduledClose<Id> {
  * (stratified sampling). Returned sorted by `at`. `window ≤ 0` closes everything at
  * `begin`.
  *
- * The bound, exact and not only on average: any half-open interval of length `w` holds
- * at most `⌈w · n / window⌉ + 1` closes, because it meets at most that many slots.
- * For 1,000 tunnels over 10 s that is 101 in any 1 s (10.1%, against the ideal 10%).
- * Independent uniform times would peak at 115–140 over a drain's sliding 1 s windows
- * (mulberry32 seeds 1–50, median 123); evenly spaced times without jitter would meet the bound too,
- * but every worker (or gateway) draining the same server would then fire in lockstep.
- *
- * What users see is looser by the caller's timer: with a timer every `τ` ms a close
- * fires up to `τ` late, so a window of `w` may hold the closes planned for `w + τ`:
- * `⌈(w + τ) · n / window⌉ + 1` (111 = 11.1% for τ = 100 ms). `k` processes planning
- * their own share independently add up to `k` to the bound. An end-to-end test of
- * 1,000 tunnels over 10 s can therefore assert ≤ 12% per 1 s window.
+ * Why stratified: any window of length `w` then holds at most `⌈w · n / window⌉ + 1`
+ * closes, exactly and not only on average (101 in any 1 s for 1,000 tunnels over 10 s),
+ * where independent uniform times would bunch up, and the jitter keeps the workers
+ * draining the same server out of lockstep. The bound, what the caller's timer adds
+ * to it, and the comparison: docs/algorithms.md#spreading-a-drain.
  *
  * @example
  * spreadCloses(["a", "b"], 1000, 10_000, () => 0.5);

@@ -1,7 +1,7 @@
 import type { PathIssue } from "../../config/issues.ts";
 import { formatAddress, isLoopbackHost, parseAddress } from "../../config/address.ts";
 import { parseSize, formatSize } from "../../config/size.ts";
-import { list, rec, text } from "../../config/raw.ts";
+import { list, rec, text } from "../../config/unchecked.ts";
 import { HUB_DEFAULTS } from "./defaults.ts";
 
 const KEY_SOURCES = ["secret", "publicKey", "jwksUrl"] as const;

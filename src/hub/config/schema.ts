@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { address, bool, duration, field, int, oneOf, size, str } from "../../config/fields.ts";
-import { describe, fail, ok, type Parsed } from "../../config/parsed.ts";
+import { address, bool, duration, field, int, oneOf, size, str } from "../../config/schema-fields.ts";
+import { describe, fail, ok, type Parsed } from "../../config/parse-result.ts";
 import { ruleProblems } from "../core/rules.ts";
 import { HUB_DEFAULTS } from "./defaults.ts";
 import type { HubBrokerConfig, HubChannelRule, HubConfig, HubJwtConfig } from "./types.ts";
 
-// The hub's schema is built from the gateway's leaves (config/fields.ts), so messages
+// The hub's schema is built from the gateway's leaves (config/schema-fields.ts), so messages
 // read the same in both files: `ping.interval: expected a duration like "5s", got 5`.
 
 function parseUrl(protocols: readonly string[], example: string) {
@@ -91,7 +91,7 @@ const D = HUB_DEFAULTS;
 /**
  * `hub.yaml` → {@link HubConfig}: strict at every depth, defaults filled in. Relations
  * between fields (one JWT key source, rules that can never match, timeouts against
- * intervals) are in `checks.ts`.
+ * intervals) are in `cross-checks.ts`.
  *
  * @example
  * const r = hubConfigSchema.safeParse({ auth: { anonymous: true } });

@@ -1,7 +1,7 @@
 import type { PathIssue } from "./issues.ts";
-import { has, list, rec, text } from "./raw.ts";
+import { has, list, rec, text } from "./unchecked.ts";
 
-// Rules of the TLS, protocol and SNI keys, on the raw tree (see rules.ts). Paths are
+// Rules of the TLS, protocol and SNI keys, on the raw tree (see object-rules.ts). Paths are
 // relative to the listener.
 
 /**

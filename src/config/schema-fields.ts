@@ -5,7 +5,7 @@ import { parseDuration } from "./duration.ts";
 import { parseHashKey, isToken } from "./hash-key.ts";
 import { parseCidr } from "./ip.ts";
 import { formatSize, parseSize } from "./size.ts";
-import { describe, didYouMean, fail, ok, type Parsed } from "./parsed.ts";
+import { describe, didYouMean, fail, ok, type Parsed } from "./parse-result.ts";
 
 // Leaves are parsed by our own small functions rather than zod's primitives, so every
 // message reads the same way ("expected X, got Y") and the parsers are unit-testable

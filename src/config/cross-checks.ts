@@ -2,10 +2,10 @@ import type { Address } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
 import { formatAddress, isLoopbackHost, parseAddress } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { NAME } from "./fields.ts";
+import { NAME } from "./schema-fields.ts";
 import { formatPath } from "./issues.ts";
-import { didYouMean, ok } from "./parsed.ts";
-import { has, list, rec, text } from "./raw.ts";
+import { didYouMean, ok } from "./parse-result.ts";
+import { has, list, rec, text } from "./unchecked.ts";
 import {
   backendRules,
   healthRules,
@@ -14,8 +14,8 @@ import {
   ROUTE_NEEDS_BACKEND,
   shutdownRules,
   stickyRules,
-} from "./rules.ts";
-import { httpListenerTlsRules, tcpListenerRules } from "./rules-tls.ts";
+} from "./object-rules.ts";
+import { httpListenerTlsRules, tcpListenerRules } from "./object-rules-tls.ts";
 
 /**
  * What the cross-field checks need from the outside world.
@@ -47,7 +47,7 @@ const under = (prefix: readonly PathSegment[], issues: readonly PathIssue[]): Pa
 /**
  * The checks between fields and between sections (DESIGN §3): references to backends,
  * unique names, addresses taken twice, unreachable routes, TLS files (readable; their
- * contents are checked by the loader), and the rules of `rules.ts` and `rules-tls.ts`. They read the raw tree and skip whatever does not parse,
+ * contents are checked by the loader), and the rules of `object-rules.ts` and `object-rules-tls.ts`. They read the raw tree and skip whatever does not parse,
  * so they report alongside the schema's own errors rather than after they are fixed.
  *
  * @example

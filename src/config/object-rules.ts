@@ -1,9 +1,9 @@
 import type { PathIssue } from "./issues.ts";
 import { DEFAULTS, HASH_POLICIES } from "./defaults.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { has, rec, text } from "./raw.ts";
+import { has, rec, text } from "./unchecked.ts";
 
-// Rules between the fields of one object. They read the raw tree (see raw.ts) and skip
+// Rules between the fields of one object. They read the raw tree (see unchecked.ts) and skip
 // any field that does not parse, so they run alongside the schema rather than after it.
 // Paths are relative to the object.
 
