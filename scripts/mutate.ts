@@ -1,0 +1,151 @@
+/**
+ * Mutation testing with StrykerJS, one module at a time (issue 15; not run in CI).
+ *
+ * Each module names the code to mutate and the smallest set of test files that covers
+ * it. The script writes a Stryker config for that module under `.stryker-tmp/` and runs
+ * it with the tap runner: every test file is run by `node` (the Node 24 running this
+ * script) with `--test-reporter=tap`, once to learn which mutants each file reaches,
+ * then, for each mutant, only the files that reach it, stopping at the first failure.
+ * Reports land in `reports/mutation/<module>.{html,json}`.
+ *
+ * @example
+ * // npm run mutate -- core                       the pure core
+ * // npm run mutate -- routes                     the router
+ * // npm run mutate -- http src/gateway/http/exchange.ts   one file of a module
+ * // npm run mutate -- http --incremental         reuse the last run's results where
+ * //                                              neither code nor tests changed
+ * // npm run mutate                               lists the modules
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface MutationModule {
+  /** What the module is, for the listing. */
+  about: string;
+  /** Stryker `mutate` globs (tests and kits are excluded for every module). */
+  mutate: string[];
+  /** The test files run against the mutants. */
+  tests: string[];
+  /** Per-mutant timeout slack in ms on top of twice the file's own time. */
+  timeoutMS?: number;
+  /**
+   * Names of tests not run here (`--test-skip-pattern`): assertions on machine speed,
+   * which instrumented code (every expression wrapped) fails without a mutant.
+   */
+  skip?: string[];
+}
+
+const NOT_SOURCE = ["!**/*.test.ts", "!**/*.kit.ts"];
+
+export const MODULES: Record<string, MutationModule> = {
+  core: {
+    about: "the pure core: balancing, health, stickiness, plans (src/core)",
+    mutate: ["src/core/**/*.ts", "!src/core/**/types.ts"],
+    tests: ["src/core/**/*.test.ts"],
+    skip: ["readCookie: linear on hostile headers", "is built once per server-set change, not per pick"],
+  },
+  routes: {
+    about: "the router (src/gateway/routes.ts)",
+    mutate: ["src/gateway/routes.ts"],
+    tests: ["src/gateway/routes*.test.ts", "test/integration/routes*.test.ts", "test/integration/router*.test.ts"],
+  },
+  retry: {
+    about: "an attempt at a server, retries and the upstream pool (src/gateway/attempt.ts, upstream.ts)",
+    mutate: ["src/gateway/attempt.ts", "src/gateway/upstream.ts"],
+    tests: ["test/integration/http-proxy.test.ts", "test/integration/faults.test.ts", "test/integration/retries*.test.ts", "test/integration/upstream*.test.ts"],
+    timeoutMS: 30_000,
+  },
+  http: {
+    about: "the HTTP/1.1 data plane (src/gateway/http, src/codec/http1)",
+    mutate: ["src/gateway/http/*.ts", "src/codec/http1/*.ts"],
+    tests: [
+      "src/codec/http1/body.test.ts",
+      "src/codec/http1/dechunk.test.ts",
+      "src/codec/http1/head.test.ts",
+      "src/codec/http1/write.test.ts",
+      "test/integration/http-proxy.test.ts",
+      "test/integration/http-*.test.ts",
+      "test/integration/access-log.test.ts",
+      "test/integration/sse.test.ts",
+      "test/integration/vtc.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
+  tunnel: {
+    about: "WebSocket and upgrade tunnels (src/gateway/tunnel)",
+    mutate: ["src/gateway/tunnel/*.ts"],
+    tests: ["src/gateway/tunnel/*.test.ts", "test/integration/websocket.test.ts", "test/integration/ws-server-gone.test.ts"],
+    timeoutMS: 30_000,
+  },
+  lifecycle: {
+    about: "drain, reload and rebalancing (src/control/drainer.ts, reload.ts, rebalancer.ts)",
+    mutate: ["src/control/drainer.ts", "src/control/reload.ts", "src/control/rebalancer.ts"],
+    tests: ["test/integration/lifecycle.test.ts"],
+    timeoutMS: 30_000,
+  },
+};
+
+/** The Stryker config for one module; `only` narrows `mutate` to some of its files. */
+export function strykerConfig(name: string, mod: MutationModule, only: string[] = [], incremental = false): Record<string, unknown> {
+  return {
+    $schema: "../node_modules/@stryker-mutator/core/schema/stryker-schema.json",
+    testRunner: "tap",
+    tap: {
+      testFiles: mod.tests,
+      nodeArgs: ["--test-reporter=tap", "--test-timeout=120000", ...(mod.skip ?? []).map((t) => `--test-skip-pattern=${escapeRegExp(t)}`)],
+      forceBail: true,
+    },
+    coverageAnalysis: "perTest",
+    // A mutant in module-level code would run every test file of the module: too slow
+    // on two cores. They are counted as ignored in the report.
+    ignoreStatic: true,
+    mutate: [...(only.length > 0 ? only : mod.mutate), ...NOT_SOURCE],
+    // Node strips the types; a mutant that does not type-check still runs.
+    checkers: [],
+    disableTypeChecks: true,
+    // Two cores, shared: one test file per core.
+    concurrency: 2,
+    timeoutMS: mod.timeoutMS ?? 10_000,
+    timeoutFactor: 2,
+    ignorePatterns: ["dist", "bench/results", ".holdfast", ".cache", "reports", "docs"],
+    tempDirName: ".stryker-tmp",
+    cleanTempDir: true,
+    incremental,
+    incrementalFile: `reports/mutation/${name}.incremental.json`,
+    reporters: ["clear-text", "progress", "html", "json"],
+    clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+    htmlReporter: { fileName: `reports/mutation/${name}.html` },
+    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  };
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function usage(): string {
+  const rows = Object.entries(MODULES).map(([k, m]) => `  ${k.padEnd(10)} ${m.about}`);
+  return ["usage: npm run mutate -- <module> [file ...] [--incremental]", "modules:", ...rows].join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const incremental = args.includes("--incremental");
+  const [name, ...only] = args.filter((a) => a !== "--incremental");
+  const mod = name === undefined ? undefined : MODULES[name];
+  if (name === undefined || mod === undefined) {
+    console.error(name === undefined ? usage() : `unknown module "${name}"\n${usage()}`);
+    process.exit(name === undefined ? 0 : 2);
+  }
+  const dir = join(ROOT, ".stryker-tmp");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `stryker.${name}.json`);
+  writeFileSync(file, JSON.stringify(strykerConfig(name, mod, only, incremental), null, 2));
+  // The tap runner spawns `node` from PATH: make it this Node (24), not the system's.
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+  const cli = join(ROOT, "node_modules/@stryker-mutator/core/bin/stryker.js");
+  const run = spawnSync(process.execPath, [cli, "run", file], { cwd: ROOT, stdio: "inherit", env });
+  process.exit(run.status ?? 1);
+}
