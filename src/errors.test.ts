@@ -24,7 +24,7 @@ test("every code documents its subsystem, retryability and status", () => {
 
 test("retryability: only failures before anything reached an upstream", () => {
   const retryable = codes.filter((c) => ERROR_CODES[c].retryable).sort();
-  assert.deepEqual(retryable, ["HF_ERR_ADMISSION", "HF_ERR_CONNECT_REFUSED", "HF_ERR_CONNECT_TIMEOUT", "HF_ERR_NO_SERVER", "HF_ERR_QUEUE_TIMEOUT"]);
+  assert.deepEqual(retryable, ["HF_ERR_ADMISSION", "HF_ERR_CONNECTION_LIMIT", "HF_ERR_CONNECT_REFUSED", "HF_ERR_CONNECT_TIMEOUT", "HF_ERR_NO_SERVER", "HF_ERR_QUEUE_TIMEOUT"]);
 });
 
 test("an error carries its code, retryable, status, name and cause", () => {

@@ -64,6 +64,12 @@ export const ERROR_CODES = {
     status: 404,
     doc: "No route of the listener matches the request.",
   },
+  HF_ERR_CONNECTION_LIMIT: {
+    subsystem: "client",
+    retryable: true,
+    status: 503,
+    doc: "The listener is at limits.maxConnections, or the client's address at limits.maxConnectionsPerClient; the connection was refused before reading a request (clear-text HTTP gets 503 with Retry-After, TLS and tcp listeners a plain close).",
+  },
   // upstream connection (dial): nothing was sent, so another server is always safe
   HF_ERR_CONNECT_REFUSED: {
     subsystem: "upstream",

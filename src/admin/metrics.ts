@@ -240,6 +240,19 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
       }
     },
   });
+  new Counter({
+    name: "holdfast_connections_refused_total",
+    help: "Client connections a listener refused at accept by its limits (limit=maxConnections or maxConnectionsPerClient; per process, summed over workers)",
+    labelNames: ["listener", "limit"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, l] of live().listeners) {
+        this.inc({ listener: name, limit: "maxConnections" }, l.refusedMaxConnections);
+        this.inc({ listener: name, limit: "maxConnectionsPerClient" }, l.refusedPerClient);
+      }
+    },
+  });
   counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
   const c = control.counters;
   new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, collect() { this.reset(); this.inc(c.reloads); } });

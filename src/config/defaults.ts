@@ -11,7 +11,7 @@ import type { BalanceName } from "./types.ts";
 export const DEFAULTS = {
   admin: { listen: { host: "127.0.0.1", port: 9900 } },
   shutdown: { delay: 2_000, timeout: 60_000 },
-  listener: { requestHeaders: 10_000, clientIdle: 60_000, maxHeaderSize: 16_384, accessLog: false, maxConcurrentStreams: 100, tlsMinVersion: "TLSv1.2" },
+  listener: { requestHeaders: 10_000, clientIdle: 60_000, maxHeaderSize: 16_384, accessLog: false, maxConcurrentStreams: 100, tlsMinVersion: "TLSv1.2", maxConnections: 0, maxConnectionsPerClient: 0 },
   balance: "round-robin",
   hashBalanceFactor: 125,
   sticky: { maxEntries: 100_000 },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { HttpListenerConfig, ListenerTimeouts, ListenerTls, RouteConfig, RouteMatch, TcpListenerConfig, TcpRouteConfig } from "./types.ts";
+import type { HttpListenerConfig, ListenerLimits, ListenerTimeouts, ListenerTls, RouteConfig, RouteMatch, TcpListenerConfig, TcpRouteConfig } from "./types.ts";
 import { isHostName } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { isToken } from "./hash-key.ts";
@@ -79,6 +79,24 @@ const timeouts = z
   .prefault({})
   .transform((t): ListenerTimeouts => ({ requestHeaders: t.requestHeaders, clientIdle: t.clientIdle }));
 
+const limits = z
+  .strictObject({
+    maxConnections: int(0, 10_000_000).default(D.maxConnections),
+    maxConnectionsPerClient: int(0, 10_000_000).default(D.maxConnectionsPerClient),
+  })
+  .prefault({})
+  .transform((l, ctx): ListenerLimits => {
+    if (l.maxConnections > 0 && l.maxConnectionsPerClient > l.maxConnections) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxConnectionsPerClient"],
+        message: `${l.maxConnectionsPerClient} is more than maxConnections (${l.maxConnections}), so it would never apply`,
+        input: l,
+      });
+    }
+    return { maxConnections: l.maxConnections, maxConnectionsPerClient: l.maxConnectionsPerClient };
+  });
+
 const keyPair = z.strictObject({ cert: str({ nonEmpty: true }), key: str({ nonEmpty: true }) });
 
 // `cert`/`key` (the default certificate) and `certs` (more, chosen by SNI) may be mixed;
@@ -110,6 +128,7 @@ const httpListener = z
     accessLog: bool().default(D.accessLog),
     maxHeaderSize: int(1024, 1_048_576).default(D.maxHeaderSize),
     timeouts,
+    limits,
     trustedProxies: z.array(cidr()).min(1, { error: "needs at least one CIDR block (leave trustedProxies out to trust no one)" }).optional(),
   })
   .transform(
@@ -125,6 +144,7 @@ const httpListener = z
       accessLog: l.accessLog,
       maxHeaderSize: l.maxHeaderSize,
       timeouts: l.timeouts,
+      limits: l.limits,
       trustedProxies: l.trustedProxies,
     }),
   );
@@ -143,6 +163,7 @@ const tcpListener = z
     routes: z.array(tcpRoute).min(1, { error: "needs at least one route (or use backend)" }).optional(),
     proxyProtocol: oneOf(["accept"]).optional(),
     timeouts,
+    limits,
   })
   .transform(
     (l): TcpListenerConfig => ({
@@ -152,6 +173,7 @@ const tcpListener = z
       routes: l.routes ?? (l.backend === undefined ? [] : [{ match: undefined, backend: l.backend }]),
       proxyProtocol: l.proxyProtocol,
       timeouts: l.timeouts,
+      limits: l.limits,
     }),
   );
 

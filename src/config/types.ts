@@ -128,6 +128,18 @@ export interface RouteConfig {
   readonly split: readonly { readonly backend: string; readonly weight: number }[] | undefined;
 }
 
+/**
+ * A listener's connection limits (`listeners[].limits`), enforced by each process on its
+ * own (with N workers a listener takes up to N times as many). 0 = no limit.
+ *
+ * @example
+ * { maxConnections: 10_000, maxConnectionsPerClient: 100 }
+ */
+export interface ListenerLimits {
+  readonly maxConnections: number; // open connections on the listener, default 0
+  readonly maxConnectionsPerClient: number; // open connections from one client address, default 0
+}
+
 export interface ListenerTimeouts {
   readonly requestHeaders: number; // default 10s (slowloris)
   readonly clientIdle: number; // default 60s (idle keep-alive client, idle TCP stream)
@@ -173,6 +185,7 @@ export interface HttpListenerConfig {
   readonly accessLog: boolean; // default false
   readonly maxHeaderSize: number; // bytes, default 16384
   readonly timeouts: ListenerTimeouts;
+  readonly limits: ListenerLimits;
   /** Peers whose X-Forwarded-* and Forwarded are believed (CIDR blocks); absent = nobody's. */
   readonly trustedProxies: readonly string[] | undefined;
 }
@@ -191,6 +204,7 @@ export interface TcpListenerConfig {
   readonly routes: readonly TcpRouteConfig[];
   readonly proxyProtocol: "accept" | undefined;
   readonly timeouts: ListenerTimeouts;
+  readonly limits: ListenerLimits;
 }
 
 export type ListenerConfig = HttpListenerConfig | TcpListenerConfig;

@@ -9,6 +9,7 @@ import type { HttpListenerContext } from "./http/context.ts";
 import { Router } from "./routes.ts";
 import { attach, destroyOnInput } from "./sockets.ts";
 import { HttpListener } from "./http/listener.ts";
+import { clientKey, ConnectionLimits, LIMIT_OK } from "./limits.ts";
 import { PendingSockets } from "./pending.ts";
 import { ProxyAccept } from "./proxy-accept.ts";
 import { TicketKeys } from "./tls/tickets.ts";
@@ -24,6 +25,8 @@ interface LiveListener {
   ctx: HttpListenerContext | TcpListenerContext;
   /** The accept side of an http listener (TLS, PROXY header, HTTP/2); null for tcp. */
   readonly http: HttpListener | null;
+  /** Open connections and refusals for the listener's `limits`. */
+  readonly limits: ConnectionLimits;
 }
 
 /**
@@ -148,6 +151,11 @@ export class DataPlane {
     return this.#listeners.get(listener)?.http?.tls;
   }
 
+  /** Open connections and refusals of a listener's `limits` (undefined: no such listener). */
+  listenerLimits(listener: string): ConnectionLimits | undefined {
+    return this.#listeners.get(listener)?.limits;
+  }
+
   get listenerNames(): string[] {
     return [...this.#listeners.keys()];
   }
@@ -187,7 +195,7 @@ export class DataPlane {
       plane: this,
     };
     const http = new HttpListener(ctx, { tickets: this.#tickets, pending: this.#pending, counters: this.counters, log: this.#log });
-    return { cfg: l, server: http.server, ctx, http };
+    return { cfg: l, server: http.server, ctx, http, limits: http.limits };
   }
 
   #tcpListener(l: TcpListenerConfig): LiveListener {
@@ -196,18 +204,23 @@ export class DataPlane {
     const known = l.routes.every((r) => this.backends.has(r.backend));
     const router = known ? new TcpRouter(l.routes, this.backends) : (undefined as unknown as TcpRouter);
     const ctx: TcpListenerContext = { cfg: l, router, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
+    const limits = new ConnectionLimits();
+    // Over a limit, a connection is closed at once: TCP has no way to say why.
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
+      if (limits.accept(socket, ctx.cfg.limits) !== LIMIT_OK) return void socket.destroy();
       const s = attach(socket, destroyOnInput);
       if (ctx.cfg.proxyProtocol === "accept") {
         this.#pending.hold(socket);
         new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => {
+          if (limits.client(sock, clientKey(client.ip), ctx.cfg.limits) !== LIMIT_OK) return void sock.destroy();
           this.#pending.settle(sock);
           new TcpSession(sock, ctx, client, rest);
         });
-      } else new TcpSession(s, ctx);
+      } else if (limits.client(socket, clientKey(socket.remoteAddress), ctx.cfg.limits) !== LIMIT_OK) socket.destroy();
+      else new TcpSession(s, ctx);
     });
-    return { cfg: l, server, ctx, http: null };
+    return { cfg: l, server, ctx, http: null, limits };
   }
 
   /**

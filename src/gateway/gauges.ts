@@ -19,11 +19,12 @@ export interface ServerGauges {
 
 /**
  * Open client connections on one listener (HTTP sessions plus tunnels), and since start
- * its TLS handshakes (resumed ones among them; failed ones) and its client connections
- * by protocol (HTTP/1.1, HTTP/2).
+ * its TLS handshakes (resumed ones among them; failed ones), its client connections
+ * by protocol (HTTP/1.1, HTTP/2) and the connections its `limits` refused.
  *
  * @example
- * const l: ListenerGauges = { connections: 12, tunnels: 3, tlsHandshakes: 40, tlsResumed: 31, tlsFailed: 1, http1: 25, h2: 15 };
+ * const l: ListenerGauges = { connections: 12, tunnels: 3, tlsHandshakes: 40, tlsResumed: 31, tlsFailed: 1, http1: 25, h2: 15,
+ *   refusedMaxConnections: 0, refusedPerClient: 2 };
  */
 export interface ListenerGauges {
   connections: number;
@@ -33,6 +34,8 @@ export interface ListenerGauges {
   tlsFailed: number;
   http1: number;
   h2: number;
+  refusedMaxConnections: number;
+  refusedPerClient: number;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface ListenerGauges {
  * const l = zeroListener();
  */
 export function zeroListener(): ListenerGauges {
-  return { connections: 0, tunnels: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailed: 0, http1: 0, h2: 0 };
+  return { connections: 0, tunnels: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailed: 0, http1: 0, h2: 0, refusedMaxConnections: 0, refusedPerClient: 0 };
 }
 
 /**
@@ -87,6 +90,11 @@ export function readGauges(plane: DataPlane): Gauges {
       g.tlsFailed = c.failed;
       g.http1 = c.h1;
       g.h2 = c.h2;
+    }
+    const limits = plane.listenerLimits(l.name);
+    if (limits !== undefined) {
+      g.refusedMaxConnections = limits.refusedListener;
+      g.refusedPerClient = limits.refusedClient;
     }
     listeners.set(l.name, g);
   }

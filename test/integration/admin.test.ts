@@ -98,13 +98,14 @@ describe("admin: /metrics", () => {
       holdfast_tls_handshake_failures_total: "counter",
       holdfast_sni_refused_total: "counter",
       holdfast_proxy_protocol_refused_total: "counter",
+      holdfast_connections_refused_total: "counter",
       holdfast_process_resident_memory_bytes: "gauge",
       holdfast_nodejs_eventloop_lag_seconds: "gauge",
     };
     for (const [name, type] of Object.entries(expected)) assert.equal(types.get(name), type, `${name} is a ${type}`);
 
-    // protocol: http1 | h2; resumed: yes | no.
-    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener", "protocol", "resumed"]);
+    // protocol: http1 | h2; resumed: yes | no; limit: maxConnections | maxConnectionsPerClient.
+    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener", "protocol", "resumed", "limit"]);
     for (const s of samples) {
       if (s.name.startsWith("holdfast_process_") || s.name.startsWith("holdfast_nodejs_")) continue;
       for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has a bounded label set (found ${k})`);

@@ -5,12 +5,16 @@ import type { HttpListenerConfig } from "../../config/types.ts";
 import type { Logger } from "../../log.ts";
 import { H2Session, h2Server } from "../h2/session.ts";
 import { PrefaceSniffer } from "../h2/preface.ts";
+import { events } from "../diagnostics.ts";
+import { clientKey, ConnectionLimits, LIMIT_LISTENER, LIMIT_OK, limitReason } from "../limits.ts";
 import type { PendingSockets } from "../pending.ts";
 import { ProxyAccept, type ProxyClient } from "../proxy-accept.ts";
-import { attach, detach, destroyOnInput, type HandledSocket } from "../sockets.ts";
+import { attach, detach, destroyOnInput, dropInput, type HandledSocket } from "../sockets.ts";
 import { newListenerCounters, TlsFront, type PreparedTls, type ListenerCounters } from "../tls/front.ts";
 import type { TicketKeys } from "../tls/tickets.ts";
 import type { HttpListenerContext } from "./context.ts";
+import { refusalRecord } from "./request.ts";
+import { errorResponse } from "./responses.ts";
 import { HttpSession } from "./session.ts";
 
 /** What an http listener shares with the rest of its data plane. */
@@ -39,6 +43,8 @@ export class HttpListener {
   readonly server: Server;
   /** TLS handshakes and connections by protocol, for the dashboard and /metrics (they outlive a reload). */
   readonly tls: ListenerCounters = newListenerCounters();
+  /** Open connections and refusals for `limits` (they outlive a reload). */
+  readonly limits = new ConnectionLimits();
   readonly #deps: HttpListenerDeps;
   #front: TlsFront | null = null;
   #h2: Http2Server | null = null;
@@ -53,10 +59,22 @@ export class HttpListener {
       // The server's noDelay option does not reach accepted sockets on every Node version.
       socket.setNoDelay(true);
       const s = attach(socket, destroyOnInput);
-      if (this.ctx.cfg.proxyProtocol === "accept") {
+      const cfg = this.ctx.cfg;
+      if (this.limits.accept(socket, cfg.limits) !== LIMIT_OK) return this.#refuse(s, clientKey(socket.remoteAddress), LIMIT_LISTENER);
+      if (cfg.proxyProtocol === "accept") {
         deps.pending.hold(socket);
-        new ProxyAccept(s, ctx.wheel, deps.counters, deps.log, (sock, client, rest) => this.#serve(sock, client, rest));
-      } else this.#serve(s, null, null);
+        new ProxyAccept(s, ctx.wheel, deps.counters, deps.log, (sock, client, rest) => {
+          const ip = clientKey(client.ip);
+          const limit = this.limits.client(sock, ip, this.ctx.cfg.limits);
+          if (limit !== LIMIT_OK) this.#refuse(sock, ip, limit);
+          else this.#serve(sock, client, rest);
+        });
+      } else {
+        const ip = clientKey(socket.remoteAddress);
+        const limit = this.limits.client(socket, ip, cfg.limits);
+        if (limit !== LIMIT_OK) this.#refuse(s, ip, limit);
+        else this.#serve(s, null, null);
+      }
     });
   }
 
@@ -85,6 +103,30 @@ export class HttpListener {
   close(): void {
     this.server.close();
     this.#front?.close();
+  }
+
+  /**
+   * A connection over `limits`, refused before anything is read: in clear text a `503`
+   * with `Retry-After` and `Connection: close` (what the client sends is read and dropped
+   * for up to a second, so that it reads the answer rather than a reset); under TLS a
+   * plain close, since a handshake is what a flood would have us spend. Logged like any
+   * refusal (`status` 0 when nothing could be answered).
+   */
+  #refuse(s: HandledSocket, ip: string, limit: number): void {
+    const reason = limitReason(limit, ip);
+    const response = this.#front === null ? errorResponse(503, reason, 1) : null;
+    if (events.exchangeFinished.hasSubscribers) {
+      const record = refusalRecord(null, null, ip, this.ctx.cfg.name, "HF_ERR_CONNECTION_LIMIT", response === null ? 0 : 503,
+        reason, 0, response?.length ?? 0, 0);
+      events.exchangeFinished.publish({ plane: this.ctx.plane, record });
+    }
+    if (response === null) {
+      s.destroy();
+      return;
+    }
+    s.handler = dropInput;
+    s.end(response);
+    s.setTimeout(1000, s.destroy);
   }
 
   #serve(s: HandledSocket, client: ProxyClient | null, rest: Buffer | null): void {
