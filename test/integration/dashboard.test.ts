@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect as http2Connect } from "node:http2";
+import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
@@ -11,6 +14,7 @@ import type { BackendOverview } from "../../src/admin/overview.ts";
 import { startAdmin } from "../../src/admin/server.ts";
 import { deadPort, httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
+import { makeCa } from "../support/tls.ts";
 import { waitFor } from "../support/wait.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -193,5 +197,101 @@ ${web.map((b, i) => `      - { name: web-${i + 1}, address: 127.0.0.1:${b.port} 
     await gw.close();
     await Promise.all([...api, ...web].map((b) => b.close()));
     await pg.close();
+  }
+});
+
+/** One HTTP/1.1 request over TLS on a new connection; resolves with the session to resume and whether this one resumed. */
+function httpsOnce(port: number, ca: string, session?: Buffer): Promise<{ session: Buffer | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    let got: Buffer | undefined;
+    const req = httpsRequest({ host: "127.0.0.1", port, path: "/", ca, servername: "dash.test", agent: false, ...(session ? { session } : {}) }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ session: got, reused: (res.socket as TLSSocket).isSessionReused() }));
+    });
+    req.on("socket", (s: TLSSocket) => s.on("session", (b: Buffer) => (got = b)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** One HTTP/2 request on a new connection (over TLS with `ca`, else h2c). */
+async function h2Once(url: string, ca?: string): Promise<void> {
+  const c = http2Connect(url, ca === undefined ? {} : { ca, servername: "dash.test" });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const r = c.request({ ":path": "/" }, { endStream: true });
+      r.resume();
+      r.on("end", resolve);
+      r.on("error", reject);
+    });
+  } finally {
+    c.close();
+  }
+}
+
+test("dashboard and /metrics per listener: TLS handshakes (resumed, failed) and HTTP/1.1 · HTTP/2 connections, as a person sees them", { timeout: 60_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run apt-get install chromium`);
+  const be = await httpBackend("a", app("a"));
+  const ca = makeCa();
+  const pem = ca.issue(["dash.test"]);
+  const gw = await startGateway(`
+listeners:
+  - { name: secure, mode: http, listen: 127.0.0.1:0, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [http1, h2c], routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+  const admin = await startAdmin(gw.gw, { listen: { host: "127.0.0.1", port: 0 }, token: undefined });
+  const userDataDir = mkdtempSync(join(tmpdir(), "holdfast-chromium-"));
+  let context: BrowserContext | undefined;
+  try {
+    const secure = gw.port("secure");
+    // secure: 3 HTTP/1.1 connections (the third resumes the first's session), 1 HTTP/2, 1 failed handshake.
+    const first = await httpsOnce(secure, ca.cert);
+    await httpsOnce(secure, ca.cert);
+    const third = await httpsOnce(secure, ca.cert, first.session);
+    assert.ok(third.reused, "the third connection resumed its session");
+    await h2Once(`https://127.0.0.1:${secure}`, ca.cert);
+    const junk = connect(secure, "127.0.0.1");
+    junk.on("error", () => {});
+    junk.end("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((r) => junk.on("close", r));
+    // mesh (clear text): 1 h2c connection and 1 HTTP/1.1.
+    await h2Once(`http://127.0.0.1:${gw.port("mesh")}`);
+    await (await fetch(`http://127.0.0.1:${gw.port("mesh")}/`)).text();
+
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(admin.url + "/");
+    const cells = async (listener: string) => (await page.locator(`tr[data-listener="${listener}"] td`).allInnerTexts()).map((t) => t.trim());
+    const row = await waitFor("the secure listener's TLS cell", async () => {
+      const c = await cells("secure");
+      return c[7]?.includes("failed") ? c : undefined;
+    }, 8000, 100);
+    assert.equal(row[1], "HTTP + TLS · h2");
+    assert.equal(row[6], "3 · 1", "h1 · h2 connections");
+    assert.equal(row[7], "4 (25 % resumed, 1 failed)", "TLS handshakes");
+    const mesh = await cells("mesh");
+    assert.equal(mesh[1], "HTTP · h2");
+    assert.equal(mesh[6], "1 · 1");
+    assert.equal(mesh[7], "–", "no TLS on a clear-text listener");
+
+    const metrics = await (await fetch(`${admin.url}/metrics`)).text();
+    for (const line of [
+      'holdfast_tls_handshakes_total{listener="secure",resumed="yes"} 1',
+      'holdfast_tls_handshakes_total{listener="secure",resumed="no"} 3',
+      'holdfast_tls_handshake_failures_total{listener="secure"} 1',
+      'holdfast_client_connections_total{listener="secure",protocol="http1"} 3',
+      'holdfast_client_connections_total{listener="secure",protocol="h2"} 1',
+      'holdfast_client_connections_total{listener="mesh",protocol="http1"} 1',
+      'holdfast_client_connections_total{listener="mesh",protocol="h2"} 1',
+    ]) assert.ok(metrics.includes(line), `/metrics has ${line}`);
+    assert.ok(!metrics.includes('holdfast_tls_handshakes_total{listener="mesh"'), "no TLS series for the clear-text listener");
+  } finally {
+    await context?.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+    await admin.close();
+    await gw.close();
+    await be.close();
   }
 });
