@@ -315,6 +315,19 @@ function haproxyFront(name: string, label: string, front: Front): Target {
   };
 }
 
+/** A bare `node:tls` server answering by itself (bench/servers/tls-hello.ts): Node's floor per TLS connection. */
+const nodeTlsFloor: Target = {
+  name: "node-tls", label: "node:tls server answering itself (no proxy: Node's floor)", layer: "l7", needs: [],
+  async start(ctx) {
+    const port = await ctx.port("node-tls");
+    const c = benchCert(ctx);
+    const p = start("node-tls", ctx.node, [path.join(ctx.bench, "servers", "tls-hello.ts"), String(port), c.cert, c.key],
+      { cpu: ctx.s.proxyCpu, log: logFile(ctx, "node-tls") });
+    const pids = await started(p, [port], () => [p.pid]);
+    return running(p, port, pids);
+  },
+};
+
 /** What the failover workload needs to know of its targets' health settings (ms). */
 export const FAILOVER_CONFIGS = new Map<string, { interval: number; fall: number; timeout: number; passive: boolean }>();
 
@@ -364,6 +377,7 @@ export const TARGETS: Target[] = [
   holdfastFront("holdfast-h2c", "holdfast, h2c (prior knowledge)", "h2c"),
   nginxFront("nginx-h2c", "nginx, h2c (listen http2)", "h2c"),
   haproxyFront("haproxy-h2c", "haproxy, h2c (preface detected)", "h2c"),
+  nodeTlsFloor,
   // failover
   failoverTarget("holdfast-hc5s", "5s", false),
   failoverTarget("holdfast-hc5s-passive", "5s", true),

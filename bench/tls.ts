@@ -112,7 +112,7 @@ function modeRows(rows: Row[], mode: string): Row[] {
 const tlsHandshake: Workload = {
   id: "tls-handshake",
   title: "New TLS connections per second: full and resumed handshakes",
-  targets: ["holdfast-tls", "nginx-tls", "haproxy-tls"],
+  targets: ["holdfast-tls", "nginx-tls", "haproxy-tls", "node-tls"],
   reference: "nginx-tls",
   needs: [],
   async run(ctx, ts) {
@@ -160,7 +160,8 @@ const tlsHandshake: Workload = {
     }
     out.push("\"resumed %\" counts s_time's per-connection marks ('r' = the session was resumed); a resumed row well under 100% " +
       "measures full handshakes. The load side (s_time verifies nothing but still does its half of every handshake) is usually " +
-      "the limit: read the proxy CPU µs per connection. " + CPU_NOTE);
+      "the limit: read the proxy CPU µs per connection. The node:tls row is not a proxy: a bare Node TLS server answering " +
+      "by itself (bench/servers/tls-hello.ts), what Node's TLS costs per connection before any gateway work. " + CPU_NOTE);
     return out.join("\n");
   },
 };
