@@ -10,6 +10,7 @@ import { connect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { WebSocket, WebSocketServer } from "ws";
 import { createMetrics } from "../../src/admin/metrics.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import { httpBackend, type Backend } from "../support/backends.ts";
 import { BIN } from "../support/cli.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
@@ -320,6 +321,34 @@ test("--watch: a certificate renewed the certbot way (live/ symlinks moved to ne
   } finally {
     proc.kill("SIGKILL");
     await once(proc, "exit").catch(() => {});
+    await be.close();
+  }
+});
+
+test("session tickets: a client resumes on another worker of the same gateway (one ticket secret), not on a gateway with another secret", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["tickets.test"]);
+  const be = await httpBackend("a");
+  const loaded = loadConfig(config(be.port, `{ cert: ${pem.certPath}, key: ${pem.keyPath} }`), { env: {}, baseDir: "/" });
+  assert.ok(loaded.ok);
+  const secret = Buffer.alloc(32, 3);
+  // Two gateways as two workers are started: the same config, the same secret.
+  const gws = [new Gateway(loaded.config, undefined, { ticketSecret: secret }), new Gateway(loaded.config, undefined, { ticketSecret: Buffer.from(secret) }),
+    new Gateway(loaded.config, undefined, { ticketSecret: Buffer.alloc(32, 4) })];
+  try {
+    for (const g of gws) await g.start();
+    const [one, two, other] = gws.map((g) => g.address("web").port) as [number, number, number];
+    for (const maxVersion of [undefined, "TLSv1.2"] as const) {
+      const first = await get(one, ca.cert, { servername: "tickets.test", ...(maxVersion ? { maxVersion } : {}) });
+      assert.equal(first.reused, false);
+      const again = await get(two, ca.cert, { servername: "tickets.test", session: first.session!, ...(maxVersion ? { maxVersion } : {}) });
+      assert.equal(again.reused, true, `${maxVersion ?? "TLSv1.3"}: resumed on the other worker`);
+      const elsewhere = await get(other, ca.cert, { servername: "tickets.test", session: first.session!, ...(maxVersion ? { maxVersion } : {}) });
+      assert.equal(elsewhere.reused, false, `${maxVersion ?? "TLSv1.3"}: another secret does not accept the ticket (a full handshake, no error)`);
+      assert.equal(elsewhere.status, 200);
+    }
+  } finally {
+    for (const g of gws) await g.stop();
     await be.close();
   }
 });

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { TicketKeys } from "./tickets.ts";
+
+// Ticket keys are a function of the shared secret and the clock's period: every worker
+// computes the same keys without talking to the others, and they change at each period.
+
+const HOUR = 3600_000;
+
+test("ticket keys: 48 bytes, the same for the same secret and period, different across periods and secrets", () => {
+  const secret = Buffer.alloc(32, 7);
+  let now = 5 * HOUR + 10;
+  const a = new TicketKeys(secret, HOUR, () => now);
+  const b = new TicketKeys(Buffer.from(secret), HOUR, () => now);
+  assert.equal(a.current().length, 48);
+  assert.deepEqual(a.current(), b.current(), "two workers with one secret agree");
+  const first = Buffer.from(a.current());
+  now = 6 * HOUR - 1;
+  assert.deepEqual(a.current(), first, "the same period, the same keys");
+  now = 6 * HOUR;
+  assert.notDeepEqual(a.current(), first, "a new period rotates them");
+  assert.deepEqual(a.current(), b.current());
+  assert.notDeepEqual(new TicketKeys(Buffer.alloc(32, 8), HOUR, () => now).current(), a.current(), "another secret, other keys");
+  // The three parts (name, HMAC key, AES key) are not all-zero or repeated.
+  const k = a.current();
+  assert.notDeepEqual(k.subarray(0, 16), k.subarray(16, 32));
+  assert.notDeepEqual(k.subarray(16, 32), k.subarray(32, 48));
+});
+
+test("ticket keys: subscribers get the new keys at the period boundary; unsubscribing the last stops the timer", async () => {
+  const keys = new TicketKeys(Buffer.alloc(32, 1), 150);
+  const before = Buffer.from(keys.current());
+  const got: Buffer[] = [];
+  const off = keys.subscribe((k) => got.push(Buffer.from(k)));
+  const t0 = Date.now();
+  while (got.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+  off();
+  assert.ok(got.length >= 1, "rotated within a period");
+  assert.notDeepEqual(got[0], before);
+  assert.deepEqual(got.at(-1), keys.current());
+  const n = got.length;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(got.length, n, "no call after unsubscribing");
+});
