@@ -252,3 +252,34 @@ test("HTTP/2 under steady load: a graceful stop sends GOAWAY, the streams in fli
     await Promise.all(bs.map((b) => b.close()));
   }
 });
+
+test("HTTP/2 under steady load: a reload that removes the listener sends GOAWAY, the streams in flight finish, the clients move to the listener that replaces it, no request lost", { timeout: 60_000 }, async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["h2.test"]);
+  const bs = await Promise.all(["s1"].map(slowish));
+  const listener = (name: string) =>
+    `  - { name: ${name}, mode: http, listen: 127.0.0.1:0, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }`;
+  const yaml = (name: string) => `
+listeners:
+${listener(name)}
+backends:
+  b: { keepAlive: { idleTimeout: 2s }, servers: [{ name: s1, address: 127.0.0.1:${bs[0]!.port} }] }
+`;
+  const gw = await startGateway(yaml("web"));
+  try {
+    let t = 0;
+    const load = await underLoad([gw], ca, async (l) => {
+      const next = loadConfig(yaml("web2"), { env: {}, baseDir: "." });
+      assert.ok(next.ok);
+      t = performance.now();
+      await gw.gw.reload(next.config);
+      l.urls.push(`https://127.0.0.1:${gw.port("web2")}`);
+      await until(() => l.count(t) > 300, 10_000, "300 answers after the reload");
+    });
+    assertNothingLost(load, bs);
+    assert.ok(load.goaways >= 1, `the clients got GOAWAY (${load.goaways})`);
+  } finally {
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
