@@ -96,7 +96,8 @@ function table(rows: readonly (readonly Cell[])[], indent: string, color: boolea
     .replace(/ +$/gm, "");
 }
 
-const h = (text: string, right = false): Cell => ({ text, right });
+/** A plain cell, right-aligned for numbers. */
+const cell = (text: string, right = false): Cell => ({ text, right });
 
 function checks(s: ServerOverview, color: boolean): Cell {
   if (s.checks.length === 0) return { text: "-" };
@@ -111,21 +112,21 @@ function checks(s: ServerOverview, color: boolean): Cell {
 
 function serverRows(b: BackendOverview, color: boolean): Cell[][] {
   const head = ["SERVER", "ADDRESS", "STATE", "FOR", "WEIGHT", "ACTIVE", "TUNNELS", "IDLE", "REQ/S", "ERRORS", "P50", "P99", "CHECKS"];
-  const rows: Cell[][] = [head.map((x, i) => h(x, i >= 4 && i <= 11))];
+  const rows: Cell[][] = [head.map((x, i) => cell(x, i >= 4 && i <= 11))];
   for (const s of b.servers) {
     rows.push([
       { text: s.name + (s.backup ? " (backup)" : "") },
       { text: s.address },
       { text: s.state + (s.ejected ? " (ejected)" : ""), color: STATE_COLOR[s.state] },
       { text: fmtDuration(s.stateForMs) },
-      h(s.weight === s.configWeight ? String(s.configWeight) : `${s.weight}/${s.configWeight}`, true),
-      h(String(s.active) + (s.maxConn > 0 ? `/${s.maxConn}` : ""), true),
-      h(String(s.tunnels), true),
-      h(String(s.idle), true),
-      h(fmtRps(s.rps), true),
+      cell(s.weight === s.configWeight ? String(s.configWeight) : `${s.weight}/${s.configWeight}`, true),
+      cell(String(s.active) + (s.maxConn > 0 ? `/${s.maxConn}` : ""), true),
+      cell(String(s.tunnels), true),
+      cell(String(s.idle), true),
+      cell(fmtRps(s.rps), true),
       { text: fmtPct(s.errorRate), right: true, color: s.errorRate !== null && s.errorRate >= 0.01 ? ANSI.red : undefined },
-      h(fmtMs(s.p50Ms), true),
-      h(fmtMs(s.p99Ms), true),
+      cell(fmtMs(s.p50Ms), true),
+      cell(fmtMs(s.p99Ms), true),
       checks(s, color),
     ]);
   }
@@ -149,9 +150,9 @@ export function renderStatus(o: Overview, opts: { color: boolean }): string {
       `${t.admissionRejected} admission rejections · ${t.reloads} reloads (${t.reloadFailures} failed)`,
   );
   out.push("");
-  const lrows: Cell[][] = [["LISTENER", "MODE", "ADDRESS", "BACKENDS", "CONNS", "TUNNELS"].map((x, i) => h(x, i >= 4))];
+  const lrows: Cell[][] = [["LISTENER", "MODE", "ADDRESS", "BACKENDS", "CONNS", "TUNNELS"].map((x, i) => cell(x, i >= 4))];
   for (const l of o.listeners) {
-    lrows.push([h(l.name), h(l.mode + (l.tls ? "+tls" : "")), h(l.address), h(l.backends.join(", ")), h(String(l.connections), true), h(String(l.tunnels), true)]);
+    lrows.push([cell(l.name), cell(l.mode + (l.tls ? "+tls" : "")), cell(l.address), cell(l.backends.join(", ")), cell(String(l.connections), true), cell(String(l.tunnels), true)]);
   }
   out.push(table(lrows, "", c));
   for (const b of o.backends) {
