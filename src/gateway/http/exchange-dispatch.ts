@@ -82,7 +82,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   protected requestStartedAt = 0;
   /** Milliseconds from the connect to the response head: the policy's and the stats' latency. */
   protected latency = 0;
-  /** The final status forwarded to the client; 0 while none. */
+  /** The status of the server's final response; 0 while none, or when the gateway answered instead. */
   protected status = 0;
   /** Request bytes read from the client, head included. */
   protected bytesIn = 0;

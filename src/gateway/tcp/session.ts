@@ -38,19 +38,31 @@ export interface TcpListenerContext {
 const HELLO = new ClientHello();
 
 export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, Expirable {
+  /** The client connection. */
   readonly socket: HandledSocket;
+  /** The listener's config, router, timer wheel and counters. */
   readonly #ctx: TcpListenerContext;
+  /** The backend the connection was routed to (by SNI or the default). */
   #backend: Backend | null = null;
   /** The server the tunnel goes to (kept for the accounting when it closes). */
   #server: UpstreamServer | null = null;
+  /** The connection attempts to the picked server and the retries (shared with HTTP). */
   readonly #attempt = new UpstreamAttempt();
+  /** Client bytes that arrived before the tunnel exists (the ClientHello among them). */
   #early: Buffer[] | null = null;
-  #peeked = 0; // bytes received while reading the ClientHello
+  /** Bytes received while reading the ClientHello. */
+  #peeked = 0;
+  /** The ClientHello is being read for its SNI (the `sni` router). */
   #peeking = false;
+  /** The client half-closed its side before the tunnel existed. */
   #clientEnded = false;
+  /** The client's address (a PROXY header's, else the peer's): the source hash key. */
   #ip = "";
+  /** The client as a PROXY header named it, else null. */
   #client: ProxyClient | null;
+  /** The session is over before a tunnel: refused, failed or closed (late events are ignored). */
   #done = false;
+  /** When the timer fires, and its slot in the wheel (timer-wheel.ts). */
   deadline = 0;
   wheelSlot = -1;
 
