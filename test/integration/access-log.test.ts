@@ -13,7 +13,14 @@ import { simpleConfig } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";
 
 test("access logs: one JSON line per request and per tunnel, only on listeners that ask", async () => {
-  const a = await httpBackend("a");
+  // /one is answered 60 ms late: its durationMs is at least that, and at most what the
+  // client measured around the whole exchange.
+  const DELAY = 60;
+  const a = await httpBackend("a", (req, res) => {
+    const answer = () => req.resume().on("end", () => res.end(`a ${req.method} ${req.url}`));
+    if (req.url!.startsWith("/one")) setTimeout(answer, DELAY);
+    else answer();
+  });
   const wss = new WebSocketServer({ server: a.server });
   wss.on("connection", (ws) => ws.on("message", (d) => ws.send(d)));
   const file = join(mkdtempSync(join(tmpdir(), "hf-access-")), "access.log");
@@ -25,15 +32,22 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
   try {
     const port = gw.address("web").port;
     const c = rawClient(port);
+    const t1 = performance.now();
     await c.request("GET /one?x=1 HTTP/1.1\r\nHost: example.test\r\n\r\n");
+    const clientMs = performance.now() - t1;
+    const t3 = performance.now();
     await c.request("POST /two HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n\r\nhello");
+    const twoClientMs = performance.now() - t3;
     c.close();
+    const t2 = performance.now();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await once(ws, "open");
     ws.send("ping");
     await once(ws, "message");
+    await new Promise((r) => setTimeout(r, DELAY)); // the tunnel lives at least this long
     ws.close();
     await once(ws, "close");
+    const tunnelClientMs = performance.now() - t2;
     for (let i = 0; i < 50 && readFileSync(file, "utf8").split("\n").filter(Boolean).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
     assert.equal(lines.length, 3);
@@ -49,9 +63,10 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
     assert.equal(two.upstreamReused, true);
     assert.equal(two.method, "POST");
     assert.ok(two.bytesIn > 5 && two.bytesOut > 0);
-    assert.equal(typeof one.durationMs, "number");
+    assert.ok(one.durationMs >= DELAY && one.durationMs <= clientMs, `durationMs ${one.durationMs}: the server took ${DELAY} ms, the client saw ${clientMs.toFixed(1)}`);
+    assert.ok(two.durationMs >= 0 && two.durationMs <= twoClientMs, `durationMs ${two.durationMs}, the client saw ${twoClientMs.toFixed(1)}`);
     assert.equal(tun.status, 101);
-    assert.equal(typeof tun.tunnelMs, "number");
+    assert.ok(tun.tunnelMs >= DELAY && tun.tunnelMs <= tunnelClientMs, `tunnelMs ${tun.tunnelMs}: held ${DELAY} ms, the client saw ${tunnelClientMs.toFixed(1)}`);
     assert.ok(tun.bytesIn > 0 && tun.bytesOut > 0);
   } finally {
     await gw.stop();

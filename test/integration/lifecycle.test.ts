@@ -53,9 +53,12 @@ async function openAll(clients: Client[]): Promise<void> {
   for (let i = 0; i < clients.length; i += 100) await Promise.all(clients.slice(i, i + 100).map((c) => c.open()));
 }
 
-test("drain a server under 1,000 WebSockets: every client on it gets 1012 within drainTimeout + drainSpread, spread out, and reconnects elsewhere", async () => {
+test("drain a server under 1,000 WebSockets: the gateway sends each client on it a 1012 between drainTimeout and drainTimeout + drainSpread, spread out, and they reconnect elsewhere", async () => {
   const bs = await Promise.all(["s1", "s2", "s3"].map((n) => wsBackend(n)));
-  const gw = await startGateway(cfg(bs, "    balance: least-conn\n    drainTimeout: 500ms\n    drainSpread: 5s"));
+  // The bounds below come from these two values.
+  const DRAIN_TIMEOUT = 500;
+  const DRAIN_SPREAD = 5000;
+  const gw = await startGateway(cfg(bs, `    balance: least-conn\n    drainTimeout: ${DRAIN_TIMEOUT}ms\n    drainSpread: ${DRAIN_SPREAD}ms`));
   try {
     const url = `ws://127.0.0.1:${gw.port()}/`;
     // No reconnect while the closes are measured: 300 handshakes landing in the same
@@ -74,30 +77,35 @@ test("drain a server under 1,000 WebSockets: every client on it gets 1012 within
     };
     const t0 = performance.now();
     assert.ok(gw.gw.serverAction("b", "s1", "drain"));
-    await until(() => onS1.every((c) => c.closes.length > 0), 12_000);
-    const times = onS1.map((c) => c.closes[0]!.at - t0);
+    await until(() => onS1.every((c) => c.closes.length > 0), DRAIN_TIMEOUT + DRAIN_SPREAD + 10_000);
     for (const c of onS1) {
       assert.equal(c.closes[0]!.code, 1012);
       assert.match(c.closes[0]!.reason, /^retry-after=\d+$/);
     }
-    assert.ok(Math.min(...times) >= 450, `first close after ${Math.min(...times).toFixed(0)} ms (drainTimeout 500)`);
-    assert.ok(Math.max(...times) <= 500 + 8000 + 700, `last close after ${Math.max(...times).toFixed(0)} ms`);
-    // Spread: over an 8 s window a 1 s window holds 1/8 = 12.5 % of the closes when
-    // they are perfectly uniform; the plan guarantees at most one slot more (≤ 14 % here,
-    // asserted exactly in control/drain.test.ts). Here the gateway shares its event loop
-    // with the 1,000 clients and their close handshakes, whose bursts delay the 100 ms
-    // drain tick by a few hundred ms on a loaded 2-core machine, so sends bunch (seen
-    // up to 24 %). X = 25 %: still far from any burst (all at drainTimeout = 100 %,
-    // a 2 s spread = 50 %).
     Tunnel.prototype.closeWith = closeWith;
     assert.equal(sent.length, onS1.length, "one close per tunnel on s1");
+    // Bounds on when the gateway sent each close (the clients, in this same process, see
+    // theirs later, behind its event loop). The drain tick runs every 100 ms, and the
+    // 1,000 clients' close handshakes in this process delay it by a few hundred ms on a
+    // loaded 2-core machine: SLACK allows for both, far below the spread itself.
+    const TICK = 100;
+    const SLACK = 1000;
     const sorted = sent.map((t) => t - t0).sort((a, b) => a - b);
+    assert.ok(sorted[0]! >= DRAIN_TIMEOUT - TICK, `first close sent after ${sorted[0]!.toFixed(0)} ms (drainTimeout ${DRAIN_TIMEOUT})`);
+    assert.ok(sorted.at(-1)! <= DRAIN_TIMEOUT + DRAIN_SPREAD + SLACK, `last close sent after ${sorted.at(-1)!.toFixed(0)} ms (drainTimeout ${DRAIN_TIMEOUT} + drainSpread ${DRAIN_SPREAD})`);
+    assert.ok(sorted.at(-1)! >= DRAIN_TIMEOUT + DRAIN_SPREAD / 2, `the closes span the spread: last at ${sorted.at(-1)!.toFixed(0)} ms`);
+    // Spread: a 1 s window holds 1 s / drainSpread = 20 % of the closes when they are
+    // perfectly uniform; the plan guarantees at most one slot more (asserted exactly in
+    // core/plan/drain.test.ts). The tick delays above bunch sends (seen up to 24 %).
+    // X = 1 s / drainSpread + 15 %: still far from a burst (all at drainTimeout = 100 %,
+    // half the spread = 40 %).
+    const X = 1000 / DRAIN_SPREAD + 0.15;
     let worst = 0;
     for (let i = 0, j = 0; i < sorted.length; i++) {
       while (sorted[i]! - sorted[j]! > 1000) j++;
       worst = Math.max(worst, i - j + 1);
     }
-    assert.ok(worst / sorted.length <= 0.25, `${((worst / sorted.length) * 100).toFixed(1)}% of the closes in one 1 s window`);
+    assert.ok(worst / sorted.length <= X, `${((worst / sorted.length) * 100).toFixed(1)}% of the closes in one 1 s window (at most ${(X * 100).toFixed(0)} %)`);
     // Others untouched; the drained clients came back on s2/s3.
     assert.ok(clients.filter((c) => c.server !== "s1" && !onS1.includes(c)).every((c) => c.closes.length === 0));
     // Reconnecting, they land on the other servers.

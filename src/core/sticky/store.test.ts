@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryStickyStore } from "./store.ts";
 import type { StickyStore } from "./store.ts";
-import { runStickyStoreConformance } from "./store.conformance.test.ts";
+import { runStickyStoreConformance } from "./conformance.kit.ts";
 
 runStickyStoreConformance("memory", ({ ttlMs }) => {
   let clock = 1_000_000;

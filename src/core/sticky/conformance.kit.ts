@@ -5,7 +5,7 @@ import type { StickyStore } from "./store.ts";
 /**
  * The contract every {@link StickyStore} keeps, run by each store's own test (memory now,
  * Redis with cluster mode): `get` may be sync or async, so every answer is awaited.
- * This file only exports the suite; it registers no test of its own.
+ * A kit (`*.kit.ts`, not a test file): it only exports the suite, which store.test.ts runs.
  *
  * @example
  * runStickyStoreConformance("memory", ({ ttlMs }) => {
