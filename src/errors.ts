@@ -40,6 +40,12 @@ export const ERROR_CODES = {
     status: 408,
     doc: "The request head did not arrive within timeouts.requestHeaders; nothing was forwarded.",
   },
+  HF_ERR_BODY_TIMEOUT: {
+    subsystem: "client",
+    retryable: false,
+    status: 408,
+    doc: "The request body was still arriving when the backend's timeouts.server ran out, with the server reading all it was sent (a slow body); not counted against the server.",
+  },
   HF_ERR_HEAD_TOO_LARGE: {
     subsystem: "client",
     retryable: false,
