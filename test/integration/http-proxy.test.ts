@@ -254,6 +254,31 @@ describe("failures: backend down, retry, timeouts", () => {
     }
   });
 
+  test("a malformed response head, one over 64 KiB and a 101 nobody asked for each give 502; nothing of them reaches the client", async () => {
+    const bad: Record<string, string> = {
+      "/garbage": "HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nok",
+      "/oversized": `HTTP/1.1 200 OK\r\nX-Big: ${"b".repeat(70_000)}\r\nContent-Length: 2\r\n\r\nok`,
+      "/switch": "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    };
+    const a = await rawHttpBackend((r) => bad[r.url] ?? okResponse("fine"));
+    const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }], "    retries: 0"));
+    try {
+      for (const path of Object.keys(bad)) {
+        const { text, closed } = await rawExchange(gw.port(), `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`, 5000);
+        assert.match(text, /^HTTP\/1\.1 502 /, `${path}: ${text.slice(0, 200)}`);
+        assert.ok(!/X-Big|Switching|2OO/.test(text), `${path}: nothing of the server's head forwarded`);
+        assert.ok(closed, path);
+      }
+      assert.deepEqual(a.requests.map((r) => r.url), Object.keys(bad), "each sent once");
+      assert.equal(a.connections, 3, "a connection that answered badly is not reused");
+      // The gateway still serves.
+      assert.match((await rawExchange(gw.port(), "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000)).text, /^HTTP\/1\.1 200 [^]*fine$/);
+    } finally {
+      await gw.close();
+      await a.close();
+    }
+  });
+
   test("a backend that closes a reused keep-alive connection does not fail an idempotent request", async () => {
     // The race made certain: the server keeps each connection open after its answer (no
     // FIN, so the gateway pools it and reuses it) and closes it, unanswered, when a

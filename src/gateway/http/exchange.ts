@@ -124,8 +124,10 @@ export class Exchange extends ExchangeDispatch {
     let buf = this.partialResponseHead === null ? chunk : Buffer.concat([this.partialResponseHead, chunk]);
     for (;;) {
       const end = findHeadEnd(buf, 0, buf.length);
+      // Over the limit whether it came in pieces or in one read (a whole head found in
+      // one buffer was once let through).
+      if (end === -1 ? buf.length > MAX_RESPONSE_HEAD : end > MAX_RESPONSE_HEAD) return this.fail("HF_ERR_BAD_RESPONSE", "the server sent an oversized response head");
       if (end === -1) {
-        if (buf.length > MAX_RESPONSE_HEAD) return this.fail("HF_ERR_BAD_RESPONSE", "the server sent an oversized response head");
         this.partialResponseHead = buf;
         return;
       }
