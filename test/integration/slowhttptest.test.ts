@@ -1,0 +1,132 @@
+// slowhttptest (Debian's package: a tool written by others for exactly this) attacks the
+// gateway in each of its modes at a small scale — slowloris (-H), slow body (-B), slow
+// read (-X) — while a normal client on another address sends request after request.
+// Asserted: every normal request is answered 200; the attacker never holds more than
+// limits.maxConnectionsPerClient connections; its connections end by the gateway's own
+// timeouts (408 for slow heads and bodies, a cut for stalled readers); what the gateway
+// buffers for them stays small. The throughput side (5,000 connections, normal req/s
+// under attack next to nginx and HAProxy) is in the bench: bench/slow.ts.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, request } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
+import { events, on } from "../../src/gateway/diagnostics.ts";
+import { closeServer } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
+
+const PER_CLIENT = 60;
+const ATTACK = 200; // connections slowhttptest tries to hold, more than PER_CLIENT
+const SECONDS = 8;
+const BIG = Buffer.alloc(1024 * 1024, "b");
+
+/** A GET from 127.0.0.2 (not the attacker's 127.0.0.1): its status, or 0 on a failure. */
+function normalGet(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ port, host: "127.0.0.1", localAddress: "127.0.0.2", path: "/", agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", () => resolve(0));
+    });
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/** Runs slowhttptest in `mode` (with `args(url)`) against a fresh gateway while a normal client sends requests. */
+async function attack(mode: "-H" | "-B" | "-X", args: (url: string) => string[]) {
+  const backend = createServer((req, res) => {
+    if (req.url === "/big") return void res.end(BIG);
+    req.resume();
+    req.on("end", () => res.end("ok"));
+  });
+  backend.listen(0, "127.0.0.1");
+  await once(backend, "listening");
+  const gw = await startGateway(`
+listeners:
+  - name: web
+    mode: http
+    listen: 127.0.0.1:0
+    limits: { maxConnectionsPerClient: ${PER_CLIENT} }
+    timeouts: { requestHeaders: 2s, clientIdle: 5s }
+    routes: [ { backend: b } ]
+backends:
+  b:
+    timeouts: { server: 2s }
+    servers: [ { name: a, address: 127.0.0.1:${(backend.address() as AddressInfo).port} } ]
+`);
+  const errors = new Map<string, number>();
+  const off = on(events.exchangeFinished, ({ record }: { record: AccessRecord }) => {
+    if (record.error !== undefined) errors.set(record.error, (errors.get(record.error) ?? 0) + 1);
+  });
+  const limits = gw.gw.data.listenerLimits("web")!;
+  let mostHeld = 0;
+  let mostBuffered = 0;
+  const watch = setInterval(() => {
+    mostHeld = Math.max(mostHeld, limits.openFrom("127.0.0.1"));
+    let buffered = 0;
+    for (const s of gw.gw.data.sessions) buffered += (s.socket as Socket).writableLength;
+    mostBuffered = Math.max(mostBuffered, buffered);
+  }, 20);
+  const atk = spawn("slowhttptest", [mode, "-c", String(ATTACK), "-r", "200", "-l", String(SECONDS), "-p", "2", ...args(`http://127.0.0.1:${gw.port()}/`)], { stdio: "ignore" });
+  const done = once(atk, "exit");
+  const statuses: number[] = [];
+  try {
+    await sleep(1500); // the attacker opens its connections first
+    const until = performance.now() + (SECONDS - 3) * 1000;
+    while (performance.now() < until) {
+      statuses.push(await normalGet(gw.port()));
+      await sleep(20);
+    }
+    // The attacker is still running: what it holds now, the gateway did not close.
+    const attackerRunning = atk.exitCode === null && atk.signalCode === null;
+    const left = limits.openFrom("127.0.0.1");
+    await done;
+    clearInterval(watch);
+    return { statuses, errors, mostHeld, mostBuffered, left, attackerRunning, refused: limits.refusedClient };
+  } finally {
+    clearInterval(watch);
+    atk.kill("SIGKILL");
+    off();
+    await gw.close();
+    await closeServer(backend);
+  }
+}
+
+function assertServed(r: Awaited<ReturnType<typeof attack>>): void {
+  assert.ok(r.statuses.length >= 20, `only ${r.statuses.length} normal requests were made`);
+  assert.deepEqual(r.statuses.filter((s) => s !== 200), [], "every normal request is answered 200 during the attack");
+  assert.ok(r.mostHeld <= PER_CLIENT, `the attacker held ${r.mostHeld} connections (limit ${PER_CLIENT})`);
+  assert.ok(r.refused > 0, "the attacker's connections beyond the limit were refused");
+  assert.equal(r.left, 0, "the gateway closed every attacking connection by itself, by its timeouts");
+}
+
+test("slowhttptest -H (slowloris): heads time out with 408 at timeouts.requestHeaders, the rest is refused, normal clients are served", async (t) => {
+  const r = await attack("-H", (url) => ["-i", "1", "-x", "10", "-t", "GET", "-u", url]);
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, errors: Object.fromEntries(r.errors) }));
+  assertServed(r);
+  // Every connection it held got its 408 (then slowhttptest, with none left open, stops early).
+  assert.equal(r.errors.get("HF_ERR_HEAD_TIMEOUT"), r.mostHeld, "every slow head held was answered 408");
+});
+
+test("slowhttptest -B (slow body, R-U-Dead-Yet): bodies get 408 at timeouts.server, not the server's failure; normal clients are served", async (t) => {
+  const r = await attack("-B", (url) => ["-i", "1", "-s", "8192", "-x", "10", "-t", "POST", "-u", url]);
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, errors: Object.fromEntries(r.errors) }));
+  assertServed(r);
+  assert.equal(r.errors.get("HF_ERR_BODY_TIMEOUT"), r.mostHeld, "every slow body held was answered 408");
+  assert.equal(r.errors.get("HF_ERR_UPSTREAM_TIMEOUT") ?? 0, 0, "no slow body was blamed on the server");
+});
+
+test("slowhttptest -X (slow read, 1-2 byte window): stalled readers are cut, the gateway buffers little; normal clients are served", async (t) => {
+  const r = await attack("-X", (url) => ["-k", "3", "-w", "1", "-y", "2", "-n", "1", "-z", "1", "-u", `${url}big`]);
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, errors: Object.fromEntries(r.errors) }));
+  assertServed(r);
+  // slowhttptest still reads (a byte a second) while the gateway has already cut them all.
+  assert.ok(r.attackerRunning, "the attacker was still running when its connections were found closed");
+  // Each held connection may have up to a socket's write buffer waiting in the gateway.
+  assert.ok(r.mostBuffered < PER_CLIENT * 1024 * 1024, `the gateway buffered ${r.mostBuffered} bytes for slow readers`);
+});
