@@ -249,7 +249,9 @@ export function compareForwarded(m: OurMessage, theirs: OracleResult, sentinel: 
 /**
  * True when `v` is the one deliberate disagreement on upgrades: llhttp switches on an
  * h2c upgrade, we drop it and go on with plain HTTP/1.1 (what we forward has no Upgrade
- * line, so llhttp reads that the same way: compareForwarded checks it).
+ * line, so llhttp reads that the same way: compareForwarded checks it). Any item of the
+ * value that is h2c counts, items split at spaces, tabs and commas as the scanner does
+ * (`Upgrade: + h2c` is dropped too: found by npm run fuzz, FUZZ_SEED=1622431203).
  *
  * @example
  * if (h2cDropped(ours, compare(ours, theirs))) continue;
@@ -257,7 +259,7 @@ export function compareForwarded(m: OurMessage, theirs: OracleResult, sentinel: 
 export function h2cDropped(ours: OurResult, v: Verdict): boolean {
   const m = /^message (\d+): upgrade false vs true$/.exec(v.kind === "mismatch" ? v.detail : "");
   const msg = m === null ? undefined : ours.messages[Number(m[1])];
-  return msg !== undefined && msg.headers.some(([n, val]) => n.toLowerCase() === "upgrade" && val.split(",").some((t) => t.trim().toLowerCase() === "h2c"));
+  return msg !== undefined && msg.headers.some(([n, val]) => n.toLowerCase() === "upgrade" && val.split(/[ \t,]+/).some((t) => t.toLowerCase() === "h2c"));
 }
 
 /** A request appended after each forwarded message: llhttp must find it right where our body ends. */
