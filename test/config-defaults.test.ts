@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { formatIssue } from "../src/config/issues.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { configSchema } from "../src/config/schema.ts";
-import type { ZodNode } from "./support/schema-keys.ts";
+import { schemaKeysWithDefaults, type ZodNode } from "./support/schema-keys.ts";
 
 const root = join(import.meta.dirname, "..");
 const tlsDir = join(root, "src", "config", "testdata", "tls");
@@ -155,37 +155,6 @@ function httpCheck(b: Obj): void {
 /** Defaults that are not a value one can write (computed, drawn at random, taken from elsewhere). */
 const NOT_A_VALUE = /^(required|absent|–|-|random|the |`ceil\(rate\)`|`backend` or `routes`)/;
 
-/** The schema's keys that carry a default, as docs/config.md writes them (relative to their list item or backend). */
-function keysWithDefaults(node: ZodNode, prefix = "", out: string[] = []): string[] {
-  const def = node._zod.def;
-  switch (def.type) {
-    case "object":
-      for (const [key, child] of Object.entries(def.shape as Record<string, ZodNode>)) {
-        if (["default", "prefault"].includes(child._zod.def.type)) out.push(`${prefix}${key}`);
-        keysWithDefaults(child, `${prefix}${key}.`, out);
-      }
-      break;
-    case "pipe":
-      keysWithDefaults(def.in as ZodNode, prefix, out);
-      break;
-    case "default":
-    case "prefault":
-    case "optional":
-      keysWithDefaults(def.innerType as ZodNode, prefix, out);
-      break;
-    case "array":
-      keysWithDefaults(def.element as ZodNode, `${prefix}[].`, out);
-      break;
-    case "record":
-      keysWithDefaults(def.valueType as ZodNode, `${prefix}*.`, out);
-      break;
-    case "union":
-      for (const option of def.options as ZodNode[]) keysWithDefaults(option, prefix, out);
-      break;
-  }
-  return out;
-}
-
 const relative = (k: string): string => k.replaceAll(".[]", "[]").replace(/^listeners\[\]\./, "").replace(/^backends\.\*\./, "");
 
 test("docs/config.md: every documented default, written into a config, loads to the same config as leaving the key out", () => {
@@ -221,6 +190,6 @@ test("docs/config.md: every documented default, written into a config, loads to 
   }
   assert.deepEqual(failures, []);
   assert.ok(n > 40, `only ${n} documented defaults found: did the tables' layout change?`);
-  const missing = [...new Set(keysWithDefaults(configSchema as unknown as ZodNode).map(relative))].filter((k) => !checked.has(k));
+  const missing = [...new Set(schemaKeysWithDefaults(configSchema as unknown as ZodNode).map(relative))].filter((k) => !checked.has(k));
   assert.deepEqual(missing, [], "keys the schema gives a default whose documented default was not checked (no row, or not a value)");
 });
