@@ -1,0 +1,108 @@
+// The response path of an HTTP/1.1 exchange on real sockets, byte-exact on both sides:
+// interim (1xx) responses, a response head in pieces, bytes a server sends past its
+// response, and a body delimited by the server's close. Written for mutants of
+// src/gateway/http/exchange.ts that no other test told apart (issue 15).
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, test } from "node:test";
+import { okResponse, rawHttpBackend, tcpBackend, type RawHttpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
+
+/** Writes a request on `c` and reads until `done` holds (failing with the bytes after 5 s). */
+function ask(c: ReturnType<typeof rawClient>, request: string, done: (text: string) => boolean): Promise<string> {
+  c.socket.write(request);
+  return c.readUntil(done, 5000);
+}
+
+describe("HTTP/1.1 response path", () => {
+  let b: RawHttpBackend;
+  let gw: TestGateway;
+  before(async () => {
+    b = await rawHttpBackend((r) => {
+      switch (r.url) {
+        case "/early":
+          return "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + okResponse("final");
+        case "/two-interim":
+          return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + okResponse("two");
+        case "/trailing-bytes":
+          return okResponse("hi") + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
+        case "/until-close":
+          return { bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", close: true };
+        default:
+          return okResponse(`ok ${r.url}`);
+      }
+    });
+    gw = await startGateway(simpleConfig([{ name: "a", port: b.port }]));
+  });
+  after(async () => {
+    await gw.close();
+    await b.close();
+  });
+
+  test("interim responses are forwarded, then the final one; the connection serves the next request", async () => {
+    const c = rawClient(gw.port());
+    try {
+      const early = await ask(c, "GET /early HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("final"));
+      assert.match(early, /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/s\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      const two = await ask(c, "GET /two-interim HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("two"));
+      assert.match(two, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 103 Early Hints\r\nLink: <\/a>\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      const next = await c.request("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.ok(next.endsWith("ok /after"), next);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("bytes a server sends past its response are not forwarded, and its connection is not reused", async () => {
+    const c = rawClient(gw.port());
+    try {
+      const res = await c.request("GET /trailing-bytes HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.match(res, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(res.endsWith("\r\n\r\nhi"), res);
+      const next = await c.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.ok(next.endsWith("ok /next"), `the stale bytes were not taken for the next response: ${next}`);
+      const conn = (url: string) => b.requests.findLast((r) => r.url === url)!.conn;
+      assert.notEqual(conn("/next"), conn("/trailing-bytes"), "the out-of-sync connection is not reused");
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a body delimited by the server's close reaches the client whole, then the client's connection closes", async () => {
+    const { text, closed } = await rawExchange(gw.port(), "GET /until-close HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(closed, true, "the client's connection ends where the body ends");
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\nConnection: close\r\n/i);
+    assert.ok(text.endsWith("\r\n\r\nuntil the end"), text);
+  });
+});
+
+describe("HTTP/1.1 response head in pieces", () => {
+  test("a head split across writes, and an interim response split from its final one, are put together", async () => {
+    const pieces = ["HTTP/1.1 100 Cont", "inue\r\n\r\n", "HTTP/1.1 200 OK\r\nConte", "nt-Length: 5\r\n", "\r\nhel", "lo"];
+    const server = await tcpBackend((s) => {
+      s.on("error", () => {});
+      s.once("data", async () => {
+        for (const p of pieces) {
+          s.write(p);
+          await sleep(20);
+        }
+      });
+    });
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+    try {
+      const c = rawClient(gw.port());
+      try {
+        const text = await ask(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("hello"));
+        assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+        assert.match(text, /\r\nContent-Length: 5\r\n/);
+      } finally {
+        c.close();
+      }
+    } finally {
+      await gw.close();
+      await server.close();
+    }
+  });
+});
