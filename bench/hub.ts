@@ -173,6 +173,8 @@ function fanout(id: string, title: string, channels: number, subs: number, windo
           s === "socketio" ? "1.00×" : times(ratioByRun(rs, ref, "deliveries_per_cpu_s")),
           fmt(med(rs, "p50_ms"), 2),
           fmt(med(rs, "p99_ms"), 2),
+          fmt(med(rs, "fixed_rate_cpu_us_per_delivery"), 1),
+          s === "socketio" ? "1.00×" : times(ratioByRun(rs, ref, "fixed_rate_cpu_us_per_delivery")),
           lossCell(rs),
         ];
       });
@@ -181,10 +183,11 @@ function fanout(id: string, title: string, channels: number, subs: number, windo
           `Redis, the clients and the publisher on CPU ${ctx.s.loadCpu}. ${ctx.s.runs} round(s), interleaved. ` +
           `Throughput: closed loop with ${window} publications in flight for ${ctx.s.duration} s. Latency: ${rate} publications/s ` +
           `(${fmt(rate * subs)} deliveries/s) for ${Math.min(10, ctx.s.duration)} s, publish (in the load process) → the frame read by a client.\n`,
-        table(["server", "deliveries/s", "min–max", "server CPU %", "deliveries per CPU-s", "per core vs Socket.IO", "p50 ms", "p99 ms", "delivered / lost / extra"], lines),
+        table(["server", "deliveries/s", "min–max", "server CPU %", "deliveries per CPU-s", "per core vs Socket.IO", "p50 ms", "p99 ms", "CPU µs per delivery at that rate", "vs Socket.IO", "delivered / lost / extra"], lines),
         "",
         "\"per core\" = deliveries per second of server CPU time (user+sys): the fan-out capacity of one core, independent of how much CPU the shared machine left it. " +
           "The server is not saturated when \"server CPU %\" is well under 100: the load side (5,000 sockets to read, Redis and the publisher, on a core shared with other work) is then the limit of deliveries/s, and deliveries per CPU-s is the comparable number. " +
+          "\"CPU µs per delivery at that rate\": the server's CPU over the fixed-rate phase ÷ its deliveries, where both servers do the same work with no backlog (a closed loop lets a server that coalesces writes batch more). " +
           "\"delivered / lost / extra\": every subscriber counts what it reads; after each phase the load waits until all deliveries arrived, then compares each subscriber's count with the publications sent to its channel (sums over the rounds).",
         ...errorsOf(rows),
       ].join("\n");

@@ -267,8 +267,11 @@ async function fanout(): Promise<Record<string, number | null>> {
   await pub.flush();
   const drainS = await drain(seq * o.subs, 120_000);
 
-  // Latency at a fixed rate, under the capacity of both systems.
+  // Latency at a fixed rate, under the capacity of both systems; and the server's CPU
+  // per delivery at that same rate (both systems then do the same work).
   recording = true;
+  const fixedD0 = delivered;
+  const fixedCpu0 = procTicks(o.pid);
   const lat0 = performance.now();
   let sent = 0;
   while (performance.now() - lat0 < o.latency * 1000) {
@@ -281,6 +284,8 @@ async function fanout(): Promise<Record<string, number | null>> {
   }
   await pub.flush();
   await drain(seq * o.subs, 60_000);
+  const fixedCpuS = (procTicks(o.pid) - fixedCpu0) / 100;
+  const fixedDeliveries = delivered - fixedD0;
   recording = false;
   await pub.close();
   // Every subscriber must have read every publication of its channel, once.
@@ -313,6 +318,8 @@ async function fanout(): Promise<Record<string, number | null>> {
     server_cpu_pct: round((100 * cpuS) / secs, 0),
     deliveries_per_cpu_s: cpuS > 0 ? Math.round(deliveries / cpuS) : null,
     latency_rate: o.rate,
+    fixed_rate_deliveries: fixedDeliveries,
+    fixed_rate_cpu_us_per_delivery: fixedDeliveries > 0 ? round((fixedCpuS * 1e6) / fixedDeliveries, 2) : null,
     latency_samples: latencies.length,
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
