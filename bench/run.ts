@@ -7,7 +7,7 @@
 //      WORKLOADS ("http l4 https tls-handshake h2 h2c ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
 //                 http-accesslog failover pool slow-clients hub-fanout-1x5000 hub-fanout-1000x5 hub-idle hub-resume
 //                 policies ws-frames storm e2e")
-//      HUB_IDLE_N (5000) HUB_SUBS (5000) HUB_RATE_1 (5) HUB_RATE_1000 (1000): the hub workloads (bench/hub.ts)
+//      HUB_IDLE_N (5000) HUB_SUBS (5000) HUB_RATE_1 (2) HUB_RATE_1000 (1000): the hub workloads (bench/hub.ts)
 //      E2E_N (200) E2E_RATE (20) E2E_SPREAD (10s): the e2e workload (bench/e2e.ts)
 //      WARMUP (1 s) ECHO_CONNS (100) RATE_TOTAL (5000) RATE_CONC (50) RATE_WARM (2000)
 //      FAILOVER_RATE (200 req/s) FAILOVER_WARM (3 s)
