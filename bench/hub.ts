@@ -17,6 +17,7 @@
 //
 // Env: HUB_IDLE_N (5000) HUB_SUBS (5000) HUB_RATE_1 (2 pub/s: Socket.IO keeps up on a shared core) HUB_RATE_1000 (1000 pub/s)
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Ctx, Row } from "./lib/context.ts";
@@ -121,7 +122,8 @@ async function rounds(ctx: Ctx, id: string, systems: readonly System[], args: (s
           server = await startServer(ctx, system, redis);
           await sleep(1000);
           const res = await load(ctx, system, server.port, server.proc.pid, redis, a, timeoutMs);
-          const row: Row = { workload: id, target: system, run: r, ...split(res) };
+          // The machine is shared: its 1-minute load average at the end of the round says how much.
+          const row: Row = { workload: id, target: system, run: r, ...split({ ...res, loadavg_1m: Number(os.loadavg()[0]!.toFixed(1)) }) };
           rows.push(row);
           ctx.raw(row);
           log(`${id} ${system} round ${r}: ${JSON.stringify(res)}`);
@@ -151,6 +153,11 @@ function lossCell(rs: Row[]): string {
   return `${fmt(sum(rs, "expected_deliveries") - lost)} / ${fmt(lost)} / ${fmt(extra)}${lost + extra > 0 ? " ⚠" : ""}`;
 }
 const med = (rows: Row[], k: string): number | null => median(rows.map((r) => r.m[k]));
+/** The machine's load during the rounds (other work shares it). */
+function loadLine(rows: Row[]): string {
+  const l = rows.map((r) => r.m.loadavg_1m).filter((x): x is number => typeof x === "number");
+  return l.length ? `Load average (1 min, ${os.availableParallelism()} CPUs) at the end of the rounds: ${Math.min(...l)}–${Math.max(...l)}.` : "";
+}
 const errorsOf = (rows: Row[]): string[] => rows.filter((r) => r.error).map((r) => `- ${LABEL[r.target as System]} round ${r.run}: ${r.error}`);
 
 function fanout(id: string, title: string, channels: number, subs: number, window: number, rate: number): Workload {
@@ -188,7 +195,8 @@ function fanout(id: string, title: string, channels: number, subs: number, windo
         "\"per core\" = deliveries per second of server CPU time (user+sys): the fan-out capacity of one core, independent of how much CPU the shared machine left it. " +
           "The server is not saturated when \"server CPU %\" is well under 100: the load side (5,000 sockets to read, Redis and the publisher, on a core shared with other work) is then the limit of deliveries/s, and deliveries per CPU-s is the comparable number. " +
           "\"CPU µs per delivery at that rate\": the server's CPU over the fixed-rate phase ÷ its deliveries, where both servers do the same work with no backlog (a closed loop lets a server that coalesces writes batch more). " +
-          "\"delivered / lost / extra\": every subscriber counts what it reads; after each phase the load waits until all deliveries arrived, then compares each subscriber's count with the publications sent to its channel (sums over the rounds).",
+          "\"delivered / lost / extra\": every subscriber counts what it reads; after each phase the load waits until all deliveries arrived, then compares each subscriber's count with the publications sent to its channel (sums over the rounds). " +
+          loadLine(rows),
         ...errorsOf(rows),
       ].join("\n");
     },
@@ -217,6 +225,8 @@ export const HUB_WORKLOADS: Workload[] = [
           `(after − before) ÷ connections, the same method for every server. holdfast runs with its shipped Node flags (\`${HOLDFAST_FLAGS.join(" ")}\`), Socket.IO with Node's defaults, ` +
           "and once more with holdfast's flags (the ratio of the target is against Socket.IO as it ships; the third row shows what the flags alone are worth).\n",
         table(["server", "connections", "RSS before KiB", "RSS after KiB", "KiB per connection", "vs Socket.IO"], lines),
+        "",
+        loadLine(rows),
         ...errorsOf(rows),
       ].join("\n");
     },
