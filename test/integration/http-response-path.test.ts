@@ -3,7 +3,13 @@
 // response, and a body delimited by the server's close. Written for mutants of
 // src/gateway/http/exchange.ts that no other test told apart (issue 15).
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import { after, before, describe, test } from "node:test";
 import { okResponse, rawHttpBackend, tcpBackend, type RawHttpBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
@@ -13,6 +19,19 @@ import { rawClient, rawExchange } from "../support/raw.ts";
 function ask(c: ReturnType<typeof rawClient>, request: string, done: (text: string) => boolean): Promise<string> {
   c.socket.write(request);
   return c.readUntil(done, 5000);
+}
+
+/** A server that answers the first bytes of each connection with `pieces`, one write each, 20 ms apart. */
+function piecewiseServer(pieces: string[]): ReturnType<typeof tcpBackend> {
+  return tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", async () => {
+      for (const p of pieces) {
+        s.write(p);
+        await sleep(20);
+      }
+    });
+  });
 }
 
 describe("HTTP/1.1 response path", () => {
@@ -81,15 +100,7 @@ describe("HTTP/1.1 response path", () => {
 describe("HTTP/1.1 response head in pieces", () => {
   test("a head split across writes, and an interim response split from its final one, are put together", async () => {
     const pieces = ["HTTP/1.1 100 Cont", "inue\r\n\r\n", "HTTP/1.1 200 OK\r\nConte", "nt-Length: 5\r\n", "\r\nhel", "lo"];
-    const server = await tcpBackend((s) => {
-      s.on("error", () => {});
-      s.once("data", async () => {
-        for (const p of pieces) {
-          s.write(p);
-          await sleep(20);
-        }
-      });
-    });
+    const server = await piecewiseServer(pieces);
     const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
     try {
       const c = rawClient(gw.port());
@@ -105,4 +116,33 @@ describe("HTTP/1.1 response head in pieces", () => {
       await server.close();
     }
   });
+});
+
+test("the access log counts the bytes from and to the client exactly, a body in several writes included", async () => {
+  const chunked = ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n", "6\r\n world\r\n", "0\r\n\r\n"];
+  const server = await piecewiseServer(chunked);
+  const file = join(mkdtempSync(join(tmpdir(), "hf-bytes-")), "access.log");
+  const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
+  const loaded = loadConfig(simpleConfig([{ name: "a", port: server.port }], "", "    accessLog: true"), { env: {}, baseDir: "." });
+  assert.ok(loaded.ok);
+  const gw = new Gateway(loaded.config, undefined, { accessLog });
+  await gw.start();
+  try {
+    const request = "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody";
+    const c = rawClient(gw.address("web").port);
+    const got = await ask(c, request, (t) => t.endsWith("0\r\n\r\n"));
+    c.close();
+    assert.equal(got, chunked.join(""), "the response is forwarded as the server sent it");
+    let line: { bytesIn: number; bytesOut: number } | undefined;
+    for (let i = 0; i < 100 && line === undefined; i++) {
+      const text = readFileSync(file, "utf8").trim();
+      if (text !== "") line = JSON.parse(text);
+      else await sleep(20);
+    }
+    assert.ok(line !== undefined, "one access-log line");
+    assert.deepEqual([line.bytesIn, line.bytesOut], [Buffer.byteLength(request), Buffer.byteLength(got)]);
+  } finally {
+    await gw.stop();
+    await server.close();
+  }
 });
