@@ -98,3 +98,20 @@ test("golden limits.json: limits per listener, absent or partial = 0 (no limit)"
     { maxConnections: 0, maxConnectionsPerClient: 0 },
   ]);
 });
+
+test("golden tls.json: cert and certs both served, protocols [http1, h2] with tls, SNI names lower-cased, TLS to servers", () => {
+  const g = golden("tls");
+  const [web, onlyCerts, mesh, passthrough, plainTcp] = g.listeners;
+  assert.equal(web.tls.certs.length, 2, "cert/key first, then certs");
+  assert.deepEqual(web.tls.certs[0].names, ["example.com", "*.example.com"], "names read from the certificate");
+  assert.deepEqual([web.tls.minVersion, web.protocols, web.proxyProtocol, web.maxConcurrentStreams], ["TLSv1.3", ["http1", "h2"], "accept", 250]);
+  assert.deepEqual([onlyCerts.tls.certs.length, onlyCerts.tls.minVersion, onlyCerts.protocols], [1, "TLSv1.2", ["http1"]]);
+  assert.deepEqual([mesh.tls, mesh.protocols], [null, ["http1", "h2c"]]);
+  assert.deepEqual(passthrough.routes, [{ match: { sni: "db.example.com" }, backend: "api" }, { match: { sni: "*.example.com" }, backend: "plain" }]);
+  assert.equal(passthrough.proxyProtocol, "accept");
+  assert.deepEqual(plainTcp.routes, [{ match: null, backend: "plain" }]);
+  const { api, plain } = g.backends;
+  assert.deepEqual([api.tls.verify, api.tls.ca, api.tls.servername, api.proxyProtocol], [true, null, null, "v1"]);
+  assert.deepEqual([plain.tls.verify, plain.tls.ca, plain.tls.servername, plain.proxyProtocol], [false, "<testdata>/tls/cert.pem", "api.internal", null]);
+  assert.match(plain.tls.caPem, /^-----BEGIN CERTIFICATE-----\n/, "the CA file is read at load");
+});
