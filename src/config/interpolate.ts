@@ -67,7 +67,8 @@ export function expand(text: string, env: Env): { value: string; errors: string[
  * A plain (unquoted) value that is exactly one reference is read again as YAML, so
  * `workers: ${WORKERS}` gives a number and `backup: ${BACKUP}` a boolean; quote it
  * (`"${WORKERS}"`) to keep a string. Only numbers and booleans come out of that
- * re-reading: a variable cannot inject structure into the config.
+ * re-reading: a variable cannot inject structure into the config. A document that is a
+ * single scalar is not expanded (it is not a config, whatever its variables hold).
  *
  * @example
  * const doc = parseDocument("admin:\n  token: ${TOKEN}\n");
@@ -96,7 +97,9 @@ export function interpolate(doc: Document, env: Env): { issues: PathIssue[]; fai
     }
     // Aliases are skipped: their anchor is expanded where it stands.
   };
-  walk(doc.contents, []);
+  // A document that is one scalar is no config at all: left as written, so the loader
+  // says "expected a mapping" instead of an error about a variable with no path.
+  if (isMap(doc.contents) || isSeq(doc.contents)) walk(doc.contents, []);
   return { issues, failed };
 }
 

@@ -23,6 +23,12 @@ const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED)
 const DOCS = Number(process.env.FUZZ_CONFIG ?? 250);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * The only issues without a location: they are about the whole document. Any other
+ * issue names its path (or, before there is a tree, its line:column).
+ */
+const DOCUMENT_LEVEL = /^(expected a mapping, got |the config is empty$|Excessive alias count)/;
+
 type Random = () => number;
 const int = (random: Random, n: number): number => Math.floor(random() * n);
 const pick = <T>(random: Random, list: readonly T[]): T => list[int(random, list.length)]!;
@@ -179,6 +185,7 @@ test("config fuzz: random YAML loads or gets issues with paths, never a throw, i
       assert.equal(typeof i.path, "string", ctx);
       assert.ok(typeof i.message === "string" && i.message.length > 0, `empty message: ${ctx}`);
       assert.ok(!/\[object Object\]|\bundefined\b/.test(i.message), `unreadable message "${i.message}": ${ctx}`);
+      if (i.path === "") assert.match(i.message, DOCUMENT_LEVEL, `an issue without a path: ${ctx}`);
     }
   }
   // Some mutated documents must still be valid, or the fuzzer only tests the first error.
@@ -202,7 +209,11 @@ test("config fuzz: holdfast check exits 0 or 1 with issues on random files, neve
       assert.ok(r.code === 0 || r.code === 1, `exit code ${r.code}: ${ctx}`);
       assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+\)?\n|TypeError|RangeError|ReferenceError/, ctx);
       if (r.code === 0) assert.match(r.stdout, /^ok: /, ctx);
-      else assert.ok(r.stderr.trim().length > 0, `exit 1 without a word: ${ctx}`);
+      else {
+        const said = r.stderr.split("\n").filter((l) => l !== "");
+        assert.ok(said.length > 0, `exit 1 without a word: ${ctx}`);
+        for (const l of said) assert.ok(l.includes(": ") || DOCUMENT_LEVEL.test(l), `an issue without a path: ${l}\n${ctx}`);
+      }
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,22 @@ test("interpolate: missing variables are reported with their path", () => {
   assert.deepEqual(r.failed, [["backends", "api", "servers", 0, "address"]]);
 });
 
+test("loadConfig: every issue has a location unless it is about the whole document (found by the config fuzzer, FUZZ_SEED=891429358)", () => {
+  const issues = (text: string) => {
+    const r = loadConfig(text, { env: {}, baseDir: "/" });
+    return r.ok ? [] : r.issues.map((i) => [i.path, i.message]);
+  };
+  // A document that is one scalar is not a config: said so, whatever variables it names
+  // (it used to be "environment variable X is not set" with no path).
+  assert.deepEqual(issues("listeners${X}"), [["", 'expected a mapping, got "listeners${X}"']]);
+  assert.deepEqual(issues("${X}"), [["", 'expected a mapping, got "${X}"']]);
+  assert.deepEqual(issues("- ${X}"), [["", "expected a mapping, got a list"], ["[0]", "environment variable X is not set"]]);
+  // What the YAML library refuses only when building the tree: at its line:column.
+  assert.deepEqual(issues("a: 1\nb: *x\nc: &x 1\n"), [["2:4", "Unresolved alias (the anchor must be set before the alias): x"]]);
+  assert.deepEqual(issues("a:\n  b: 1\n  <<: 5\n"), [["3:3", "Merge sources must be maps or map aliases"]]);
+  assert.deepEqual(issues("m: &m [1]\na:\n  <<: [*m]\n"), [["3:3", "Merge sources must be maps or map aliases"]]);
+});
+
 test("loadConfig: TLS paths are checked through `readable`, resolved from baseDir, and read through `readFile`", () => {
   const yaml = MINIMAL.replace('listen: ":8080",', 'listen: ":8080", tls: { cert: c.pem, key: /abs/k.pem },');
   const asked: string[] = [];

@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isCollection, LineCounter, parseDocument, visit, type Document } from "yaml";
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { z } from "zod";
 import type { BackendConfig, Config, ConfigIssue, ListenerConfig, TlsCertificate } from "./types.ts";
 import type { PathIssue, PathSegment } from "./issues.ts";
@@ -111,14 +111,15 @@ export function loadYaml<T>(
 ): { readonly ok: true; readonly config: T } | { readonly ok: false; readonly issues: readonly ConfigIssue[] } {
   const yaml = readYaml(text);
   if ("issues" in yaml) return { ok: false, issues: yaml.issues };
-  const doc = yaml.doc;
+  const { doc, lines } = yaml;
   const expanded = interpolate(doc, options.env);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    // Only alias bombs get here ("excessive alias count").
-    return { ok: false, issues: [{ path: "", message: (e as Error).message }] };
+    // An alias bomb ("excessive alias count"), an alias before its anchor, a merge key
+    // (<<) given something other than mappings: at the node's line:column when found.
+    return { ok: false, issues: [{ path: aliasOrMergeAt(doc, lines), message: (e as Error).message }] };
   }
   raw = withoutExtensions(raw);
   const zod = zodIssues();
@@ -174,7 +175,7 @@ export function loadConfigFile(path: string, env: Env = process.env): FileLoadRe
 // anchors shared by several sections (`x-defaults: &defaults`). Anywhere else an
 // unknown key is an error.
 // Stage one: YAML syntax, positions as line:column since there is no path yet.
-function readYaml(text: string): { doc: Document } | { issues: ConfigIssue[] } {
+function readYaml(text: string): { doc: Document; lines: LineCounter } | { issues: ConfigIssue[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { merge: true, prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   // After a syntax error the parser reports every following token as unexpected: only
@@ -202,7 +203,32 @@ function readYaml(text: string): { doc: Document } | { issues: ConfigIssue[] } {
       issues.push({ path: `${at.line}:${at.col}`, message: "a key must be a plain value, not a list or a mapping" });
     },
   });
-  return issues.length > 0 ? { issues } : { doc };
+  return issues.length > 0 ? { issues } : { doc, lines };
+}
+
+// Where toJS failed: the first alias whose anchor comes later (or nowhere), or the
+// first merge key whose value is not mappings; "" when neither (an alias bomb).
+function aliasOrMergeAt(doc: Document, lines: LineCounter): string {
+  const mapping = (n: unknown): boolean => isMap(isAlias(n) ? n.resolve(doc) : n);
+  let at: Node | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      at = node;
+      return visit.BREAK;
+    },
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || typeof pair.key.value !== "symbol") return undefined;
+      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      if (isSeq(value) ? value.items.every(mapping) : mapping(value)) return undefined;
+      at = pair.key;
+      return visit.BREAK;
+    },
+  });
+  const offset = at?.range?.[0];
+  if (offset === undefined) return "";
+  const p = lines.linePos(offset);
+  return `${p.line}:${p.col}`;
 }
 
 function withoutExtensions(raw: unknown): unknown {
