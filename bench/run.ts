@@ -6,7 +6,7 @@
 //      QUICK=1 (1 round, 3 s, IDLE_N=2000: a smoke run)
 //      WORKLOADS ("http l4 https tls-handshake h2 h2c ws-echo ws-idle ws-rate workers-http workers-ws ws-tunnel http-policies
 //                 http-accesslog failover pool slow-clients hub-fanout-1x5000 hub-fanout-1000x5 hub-idle hub-resume
-//                 policies ws-frames storm e2e")
+//                 policies ws-frames cookie-scan storm e2e")
 //      HUB_IDLE_N (5000) HUB_SUBS (5000) HUB_RATE_1 (2) HUB_RATE_1000 (1000): the hub workloads (bench/hub.ts)
 //      E2E_N (200) E2E_RATE (20) E2E_SPREAD (10s): the e2e workload (bench/e2e.ts)
 //      WARMUP (1 s) ECHO_CONNS (100) RATE_TOTAL (5000) RATE_CONC (50) RATE_WARM (2000)
@@ -185,6 +185,7 @@ interface Micro {
 const MICRO: Micro[] = [
   { id: "policies", title: "Balancing policies (micro-benchmark)", file: "policies.ts", fn: "benchPolicies" },
   { id: "ws-frames", title: "WebSocket frame parsers (micro-benchmark)", file: "ws-frames.ts", fn: "benchWsFrames" },
+  { id: "cookie-scan", title: "Sticky cookie scan on hostile headers (micro-benchmark)", file: "cookie-scan.ts", fn: "benchCookieScan" },
   { id: "storm", title: "Reconnect storm: 10,000 clients dropped at once (simulation)", file: "storm.ts", fn: "benchStorm" },
   { id: "e2e", title: "End to end: the client SDK through the gateway and two hub nodes on Redis (SIGKILL, drain, rolling restart, scale-out)", file: "e2e.ts", fn: "benchE2e", unpinned: true },
 ];

