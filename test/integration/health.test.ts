@@ -5,6 +5,7 @@ import { Agent } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { closeServer } from "../support/backends.ts";
+import { events, on } from "../../src/gateway/diagnostics.ts";
 import { startGateway } from "../support/gateway.ts";
 import { until } from "../support/wait.ts";
 
@@ -16,6 +17,8 @@ class Switchable {
   health: unknown = { status: "healthy" };
   status = 200;
   delayMs = 0;
+  /** Requests held until {@link release}: `hold()` sets it, `release()` answers them all. */
+  held: (() => void)[] | null = null;
   server: Server | null = null;
 
   constructor(name: string) {
@@ -35,7 +38,8 @@ class Switchable {
         res.setHeader("x-served-by", this.name);
         res.end(this.name);
       };
-      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+      if (this.held) this.held.push(answer);
+      else if (this.delayMs > 0) setTimeout(answer, this.delayMs);
       else answer();
     });
     server.keepAliveTimeout = 60_000;
@@ -46,7 +50,18 @@ class Switchable {
     return this;
   }
 
+  hold(): void {
+    this.held = [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const answer of held) answer();
+  }
+
   async stop(): Promise<void> {
+    this.release();
     if (this.server) await closeServer(this.server);
     this.server = null;
   }
@@ -64,9 +79,9 @@ ${servers.map((s) => `      - { name: ${s.name}, address: 127.0.0.1:${s.port}${s
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 20 });
-function get(port: number): Promise<{ status: number; server: string; body: string }> {
+function get(port: number, path = "/"): Promise<{ status: number; server: string; body: string }> {
   return new Promise((resolve) => {
-    request({ port, host: "127.0.0.1", path: "/", agent }, (res) => {
+    request({ port, host: "127.0.0.1", path, agent }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, server: String(res.headers["x-served-by"]), body }));
@@ -82,6 +97,17 @@ test("a backend killed under load is marked down after fall checks; nothing is l
     config(bs, "    balance: weighted-round-robin\n    slowStart: 1s\n    health: { type: http, path: /health, interval: 100ms, timeout: 80ms, rise: 2, fall: 2, expect: { json: { status: healthy } } }"),
   );
   const s1 = gw.gw.backends.get("b")!.servers[0]!;
+  // The checks of s1 and its transitions, as they happen (events are synchronous), so
+  // nothing below depends on how soon a poll notices.
+  const checks: boolean[] = [];
+  const transitions: { to: string; failedChecks: number; weight: number }[] = [];
+  const offChecked = on(events.healthChecked, (m) => void (m.server === s1 && checks.push(m.ok)));
+  const offState = on(events.serverState, (m) => {
+    if (m.server !== s1) return;
+    let failed = 0;
+    while (failed < checks.length && checks[checks.length - 1 - failed] === false) failed++;
+    transitions.push({ to: m.to, failedChecks: failed, weight: s1.weight });
+  });
   try {
     let stop = false;
     const statuses: number[] = [];
@@ -95,26 +121,30 @@ test("a backend killed under load is marked down after fall checks; nothing is l
         }
       }),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => bs[0]!.requests >= 10, 10_000);
     const port1 = bs[0]!.port;
     await bs[0]!.stop();
-    const downAfter = await until(() => !s1.up);
+    await until(() => !s1.up, 10_000);
+    const down = transitions.find((t) => t.to === "down");
+    assert.equal(down?.failedChecks, 2, `down after fall (2) failed checks: ${JSON.stringify(transitions)}`);
     const attemptsAtDown = s1.stats.requests;
-    await new Promise((r) => setTimeout(r, 400));
+    const requestsAtDown = statuses.length;
+    await until(() => statuses.length >= requestsAtDown + 50, 10_000);
     assert.equal(s1.stats.requests, attemptsAtDown, "no request sent to s1 after it was marked down");
-    assert.ok(downAfter < 1000, `down after ${downAfter.toFixed(0)} ms`);
     // Bring it back on the same port: up after `rise` passing checks, then ramped.
     await bs[0]!.start(port1);
-    await until(() => s1.up);
-    const rampWeight = s1.weight;
-    assert.ok(rampWeight < 1, `weight right after coming back is ramping (${rampWeight})`);
-    await until(() => s1.weight === 1, 3000);
+    await until(() => s1.up, 10_000);
+    const up = transitions.find((t) => t.to === "up");
+    assert.ok(up !== undefined && up.weight < 1, `weight when it came back is ramping: ${JSON.stringify(transitions)}`);
+    await until(() => s1.weight === 1, 10_000);
     stop = true;
     await load;
     const failed = statuses.filter((s) => s !== 200);
     assert.deepEqual(failed, [], `${failed.length} of ${statuses.length} requests failed: ${failures.join(" | ")}`);
     assert.ok(bs[0]!.requests > 0, "s1 serves again");
   } finally {
+    offChecked();
+    offState();
     await gw.close();
     await Promise.all(bs.map((b) => b.stop()));
   }
@@ -148,7 +178,9 @@ test("a weight reported by the check changes the distribution", async () => {
   const bs = await Promise.all(["s1", "s2"].map((n) => new Switchable(n).start()));
   bs[0]!.health = { status: "healthy", weight: 10 };
   bs[1]!.health = { status: "healthy", weight: 30 };
-  const gw = await startGateway(config(bs, "    balance: weighted-round-robin\n    health: { type: http, path: /health, interval: 50ms, timeout: 40ms, rise: 1, fall: 1 }"));
+  // fall 5: a few checks slowed by a loaded machine cannot take a server
+  // down halfway through the count (the 80 requests must see both servers up).
+  const gw = await startGateway(config(bs, "    balance: weighted-round-robin\n    health: { type: http, path: /health, interval: 300ms, timeout: 250ms, rise: 1, fall: 5 }"));
   try {
     const servers = gw.gw.backends.get("b")!.servers;
     await until(() => servers[0]!.weight === 10 && servers[1]!.weight === 30);
@@ -198,30 +230,50 @@ test("connect failures eject a dead server at once without active checks", async
 });
 
 test("maxConn: requests beyond it queue, and a request that waits past queueTimeout gets 503 + Retry-After", async () => {
+  // Two backends on one server: q queues for long (a queued request is served), t gives
+  // up after 300 ms. The server holds requests until released, so what waits and for
+  // how long is decided by the test, not by the machine's speed.
   const s = await new Switchable("s1").start();
-  s.delayMs = 200;
-  const gw = await startGateway(config([s], "    maxConn: 1\n    queueTimeout: 300ms"));
+  const gw = await startGateway(`
+listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { match: { pathPrefix: /q }, backend: q }, { backend: t } ] } ]
+backends:
+  q: { maxConn: 1, queueTimeout: 60s, servers: [ { name: s1, address: 127.0.0.1:${s.port} } ] }
+  t: { maxConn: 1, queueTimeout: 300ms, servers: [ { name: s1, address: 127.0.0.1:${s.port} } ] }
+`);
+  const q = gw.gw.backends.get("q")!;
+  const t = gw.gw.backends.get("t")!;
   try {
-    const two = await Promise.all([get(gw.port()), get(gw.port())]);
-    assert.deepEqual(two.map((r) => r.status), [200, 200], "the second waited and was served");
-    const three = await Promise.all([get(gw.port()), get(gw.port()), get(gw.port())]);
-    assert.deepEqual(three.map((r) => r.status).sort(), [200, 200, 503]);
-    assert.equal(gw.gw.backends.get("b")!.servers[0]!.active, 0);
-    // the 503 says why
-    s.delayMs = 600;
-    const [, late] = await Promise.all([get(gw.port()), rawGet(gw.port())]);
+    s.hold();
+    const first = get(gw.port(), "/q/1");
+    await until(() => s.held!.length === 1);
+    const second = get(gw.port(), "/q/2");
+    await until(() => q.queue.length === 1);
+    assert.equal(s.held!.length, 1, "the second waits in the gateway, not at the server");
+    s.release();
+    assert.deepEqual([(await first).status, (await second).status], [200, 200], "the second waited and was served");
+    assert.equal(s.requests, 2);
+    assert.equal(q.servers[0]!.active, 0);
+
+    s.hold();
+    const busy = get(gw.port(), "/t/1");
+    await until(() => s.held!.length === 1);
+    const late = await rawGet(gw.port(), "/t/2");
     assert.match(late, /^HTTP\/1\.1 503 /);
     assert.match(late, /Retry-After: \d/);
     assert.match(late, /maxConn/);
+    assert.equal(s.requests, 3, "the refused request never reached the server");
+    s.release();
+    assert.equal((await busy).status, 200);
+    assert.equal(t.servers[0]!.active, 0);
   } finally {
     await gw.close();
     await s.stop();
   }
 });
 
-function rawGet(port: number): Promise<string> {
+function rawGet(port: number, path = "/"): Promise<string> {
   return new Promise((resolve) => {
-    request({ port, host: "127.0.0.1", path: "/", agent: false }, (res) => {
+    request({ port, host: "127.0.0.1", path, agent: false }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
       res.on("end", () => resolve(`HTTP/1.1 ${res.statusCode} \r\nRetry-After: ${res.headers["retry-after"]}\r\n\r\n${body}`));
