@@ -32,7 +32,17 @@ async function gateway(file: string, port: number, opts: { ulimit?: number; stdo
   const proc = spawn(cmd, args, { stdio: ["ignore", opts.stdoutFd ?? "ignore", "pipe"] });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  await waitFor(`the gateway to listen on ${port}`, () => canConnect(port), 15_000, 50);
+  // Fails with what it printed (not after a fixed wait) when it exits, and never leaves
+  // it running behind a failed test. 60 s: a loaded machine can take long to start Node.
+  try {
+    await waitFor(`the gateway to listen on ${port}`, () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the gateway exited (${proc.exitCode ?? proc.signalCode}): ${err}`);
+      return canConnect(port);
+    }, 60_000, 50);
+  } catch (e) {
+    proc.kill("SIGKILL");
+    throw e;
+  }
   return {
     proc,
     stderr: () => err,
@@ -139,8 +149,7 @@ test("the access log's disk is full (stdout on /dev/full): the gateway keeps ser
   const file = join(dir, "gw.yaml");
   writeFileSync(file, yaml(web, admin, be.port, ", accessLog: true"));
   const full = openSync("/dev/full", "w");
-  const gw = await gateway(file, web, { stdoutFd: full });
-  closeSync(full);
+  const gw = await gateway(file, web, { stdoutFd: full }).finally(() => closeSync(full));
   try {
     for (let i = 0; i < 300; i++) {
       const r = await fetch(`http://127.0.0.1:${web}/r${i}`);

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect as connectTcp, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { WebSocketServer } from "ws";
+import { fixedPort } from "./ports.ts";
 
 export interface Backend {
   readonly port: number;
@@ -68,14 +69,12 @@ export async function tcpBackend(onSocket: (s: Socket) => void): Promise<{ port:
   };
 }
 
-/** A port that refuses connections (bound then closed). */
-export async function deadPort(): Promise<number> {
-  const s = createNetServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await closeServer(s);
-  return port;
+/**
+ * A port that refuses connections: free, and out of the range listen(0) and outgoing
+ * connections use (see {@link fixedPort}), so it still refuses when the test uses it.
+ */
+export function deadPort(): Promise<number> {
+  return fixedPort();
 }
 
 /**

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fixedPort } from "./ports.ts";
 
 /**
  * The end-to-end cluster of issue 11 (part 9): a real `holdfast gateway` process in
@@ -29,16 +29,6 @@ export interface Proc {
   output(): string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly running: boolean;
-}
-
-/** A port free right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await new Promise((r) => s.once("listening", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Starts `holdfast <args> -c <yaml in a temp file>` and waits until its output matches every `ready` pattern. */
@@ -102,7 +92,7 @@ export class Cluster {
   static async start(o: ClusterOptions): Promise<Cluster> {
     const c = new Cluster(o);
     try {
-      for (const h of o.hubs) c.ports.set(h, await freePort());
+      for (const h of o.hubs) c.ports.set(h, await fixedPort());
       await Promise.all(o.hubs.filter((h) => !(o.later ?? []).includes(h)).map((h) => c.startHub(h)));
       c.#gateway = await spawnHoldfast(["gateway"], c.#gatewayYaml(), [/listener web \(http\) listening on [\d.]+:(\d+)/, /admin on (http:\/\/[\d.]+:\d+)/]);
       for (const h of o.hubs) if (!(o.later ?? []).includes(h)) await c.waitServer(h, "up");

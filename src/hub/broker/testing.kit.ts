@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
+import { fixedPort } from "../../../test/support/ports.ts";
 
 /** The shared test Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`). */
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -62,15 +63,6 @@ export async function deletePrefix(url: string, prefix: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -107,7 +99,7 @@ export interface PrivateRedis {
  * try { ... } finally { await r.stop(); }
  */
 export async function startRedisServer(opts: { persist?: boolean } = {}): Promise<PrivateRedis> {
-  const port = await freePort();
+  const port = await fixedPort();
   const dir = await mkdtemp(join(tmpdir(), "hf-redis-"));
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
   args.push(...(opts.persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));

@@ -1,0 +1,43 @@
+// Ports a test must know before a process listens on them (a process started, killed and
+// started again on the same port; a port that refuses). Everything else listens on 0.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** The kernel's ephemeral range starts here: listen(0) and outgoing connections take ports at or above it. */
+function ephemeralStart(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const LOW = 10_000; // above the well-known and registered services tests might meet
+const HIGH = Math.min(ephemeralStart(), 24_000); // below the benches' BASE_PORT (24100)
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen({ port, host: "127.0.0.1", exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A loopback port that is free now and stays out of everyone else's way until the test
+ * uses it: below the kernel's ephemeral range, so no `listen(0)` and no outgoing
+ * connection of another test (thousands per second in the suite) can take it in the
+ * meantime, as they could a port bound on 0 and closed. Random in [10000, 24000), checked
+ * by binding it.
+ *
+ * @example
+ * const port = await fixedPort(); // then `holdfast hub` on 127.0.0.1:${port}, killed and restarted on it
+ */
+export async function fixedPort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in [${LOW}, ${HIGH}) after 200 tries`);
+}
