@@ -16,7 +16,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
 import { parseExposition, sumSamples } from "../support/admin.ts";
 import { httpBackend, tcpBackend } from "../support/backends.ts";
-import { freePort, spawnHoldfast } from "../support/cluster.ts";
+import { spawnHoldfast } from "../support/cluster.ts";
+import { fixedPort } from "../support/ports.ts";
 import { startGateway } from "../support/gateway.ts";
 import { testPki } from "../support/tls.ts";
 import { until, waitFor } from "../support/wait.ts";
@@ -226,8 +227,8 @@ backends:
 
 test("limits with workers: 2 are per process: one client gets at most 2 x maxConnectionsPerClient, /metrics sums the refusals", async () => {
   const a = await httpBackend("a");
-  const port = await freePort();
-  const adminPort = await freePort();
+  const port = await fixedPort();
+  const adminPort = await fixedPort();
   const proc = await spawnHoldfast(["gateway"], `
 admin: { listen: 127.0.0.1:${adminPort} }
 workers: 2
