@@ -98,20 +98,25 @@ test("a non-101 answer to an upgrade from a plain HTTP backend is passed through
 });
 
 test("an idle tunnel is closed after timeouts.tunnel", async () => {
+  // Messages every 100 ms for 1.5 s keep a tunnel with a 1 s idle limit open (a 10×
+  // margin a loaded machine's timer lag does not eat, where 200 ms against 400 ms did);
+  // then silence closes it, not before the limit.
   const be = await wsEchoBackend("ws1");
-  const gw = await startGateway(simpleConfig([{ name: "ws1", port: be.port }], "    timeouts: { tunnel: 400ms }"));
+  const gw = await startGateway(simpleConfig([{ name: "ws1", port: be.port }], "    timeouts: { tunnel: 1s }"));
   try {
     const { ws } = await open(`ws://127.0.0.1:${gw.port()}/`);
-    // activity keeps it open
-    for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 200));
+    const active = Date.now();
+    const closed = once(ws, "close");
+    while (Date.now() - active < 1500) {
+      await new Promise((r) => setTimeout(r, 100));
       ws.send("ping");
-      await once(ws, "message");
+      const echoed = await Promise.race([once(ws, "message").then(() => true), closed.then(() => false)]);
+      assert.ok(echoed, `closed while active, ${Date.now() - active} ms in`);
     }
     const t0 = Date.now();
-    const [code] = (await once(ws, "close")) as [number];
+    const [code] = (await closed) as [number];
     const took = Date.now() - t0;
-    assert.ok(took >= 300 && took < 1500, `closed after ${took} ms idle`);
+    assert.ok(took >= 900, `closed after ${took} ms idle, before timeouts.tunnel`);
     assert.equal(code, 1006, "closed at the TCP level by the gateway");
   } finally {
     await gw.close();
