@@ -235,7 +235,7 @@ test("client protocol: token provider — called once per fresh token, again on 
   try {
     await waitFor("open", () => client.state === "open");
     hub.conns[0]!.destroy(); // a plain reconnect reuses the token
-    await waitFor("second connection", () => hub.conns[1]?.received.length);
+    await waitFor("second connection", () => (hub.conns[1]?.received.length ?? 0) > 0); // not `.length`: 0 would end the wait
     assert.equal(hub.conns[1]!.received[0]!.token, "t1");
     hub.conns[1]!.send({ type: "expired" });
     await waitFor("refresh", () => hub.conns[1]!.received.find((m) => m.type === "refresh"));

@@ -104,7 +104,8 @@ export function nextEvent<E extends Event = Event>(target: EventTarget, type: st
 
 /**
  * Polls `fn` every 20 ms until it returns something other than undefined/false;
- * rejects after `ms` with `what`.
+ * rejects after `ms` with `what`. A count is a value: `() => list.length` ends the
+ * wait at 0, so compare it (`list.length > 0`).
  *
  * @example
  * await waitFor("3 connections", () => srv.sockets.length >= 3);

@@ -20,7 +20,8 @@ export async function until(pred: () => boolean, ms = 3000, what: string | (() =
 
 /**
  * Polls `fn` (sync or async) until it returns something other than `undefined` or
- * `false`, and resolves with it; rejects after `ms`.
+ * `false`, and resolves with it; rejects after `ms`. A count is a value: `() =>
+ * list.length` ends the wait at 0, so compare it (`list.length > 0`).
  *
  * @example
  * const row = await waitFor("the server's row", () => page.locator("tr").count().then((n) => n > 0 && n), 5000);
