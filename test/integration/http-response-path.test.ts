@@ -146,3 +146,41 @@ test("the access log counts the bytes from and to the client exactly, a body in 
     await server.close();
   }
 });
+
+describe("passive on5xx counts the response status", () => {
+  const passive = "    passive: { consecutiveFailures: 2, ejectTime: 10s, maxEjectedPercent: 100, on5xx: true }";
+  const answering = (status: (nth: number) => number) =>
+    rawHttpBackend((r) => `HTTP/1.1 ${status(r.nth)} X\r\nContent-Length: 0\r\n\r\n`);
+
+  test("two 500s in a row eject a server; 499s never do", async () => {
+    const s500 = await answering(() => 500);
+    const s499 = await answering(() => 499);
+    const gw = await startGateway(simpleConfig([{ name: "s500", port: s500.port }, { name: "s499", port: s499.port }], passive));
+    try {
+      const c = rawClient(gw.port());
+      for (let i = 0; i < 4; i++) await ask(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("\r\n\r\n"));
+      c.close();
+      const up = Object.fromEntries(gw.gw.backends.get("b")!.servers.map((s) => [s.name, s.up]));
+      assert.deepEqual(up, { s500: false, s499: true });
+    } finally {
+      await gw.close();
+      await Promise.all([s500.close(), s499.close()]);
+    }
+  });
+
+  test("a success between two 500s resets the count: the server stays", async () => {
+    const flaky = await answering((nth) => (nth % 2 === 0 ? 500 : 200));
+    const gw = await startGateway(simpleConfig([{ name: "flaky", port: flaky.port }], passive));
+    try {
+      const c = rawClient(gw.port());
+      const statuses: string[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await ask(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("\r\n\r\n"))).slice(9, 12));
+      c.close();
+      assert.deepEqual(statuses, ["500", "200", "500", "200", "500", "200"]);
+      assert.equal(gw.gw.backends.get("b")!.servers[0]!.up, true);
+    } finally {
+      await gw.close();
+      await flaky.close();
+    }
+  });
+});
