@@ -21,14 +21,15 @@ function ask(c: ReturnType<typeof rawClient>, request: string, done: (text: stri
   return c.readUntil(done, 5000);
 }
 
-/** A server that answers the first bytes of each connection with `pieces`, one write each, 20 ms apart. */
-function piecewiseServer(pieces: string[]): ReturnType<typeof tcpBackend> {
+/** A server that answers the first bytes of each connection with `pieces`, one write each, `gapMs` apart. */
+function piecewiseServer(pieces: string[], gapMs = 20): ReturnType<typeof tcpBackend> {
   return tcpBackend((s) => {
     s.on("error", () => {});
     s.once("data", async () => {
       for (const p of pieces) {
+        if (s.destroyed) return;
         s.write(p);
-        await sleep(20);
+        await sleep(gapMs);
       }
     });
   });
@@ -183,4 +184,23 @@ describe("passive on5xx counts the response status", () => {
       await flaky.close();
     }
   });
+});
+
+test("timeouts.server is pushed back by every byte: a body trickling for longer than it arrives whole", async () => {
+  // 15 chunks 100 ms apart: 1.5 s in all, never 1 s of silence.
+  const pieces = ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", ...Array.from({ length: 15 }, (_, i) => `1\r\n${i.toString(16)}\r\n`), "0\r\n\r\n"];
+  const server = await piecewiseServer(pieces, 100);
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 1s }"));
+  try {
+    const c = rawClient(gw.port());
+    try {
+      const text = await ask(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", (t) => t.endsWith("0\r\n\r\n"));
+      assert.equal(text, pieces.join(""));
+    } finally {
+      c.close();
+    }
+  } finally {
+    await gw.close();
+    await server.close();
+  }
 });
