@@ -14,7 +14,7 @@ import { within } from "../support/wait.ts";
 /** A server that answers GET /warm and breaks every other request, unanswered, once it has read it all. */
 const breaksAllButWarm = (): Promise<RawHttpBackend> => rawHttpBackend((r) => (r.url === "/warm" ? okResponse("warm") : null));
 
-/** Five servers of backend b, each breaking every request. */
+/** `n` servers, each breaking every request but GET /warm. */
 async function breakingServers(n: number): Promise<RawHttpBackend[]> {
   return Promise.all(Array.from({ length: n }, () => breaksAllButWarm()));
 }
