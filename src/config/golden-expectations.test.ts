@@ -1,4 +1,4 @@
-// The golden .json files are the loader's own output (`UPDATE_GOLDEN=1` rewrites them
+// The golden .json files (all nine) are the loader's own output (`UPDATE_GOLDEN=1` rewrites them
 // from it), so a loader bug regenerated into them would pass golden.test.ts. What each
 // file encodes is written down here by hand, from its YAML's header comment and
 // docs/config.md, and checked against the file: a regenerated golden that changed the
@@ -114,4 +114,30 @@ test("golden tls.json: cert and certs both served, protocols [http1, h2] with tl
   assert.deepEqual([api.tls.verify, api.tls.ca, api.tls.servername, api.proxyProtocol], [true, null, null, "v1"]);
   assert.deepEqual([plain.tls.verify, plain.tls.ca, plain.tls.servername, plain.proxyProtocol], [false, "<testdata>/tls/cert.pem", "api.internal", null]);
   assert.match(plain.tls.caPem, /^-----BEGIN CERTIFICATE-----\n/, "the CA file is read at load");
+});
+
+test("golden design-example.json: DESIGN §3's example means what its comments say", () => {
+  const g = golden("design-example");
+  assert.deepEqual([g.admin.listen, g.workers, g.shutdown, g.cluster], [addr("127.0.0.1", 9900), "auto", { delay: 2_000, timeout: 60_000 }, { redis: "redis://127.0.0.1:6379" }]);
+  const [web, pg, passthrough] = g.listeners;
+  assert.deepEqual([web.protocols, web.proxyProtocol], [["http1", "h2"], "accept"], "tls: ALPN h2 + http/1.1");
+  assert.deepEqual(web.routes.map((r: Json) => [r.match, r.allow, r.backend, r.split]), [
+    [{ pathPrefix: "/api/", host: null, header: null }, null, "api", null],
+    [{ pathPrefix: null, host: "admin.example.com", header: null }, ["192.168.1.0/24", "10.0.0.0/8"], "admin", null],
+    [{ pathPrefix: null, host: null, header: { "x-canary": "true" } }, null, "api-canary", null],
+    [null, null, "web", [{ backend: "web", weight: 90 }, { backend: "web-canary", weight: 10 }]],
+  ]);
+  assert.deepEqual(pg.routes, [{ match: null, backend: "postgres" }]);
+  assert.deepEqual(passthrough.routes, [{ match: { sni: "db.example.com" }, backend: "postgres" }, { match: null, backend: "web" }]);
+  const { api, postgres } = g.backends;
+  assert.deepEqual(api.sticky, { kind: "cookie", cookie: "HF_SRV", ttl: 3_600_000, secret: null });
+  assert.deepEqual(api.health.expect, { status: [200], maxLatency: 1_000, json: { status: "healthy" } });
+  assert.deepEqual([api.health.type, api.health.path, api.health.interval, api.health.timeout], ["http", "/health", 5_000, 2_000]);
+  assert.deepEqual(api.passive, { consecutiveFailures: 3, ejectTime: 30_000, maxEjectTime: 300_000, maxEjectedPercent: 50, on5xx: false, recovery: "timeout" });
+  assert.deepEqual([api.slowStart, api.maxConn, api.queueTimeout, api.maxLifetime], [30_000, 500, 5_000, 21_600_000]);
+  assert.deepEqual([api.admission, api.rebalance, api.websocket], [{ rate: 200, burst: 400 }, { maxSkew: 1.25, rate: 20 }, { pingInterval: 25_000, pongTimeout: 10_000 }]);
+  assert.deepEqual(api.servers.map((s: Json) => [s.name, s.weight, s.backup]), [["api1", 10, false], ["api3", 5, false], ["spare", 1, true]]);
+  assert.deepEqual([api.tls.verify, api.tls.servername, api.proxyProtocol], [true, "api.internal", "v2"]);
+  assert.deepEqual([postgres.health.type, postgres.health.interval, postgres.health.timeout], ["tcp", 10_000, 3_000], "health without type: a tcp check");
+  assert.deepEqual(postgres.servers.map((s: Json) => [s.address, s.backup]), [[addr("db.internal", 5432), false], [addr("db-replica.internal", 5432), true]]);
 });
