@@ -164,10 +164,9 @@ interface ServerRef {
  * the multi-process mode; lifecycle-workers.test.ts does that in every `npm test` for
  * the graceful stop under HTTP and under WebSocket load, which the primary and its
  * workers implement apart from the single process (a reload reaching each worker is
- * workers.test.ts's). Only those, to keep the suite's time: the others take 10-45 s
- * each in that mode, and all but one passed there when last run by hand (the
- * exception: "signals while starting", whose 5 s bound a loaded machine exceeds while
- * two workers start).
+ * workers.test.ts's). Only those, to keep the suite's time: the others take 10-60 s
+ * each in that mode ("signals while starting", 14 starts of a primary and two
+ * workers, about a minute), and all passed there when last run by hand.
  */
 const WORKERS = process.env.HOLDFAST_TEST_WORKERS ?? "1";
 const ALSO_WITH_WORKERS = [/^SIGTERM under HTTP load:/, /^SIGTERM closes 200 tunnels/];
