@@ -1,4 +1,5 @@
 import type { Config } from "../config/types.ts";
+import type { ServerAction } from "../control/plane.ts";
 import type { HealthRecord } from "../core/health/state.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -9,8 +10,6 @@ import type { Snapshot } from "./snapshot.ts";
  * @example
  * worker.send({ t: "health", backend: "api", server: "api1", record } satisfies ToWorker);
  */
-export type ServerAction = "drain" | "enable" | "maintenance" | "weight";
-
 export type ToWorker =
   | { readonly t: "start"; readonly config: Config; readonly workers: number; /** hex; the same TLS ticket keys in every worker */ readonly ticketSecret: string }
   | { readonly t: "health"; readonly backend: string; readonly server: string; readonly record: HealthRecord; readonly timeOrigin: number }
