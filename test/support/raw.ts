@@ -30,11 +30,28 @@ export function rawClient(port: number) {
     waiter?.();
   });
   s.on("error", () => {});
+  // Resolves on the next data, on close, or after `ms`, whichever comes first.
+  const more = async (ms: number): Promise<void> => {
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      waiter = () => {
+        clearTimeout(t);
+        r();
+      };
+      s.once("close", waiter);
+    });
+    if (waiter !== null) s.off("close", waiter);
+    waiter = null;
+  };
   return {
     socket: s,
-    /** Resolves with the next complete response that has a Content-Length body. */
-    async request(data: string): Promise<string> {
+    /**
+     * Resolves with the next complete response that has a Content-Length body, or
+     * rejects after `ms` (or when the connection closes) with the bytes that did arrive.
+     */
+    async request(data: string, ms = 5000): Promise<string> {
       s.write(data);
+      const t0 = performance.now();
       for (;;) {
         const he = buf.indexOf("\r\n\r\n");
         if (he >= 0) {
@@ -46,8 +63,9 @@ export function rawClient(port: number) {
             return res;
           }
         }
-        await new Promise<void>((r) => (waiter = r));
-        waiter = null;
+        const left = ms - (performance.now() - t0);
+        if (left <= 0 || s.destroyed) throw new Error(`no complete response ${s.destroyed ? "before the connection closed" : `after ${ms} ms`}: ${JSON.stringify(buf)} received`);
+        await more(left);
       }
     },
     /**
@@ -60,16 +78,7 @@ export function rawClient(port: number) {
       while (!done(buf)) {
         const left = ms - (performance.now() - t0);
         if (left <= 0 || s.destroyed) throw new Error(`${s.destroyed ? "connection closed" : `timed out after ${ms} ms`} with ${JSON.stringify(buf)} received`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          waiter = () => {
-            clearTimeout(t);
-            r();
-          };
-          s.once("close", waiter);
-        });
-        if (waiter !== null) s.off("close", waiter);
-        waiter = null;
+        await more(left);
       }
       const text = buf;
       buf = "";
