@@ -284,7 +284,10 @@ function rawGet(port: number, path = "/"): Promise<string> {
 test("a backup server serves only while no primary is up, and gives back", async () => {
   const bs = await Promise.all(["p1", "bk"].map((n) => new Switchable(n).start()));
   const gw = await startGateway(
-    config([bs[0]!, { ...bs[1]!, name: "bk", port: bs[1]!.port, extra: ", backup: true" }], "    health: { type: tcp, interval: 50ms, timeout: 40ms, rise: 1, fall: 1 }"),
+    // fall 3: one check slowed past its timeout by a loaded machine must not send the
+    // primary's requests to the backup (fall 1 with a 40 ms timeout did); a stopped
+    // primary refuses at once, so it still goes down within three intervals.
+    config([bs[0]!, { ...bs[1]!, name: "bk", port: bs[1]!.port, extra: ", backup: true" }], "    health: { type: tcp, interval: 100ms, timeout: 90ms, rise: 1, fall: 3 }"),
   );
   const p1 = gw.gw.backends.get("b")!.servers[0]!;
   try {

@@ -47,7 +47,7 @@ listeners:
 backends:
   api:
     tls: { ca: ${ca.certPath}, servername: api.internal }
-    health: { type: http, path: /health, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }
+    health: { type: http, path: /health, interval: 1s, timeout: 900ms, rise: 1, fall: 3 }
     servers: [{ name: s1, address: 127.0.0.1:${be.port} }]
 `);
   try {
