@@ -46,21 +46,23 @@ test("a backend frozen by SIGSTOP: 504 after timeouts.server, it is ejected, the
     "    timeouts: { server: 400ms }\n    passive: { consecutiveFailures: 1, ejectTime: 1s }"));
   try {
     s1.proc.kill("SIGSTOP");
-    const t0 = performance.now();
+    const frozen = gw.gw.backends.get("b")!.servers[0]!;
     const answers = [];
     for (let i = 0; i < 10; i++) answers.push(await get(gw.port(), `/r${i}`));
-    const took = performance.now() - t0;
     const timeouts = answers.filter((a) => a.status === 504);
     assert.ok(timeouts.length >= 1 && timeouts.length <= 2, `504s: ${answers.map((a) => a.status).join(" ")}`);
     assert.match(timeouts[0]!.body, /did not answer in time/);
     assert.ok(answers.slice(-8).every((a) => a.status === 200 && a.body.startsWith("s2 ")), "after the ejection every request goes to s2");
-    assert.ok(took < 3000, `10 requests took ${Math.round(took)} ms: a frozen server must cost one timeout, not one per request`);
+    // Counted, not timed: a request that waited out the frozen server and was then sent
+    // to s2 would be a 200 too, but one more attempt on s1.
+    assert.ok(frozen.stats.requests <= 2, `${frozen.stats.requests} attempts on the frozen server: a frozen server must cost one timeout, not one per request`);
     s1.proc.kill("SIGCONT");
-    // Back once its ejection ends (1 s, growing on repeats), whatever timed out meanwhile.
-    const deadline = performance.now() + 8000;
+    // Back once its ejection ends (1 s, growing on repeats), whatever timed out meanwhile;
+    // 20 s rules out "never", not a slow machine.
+    const deadline = performance.now() + 20_000;
     let seen = "";
     while (!seen.startsWith("s1 ")) {
-      assert.ok(performance.now() < deadline, "s1 serves again within 8 s of SIGCONT");
+      assert.ok(performance.now() < deadline, "s1 serves again within 20 s of SIGCONT");
       seen = (await get(gw.port(), "/back")).body;
       await sleep(50);
     }
@@ -114,7 +116,7 @@ test("a backend that accepts and never answers: 504 after timeouts.server and it
     const took = performance.now() - t0;
     assert.equal(r.status, 504);
     assert.match(r.body, /did not answer in time/);
-    assert.ok(took >= 250 && took < 2000, `answered after ${Math.round(took)} ms`);
+    assert.ok(took >= 250 && took < 10_000, `answered after ${Math.round(took)} ms (timeouts.server is 300 ms; the upper bound rules out waiting for ever, not a slow machine)`);
     await until(() => closed === 1, 2000, "the gateway to close its connection to the silent server");
   } finally {
     await gw.close();

@@ -201,7 +201,7 @@ test("gateway pings: a live client answers and its pongs stay out of the server'
     const [code] = (await once(dead, "close")) as [number];
     const took = performance.now() - t0;
     assert.equal(code, 1006, "cut without a close frame: the peer is presumed gone");
-    assert.ok(took >= 300 && took < 2000, `dead client closed after ${took.toFixed(0)} ms`);
+    assert.ok(took >= 300 && took < 10_000, `dead client closed after ${took.toFixed(0)} ms (pongTimeout 300 ms; the upper bound rules out never)`);
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(pings >= 3, `live client got ${pings} pings`);
     assert.equal(live.readyState, WebSocket.OPEN, "the live client stays");

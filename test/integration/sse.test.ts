@@ -140,7 +140,7 @@ test("a graceful stop ends an event stream at an event boundary, not at the hard
     const t0 = performance.now();
     await gw.gw.shutdown(0, 10_000);
     const r = await pending;
-    assert.ok(performance.now() - t0 < 3000, `the stop took ${Math.round(performance.now() - t0)} ms: it waited for the hard deadline`);
+    assert.ok(performance.now() - t0 < 7000, `the stop took ${Math.round(performance.now() - t0)} ms: it waited for the hard deadline (10 s)`);
     assert.equal(r.ended, "end", "a clean end (last chunk), not a cut");
     assert.match(r.body, /^(data: \d+\nid: \d+\n\n)+$/, "whole events only");
   } finally {

@@ -73,7 +73,7 @@ test("TCP mode: an idle stream is closed after timeouts.tunnel", async () => {
     const t0 = Date.now();
     await once(c, "close");
     const took = Date.now() - t0;
-    assert.ok(took >= 200 && took < 1500, `closed after ${took} ms`);
+    assert.ok(took >= 200 && took < 10_000, `closed after ${took} ms (timeouts.tunnel is 300 ms; the default is far longer)`);
   } finally {
     await gw.close();
     await be.close();
