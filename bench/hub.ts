@@ -156,7 +156,7 @@ const med = (rows: Row[], k: string): number | null => median(rows.map((r) => r.
 /** The machine's load during the rounds (other work shares it). */
 function loadLine(rows: Row[]): string {
   const l = rows.map((r) => r.m.loadavg_1m).filter((x): x is number => typeof x === "number");
-  return l.length ? `Load average (1 min, ${os.availableParallelism()} CPUs) at the end of the rounds: ${Math.min(...l)}–${Math.max(...l)}.` : "";
+  return l.length ? `Load average (1 min, ${os.cpus().length} CPUs) at the end of the rounds: ${Math.min(...l)}–${Math.max(...l)}.` : "";
 }
 const errorsOf = (rows: Row[]): string[] => rows.filter((r) => r.error).map((r) => `- ${LABEL[r.target as System]} round ${r.run}: ${r.error}`);
 
