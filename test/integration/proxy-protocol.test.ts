@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { connect as http2Connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
+import { pino } from "pino";
 import { encodeProxyV1, encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader } from "../../src/codec/proxy/header.ts";
 import { httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
@@ -184,5 +191,48 @@ backends:
     front.server.close();
     app.closeAllConnections();
     app.close();
+  }
+});
+
+test("proxyProtocol: accept: the access log names the client of the header, over HTTP/1.1 and over TLS + HTTP/2", async () => {
+  const a = await httpBackend("a");
+  const ca = makeCa();
+  const pem = ca.issue(["pp.test"]);
+  const file = join(mkdtempSync(join(tmpdir(), "hf-pp-access-")), "access.log");
+  const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
+  const loaded = loadConfig(`
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, proxyProtocol: accept, accessLog: true, routes: [{ backend: b }] }
+  - { name: secure, mode: http, listen: 127.0.0.1:0, proxyProtocol: accept, accessLog: true, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${a.port} }] }
+`, { env: {}, baseDir: "." });
+  assert.ok(loaded.ok);
+  const gw = new Gateway(loaded.config, undefined, { accessLog });
+  await gw.start();
+  try {
+    const one = await exchange(gw.address("web").port, encodeProxyV1("203.0.113.9", 4000, "10.0.0.1", 80), "GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert.match(one.text, /^HTTP\/1\.1 200 /);
+    // TLS after the header, then HTTP/2 by ALPN on that connection.
+    const raw = netConnect(gw.address("secure").port, "127.0.0.1");
+    await once(raw, "connect");
+    raw.write(encodeProxyV2("2001:db8::9", 4001, "2001:db8::1", 443));
+    const h2 = http2Connect("https://pp.test", { createConnection: () => tlsConnect({ socket: raw, ca: ca.cert, servername: "pp.test", ALPNProtocols: ["h2"] }) });
+    await new Promise<void>((resolve, reject) => {
+      const r = h2.request({ ":path": "/h2" }, { endStream: true });
+      r.resume();
+      r.on("end", resolve);
+      r.on("error", reject);
+    });
+    h2.close();
+    let lines: { path: string; client: string; listener?: string }[] = [];
+    for (let i = 0; i < 100 && lines.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { path: string; client: string });
+    }
+    assert.deepEqual(lines.map((l) => [l.path, l.client]), [["/plain", "203.0.113.9"], ["/h2", "2001:db8::9"]]);
+  } finally {
+    await gw.stop();
+    await a.close();
   }
 });
