@@ -94,7 +94,10 @@ function get(port: number, path = "/"): Promise<{ status: number; server: string
 test("a backend killed under load is marked down after fall checks; nothing is lost; back up after rise, slowly ramped", async () => {
   const bs = await Promise.all(["s1", "s2", "s3"].map((n) => new Switchable(n).start()));
   const gw = await startGateway(
-    config(bs, "    balance: weighted-round-robin\n    slowStart: 1s\n    health: { type: http, path: /health, interval: 100ms, timeout: 80ms, rise: 2, fall: 2, expect: { json: { status: healthy } } }"),
+    // Checks every 300 ms with a 250 ms timeout: a stopped server refuses at once, so it
+    // is still down within fall × interval, while a loaded machine's slow checks do not
+    // take the live ones down (with 80 ms all three went down: 503 "no server").
+    config(bs, "    balance: weighted-round-robin\n    slowStart: 1s\n    health: { type: http, path: /health, interval: 300ms, timeout: 250ms, rise: 2, fall: 2, expect: { json: { status: healthy } } }"),
   );
   const s1 = gw.gw.backends.get("b")!.servers[0]!;
   // The checks of s1 and its transitions, as they happen (events are synchronous), so

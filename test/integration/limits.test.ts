@@ -260,10 +260,11 @@ backends:
     assert.equal(ok + refused, 10);
     assert.ok(ok >= 2 && ok <= 4, `${ok} connections admitted: each of the 2 workers admits at most 2`);
     await waitFor("the workers' refusals in /metrics", async () => {
-      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      // The primary's admin API may come up after the workers serve: not up yet is "not yet".
+      const text = await fetch(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.text(), () => "");
       const n = sumSamples(parseExposition(text).samples, "holdfast_connections_refused_total", { listener: "web", limit: "maxConnectionsPerClient" });
       return n === refused;
-    }, 5000, 100);
+    }, 20_000, 100);
   } finally {
     for (const c of open) c.socket.destroy();
     proc.child.kill("SIGTERM");

@@ -87,7 +87,7 @@ export class RawH2 {
   }
 
   /** Resolves when the stream was answered in full or reset. */
-  async done(id: number, ms = 3000): Promise<StreamResult> {
+  async done(id: number, ms = 15_000): Promise<StreamResult> {
     const t0 = Date.now();
     for (;;) {
       const s = this.streams.get(id)!;
