@@ -204,3 +204,47 @@ test("timeouts.server is pushed back by every byte: a body trickling for longer 
     await server.close();
   }
 });
+
+test("silence in the middle of a response cuts the client's connection after timeouts.server", async () => {
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")); // then nothing
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 300ms }"));
+  try {
+    const { text, closed } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(closed, true, "cut, not left waiting (timeouts.tunnel is an hour)");
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.endsWith("\r\n\r\nhalf"), text);
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a server that answers before the whole request body: the client's connection closes and the server's is not reused", async () => {
+  // Answers each connection's first bytes at once, without reading the body it announced.
+  const seen: string[] = []; // "connection: first bytes" of each read
+  let conns = 0;
+  const server = await tcpBackend((s) => {
+    const conn = conns++;
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      seen.push(`${conn}: ${d.toString("latin1").slice(0, 9)}`);
+      s.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  try {
+    const early = await rawExchange(gw.port(), "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n0123456789", 5000);
+    assert.equal(early.closed, true, "the rest of the body would be taken for a request");
+    assert.match(early.text, /^HTTP\/1\.1 413 /);
+    assert.match(early.text, /\r\nConnection: close\r\n/i);
+    const next = await rawExchange(gw.port(), "GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+    assert.match(next.text, /^HTTP\/1\.1 413 /);
+    assert.deepEqual(seen, ["0: POST /big", "1: GET /next"], "each request on a connection of its own");
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
