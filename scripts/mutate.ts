@@ -112,8 +112,9 @@ export function strykerConfig(name: string, mod: MutationModule, only: string[] 
     concurrency: 2,
     timeoutMS: mod.timeoutMS ?? 10_000,
     timeoutFactor: 2,
-    ignorePatterns: ["dist", "bench/results", ".holdfast", ".cache", "reports", "docs"],
-    tempDirName: ".stryker-tmp",
+    ignorePatterns: ["dist", "bench/results", ".holdfast", ".cache", "reports", "docs", ".stryker-tmp"],
+    // One directory per run: two runs at once do not clean each other's sandboxes.
+    tempDirName: `.stryker-tmp/${name}-${process.pid}`,
     cleanTempDir: true,
     incremental,
     incrementalFile: `reports/mutation/${name}.incremental.json`,
