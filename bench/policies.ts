@@ -1,7 +1,7 @@
 // Micro-benchmark of the balancing policies: the cost of one pick, in ns, for every
 // registered policy at 3, 30 and 300 servers. Not a test. Run it alone with
 // `node bench/policies.ts` (prints a markdown table), or through `npm run bench`
-// (bench/lib/run-policies.ts calls benchPolicies()).
+// (bench/lib/run-micro.ts calls benchPolicies()).
 //
 // The harness drives each policy as a proxy would: it keeps requests in flight (so
 // `active` varies and least-conn has something to compare), calls onStart/onEnd, uses a

@@ -13,9 +13,10 @@
 // parse as YAML.
 //
 // Also: docs/config.md names every key of the schema, so a key added to
-// src/config/schema*.ts without documentation fails here.
+// src/config/schema*.ts without documentation fails here; and every src/ or test/ path
+// the docs name exists, so a file moved without its docs fails here.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDocument } from "yaml";
@@ -133,4 +134,23 @@ test("docs/config.md names every key of the schema", () => {
     .map((k) => k.replaceAll(".[]", "[]").replace(/^listeners\[\]\./, "").replace(/^backends\.\*\./, ""))
     .filter((k) => !doc.includes(`\`${k}\``));
   assert.deepEqual(missing, [], "keys of the schema missing from docs/config.md (write them as `key`)");
+});
+
+// ------------------------------------------------------------------ every path exists
+
+test("every src/ and test/ path named in docs/*.md and README.md exists", () => {
+  const files = [join(root, "README.md"), ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(root, "docs", f))];
+  const missing: string[] = [];
+  for (const file of files) {
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      for (const m of line.matchAll(/(?<![\w.-])(?:\.\.\/)?((?:src|test)\/[\w./-]*[\w/])/g)) {
+        const path = m[1]!;
+        // Globs (`src/**/*.test.ts`, `schema*.ts`) name patterns, not files.
+        if (/[*{]/.test(line.slice(m.index, m.index + m[0].length + 1))) continue;
+        if (!existsSync(join(root, path))) missing.push(`${file.slice(root.length + 1)}:${i + 1}: ${path}`);
+      }
+    });
+  }
+  assert.deepEqual(missing, [], "paths named in the docs that do not exist");
 });

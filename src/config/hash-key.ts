@@ -15,7 +15,7 @@ export function isToken(text: string): boolean {
   return TOKEN.test(text);
 }
 
-// Kept in this folder on purpose: the config core must not depend on src/balance
+// Kept in this folder on purpose: the config core must not depend on src/core/balance
 // (the dependency rule runs the other way), so this small parser is the config's own.
 /**
  * Parses a backend's `hashKey`: `source | path | header:NAME | cookie:NAME | query:NAME`,

@@ -18,7 +18,7 @@ interface Pending {
  * Closes tunnels on a schedule so their reconnects don't arrive at once: a drained
  * server's tunnels after `drainTimeout`, spread over `drainSpread`, with `1012`; every
  * tunnel on a graceful stop with `1001` over the stop window. One coarse timer serves
- * every schedule; the spreading itself is the pure `control/drain.ts`.
+ * every schedule; the spreading itself is the pure `core/plan/drain.ts`.
  *
  * @example
  * drainer.drain(backend, [server]); // its tunnels close with 1012, spread

@@ -9,7 +9,7 @@ import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
 /**
  * Once a second, for backends with `rebalance` or `maxLifetime`: closes the excess
  * tunnels of servers holding more than `maxSkew` × their weighted fair share (newest
- * first, at most `rate` per second; the decision is the pure `control/rebalance.ts`), and
+ * first, at most `rate` per second; the decision is the pure `core/plan/rebalance.ts`), and
  * tunnels older than their jittered `maxLifetime`. Both close with `1012` so clients
  * reconnect, and land, with the policy, on the less loaded servers.
  *

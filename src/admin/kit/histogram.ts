@@ -5,8 +5,8 @@ import type { Metric, MetricObjectWithValues, MetricType, MetricValueWithName, R
  * counts latencies into plain `Float64Array` buckets (non-cumulative, last = +Inf);
  * prom-client's `Histogram` only grows by `observe()`, so this collector builds the
  * exposition at scrape time instead: cumulative `_bucket{le}` series, `_sum` and
- * `_count` (= the +Inf bucket), in the value format prom-client's `Registry` renders and its
- * `AggregatorRegistry` sums across workers.
+ * `_count` (= the +Inf bucket), in the value format prom-client's `Registry` renders. With
+ * workers the buckets are summed before they get here (`workers/snapshot.ts`).
  *
  * @example
  * new BucketHistogram(registry, {

@@ -6,7 +6,7 @@ import { ForwardInfo, originFormTarget, writeRequestHead, writeResponseHead } fr
 /**
  * Test support: our scanner's reading of a client byte stream, in the same shape as the
  * llhttp oracle's, and the comparison of the two. `scanStream` walks the bytes the way
- * `http-session.ts` does (head, then body framing, then the next pipelined message),
+ * `gateway/http/session.ts` does (head, then body framing, then the next pipelined message),
  * and also builds what the gateway would forward upstream for each message.
  *
  * @example

@@ -6,7 +6,7 @@ import {
 } from "./head.ts";
 
 // Bytes in, offsets out: no sockets (ws `test/receiver.test.js` style). The tables live
-// in corpus.ts, shared with the differential test against llhttp.
+// in corpus.kit.ts, shared with the differential test against llhttp.
 
 /** findHeadEnd then parseRequest, as the session does; a bare LF comes back as BARE_LF. */
 function parse(raw: string, h = new Head()): { code: number; h: Head; buf: Buffer } {

@@ -3,7 +3,7 @@ import { mulberry32, randomFrames, wsFrame } from "./testing.kit.ts";
 
 /**
  * Test support for the WebSocket fuzzers (`frames.fuzz.test.ts`,
- * `test/integration/ws-fuzz.test.ts`): hostile frame streams, and a slow, obviously
+ * `test/integration/websocket.fuzz.test.ts`): hostile frame streams, and a slow, obviously
  * correct reference walk of a whole stream (the model the optimised trackers are
  * compared with). Hostile means what a broken or malicious peer sends: reserved
  * opcodes, fragmented or over-long control frames, continuations out of place, 64-bit
