@@ -189,12 +189,3 @@ export async function api(hubUrl: string, path: string, body: unknown, tokenValu
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
-
-/** Resolves when `check` holds, polling; fails with `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import type { Hub } from "../../src/hub/hub.ts";
 import { deletePrefix, REDIS_URL, requireRedis, uniquePrefix } from "../../src/hub/broker/testing.kit.ts";
-import { eventually, ProtoClient, startHub, token } from "../hub/support.ts";
+import { ProtoClient, startHub, token } from "../hub/support.ts";
+import { until } from "../support/wait.ts";
 
 const prefix = uniquePrefix("hub-consistency");
 after(() => deletePrefix(REDIS_URL, prefix).catch(() => {}));
@@ -50,7 +51,7 @@ async function storm(hubs: Hub[], channel: string): Promise<void> {
     k++;
   }
   await publisher;
-  await eventually(() => clients.every((c) => c.pubs(channel).at(-1)?.offset === N || (c.received.findLast((m) => m.type === "subscribed")?.offset as number) === N), "every client reached the last publication", 15_000);
+  await until(() => clients.every((c) => c.pubs(channel).at(-1)?.offset === N || (c.received.findLast((m) => m.type === "subscribed")?.offset as number) === N), 15_000, "every client to reach the last publication", 25);
   for (const c of clients) contiguous(c, channel, N);
   assert.ok(clients.length >= 10, `${clients.length} subscribers joined during the storm`);
   for (const c of clients) c.close();

@@ -7,7 +7,8 @@ import { after, before, test } from "node:test";
 import type { Hub } from "../../src/hub/hub.ts";
 import { deletePrefix, REDIS_URL, requireRedis, uniquePrefix } from "../../src/hub/broker/testing.kit.ts";
 import { killAll, spawnHub } from "../hub/process.ts";
-import { api, CHANNELS, eventually, hubYaml, ProtoClient, startHub, token } from "../hub/support.ts";
+import { api, CHANNELS, hubYaml, ProtoClient, startHub, token } from "../hub/support.ts";
+import { waitFor } from "../support/wait.ts";
 
 const prefix = uniquePrefix("hub-node-loss");
 const shared = `broker: { type: redis, url: "${REDIS_URL}", prefix: "${prefix}" }\npresence: { ttl: 1s }`;
@@ -85,7 +86,7 @@ test("SIGTERM: /healthz 503 at once, new connections refused, clients closed wit
   for (const c of clients) c.ws.once("close", () => closedAt.set(c, Date.now()));
   const t0 = Date.now();
   node.kill("SIGTERM");
-  await eventually(async () => (await fetch(`${node.adminUrl}/healthz`).catch(() => undefined))?.status === 503, "admin /healthz 503", 3000);
+  await waitFor("admin /healthz 503", async () => (await fetch(`${node.adminUrl}/healthz`).catch(() => undefined))?.status === 503, 3000, 25);
   assert.equal((await fetch(`${node.url}/healthz`)).status, 503);
   await assert.rejects(ProtoClient.open(node.url), { status: 503 });
   const sse = await fetch(`${node.url}/sse`);

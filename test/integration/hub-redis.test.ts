@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Hub } from "../../src/hub/hub.ts";
 import { deletePrefix, REDIS_URL, requireRedis, startRedisServer, uniquePrefix } from "../../src/hub/broker/testing.kit.ts";
-import { api, eventually, ProtoClient, startHub, token } from "../hub/support.ts";
+import { api, ProtoClient, startHub, token } from "../hub/support.ts";
+import { waitFor } from "../support/wait.ts";
 
 const prefix = uniquePrefix("hub-redis");
 const broker = (url: string, p = prefix) => `broker: { type: redis, url: "${url}", prefix: "${p}" }\npresence: { ttl: 3s }`;
@@ -99,7 +100,7 @@ test("a Redis restart without persistence: clients are told to resubscribe, old 
     await c.waitPubs("chat:epoch", 3);
 
     await redis.kill();
-    await eventually(async () => (await fetch(`${hub.url}/healthz`)).status === 503, "healthz 503 while Redis is down");
+    await waitFor("healthz 503 while Redis is down", async () => (await fetch(`${hub.url}/healthz`)).status === 503, 5000, 25);
     const health = (await (await fetch(`${hub.url}/healthz`)).json()) as { status: string; brokerUp: boolean };
     assert.equal(health.status, "broker-down");
     assert.equal(health.brokerUp, false);
@@ -110,7 +111,7 @@ test("a Redis restart without persistence: clients are told to resubscribe, old 
     assert.equal(r503.status, 503);
 
     await redis.restart();
-    await eventually(async () => (await fetch(`${hub.url}/healthz`)).status === 200, "healthz 200 once Redis is back", 15_000);
+    await waitFor("healthz 200 once Redis is back", async () => (await fetch(`${hub.url}/healthz`)).status === 200, 15_000, 25);
     const push = await c.next((m) => m.type === "unsubscribe", 10_000);
     assert.equal(push.channel, "chat:epoch");
     assert.equal(push.resubscribe, true);
@@ -141,7 +142,7 @@ test("a Redis restart that keeps history: subscribers continue with nothing lost
     for (let i = 1; i <= 5; i++) await hub.publish("chat:keep", i);
     await redis.kill();
     await redis.restart();
-    await eventually(async () => (await fetch(`${hub.url}/healthz`)).status === 200, "healthz 200 once Redis is back", 15_000);
+    await waitFor("healthz 200 once Redis is back", async () => (await fetch(`${hub.url}/healthz`)).status === 200, 15_000, 25);
     for (let i = 6; i <= 8; i++) await hub.publish("chat:keep", i);
     const pubs = await c.waitPubs("chat:keep", 8);
     assert.deepEqual(pubs.map((p) => [p.offset, p.data]), [1, 2, 3, 4, 5, 6, 7, 8].map((i) => [i, i]));

@@ -7,7 +7,8 @@ import type { Socket } from "node:net";
 import { test } from "node:test";
 import { MemoryBroker, MemoryStore } from "../../src/hub/broker/memory.ts";
 import type { Broker, BrokerEvents, BrokerPublication } from "../../src/hub/broker/types.ts";
-import { api, eventually, ProtoClient, startHub, token } from "../hub/support.ts";
+import { api, ProtoClient, startHub, token } from "../hub/support.ts";
+import { until } from "../support/wait.ts";
 
 const pause = (c: ProtoClient) => (c.ws as unknown as { _socket: Socket })._socket.pause();
 const resume = (c: ProtoClient) => (c.ws as unknown as { _socket: Socket })._socket.resume();
@@ -180,7 +181,7 @@ test("a broker outage: publishes unavailable and 503, /healthz says so; when it 
     await hub.publish("chat:outage", 2);
     await hub.publish("chat:outage", 3);
     store.setAvailable(false);
-    await eventually(() => !hub.node.brokerUp, "the hub sees the broker down");
+    await until(() => !hub.node.brokerUp, 5000, "the hub to see the broker down", 25);
     const health = await fetch(`${hub.url}/healthz`);
     assert.equal(health.status, 503);
     assert.equal(((await health.json()) as { status: string }).status, "broker-down");

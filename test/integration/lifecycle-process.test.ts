@@ -8,6 +8,7 @@ import { connect, createServer as createNetServer, type AddressInfo, type Socket
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test as nodeTest } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket, WebSocketServer } from "ws";
 import { defaultPidFile } from "../../src/cli/lifecycle.ts";
 import { closeServer } from "../support/backends.ts";
@@ -31,7 +32,6 @@ after(() => {
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
 function tempDir(): { dir: string; remove(): void } {

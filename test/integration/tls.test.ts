@@ -15,6 +15,7 @@ import { httpBackend, type Backend } from "../support/backends.ts";
 import { BIN } from "../support/cli.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { makeCa, type Pem, type TestCa } from "../support/tls.ts";
+import { until } from "../support/wait.ts";
 
 interface Got {
   status: number;
@@ -145,7 +146,7 @@ describe("TLS termination", () => {
       await assert.rejects(get(gw13.port(), ca.cert, { servername: "default.test", maxVersion: "TLSv1.2" }), /protocol version|wrong version|unsupported/i);
       const ok = await get(gw13.port(), ca.cert, { servername: "default.test" });
       assert.equal(ok.status, 200);
-      await waitFor(() => gw13.gw.data.listenerCounters("web")!.failed === 1, "the failed handshake is counted");
+      await until(() => gw13.gw.data.listenerCounters("web")!.failed === 1, 3000, "the failed handshake to be counted");
     } finally {
       await gw13.close();
     }
@@ -261,19 +262,11 @@ async function keepAlive(port: number, ca: string, servername: string) {
     async request(path: string): Promise<number> {
       buf = "";
       s.write(`GET ${path} HTTP/1.1\r\nHost: ${servername}\r\n\r\n`);
-      await waitFor(() => /\r\n\r\n/.test(buf) && buf.length >= buf.indexOf("\r\n\r\n") + 4 + Number(/content-length: (\d+)/i.exec(buf)?.[1] ?? 0), "a response");
+      await until(() => /\r\n\r\n/.test(buf) && buf.length >= buf.indexOf("\r\n\r\n") + 4 + Number(/content-length: (\d+)/i.exec(buf)?.[1] ?? 0), 3000, "a response");
       return Number(buf.slice(9, 12));
     },
     close: () => s.destroy(),
   };
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test("--watch: a certificate renewed the certbot way (live/ symlinks moved to new archive files) reaches new connections without a reload command; established connections keep theirs", { timeout: 60_000 }, async () => {
@@ -301,7 +294,7 @@ test("--watch: a certificate renewed the certbot way (live/ symlinks moved to ne
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
   try {
-    await waitFor(() => /listener web \(http\) listening on [\d.]+:\d+/.test(out), `the gateway to start:\n${out}`, 30_000);
+    await until(() => /listener web \(http\) listening on [\d.]+:\d+/.test(out), 30_000, () => `the gateway to start:\n${out}`);
     const port = Number(/listener web \(http\) listening on [\d.]+:(\d+)/.exec(out)![1]);
     const serial = async () => (await get(port, ca.cert, { servername: "watch.test" })).cert.serialNumber;
     assert.equal(await serial(), (await peer(first)).serialNumber);

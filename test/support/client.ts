@@ -1,8 +1,10 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { waitFor as waitForEvery } from "./wait.ts";
+
+export { within } from "./wait.ts";
 
 /**
  * Test support for the client SDK: a real `ws` server on 127.0.0.1 port 0 that a test
@@ -103,21 +105,14 @@ export function nextEvent<E extends Event = Event>(target: EventTarget, type: st
 }
 
 /**
- * Polls `fn` every 20 ms until it returns something other than undefined/false;
- * rejects after `ms` with `what`. A count is a value: `() => list.length` ends the
- * wait at 0, so compare it (`list.length > 0`).
+ * `waitFor` of `wait.ts` polling every 20 ms, the pace these client tests were
+ * written with.
  *
  * @example
  * await waitFor("3 connections", () => srv.sockets.length >= 3);
  */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
+export function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
+  return waitForEvery(what, fn, ms, 20);
 }
 
 /** One connection to a {@link scriptedHub}, WebSocket or SSE. */
@@ -238,15 +233,3 @@ export async function scriptedHub(onCommand: (c: ScriptedConn, m: Record<string,
   });
 }
 
-/**
- * `p`, or a rejection naming `what` after `ms` (so a test fails by itself instead of
- * waiting for the runner's timeout with its cleanup never run).
- *
- * @example
- * await within(client.publish("ch", 1), 5000, "publish 1");
- */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
