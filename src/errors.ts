@@ -5,7 +5,8 @@
  *
  * The gateway answers every request it cannot forward through this table: the status
  * comes from the row, the plain-words body from the caller (it names the server or the
- * backend), and the access-log line carries the code as `error`. The retry predicate
+ * backend), the access-log line carries the code as `error`, and the metric
+ * `holdfast_errors_total{code}` counts it (see {@link countError}). The retry predicate
  * (`core/plan/retry.ts`) reads `retryable`.
  *
  * `retryable` is `true` when the request provably never reached an upstream, so sending
@@ -157,6 +158,28 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * const code: ResponseErrorCode = "HF_ERR_NO_SERVER";
  */
 export type ResponseErrorCode = { [K in ErrorCode]: (typeof ERROR_CODES)[K]["status"] extends number ? K : never }[ErrorCode];
+
+/**
+ * The table's codes in order: `holdfast_errors_total` keeps one count per code, at the
+ * code's position here.
+ *
+ * @example
+ * const counts = new Float64Array(ERROR_CODE_LIST.length);
+ */
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as readonly ErrorCode[];
+
+const ERROR_INDEX = Object.fromEntries(ERROR_CODE_LIST.map((code, i) => [code, i])) as Record<ErrorCode, number>;
+
+/**
+ * Counts one request or connection the gateway ended with `code` into `counts` (indexed
+ * like {@link ERROR_CODE_LIST}); no allocation, for the data plane's hot path.
+ *
+ * @example
+ * countError(plane.counters.errors, "HF_ERR_NO_ROUTE");
+ */
+export function countError(counts: Float64Array, code: ErrorCode): void {
+  counts[ERROR_INDEX[code]]!++;
+}
 
 /**
  * An error with a stable `code`; `retryable` and `status` are read from

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Backend } from "../gateway/backend.ts";
 import type { ControlPlane } from "../control/plane.ts";
+import { ERROR_CODE_LIST, ERROR_CODES } from "../errors.ts";
 import { LATENCY_BUCKETS, METHODS, STATUS_CLASSES } from "../gateway/stats.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import { BucketHistogram } from "./kit/histogram.ts";
@@ -255,6 +256,19 @@ export function createMetrics(control: ControlPlane, opts: { processMetrics?: bo
   });
   counter("holdfast_admission_rejected_total", "New connections and upgrades refused by the server's admission control (HTTP 503, WebSocket 101 + 1013)", (s) => s.stats.admissionRejected);
   const c = control.counters;
+  new Counter({
+    name: "holdfast_errors_total",
+    help: "Requests and connections the gateway ended itself, by HF_ERR_* code (docs/architecture.md#errors): answered with the code's status, or cut when a response had begun or nothing could be answered",
+    labelNames: ["code"] as const,
+    registers,
+    collect() {
+      this.reset();
+      // Every code a client can get, zeros included: the label set is the error table.
+      ERROR_CODE_LIST.forEach((code, i) => {
+        if (ERROR_CODES[code].status !== undefined) this.inc({ code }, c.errors[i]!);
+      });
+    },
+  });
   new Counter({ name: "holdfast_config_reloads_total", help: "Config reloads applied", registers, collect() { this.reset(); this.inc(c.reloads); } });
   new Counter({ name: "holdfast_config_reload_failures_total", help: "Config reloads refused (invalid config; the old one kept serving)", registers, collect() { this.reset(); this.inc(c.reloadFailures); } });
   new Counter({ name: "holdfast_sni_refused_total", help: "Connections a tcp listener refused: no route for their TLS server name (or not TLS, without a default route)", registers, collect() { this.reset(); this.inc(c.sniRefused); } });

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Config, HttpListenerConfig, ListenerConfig, TcpListenerConfig } from "../config/types.ts";
 import type { ConfigDiff } from "../core/plan/diff.ts";
+import { countError, ERROR_CODE_LIST } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { subscribeAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
@@ -44,6 +45,8 @@ export interface Counters {
   sniRefused: number;
   /** Connections refused for a missing or malformed PROXY header (`proxyProtocol: accept`). */
   proxyRefused: number;
+  /** Requests and connections the gateway ended with each `HF_ERR_*` code (indexed like `ERROR_CODE_LIST`). */
+  readonly errors: Float64Array;
   /** `Date.now()` when the process started serving. */
   readonly startedAt: number;
 }
@@ -55,7 +58,7 @@ export interface Counters {
  * const counters = newCounters();
  */
 export function newCounters(): Counters {
-  return { reloads: 0, reloadFailures: 0, admissionRejected: 0, sniRefused: 0, proxyRefused: 0, startedAt: Date.now() };
+  return { reloads: 0, reloadFailures: 0, admissionRejected: 0, sniRefused: 0, proxyRefused: 0, errors: new Float64Array(ERROR_CODE_LIST.length), startedAt: Date.now() };
 }
 
 /**
@@ -206,18 +209,23 @@ export class DataPlane {
     const ctx: TcpListenerContext = { cfg: l, router, wheel: this.wheel, tunnels: this.tunnels, counters: this.counters, plane: this };
     const limits = new ConnectionLimits();
     // Over a limit, a connection is closed at once: TCP has no way to say why.
+    const errors = this.counters.errors;
+    const refuse = (socket: Socket): void => {
+      countError(errors, "HF_ERR_CONNECTION_LIMIT");
+      socket.destroy();
+    };
     const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       socket.setNoDelay(true);
-      if (limits.accept(socket, ctx.cfg.limits) !== LIMIT_OK) return void socket.destroy();
+      if (limits.accept(socket, ctx.cfg.limits) !== LIMIT_OK) return refuse(socket);
       const s = attach(socket, destroyOnInput);
       if (ctx.cfg.proxyProtocol === "accept") {
         this.#pending.hold(socket);
         new ProxyAccept(s, this.wheel, this.counters, this.#log, (sock, client, rest) => {
-          if (limits.client(sock, clientKey(client.ip), ctx.cfg.limits) !== LIMIT_OK) return void sock.destroy();
+          if (limits.client(sock, clientKey(client.ip), ctx.cfg.limits) !== LIMIT_OK) return refuse(sock);
           this.#pending.settle(sock);
           new TcpSession(sock, ctx, client, rest);
         });
-      } else if (limits.client(socket, clientKey(socket.remoteAddress), ctx.cfg.limits) !== LIMIT_OK) socket.destroy();
+      } else if (limits.client(socket, clientKey(socket.remoteAddress), ctx.cfg.limits) !== LIMIT_OK) refuse(socket);
       else new TcpSession(s, ctx);
     });
     return { cfg: l, server, ctx, http: null, limits };

@@ -32,6 +32,8 @@ export interface Snapshot {
   readonly admissionRejected: number;
   readonly sniRefused: number;
   readonly proxyRefused: number;
+  /** Requests and connections ended with each `HF_ERR_*` code, indexed like `ERROR_CODE_LIST`. */
+  readonly errors: number[];
 }
 
 const NUMERIC_STATS = [
@@ -56,7 +58,7 @@ export function takeSnapshot(plane: DataPlane): Snapshot {
     }
   }
   const c = plane.counters;
-  return { servers, listeners, sessions: gauges.sessions, tunnels: gauges.tunnels, admissionRejected: c.admissionRejected, sniRefused: c.sniRefused, proxyRefused: c.proxyRefused };
+  return { servers, listeners, sessions: gauges.sessions, tunnels: gauges.tunnels, admissionRejected: c.admissionRejected, sniRefused: c.sniRefused, proxyRefused: c.proxyRefused, errors: Array.from(c.errors) };
 }
 
 /**
@@ -66,7 +68,11 @@ export function takeSnapshot(plane: DataPlane): Snapshot {
 export function applySnapshots(model: ControlPlane, snaps: readonly Snapshot[]): void {
   const mirror: Gauges = { servers: new Map(), listeners: new Map(), sessions: 0, tunnels: 0 };
   let admission = 0, sni = 0, proxy = 0;
+  const errors = model.counters.errors;
+  errors.fill(0);
   for (const snap of snaps) {
+    const e = snap.errors ?? [];
+    for (let i = 0; i < e.length && i < errors.length; i++) errors[i]! += e[i]!;
     mirror.sessions += snap.sessions;
     mirror.tunnels += snap.tunnels;
     admission += snap.admissionRejected;

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ReloadHook } from "../../src/admin/api.ts";
 import type { Overview } from "../../src/admin/overview.ts";
 import { CACHE_MS, startAdmin, type AdminServer } from "../../src/admin/server.ts";
+import { ERROR_CODES } from "../../src/errors.ts";
 import { adminRequest, parseExposition, sumSamples, type AdminAnswer } from "../support/admin.ts";
 import { httpBackend, tcpBackend, type Backend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
@@ -99,16 +100,19 @@ describe("admin: /metrics", () => {
       holdfast_sni_refused_total: "counter",
       holdfast_proxy_protocol_refused_total: "counter",
       holdfast_connections_refused_total: "counter",
+      holdfast_errors_total: "counter",
       holdfast_process_resident_memory_bytes: "gauge",
       holdfast_nodejs_eventloop_lag_seconds: "gauge",
     };
     for (const [name, type] of Object.entries(expected)) assert.equal(types.get(name), type, `${name} is a ${type}`);
 
-    // protocol: http1 | h2; resumed: yes | no; limit: maxConnections | maxConnectionsPerClient.
-    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener", "protocol", "resumed", "limit"]);
+    // protocol: http1 | h2; resumed: yes | no; limit: maxConnections | maxConnectionsPerClient;
+    // code: a key of the HF_ERR_* table.
+    const allowed = new Set(["backend", "server", "method", "status", "le", "state", "direction", "listener", "protocol", "resumed", "limit", "code"]);
     for (const s of samples) {
       if (s.name.startsWith("holdfast_process_") || s.name.startsWith("holdfast_nodejs_")) continue;
       for (const k of Object.keys(s.labels)) assert.ok(allowed.has(k), `${s.name} has a bounded label set (found ${k})`);
+      if (s.labels.code !== undefined) assert.ok(Object.hasOwn(ERROR_CODES, s.labels.code), `${s.labels.code} is a code of the table`);
     }
     const req = samples.filter((s) => s.name === "holdfast_requests_total");
     assert.ok(req.length > 0);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { pino } from "pino";
+import { createMetrics } from "../../src/admin/metrics.ts";
 import { startAdmin } from "../../src/admin/server.ts";
 import { encodeProxyV1 } from "../../src/codec/proxy/encode.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -111,6 +112,7 @@ test("limits on a clear-text http listener: 503 with Retry-After over maxConnect
     const m = parseExposition(await (await fetch(`${admin.url}/metrics`)).text()).samples;
     assert.equal(sumSamples(m, "holdfast_connections_refused_total", { listener: "web", limit: "maxConnectionsPerClient" }), 1);
     assert.equal(sumSamples(m, "holdfast_connections_refused_total", { listener: "web", limit: "maxConnections" }), 1);
+    assert.equal(sumSamples(m, "holdfast_errors_total", { code: "HF_ERR_CONNECTION_LIMIT" }), 2);
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const refused = lines.filter((l) => l.error === "HF_ERR_CONNECTION_LIMIT");
     assert.deepEqual(refused.map((l) => [l.client, l.status, l.reason, l.method, l.backend]), [
@@ -218,6 +220,8 @@ backends:
     assert.equal(accepted, 3, "the server saw only the connections admitted");
     const limits = gw.gw.data.listenerLimits("pg")!;
     assert.deepEqual([limits.refusedClient, limits.refusedListener, limits.open], [1, 1, 3]);
+    const m = parseExposition(await createMetrics(gw.gw.control, { processMetrics: false }).text()).samples;
+    assert.equal(sumSamples(m, "holdfast_errors_total", { code: "HF_ERR_CONNECTION_LIMIT" }), 2, "the table's code for a tcp listener's refusals");
   } finally {
     for (const c of open) c.socket.destroy();
     await gw.close();

@@ -130,6 +130,16 @@ test("workers: 2 — each worker serves, the admin API sums them, drain and relo
     }
     assert.equal(total, sent, "requests summed over the workers");
 
+    // One malformed request refused by each worker: the primary's /metrics sums their
+    // HF_ERR_* counts.
+    for (const { c } of (await oneOnEach(gw.port, workers)).values()) {
+      assert.match(await c.request("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), /^HTTP\/1\.1 400 /);
+      c.close();
+    }
+    const badRequests = async () => Number(/^holdfast_errors_total\{code="HF_ERR_BAD_REQUEST"\} (\d+)$/m.exec(await (await fetch(`${gw.admin}/metrics`)).text())?.[1]);
+    await waitFor("the workers' 400s in the primary's /metrics", async () => (await badRequests()) >= 2, 10_000, 100);
+    assert.equal(await badRequests(), 2, "holdfast_errors_total summed over the workers");
+
     // WebSockets on both workers; a drain through the admin API closes those on s1 in each.
     const clients = await Promise.all(
       Array.from({ length: 40 }, () => new Promise<{ ws: WebSocket; server: string; localPort: number }>((resolve, reject) => {

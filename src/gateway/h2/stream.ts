@@ -2,7 +2,7 @@ import { constants, type ServerHttp2Stream } from "node:http2";
 import { Dechunker } from "../../codec/http1/dechunk.ts";
 import { Head, findHeadEnd, headErrorText, parseRequest, parseResponse } from "../../codec/http1/head.ts";
 import { writeRequestHead } from "../../codec/http1/write.ts";
-import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
+import { countError, ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
 import type { Downstream } from "../http/downstream.ts";
 import { Exchange } from "../http/exchange.ts";
@@ -63,19 +63,19 @@ export class H2Stream implements Downstream, SocketHandler {
     const session = this.#session;
     this.#requestBodyRead = endStream;
     const why = toH1Request(raw, endStream, H1);
-    if (why !== null) return this.reject("HF_ERR_BAD_REQUEST", `malformed HTTP/2 request: ${why}`);
+    if (why !== null) return this.#refuse("HF_ERR_BAD_REQUEST", `malformed HTTP/2 request: ${why}`);
     this.#declared = H1.contentLength;
     this.#chunked = H1.chunked;
     const buf = H1.head;
     const ctx = session.ctx;
-    if (buf.length > ctx.cfg.maxHeaderSize) return this.reject("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
+    if (buf.length > ctx.cfg.maxHeaderSize) return this.#refuse("HF_ERR_HEAD_TOO_LARGE", "the request head is too large");
     // The same strict scanner as HTTP/1.1 clients get: what it refuses is not forwarded.
     const err = parseRequest(buf, findHeadEnd(buf, 0, buf.length), REQUEST_HEAD);
-    if (err !== 0) return this.reject("HF_ERR_BAD_REQUEST", headErrorText[err as 1]);
+    if (err !== 0) return this.#refuse("HF_ERR_BAD_REQUEST", headErrorText[err as 1]);
     const ip = session.clientIp;
     const route = ctx.router.route(buf, REQUEST_HEAD, ip);
-    if (route === FORBIDDEN) return this.reject("HF_ERR_FORBIDDEN", "your address is not allowed on this route");
-    if (route === NO_ROUTE) return this.reject("HF_ERR_NO_ROUTE", "no route matches this request");
+    if (route === FORBIDDEN) return this.#refuse("HF_ERR_FORBIDDEN", "your address is not allowed on this route");
+    if (route === NO_ROUTE) return this.#refuse("HF_ERR_NO_ROUTE", "no route matches this request");
     const exchange = (this.#exchange = new Exchange(ctx, this));
     classifyRequest(buf, REQUEST_HEAD, route.config.admission !== undefined, exchange.facts);
     const end = buf.length;
@@ -220,6 +220,12 @@ export class H2Stream implements Downstream, SocketHandler {
     const end = findHeadEnd(response, 0, response.length);
     if (end < 0 || parseResponse(response, end, OWN_RESPONSE_HEAD) !== 0) return this.abort();
     this.#sendOwn(h2ResponseHeaders(response, OWN_RESPONSE_HEAD, OWN_RESPONSE_HEAD.status, undefined, null), response.subarray(end));
+  }
+
+  /** A refusal of the stream's own, before any exchange: counted, then answered. */
+  #refuse(code: ResponseErrorCode, message: string): void {
+    countError(this.#session.ctx.counters.errors, code);
+    this.reject(code, message);
   }
 
   reject(code: ResponseErrorCode, message: string, retryAfter?: number): void {

@@ -23,8 +23,8 @@ export interface HttpListenerContext {
   readonly sessions: Set<ClientSession>;
   /** The listener's tunnels (after a 101). */
   readonly tunnels: Set<Tunnel>;
-  /** The listener's own counters. */
-  readonly counters: { admissionRejected: number };
+  /** The data plane's counters this listener adds to (admission refusals, `HF_ERR_*` endings). */
+  readonly counters: { admissionRejected: number; readonly errors: Float64Array };
   /** Ends the accounting of the listener's tunnels (created with the first one). */
   tunnelOwner?: HttpTunnelOwner;
   /** The data plane, named as the source of the events published here. */

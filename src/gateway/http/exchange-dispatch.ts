@@ -1,7 +1,7 @@
 import { BodyFramer } from "../../codec/http1/body.ts";
 import type { RequestView } from "../../core/balance/hash-key.ts";
 import { jitteredRetryAfter } from "../../core/plan/token-bucket.ts";
-import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
+import { countError, ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { CloseCode } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import { UpstreamAttempt } from "../attempt.ts";
@@ -198,6 +198,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     if (websocket) {
       const res = acceptThenClose(this.facts.wsKey, CloseCode.TRY_AGAIN_LATER, hint.ms);
       if (res !== null) {
+        countError(this.ctx.counters.errors, "HF_ERR_ADMISSION");
         this.end(false);
         return this.downstream.respondAndClose(res);
       }
@@ -325,6 +326,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
 
   /** The gateway could not complete the exchange: answer if nothing was sent yet. */
   fail(code: ResponseErrorCode, message: string, retryAfter?: number): void {
+    countError(this.ctx.counters.errors, code);
     // The log shows what the client got and why; per-server stats keep "no response" (status 0).
     if (this.access !== null) {
       this.access.error = code;
@@ -347,6 +349,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
    * answers the client.
    */
   cancel(code: ResponseErrorCode): void {
+    countError(this.ctx.counters.errors, code);
     if (this.access !== null) {
       this.access.error = code;
       this.access.status = ERROR_CODES[code].status;

@@ -2,6 +2,7 @@ import type { Http2Server, ServerHttp2Session } from "node:http2";
 import { createServer, type Server, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { HttpListenerConfig } from "../../config/types.ts";
+import { countError, ERROR_CODES } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { H2Session, h2Server } from "../h2/session.ts";
 import { PrefaceSniffer } from "../h2/preface.ts";
@@ -114,9 +115,11 @@ export class HttpListener {
    */
   #refuse(s: HandledSocket, ip: string, limit: number): void {
     const reason = limitReason(limit, ip);
-    const response = this.#front === null ? errorResponse(503, reason, 1) : null;
+    countError(this.ctx.counters.errors, "HF_ERR_CONNECTION_LIMIT");
+    const status = ERROR_CODES.HF_ERR_CONNECTION_LIMIT.status;
+    const response = this.#front === null ? errorResponse(status, reason, 1) : null;
     if (events.exchangeFinished.hasSubscribers) {
-      const record = refusalRecord(null, null, ip, this.ctx.cfg.name, "HF_ERR_CONNECTION_LIMIT", response === null ? 0 : 503,
+      const record = refusalRecord(null, null, ip, this.ctx.cfg.name, "HF_ERR_CONNECTION_LIMIT", response === null ? 0 : status,
         reason, 0, response?.length ?? 0, 0);
       events.exchangeFinished.publish({ plane: this.ctx.plane, record });
     }

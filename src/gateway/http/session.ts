@@ -2,7 +2,7 @@ import { BAD_CHUNK, BodyFramer, NEED_MORE } from "../../codec/http1/body.ts";
 import { Head, HeadError, findHeadEnd, headErrorText, parseRequest, skipEmptyLines } from "../../codec/http1/head.ts";
 import { isTrustedProxy } from "./trust.ts";
 import { ForwardInfo, writeRequestHead, writeResponseHead } from "../../codec/http1/write.ts";
-import { ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
+import { countError, ERROR_CODES, type ResponseErrorCode } from "../../errors.ts";
 import { events } from "../diagnostics.ts";
 import { FORBIDDEN, NO_ROUTE } from "../routes.ts";
 import { proxyHeaderFor, type ProxyClient } from "../proxy-accept.ts";
@@ -339,6 +339,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
    * with its reason. `parsed`: REQUEST_HEAD holds this request's head (else it may hold another's).
    */
   #refuse(code: ResponseErrorCode, message: string, parsed: boolean): void {
+    countError(this.#ctx.counters.errors, code);
     const response = errorResponse(ERROR_CODES[code].status, message);
     if (events.exchangeFinished.hasSubscribers) {
       const buf = this.#buf;
