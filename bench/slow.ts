@@ -18,7 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Ctx, Row } from "./lib/context.ts";
 import { startHttpBackend, checkHello } from "./lib/backends.ts";
 import { runWrk } from "./lib/wrk.ts";
-import { rssKib, sumKib } from "./lib/measure.ts";
+import { cpuDelta, cpuSnap, procTicks, rssKib, sumKib } from "./lib/measure.ts";
 import { start, stop, which } from "./lib/proc.ts";
 import { median, fmt, table, col } from "./lib/report.ts";
 import { type Workload, interleave, withTarget, failureNotes, noiseNote, labelOf } from "./lib/harness.ts";
@@ -60,8 +60,13 @@ export const slowClients: Workload = {
     try {
       return await interleave(ctx, this.id, ts, ctx.s.runs, (t, r) => withTarget(ctx, t, be, checkHello, async (running) => {
         if (ctx.s.warmup > 0) await runWrk(ctx, running.port, ctx.s.warmup, null);
+        const b0 = cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu);
         const base = await runWrk(ctx, running.port, ctx.s.duration, path.join(ctx.dir, "logs", `wrk-slow-base-${t.name}-${r}.txt`));
-        const m: Record<string, number | null> = { rps_base: base.rps, errors_base: base.errors + base.non2xx };
+        const bd = cpuDelta(b0, cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu), ctx.s.proxyCpu, ctx.s.loadCpu, base.requests ?? 0);
+        const m: Record<string, number | null> = {
+          rps_base: base.rps, errors_base: base.errors + base.non2xx,
+          cpu_us_base: bd.proxy_cpu_us_per_op, proxy_pct_base: bd.cpu_proxy_proc_pct, load_pct_base: bd.cpu_load_core_pct,
+        };
         for (const mode of SLOW_MODES) {
           const out = path.join(ctx.dir, "logs", `slowhttptest-${mode.id}-${t.name}-${r}`);
           const rss0 = sumKib(running.pids, rssKib);
@@ -69,8 +74,21 @@ export const slowClients: Workload = {
             "-p", "3", "-l", String(RAMP + ctx.s.duration + 5), "-g", "-o", out], { cpu: ctx.s.loadCpu, log: `${out}.log` });
           try {
             await sleep(RAMP * 1000);
+            const a0 = cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu);
+            const atk0 = procTicks(atk.pid);
             const res = await runWrk(ctx, running.port, ctx.s.duration, path.join(ctx.dir, "logs", `wrk-slow-${mode.id}-${t.name}-${r}.txt`));
+            const a1 = cpuSnap(running.pids, ctx.s.proxyCpu, ctx.s.loadCpu);
+            const ad = cpuDelta(a0, a1, ctx.s.proxyCpu, ctx.s.loadCpu, res.requests ?? 0);
             const rss1 = sumKib(running.pids, rssKib);
+            // The proxy's CPU per normal request while under attack (the attack's own cost
+            // to the proxy included) against alone: the proxy's per-core capacity kept,
+            // apart from what the attacker takes from the load CPU it shares with wrk.
+            m[`cpu_us_${mode.id}`] = ad.proxy_cpu_us_per_op;
+            m[`core_ratio_${mode.id}`] = ad.proxy_cpu_us_per_op && bd.proxy_cpu_us_per_op ? +(bd.proxy_cpu_us_per_op / ad.proxy_cpu_us_per_op).toFixed(3) : null;
+            m[`proxy_pct_${mode.id}`] = ad.cpu_proxy_proc_pct;
+            m[`load_pct_${mode.id}`] = ad.cpu_load_core_pct;
+            // ticks are 1/100 s: ticks per second = % of one core
+            m[`attacker_pct_${mode.id}`] = +((procTicks(atk.pid) - atk0) / ((a1.t - a0.t) / 1000)).toFixed(1);
             m[`rps_${mode.id}`] = res.rps;
             m[`ratio_${mode.id}`] = res.rps !== null && base.rps ? +(res.rps / base.rps).toFixed(3) : null;
             m[`errors_${mode.id}`] = res.errors + res.non2xx;
@@ -107,6 +125,9 @@ export const slowClients: Workload = {
           labelOf(ts, name), mode.what, String(mode.conns),
           fmt(median(col(rs, "rps_base"))), fmt(median(col(rs, `rps_${mode.id}`))),
           `${fmt(median(col(rs, `ratio_${mode.id}`)), 2)}×`,
+          `${fmt(median(col(rs, "cpu_us_base")), 1)} → ${fmt(median(col(rs, `cpu_us_${mode.id}`)), 1)}`,
+          `${fmt(median(col(rs, `core_ratio_${mode.id}`)), 2)}×`,
+          `${fmt(median(col(rs, `proxy_pct_${mode.id}`)))} / ${fmt(median(col(rs, `load_pct_${mode.id}`)))} / ${fmt(median(col(rs, `attacker_pct_${mode.id}`)))}`,
           fmt(median(col(rs, `held_${mode.id}`))), fmt(median(col(rs, `rss_growth_mib_${mode.id}`)), 1),
           String(errs),
         ]);
@@ -115,7 +136,10 @@ export const slowClients: Workload = {
     const out = [
       `wrk -t1 -c${ctx.s.conns} -d${ctx.s.duration}s alone, then while slowhttptest (${RAMP} s to open its connections first) ` +
       `attacks the same listener; ${ctx.s.runs} round(s). "held": connections slowhttptest kept open during wrk (median of its per-second count).\n`,
-      table(["target", "attack", "attack conns", "req/s alone", "req/s under attack", "ratio", "held", "proxy RSS growth MiB", "wrk errors"], lines),
+      "\"proxy CPU µs/req\": the proxy's CPU time (user+sys) per normal request, alone → under attack (the attack's own cost to the proxy included); " +
+      "\"per core\" = alone ÷ under attack, the share of its per-core capacity the proxy keeps. \"CPU % proxy / load core / attacker\" during the attack: " +
+      "when the load core is near 100% the attacker (slowhttptest) and wrk compete for it, and req/s drops for the load side's reason, not the proxy's.\n",
+      table(["target", "attack", "attack conns", "req/s alone", "req/s under attack", "ratio", "proxy CPU µs/req", "per core", "CPU % proxy / load core / attacker", "held", "proxy RSS growth MiB", "wrk errors"], lines),
     ];
     const notes = failureNotes(rows, ts);
     const noise = noiseNote(rows);
