@@ -87,8 +87,10 @@ export const slowClients: Workload = {
             m[`core_ratio_${mode.id}`] = ad.proxy_cpu_us_per_op && bd.proxy_cpu_us_per_op ? +(bd.proxy_cpu_us_per_op / ad.proxy_cpu_us_per_op).toFixed(3) : null;
             m[`proxy_pct_${mode.id}`] = ad.cpu_proxy_proc_pct;
             m[`load_pct_${mode.id}`] = ad.cpu_load_core_pct;
-            // ticks are 1/100 s: ticks per second = % of one core
-            m[`attacker_pct_${mode.id}`] = +((procTicks(atk.pid) - atk0) / ((a1.t - a0.t) / 1000)).toFixed(1);
+            // ticks are 1/100 s: ticks per second = % of one core (null once the attacker has
+            // exited: it stops early when the proxy has closed all its connections)
+            const atk1 = procTicks(atk.pid);
+            m[`attacker_pct_${mode.id}`] = atk1 >= atk0 && atk1 > 0 ? +((atk1 - atk0) / ((a1.t - a0.t) / 1000)).toFixed(1) : null;
             m[`rps_${mode.id}`] = res.rps;
             m[`ratio_${mode.id}`] = res.rps !== null && base.rps ? +(res.rps / base.rps).toFixed(3) : null;
             m[`errors_${mode.id}`] = res.errors + res.non2xx;
