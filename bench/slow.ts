@@ -50,7 +50,7 @@ function connectedDuring(csv: string, from: number, to: number): number | null {
 export const slowClients: Workload = {
   id: "slow-clients",
   title: "Slow clients: normal req/s while slowhttptest attacks",
-  targets: ["holdfast", "nginx", "haproxy"],
+  targets: ["holdfast", "holdfast-hold60", "nginx", "haproxy"],
   reference: "nginx",
   needs: ["wrk"],
   async run(ctx: Ctx, ts: Target[]): Promise<Row[]> {

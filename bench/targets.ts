@@ -181,6 +181,8 @@ export interface HoldfastOpts {
   cpu?: "proxy" | "all";
   /** `accessLog: true` on the L7 listener; stdout (the access lines) to logs/<name>-access.log. */
   accessLog?: boolean;
+  /** Extra keys of the L7 listener, YAML flow entries (e.g. "timeouts: { requestHeaders: 60s }"). */
+  web?: string[];
   /** Extra keys of the backend, YAML lines (e.g. "balance: maglev", "hashKey: header:X-User"). */
   backend?: string[];
   /** Another checkout to run instead of this one (HOLDFAST_BASE). */
@@ -235,6 +237,7 @@ export function holdfast(name: string, label: string, listener: "web" | "l4", op
       const file = render(ctx, "holdfast.yaml", `${name}-${up.proto}.yaml`, {
         ADMIN_PORT: admin, WEB_PORT: web, TCP_PORT: tcp, WORKERS: opts.workers ?? 1,
         ACCESS_LOG: opts.accessLog ? "true" : "false",
+        WEB_EXTRA: (opts.web ?? []).map((k) => ` ${k},`).join(""),
         BACKEND_EXTRA: extra.length ? extra.join("\n") : "    # (no extra backend keys)",
         SERVERS: servers.join("\n"),
       });
@@ -368,6 +371,9 @@ export const TARGETS: Target[] = [
   holdfast("holdfast-maglev", "holdfast L7, balance: maglev (hashKey: header:X-User)", "web",
     { backend: ["balance: maglev", "hashKey: header:X-User"] }),
   holdfast("holdfast-lrt", "holdfast L7, balance: least-response-time", "web", { backend: ["balance: least-response-time"] }),
+  // slow clients: slow heads held as long as nginx's default client_header_timeout
+  holdfast("holdfast-hold60", "holdfast L7, timeouts.requestHeaders: 60s (nginx's default)", "web",
+    { web: ["timeouts: { requestHeaders: 60s }"] }),
   // access log
   holdfast("holdfast-accesslog", "holdfast L7, accessLog: true (stdout to a file)", "web", { accessLog: true }),
   // TLS and HTTP/2 fronts (bench/tls.ts), the same ECDSA P-256 certificate for all
