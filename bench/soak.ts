@@ -187,7 +187,7 @@ try {
     `RSS trend over the samples after the warm-up (least squares): ${slope >= 0 ? "+" : ""}${slope.toFixed(2)} MiB per hour.`,
     "",
     `HTTP load: ${String(loadRes.sent)} requests sent, ${String(loadRes.ok)} answered 200, ${String(loadRes.non2xx)} other statuses, ` +
-    `${String(loadRes.errors)} errors; p50 ${String(loadRes.p50_ms)} ms, p99 ${String(loadRes.p99_ms)} ms. Idle clients: ${idleExit.replace(/^EXIT /, "")}.`,
+    `${String(loadRes.errors)} errors; p50 ${String(loadRes.p50_ms)} ms, p99 ${String(loadRes.p99_ms)} ms. ${idleWords(idleExit)}`,
     "",
     "| minute | RSS MiB | heap MiB | fds | tunnels |",
     "|---:|---:|---:|---:|---:|",
@@ -208,4 +208,12 @@ try {
   await stopAll();
   await http?.stop();
   await ws?.stop();
+}
+
+/** The idle clients' exit line (`EXIT <why> closed_early=<n> pongs=<n>`, bench/clients/ws-idle.ts) in words. */
+function idleWords(line: string): string {
+  const m = /^EXIT (\S+) closed_early=(\d+) pongs=(\d+)/.exec(line);
+  if (!m) return `Idle clients: ${line || "no exit line"}.`;
+  const n = (x: string) => Number(x).toLocaleString("en-US");
+  return `Idle clients: stopped at the end (${m[1]}); ${n(m[2]!)} connections closed before then; ${n(m[3]!)} pings answered.`;
 }
