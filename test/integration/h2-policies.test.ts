@@ -108,3 +108,80 @@ backends:
     await be.close();
   }
 });
+
+test("cookie stickiness over HTTP/2: the first response sets the cookie; streams and new connections (h2 and h2c) carrying it reach its server; a tampered cookie is re-issued", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["h2.test"]);
+  const bs: Backend[] = await Promise.all(["s1", "s2", "s3"].map((n) => httpBackend(n)));
+  const gw = await startGateway(`${listeners(pem)}
+backends:
+  b:
+    sticky: { cookie: HF_SRV, ttl: 1h }
+    servers:
+${bs.map((b, i) => `      - { name: s${i + 1}, address: 127.0.0.1:${b.port} }`).join("\n")}
+`);
+  const tlsUrl = `https://127.0.0.1:${gw.port()}`;
+  const h2cUrl = `http://127.0.0.1:${gw.port("mesh")}`;
+  const opened: ClientHttp2Session[] = [];
+  const conn = async (url: string) => {
+    const c = await open(url, ca);
+    opened.push(c);
+    return c;
+  };
+  const servedBy = (r: Res) => String(r.headers["x-served-by"]);
+  const setCookie = (r: Res) => (r.headers["set-cookie"] as string[] | undefined)?.find((s) => s.startsWith("HF_SRV="));
+  try {
+    // Without a cookie the policy spreads the streams of one connection over all three.
+    const c = await conn(tlsUrl);
+    const spread = new Set<string>();
+    for (let i = 0; i < 6; i++) spread.add(servedBy(await get(c, `/spread${i}`)));
+    assert.equal(spread.size, 3, `served by ${[...spread].join(",")}`);
+
+    const first = await get(c, "/first");
+    const issued = setCookie(first);
+    assert.ok(issued, "the response sets the sticky cookie");
+    assert.match(issued, /; Secure/, "over TLS the cookie is Secure");
+    const cookie = issued.split(";")[0]!;
+    const home = servedBy(first);
+    assert.match(home, /^s[123]$/);
+    // Later streams of the same connection, one after another and 30 at once, the cookie
+    // among others (as one field and as crumbs, RFC 9113 §8.2.3): all to `home`, no re-issue.
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await get(c, `/seq${i}`, { cookie: `other=1; ${cookie}` }));
+    results.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => get(c, `/par${i}`, { cookie: ["other=1", cookie, "last=2"] })))));
+    assert.deepEqual(results.map(servedBy), Array(36).fill(home));
+    assert.ok(results.every((r) => r.status === 200 && setCookie(r) === undefined), "a hit does not re-issue the cookie");
+    // New connections, over TLS and in clear text.
+    for (const url of [tlsUrl, tlsUrl, h2cUrl, h2cUrl]) {
+      const n = await conn(url);
+      for (let i = 0; i < 3; i++) {
+        const r = await get(n, `/new${i}`, { cookie });
+        assert.equal(servedBy(r), home, url);
+        assert.equal(setCookie(r), undefined);
+      }
+      n.close();
+    }
+    // A tampered cookie: ignored, the policy picks, and the answer re-issues a valid one.
+    const value = cookie.slice("HF_SRV=".length);
+    const tampered = `HF_SRV=${value.slice(0, 5)}${value[5] === "A" ? "B" : "A"}${value.slice(6)}`;
+    const t = await conn(tlsUrl);
+    const reissued: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await get(t, `/tampered${i}`, { cookie: tampered });
+      assert.equal(r.status, 200);
+      const again = setCookie(r);
+      assert.ok(again, "a tampered cookie is re-issued");
+      reissued.push(`${servedBy(r)} ${again.split(";")[0]}`);
+    }
+    // Each re-issued cookie names the server that answered, and sticks to it.
+    for (const line of reissued) {
+      const [server, fresh] = line.split(" ") as [string, string];
+      assert.notEqual(fresh, tampered);
+      for (let i = 0; i < 3; i++) assert.equal(servedBy(await get(t, `/after${i}`, { cookie: fresh })), server);
+    }
+  } finally {
+    for (const c of opened) c.destroy();
+    await gw.close();
+    await Promise.all(bs.map((b) => b.close()));
+  }
+});
