@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { connect, type TLSSocket } from "node:tls";
 
 export interface TestPki {
   /** PEM of the CA certificate (what clients trust). */
@@ -87,4 +88,86 @@ export function testPki(): TestPki {
   // The leaf alone, as before: callers that want the chain add `ca` themselves.
   made = { ca: ca.cert, cert: leaf.cert.slice(0, leaf.cert.length - ca.cert.length), key: leaf.key };
   return made;
+}
+
+/** A keep-alive HTTPS/1.1 connection made by {@link tlsConnection}. */
+export interface TlsConnection {
+  readonly socket: TLSSocket;
+  /** The serial number of the certificate the server showed (hex; "" when resumed: none is sent). */
+  readonly serial: string;
+  /** Its subject CN ("" when resumed). */
+  readonly cn: string;
+  /** The handshake resumed a session (`isSessionReused()`). */
+  readonly reused: boolean;
+  /** The first session ticket the server sends (after the handshake with TLS 1.3). */
+  readonly session: Promise<Buffer>;
+  /** `GET path`; resolves with the status and body (responses need `content-length`). */
+  request(path: string): Promise<{ status: number; body: string }>;
+  close(): void;
+}
+
+/**
+ * Opens a TLS connection to 127.0.0.1:`port` that trusts `ca` only, resuming `session`
+ * when given, and waits for the handshake; requests go one at a time on it.
+ *
+ * @example
+ * const c = await tlsConnection(port, ca.cert, { servername: "a.test" });
+ * assert.equal((await c.request("/")).status, 200);
+ * const again = await tlsConnection(port, ca.cert, { servername: "a.test", session: await c.session });
+ * assert.ok(again.reused);
+ */
+export async function tlsConnection(port: number, ca: string, opts: { servername: string; session?: Buffer; maxVersion?: "TLSv1.2" | "TLSv1.3" }): Promise<TlsConnection> {
+  const socket = connect({ host: "127.0.0.1", port, ca, servername: opts.servername, ALPNProtocols: ["http/1.1"],
+    ...(opts.session === undefined ? {} : { session: opts.session }), ...(opts.maxVersion === undefined ? {} : { maxVersion: opts.maxVersion }) });
+  const session = new Promise<Buffer>((resolve) => socket.once("session", resolve));
+  let buf = "";
+  let wake: (() => void) | null = null;
+  socket.setEncoding("latin1");
+  socket.on("data", (d: string) => {
+    buf += d;
+    wake?.();
+  });
+  socket.on("close", () => wake?.());
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("the TLS handshake took over 5 s")), 5000);
+    socket.once("secureConnect", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    socket.once("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+  socket.on("error", () => {});
+  return {
+    socket,
+    serial: socket.getPeerCertificate().serialNumber ?? "",
+    cn: socket.getPeerCertificate().subject?.CN ?? "",
+    reused: socket.isSessionReused(),
+    session,
+    async request(path) {
+      buf = "";
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${opts.servername}\r\n\r\n`);
+      const t0 = Date.now();
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end >= 0) {
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+          if (buf.length >= end + 4 + length) return { status: Number(buf.slice(9, 12)), body: buf.slice(end + 4, end + 4 + length) };
+        }
+        if (socket.destroyed) throw new Error(`the connection closed before a response: ${JSON.stringify(buf)}`);
+        if (Date.now() - t0 > 5000) throw new Error(`no response within 5 s: ${JSON.stringify(buf)}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          wake = () => {
+            clearTimeout(t);
+            wake = null;
+            r();
+          };
+        });
+      }
+    },
+    close: () => socket.destroy(),
+  };
 }
