@@ -11,7 +11,7 @@ import { until } from "../support/wait.ts";
 
 // TLS in a real `holdfast gateway` process, with one process and with two workers:
 // certificates reloaded by SIGHUP and by `holdfast reload` (what certbot's deploy hook
-// runs).
+// runs), and session tickets that resume on whichever worker the kernel picks.
 
 const NAME = "reload.test";
 
@@ -145,3 +145,50 @@ for (const workers of [1, 2]) {
     }
   });
 }
+
+test("workers: 2 — a session ticket from one connection resumes on both workers, over many new connections (TLS 1.3 and 1.2)", { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hf-tls-tickets-"));
+  const ca = makeCa();
+  const pem = ca.issue([NAME]);
+  const be = await httpBackend("a");
+  const file = join(dir, "holdfast.yaml");
+  writeFileSync(file, gatewayYaml(2, be.port, pem.certPath, pem.keyPath));
+  let g: GatewayProcess | undefined;
+  try {
+    g = await startGatewayProcess(file);
+    const workers = childPids(g.pid);
+    assert.equal(workers.length, 2);
+    for (const maxVersion of ["TLSv1.3", "TLSv1.2"] as const) {
+      const first = await tlsConnection(g.port(), ca.cert, { servername: NAME, maxVersion });
+      assert.equal(first.reused, false);
+      assert.equal((await first.request("/first")).status, 200);
+      const issuer = ownerOf(g.port(), first.socket.localPort!, workers);
+      assert.ok(issuer !== undefined, "the worker that issued the ticket");
+      const ticket = await first.session;
+      first.close();
+      // The same ticket on new connections until each worker resumed it at least 5 times.
+      const resumedOn = new Map<number, number>(workers.map((w) => [w, 0]));
+      let made = 0;
+      while ([...resumedOn.values()].some((n) => n < 5)) {
+        assert.ok(made < 300, `${maxVersion}: after ${made} connections, resumptions per worker ${JSON.stringify([...resumedOn])}`);
+        const c = await tlsConnection(g.port(), ca.cert, { servername: NAME, maxVersion, session: ticket });
+        made++;
+        try {
+          assert.equal(c.reused, true, `${maxVersion}: connection ${made} resumed the session`);
+          assert.equal((await c.request(`/resumed${made}`)).status, 200);
+          const w = ownerOf(g.port(), c.socket.localPort!, workers);
+          if (w !== undefined) resumedOn.set(w, resumedOn.get(w)! + 1);
+        } finally {
+          c.close();
+        }
+      }
+      const other = workers.find((w) => w !== issuer)!;
+      assert.ok(resumedOn.get(other)! >= 5, `${maxVersion}: resumed on the worker that did not issue the ticket`);
+    }
+    assert.equal(await g.stop(), 0);
+  } finally {
+    await g?.stop();
+    await be.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
