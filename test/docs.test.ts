@@ -2,7 +2,8 @@
 // may copy must load. Covered:
 //
 // - every docs/examples/*.yaml file, through `loadConfig` and through `runCheck`
-//   (what `holdfast check -c FILE` runs);
+//   (what `holdfast check -c FILE` runs; the certificates tls.yaml names are made by
+//   the test in certbot's layout, so check reads and verifies real files);
 // - every ```yaml block of README.md, docs/config.md and docs/architecture.md that is a
 //   complete config.
 //
@@ -13,11 +14,12 @@
 // parse as YAML.
 //
 // Also: docs/config.md names every key of the schema, so a key added to
-// src/config/schema*.ts without documentation fails here; and every src/ or test/ path
-// the docs name exists, so a file moved without its docs fails here.
+// src/config/schema*.ts without documentation fails here; every src/ or test/ path
+// the docs name exists, so a file moved without its docs fails here; and every link to a
+// heading (`[x](docs/config.md#tls)`, `[x](#tls)`) in README.md and docs/*.md finds that heading.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { test } from "node:test";
 import { parseDocument } from "yaml";
 import type { Env } from "../src/config/interpolate.ts";
@@ -26,6 +28,7 @@ import { formatIssue } from "../src/config/issues.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { configSchema } from "../src/config/schema.ts";
 import { schemaKeys, type ZodNode } from "./support/schema-keys.ts";
+import { makeCa } from "./support/tls.ts";
 
 const root = join(import.meta.dirname, "..");
 const examplesDir = join(root, "docs", "examples");
@@ -44,6 +47,26 @@ const env: Env = {
 const readable = (): string | undefined => undefined;
 const tlsDir = join(root, "src", "config", "testdata", "tls");
 const readFile = (path: string): Buffer => readFileSync(join(tlsDir, /key/.test(path.split("/").pop()!) ? "key.pem" : "cert.pem"));
+
+let live: string | undefined;
+
+/**
+ * A folder laid out like certbot's /etc/letsencrypt/live/ with the certificates
+ * docs/examples/tls.yaml names (made once, by a throwaway CA), for its
+ * `LETSENCRYPT_LIVE`: `holdfast check` reads the files and checks each key fits.
+ */
+function certbotLive(): string {
+  if (live !== undefined) return live;
+  const ca = makeCa();
+  const dir = join(ca.dir, "live");
+  for (const names of [["example.com", "www.example.com", "api.example.com"], ["example.org", "www.example.org"]]) {
+    const pem = ca.issue(names);
+    mkdirSync(join(dir, names[0]!), { recursive: true });
+    writeFileSync(join(dir, names[0]!, "fullchain.pem"), pem.cert);
+    writeFileSync(join(dir, names[0]!, "privkey.pem"), pem.key);
+  }
+  return (live = dir);
+}
 
 const COMPLETE = (text: string): boolean => /^listeners:/m.test(text) && /^backends:/m.test(text);
 
@@ -79,8 +102,8 @@ function assertLoads(text: string, where: string, baseDir: string): void {
 
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml")).sort();
 
-test("docs/examples has 3 to 5 example configs", () => {
-  assert.ok(examples.length >= 3 && examples.length <= 5, `found ${examples.join(", ")}`);
+test("docs/examples has 3 to 6 example configs", () => {
+  assert.ok(examples.length >= 3 && examples.length <= 6, `found ${examples.join(", ")}`);
 });
 
 for (const name of examples) {
@@ -92,7 +115,7 @@ for (const name of examples) {
   test(`docs/examples/${name} passes holdfast check`, () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = runCheck(file, { write: (s) => out.push(s) }, { write: (s) => err.push(s) }, env);
+    const code = runCheck(file, { write: (s) => out.push(s) }, { write: (s) => err.push(s) }, { ...env, LETSENCRYPT_LIVE: certbotLive() });
     assert.equal(code, 0, err.join(""));
     assert.match(out.join(""), /^ok: \d+ listeners?, \d+ backends?, \d+ servers?\n$/);
   });
@@ -153,4 +176,40 @@ test("every src/ and test/ path named in docs/*.md and README.md exists", () => 
     });
   }
   assert.deepEqual(missing, [], "paths named in the docs that do not exist");
+});
+
+// ------------------------------------------------------------------ links to headings
+
+/** GitHub's anchors for the headings of a Markdown file (outside code fences). */
+function headingAnchors(file: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, number>();
+  let fenced = false;
+  for (const line of readFileSync(join(root, file), "utf8").split("\n")) {
+    if (/^```/.test(line)) fenced = !fenced;
+    const m = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    // Lower case; punctuation dropped (`/`, `,`, backticks, dots); spaces become hyphens.
+    const slug = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-");
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
+
+test("links to headings in README.md and docs/*.md find their heading", () => {
+  const files = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const file of files) {
+    for (const m of readFileSync(join(root, file), "utf8").matchAll(/\]\(([^)\s#]*)#([^)\s]+)\)/g)) {
+      const target = m[1] === "" ? file : normalize(join(dirname(file), m[1]!));
+      if (!target.endsWith(".md")) continue;
+      checked++;
+      if (!headingAnchors(target).has(m[2]!)) broken.push(`${file}: ${m[0]}`);
+    }
+  }
+  assert.ok(checked > 20, `only ${checked} links to headings found: is the pattern right?`);
+  assert.deepEqual(broken, []);
 });
