@@ -3,9 +3,11 @@ import { once } from "node:events";
 import { connect as netConnect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
 import { captureClientHello } from "../../src/codec/tls/testing.kit.ts";
 import { closeServer, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
+import { proxyReadingServer } from "../support/proxy.ts";
 import { makeCa, type TestCa } from "../support/tls.ts";
 
 // mode: tcp routing by the TLS server name, without terminating: the handshake is the
@@ -142,5 +144,70 @@ backends:
     await gw.close();
     await be.close();
     await plain.close();
+  }
+});
+
+test("mode: tcp by SNI behind an L4 balancer (docs/examples/tls.yaml): PROXY v2 in, routed by the name after it, PROXY v2 out with the client's address, then the server's own handshake", async () => {
+  const ca = makeCa();
+  const got: { server: string; version: number; source: string; sourcePort: number }[] = [];
+  // Servers that read the header the gateway sends, then terminate TLS themselves (the
+  // bytes after the header are piped to a TLS server: TLS on the same socket would not
+  // see bytes already read from it).
+  const servers = await Promise.all(["vault", "ingress"].map(async (name) => {
+    const tls = await tlsBackend(name, ca.issue([name === "vault" ? "vault.example.com" : "*.apps.example.com"]));
+    const front = await proxyReadingServer((raw, header, rest) => {
+      got.push({ server: name, version: header.version, source: header.source, sourcePort: header.sourcePort });
+      const up = netConnect(tls.port, "127.0.0.1");
+      up.write(rest);
+      raw.pipe(up).pipe(raw);
+      raw.resume();
+      up.on("close", () => raw.destroy());
+      raw.on("close", () => up.destroy());
+      up.on("error", () => {});
+      raw.on("error", () => {});
+    });
+    return { port: front.port, close: async () => {
+      await closeServer(front.server);
+      await closeServer(tls.server);
+    } };
+  }));
+  const gw = await startGateway(`
+listeners:
+  - name: passthrough
+    mode: tcp
+    listen: 127.0.0.1:0
+    proxyProtocol: accept
+    routes:
+      - { match: { sni: vault.example.com }, backend: vault }
+      - { match: { sni: "*.apps.example.com" }, backend: ingress }
+backends:
+  vault: { proxyProtocol: v2, servers: [{ name: vault1, address: 127.0.0.1:${servers[0]!.port} }] }
+  ingress: { proxyProtocol: v2, servers: [{ name: ingress1, address: 127.0.0.1:${servers[1]!.port} }] }
+`);
+  const viaBalancer = async (client: string, clientPort: number, servername: string) => {
+    const raw = netConnect(gw.port("passthrough"), "127.0.0.1");
+    await once(raw, "connect");
+    raw.write(encodeProxyV2(client, clientPort, "203.0.113.1", 8443));
+    const s = tlsConnect({ socket: raw, servername, ca: ca.cert });
+    let text = "";
+    s.on("data", (d: Buffer) => (text += d));
+    await Promise.race([once(s, "end"), new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), 5000).unref())]);
+    const cn = String(s.getPeerCertificate().subject?.CN);
+    s.destroy();
+    return { text, cn };
+  };
+  try {
+    assert.deepEqual(await viaBalancer("198.51.100.7", 40001, "vault.example.com"), { text: "vault (sni vault.example.com)\n", cn: "vault.example.com" });
+    assert.deepEqual(await viaBalancer("198.51.100.8", 40002, "shop.apps.example.com"), { text: "ingress (sni shop.apps.example.com)\n", cn: "*.apps.example.com" });
+    assert.deepEqual(got, [
+      { server: "vault", version: 2, source: "198.51.100.7", sourcePort: 40001 },
+      { server: "ingress", version: 2, source: "198.51.100.8", sourcePort: 40002 },
+    ]);
+    // No default route: another name is refused after the header too.
+    await assert.rejects(viaBalancer("198.51.100.9", 40003, "other.example.com"), /UNRECOGNIZED_NAME|unrecognized name/i);
+    assert.equal(got.length, 2);
+  } finally {
+    await gw.close();
+    for (const s of servers) await s.close();
   }
 });
