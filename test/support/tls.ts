@@ -143,7 +143,7 @@ export async function tlsConnection(port: number, ca: string, opts: { servername
   return {
     socket,
     serial: socket.getPeerCertificate().serialNumber ?? "",
-    cn: socket.getPeerCertificate().subject?.CN ?? "",
+    cn: String(socket.getPeerCertificate().subject?.CN ?? ""),
     reused: socket.isSessionReused(),
     session,
     async request(path) {
