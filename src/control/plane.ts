@@ -7,6 +7,7 @@ import { newCounters, type Counters, type DataPlane } from "../gateway/data-plan
 import { events, type NamesChanged } from "../gateway/diagnostics.ts";
 import { readGauges, type Gauges } from "../gateway/gauges.ts";
 import { TimerWheel } from "../gateway/timer-wheel.ts";
+import type { LiveEventStream } from "../gateway/http/sse.ts";
 import type { Tunnel } from "../gateway/tunnel/tunnel.ts";
 import type { UpstreamServer } from "../gateway/upstream.ts";
 import type { Logger } from "../log.ts";
@@ -48,6 +49,7 @@ export interface ControlPlaneOptions {
 }
 
 const NO_TUNNELS: ReadonlySet<Tunnel> = new Set();
+const NO_STREAMS: ReadonlySet<LiveEventStream> = new Set();
 
 /**
  * The control plane of one gateway: the live servers' health and weights, the health
@@ -99,7 +101,7 @@ export class ControlPlane {
     }
     const tunnels = data?.tunnels ?? (NO_TUNNELS as Set<Tunnel>);
     this.health = new HealthRunner(this.backends, log, 250, opts.activeChecks ?? true);
-    this.drainer = new Drainer(tunnels, this.wheel, log);
+    this.drainer = new Drainer(tunnels, data?.streams ?? NO_STREAMS, this.wheel, log);
     this.rebalancer = new RebalanceRunner(this.backends, tunnels, this.drainer, this.wheel, log);
   }
 
@@ -135,7 +137,8 @@ export class ControlPlane {
 
   /**
    * Admin actions on a server (the admin API calls these): `drain` (no new requests or
-   * tunnels; its tunnels close with 1012 after `drainTimeout`, spread over `drainSpread`),
+   * tunnels; its tunnels close with 1012 after `drainTimeout`, spread over `drainSpread`,
+   * and its event streams end at an event boundary on the same schedule),
    * `maintenance` (out of rotation at once), `enable` (back to what the checks say),
    * `weight` (0–256; `undefined` restores the configured weight). Returns false when the
    * backend or server does not exist; throws RangeError on a bad weight. Publishes

@@ -7,6 +7,7 @@ import { subscribeAccessLog } from "./access-log.ts";
 import { Backend } from "./backend.ts";
 import type { ClientSession } from "./http/downstream.ts";
 import type { HttpListenerContext } from "./http/context.ts";
+import type { LiveEventStream } from "./http/sse.ts";
 import { Router } from "./routes.ts";
 import { attach, destroyOnInput } from "./sockets.ts";
 import { HttpListener } from "./http/listener.ts";
@@ -93,8 +94,9 @@ export interface OpenedListeners {
 
 /**
  * The data plane of one process: listeners, backends with their live servers, the
- * timer wheel, and the registries of open sessions and tunnels. It moves bytes and
- * applies what the control plane (`control/`) decides; it decides nothing itself.
+ * timer wheel, and the registries of open sessions, tunnels and event streams. It
+ * moves bytes and applies what the control plane (`control/`) decides; it decides
+ * nothing itself.
  *
  * @example
  * const plane = new DataPlane(config, log);
@@ -108,6 +110,8 @@ export class DataPlane {
   readonly wheel = new TimerWheel(100);
   readonly sessions = new Set<ClientSession>();
   readonly tunnels = new Set<Tunnel>();
+  /** Exchanges streaming an event stream (a drain ends those of its servers at an event boundary). */
+  readonly streams = new Set<LiveEventStream>();
   readonly counters = newCounters();
   readonly #opts: DataPlaneOptions;
   readonly #listeners = new Map<string, LiveListener>();
@@ -194,6 +198,7 @@ export class DataPlane {
       wheel: this.wheel,
       sessions: this.sessions,
       tunnels: this.tunnels,
+      streams: this.streams,
       counters: this.counters,
       plane: this,
     };

@@ -3,6 +3,7 @@ import type { Router } from "../routes.ts";
 import type { TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "../tunnel/tunnel.ts";
 import type { ClientSession } from "./downstream.ts";
+import type { LiveEventStream } from "./sse.ts";
 import type { HttpTunnelOwner } from "./upgrade.ts";
 
 /**
@@ -23,6 +24,8 @@ export interface HttpListenerContext {
   readonly sessions: Set<ClientSession>;
   /** The listener's tunnels (after a 101). */
   readonly tunnels: Set<Tunnel>;
+  /** Exchanges streaming an event stream (from its head to its end): a drain ends them. */
+  readonly streams: Set<LiveEventStream>;
   /** The data plane's counters this listener adds to (admission refusals, `HF_ERR_*` endings). */
   readonly counters: { admissionRejected: number; readonly errors: Float64Array };
   /** Ends the accounting of the listener's tunnels (created with the first one). */

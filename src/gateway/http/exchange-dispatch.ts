@@ -15,7 +15,7 @@ import type { HttpListenerContext } from "./context.ts";
 import { HOLD_CONNECT, HOLD_UPSTREAM, type Downstream } from "./downstream.ts";
 import { REQUEST_VIEW } from "./request-view.ts";
 import { RequestFacts } from "./request.ts";
-import { SseStream } from "./sse.ts";
+import { SseStream, type LiveEventStream } from "./sse.ts";
 import { acceptThenClose } from "./upgrade.ts";
 
 // The exchange's states.
@@ -41,7 +41,7 @@ export const T_QUEUE = 2; // the wait in the maxConn queue (queueTimeout)
  * @example
  * class Exchange extends ExchangeDispatch { ... } // the only subclass
  */
-export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter, QueueWaiter, Expirable {
+export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter, QueueWaiter, Expirable, LiveEventStream {
   /** What the request is (filled by the downstream before `start`). */
   readonly facts = new RequestFacts();
   /** The listener's config, timer wheel and counters, and the source of the events. */
@@ -114,7 +114,15 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
 
   /**
    * Ends an event stream at its next event boundary (now when it rests at one), for a
-   * graceful stop; false when the current response is no event stream.
+   * graceful stop or a drain of its server; false when the current response is no event
+   * stream.
+   */
+  abstract endStream(): boolean;
+
+  /** The server the current response's event stream comes from; null when it is none. */
+  get streamServer(): UpstreamServer | null {
+    return this.sse.active ? this.attempt.server : null;
+  }
 
   /** The response head went to the client: the gateway can no longer answer by itself. */
   get responseStarted(): boolean {
@@ -284,6 +292,18 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   }
 
 
+  /** The response is an event stream from here on (its head is in): a drain can reach it. */
+  protected beginEventStream(now: number, started: boolean): void {
+    this.sse.begin(this.responseFramer, now, started);
+    this.ctx.streams.add(this);
+  }
+
+  /** The event stream is over (ended, cut, or the exchange is): out of the drain's reach. */
+  protected stopEventStream(): void {
+    this.sse.stop(this.responseFramer);
+    this.ctx.streams.delete(this);
+  }
+
   arm(kind: number, ms: number): void {
     this.timer = kind;
     const wheel = this.ctx.wheel;
@@ -301,7 +321,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   end(ok: boolean): void {
     this.disarm();
     this.state = X_NONE;
-    if (this.sse.active) this.sse.stop(this.responseFramer);
+    if (this.sse.active) this.stopEventStream();
     const server = this.attempt.server;
     if (server !== null) {
       this.backend!.end(server, this.latency, ok, this.ctx.wheel.now);
@@ -361,7 +381,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   abort(): void {
     if (this.state === X_QUEUED) this.leaveQueue();
     this.disarm();
-    if (this.sse.active) this.sse.stop(this.responseFramer);
+    if (this.sse.active) this.stopEventStream();
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.socket.destroy();

@@ -37,11 +37,7 @@ export class Exchange extends ExchangeDispatch {
   /** The upstream socket is paused because the client's buffer is full. */
   #upstreamHeld = false;
 
-  /**
-   * Ends an event stream at its next event boundary (now when it rests at one), for a
-   * graceful stop; false when the current response is no event stream.
-   */
-  endStream(): boolean {
+  override endStream(): boolean {
     const sse = this.sse;
     if (!sse.active) return false;
     if (sse.atBoundary(this.responseFramer)) this.#endEventStream();
@@ -168,8 +164,8 @@ export class Exchange extends ExchangeDispatch {
     else framer.startUntilClose();
     this.#upstreamReusable = plan.upstreamReusable;
     const stream = (plan.body === BODY_CHUNKED || plan.body === BODY_UNTIL_CLOSE) && isEventStream(buf, RESPONSE_HEAD);
-    if (stream) this.sse.begin(framer, this.ctx.wheel.now, buf.length > end);
-    else if (this.sse.active) this.sse.stop(framer);
+    if (stream) this.beginEventStream(this.ctx.wheel.now, buf.length > end);
+    else if (this.sse.active) this.stopEventStream();
     // A response before the whole request body (Expect: 100-continue refused, 413...)
     // ends the client's connection: say so in its head (#responseDone closes it).
     if (plan.closeClient || !this.requestBodyRead) this.downstream.closeAfterExchange();
@@ -209,7 +205,7 @@ export class Exchange extends ExchangeDispatch {
   #endEventStream(): void {
     const framer = this.responseFramer;
     if (!framer.untilClose) this.downstream.responseBody(LAST_CHUNK);
-    this.sse.stop(framer);
+    this.stopEventStream();
     this.#upstreamReusable = false;
     this.downstream.closeAfterExchange();
     this.#responseDone();

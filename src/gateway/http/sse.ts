@@ -1,5 +1,6 @@
 import { equalsLower } from "../../codec/http1/chars.ts";
 import { findHeader, type Head } from "../../codec/http1/head.ts";
+import type { UpstreamServer } from "../upstream.ts";
 
 /**
  * Server-sent events through an HTTP exchange (issue 14 part 2): an event stream is a
@@ -7,9 +8,10 @@ import { findHeader, type Head } from "../../codec/http1/head.ts";
  * the backend's `timeouts.tunnel` (idle) instead of `timeouts.server`; with
  * `sse.heartbeat` the gateway writes `:` comment lines to the client while the server
  * is quiet, so middleboxes keep the connection open; a graceful stop (or the idle
- * limit) ends it at an event boundary, with the last chunk when it is chunked. The
- * helpers here are the byte-level part: recognising the stream, finding event
- * boundaries in the decoded tail the body framer keeps, and the bytes to inject.
+ * limit, or a drain of its server) ends it at an event boundary, with the last chunk
+ * when it is chunked. The helpers here are the byte-level part: recognising the stream,
+ * finding event boundaries in the decoded tail the body framer keeps, and the bytes to
+ * inject.
  *
  * @example
  * if (isEventStream(buf, RESPONSE_HEAD)) framer.trackTail = true;
@@ -57,6 +59,21 @@ export const HEARTBEAT_RAW = Buffer.from(":\n", "latin1");
 export const HEARTBEAT_CHUNK = Buffer.from("2\r\n:\n\r\n", "latin1");
 /** The last chunk: ends a chunked event stream cleanly. */
 export const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/**
+ * An exchange whose response is an event stream, as the data plane's registry of them
+ * holds it (`HttpListenerContext.streams`): a drain of its server ends it at an event
+ * boundary on the drain's schedule (control/drainer.ts), like the server's tunnels.
+ *
+ * @example
+ * for (const x of streams) if (x.streamServer === server) x.endStream();
+ */
+export interface LiveEventStream {
+  /** The server the event stream comes from; null when the exchange streams none (any more). */
+  readonly streamServer: UpstreamServer | null;
+  /** Ends the stream at its next event boundary (now when it rests at one); false when there is none. */
+  endStream(): boolean;
+}
 
 /** {@link SseStream.check}'s verdicts. */
 export const SSE_WAIT = 0;
