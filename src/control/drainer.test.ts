@@ -20,6 +20,7 @@ function server(name: string): UpstreamServer {
 
 /** A fake event stream: records when it was asked to end. */
 class Stream implements LiveEventStream {
+  readonly listener = "web";
   streamServer: UpstreamServer | null;
   endedAt: number | undefined;
   readonly #clock: { now: number };

@@ -40,7 +40,7 @@ export class Drainer {
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly random: () => number;
 
-  /** `streams`: the data plane's event streams (a graceful stop ends them itself, per session). */
+  /** `streams`: the data plane's event streams (a graceful stop ends them itself, as it closes their listener). */
   constructor(tunnels: Set<Tunnel>, streams: ReadonlySet<LiveEventStream>, wheel: TimerWheel, log?: Logger, random: () => number = Math.random) {
     this.#tunnels = tunnels;
     this.#streams = streams;

@@ -224,8 +224,9 @@ export class ControlPlane {
   /**
    * Graceful stop (DESIGN §4 "Stop the gateway"): `stopping` at once (healthz 503);
    * after `delay` the listeners stop accepting; idle keep-alive connections close, busy
-   * ones get `Connection: close` on their last response; tunnels close with 1001 spread
-   * over the window; resolves when everything is closed or at `timeout` (then the rest
+   * ones get `Connection: close` on their last response, HTTP/2 ones GOAWAY; event
+   * streams (HTTP/1.1 or HTTP/2) end at their next event boundary; tunnels close with
+   * 1001 spread over the window; resolves when everything is closed or at `timeout` (then the rest
    * is cut).
    */
   async shutdown(delay = this.config.shutdown.delay, timeout = this.config.shutdown.timeout): Promise<void> {

@@ -288,13 +288,22 @@ export class DataPlane {
     this.#syncAccessLog();
   }
 
-  /** Stops accepting on a listener; its idle keep-alive connections close, busy ones after their exchange. */
+  /**
+   * Stops accepting on a listener; its idle keep-alive connections close, busy ones after
+   * their exchange (HTTP/2 ones get GOAWAY), and its event streams end at their next
+   * event boundary.
+   */
   closeListener(name: string): void {
     const live = this.#listeners.get(name);
     if (live === undefined) return;
     this.#listeners.delete(name);
     (live.http ?? live.server).close();
     for (const s of this.sessions) if (s.listener === name) s.closeWhenIdle();
+    // An HTTP/1.1 session's closeWhenIdle ended its event stream already; an HTTP/2
+    // connection's GOAWAY lets its streams run on, so an event stream it carries would
+    // last until the hard deadline cut it mid-event. One pass over the registry ends
+    // every stream of the listener (endStream is idempotent), not one per connection.
+    for (const x of this.streams) if (x.listener === name) x.endStream();
     this.#log?.info({ listener: name }, "listener closed");
   }
 

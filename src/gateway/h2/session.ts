@@ -14,7 +14,8 @@ import { H2Stream } from "./stream.ts";
  * one exchange with an HTTP/1.1 server. The connection is registered with the
  * listener's sessions like an HTTP/1.1 one, so a drain, a reload that removes the
  * listener and a graceful stop reach it: {@link H2Session.closeWhenIdle} sends GOAWAY,
- * the streams in flight finish, new ones go to another connection.
+ * the streams in flight finish, new ones go to another connection (the event streams
+ * among them end at their next event boundary: `DataPlane.closeListener` ends them).
  *
  * @example
  * const h2 = h2Server(cfg, log);

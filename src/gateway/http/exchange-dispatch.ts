@@ -119,6 +119,11 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
    */
   abstract endStream(): boolean;
 
+  /** Name of the listener the request came in on. */
+  get listener(): string {
+    return this.ctx.cfg.name;
+  }
+
   /** The server the current response's event stream comes from; null when it is none. */
   get streamServer(): UpstreamServer | null {
     return this.sse.active ? this.attempt.server : null;

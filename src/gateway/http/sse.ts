@@ -63,12 +63,17 @@ export const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 /**
  * An exchange whose response is an event stream, as the data plane's registry of them
  * holds it (`HttpListenerContext.streams`): a drain of its server ends it at an event
- * boundary on the drain's schedule (control/drainer.ts), like the server's tunnels.
+ * boundary on the drain's schedule (control/drainer.ts), like the server's tunnels; the
+ * close of its listener (a graceful stop, a reload removing it) ends it at once, at its
+ * next event boundary, whether HTTP/1.1 or an HTTP/2 stream carries it.
  *
  * @example
  * for (const x of streams) if (x.streamServer === server) x.endStream();
+ * for (const x of streams) if (x.listener === "web") x.endStream();
  */
 export interface LiveEventStream {
+  /** Name of the listener whose client receives the stream. */
+  readonly listener: string;
   /** The server the event stream comes from; null when the exchange streams none (any more). */
   readonly streamServer: UpstreamServer | null;
   /** Ends the stream at its next event boundary (now when it rests at one); false when there is none. */
