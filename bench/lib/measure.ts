@@ -146,3 +146,35 @@ export function cpuDelta(a: CpuSnap, b: CpuSnap, proxyCpu: number, loadCpu: numb
     proxy_cpu_us_per_op: ops > 0 ? +((procSecs * 1e6) / ops).toFixed(2) : null,
   };
 }
+
+/** The machine's CPU time and one process tree's, at one instant (ticks). */
+export interface TreeSnap {
+  /** user+nice+system over every CPU (/proc/stat). */
+  usersys: number;
+  /** Every tick of every CPU, idle included. */
+  total: number;
+  /** The process, the children it has reaped (cutime+cstime) and its live descendants. */
+  tree: number;
+}
+
+/** Snapshot for `machineShare`: call it before a process tree starts and before it stops. */
+export function treeSnap(pid = process.pid): TreeSnap {
+  const f = statFields(pid);
+  let tree = f ? Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) : 0; // fields 14-17
+  for (const d of descendants(pid)) tree += procTicks(d);
+  const v = (fs.readFileSync("/proc/stat", "latin1").split("\n", 1)[0] ?? "").split(/\s+/).slice(1, 9).map(Number);
+  return { usersys: (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0), total: v.reduce((a, b) => a + b, 0), tree };
+}
+
+/**
+ * Between two snapshots, in % of the whole machine (every CPU): how busy it was, how much
+ * of that the tree took, and the rest — other processes, the sign of a shared machine.
+ */
+export function machineShare(a: TreeSnap, b: TreeSnap): { busyPct: number; treePct: number; otherPct: number } {
+  const total = b.total - a.total;
+  if (total <= 0) return { busyPct: 0, treePct: 0, otherPct: 0 };
+  const busy = b.usersys - a.usersys;
+  const tree = b.tree - a.tree;
+  const pct = (x: number): number => +((100 * x) / total).toFixed(1);
+  return { busyPct: pct(busy), treePct: pct(tree), otherPct: pct(Math.max(0, busy - tree)) };
+}

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type Client, type ClientOptions } from "../../src/client/index.ts";
+import { DeliveryAudit } from "./audit.ts";
 import { E2E_API_TOKEN } from "./cluster.ts";
 
 /**
@@ -13,6 +14,9 @@ import { E2E_API_TOKEN } from "./cluster.ts";
  * const fleet = await Fleet.start(cluster.url, 50, "e2e:room");
  * const pub = new Publisher(cluster.httpUrl, "e2e:room", 20).start();
  * // ... kill a node ...
+ * await fleet.checkpoint(pub.count); // { from: 0, to: 212, lost: 0, duplicates: 0, … } since the start
+ * // ... drain a node ...
+ * await fleet.checkpoint(pub.count); // { from: 212, to: 530, … } since the checkpoint before
  * await pub.stop();
  * await fleet.waitDelivered(pub.count);
  * fleet.verify(pub.count); // { clients: 50, complete: 50, lost: 0, duplicates: 0, outOfOrder: 0 }
@@ -26,30 +30,55 @@ export interface Member {
   /** When each connection attempt started / each connection opened (performance.now()). */
   readonly attempts: number[];
   readonly opens: number[];
+  /** The highest message delivered. */
+  high: number;
   /** `subscribed` events that said `recovered: false` after a resubscribe. */
   unrecovered: number;
 }
 
+/**
+ * What a checkpoint found for the messages published since the checkpoint before
+ * (`from + 1 .. to`), summed over the clients: see `DeliveryAudit` for what counts.
+ */
+export interface Checkpoint {
+  from: number;
+  to: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** Resubscribes answered `recovered: false` since the checkpoint before. */
+  unrecovered: number;
+  /** Clients that had not delivered `to` (or anything after it) when the wait ran out. */
+  behind: number;
+  /** The first thing wrong, with its client's index; null if nothing. */
+  first: string | null;
+}
+
 export class Fleet {
   readonly members: Member[] = [];
+  readonly #audits: { audit: DeliveryAudit; unrecovered: number }[] = [];
+  #checked = 0;
 
   /** Connects `n` clients (a few at a time) and waits until every one is subscribed. */
   static async start(url: string, n: number, channel: string, opts: ClientOptions = {}, timeoutMs = 60_000): Promise<Fleet> {
     const f = new Fleet();
     for (let i = 0; i < n; i++) {
       const client = connect(url, opts);
-      const m: Member = { client, got: [], recvAt: [], attempts: [], opens: [], unrecovered: 0 };
+      const m: Member = { client, got: [], recvAt: [], attempts: [], opens: [], high: 0, unrecovered: 0 };
       client.on("state", (s) => {
         if (s === "connecting") m.attempts.push(performance.now());
         else if (s === "open") m.opens.push(performance.now());
       });
       const sub = client.subscribe(channel);
       sub.on("message", (e) => {
-        m.got.push(e.data as number);
+        const x = e.data as number;
+        m.got.push(x);
         m.recvAt.push(performance.now());
+        if (x > m.high) m.high = x;
       });
       sub.on("subscribed", (e) => void (e.wasRecovering && !e.recovered && m.unrecovered++));
       f.members.push(m);
+      f.#audits.push({ audit: new DeliveryAudit(), unrecovered: 0 });
       if (i % 20 === 19) await sleep(20);
     }
     await f.until("every client subscribed", () => f.members.every((m) => m.client.getSubscription(channel)?.state === "subscribed"), timeoutMs);
@@ -57,11 +86,17 @@ export class Fleet {
   }
 
   async until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+    if (!(await Fleet.#poll(cond, timeoutMs))) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.summary()}`);
+  }
+
+  /** True once `cond` holds, false if it still does not after `timeoutMs`. */
+  static async #poll(cond: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     while (!cond()) {
-      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.summary()}`);
+      if (performance.now() > deadline) return false;
       await sleep(20);
     }
+    return true;
   }
 
   /** Clients served by `node` now. */
@@ -83,7 +118,35 @@ export class Fleet {
     await this.until(`every client to deliver ${count} messages`, () => this.members.every((m) => m.got.length >= count), timeoutMs);
   }
 
-  /** Every client must hold exactly 1..count, once each, in order. */
+  /**
+   * Checks every client's deliveries against the messages published up to `to`, reading
+   * only what arrived since the checkpoint before and judging only messages after it.
+   * Delivery in flight is not loss: it first waits (up to `timeoutMs`, without throwing)
+   * until every client has delivered `to` or a later message; whatever is still missing
+   * then counts as lost, and the clients short of `to` as `behind`.
+   */
+  async checkpoint(to: number, timeoutMs = 60_000): Promise<Checkpoint> {
+    const from = this.#checked;
+    if (to < from) throw new Error(`checkpoint ${to} is before the last one (${from})`);
+    const caughtUp = (m: Member): boolean => m.high >= to;
+    await Fleet.#poll(() => this.members.every(caughtUp), timeoutMs);
+    const r: Checkpoint = { from, to, lost: 0, duplicates: 0, outOfOrder: 0, unrecovered: 0, behind: 0, first: null };
+    for (const [i, m] of this.members.entries()) {
+      const a = this.#audits[i]!;
+      const c = a.audit.audit(m.got, from, to);
+      r.lost += c.lost;
+      r.duplicates += c.duplicates;
+      r.outOfOrder += c.outOfOrder;
+      r.unrecovered += m.unrecovered - a.unrecovered;
+      a.unrecovered = m.unrecovered;
+      if (!caughtUp(m)) r.behind++;
+      if (c.first !== null) r.first ??= `client ${i}: ${c.first}`;
+    }
+    this.#checked = to;
+    return r;
+  }
+
+  /** Every client must hold exactly 1..count, once each, in order: the whole history audited again from the start. */
   verify(count: number): { clients: number; complete: number; lost: number; duplicates: number; outOfOrder: number; unrecovered: number } {
     let complete = 0;
     let lost = 0;
@@ -91,16 +154,12 @@ export class Fleet {
     let outOfOrder = 0;
     let unrecovered = 0;
     for (const m of this.members) {
-      const seen = new Set<number>();
-      let prev = 0;
-      for (const x of m.got) {
-        if (seen.has(x)) duplicates++;
-        else if (x < prev) outOfOrder++;
-        seen.add(x);
-        prev = Math.max(prev, x);
-      }
-      for (let i = 1; i <= count; i++) if (!seen.has(i)) lost++;
-      if (m.got.length === count && m.got.every((x, i) => x === i + 1)) complete++;
+      const c = new DeliveryAudit().audit(m.got, 0, count);
+      lost += c.lost;
+      duplicates += c.duplicates;
+      outOfOrder += c.outOfOrder;
+      // with nothing lost, repeated or reordered, count deliveries are exactly 1..count
+      if (c.lost + c.duplicates + c.outOfOrder === 0 && m.got.length === count) complete++;
       unrecovered += m.unrecovered;
     }
     return { clients: this.members.length, complete, lost, duplicates, outOfOrder, unrecovered };
