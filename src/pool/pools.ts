@@ -80,6 +80,10 @@ export class Pools {
   readonly #settings: OriginSettings;
   readonly #origins = new Map<string, Origin>();
   readonly #aliases = new Map<string, Origin>();
+  /** The last URL string requested without options, its origin and its request options. */
+  #lastUrl: string | undefined;
+  #lastOrigin: Origin | undefined;
+  #lastGet: Dispatcher.RequestOptions | undefined;
   #closed = false;
 
   constructor(opts: PoolsOptions = {}) {
@@ -104,31 +108,66 @@ export class Pools {
    * const res = await pools.request("https://api.example.com/v1/items?limit=10", { headers: { accept: "application/json" } });
    * const items = await res.body.json();
    */
-  async request(url: string | URL, opts: PoolRequestOptions = {}): Promise<Dispatcher.ResponseData> {
-    if (this.#closed) throw new Error("holdfast/pool: request() after close()");
-    const { prefix, path } = typeof url === "string" ? splitUrl(url) : splitUrlObject(url);
-    const origin = this.#aliases.get(prefix) ?? this.#originFor(prefix);
-    const method = opts.method ?? "GET";
-    const o = { ...opts, path, method } as Dispatcher.RequestOptions;
+  request(url: string | URL, opts?: PoolRequestOptions): Promise<Dispatcher.ResponseData> {
+    let origin: Origin;
+    let o: Dispatcher.RequestOptions;
+    try {
+      if (this.#closed) throw new Error("holdfast/pool: request() after close()");
+      if (opts === undefined && url === this.#lastUrl) {
+        // The same URL again with no options (polling, one API endpoint): its split and
+        // its request options are reused as they are (undici does not modify them).
+        origin = this.#lastOrigin!;
+        o = this.#lastGet!;
+      } else {
+        const { prefix, path } = typeof url === "string" ? splitUrl(url) : splitUrlObject(url);
+        origin = this.#aliases.get(prefix) ?? this.#originFor(prefix);
+        if (opts === undefined) {
+          o = { path, method: "GET" };
+          if (typeof url === "string") {
+            this.#lastUrl = url;
+            this.#lastOrigin = origin;
+            this.#lastGet = o;
+          }
+        } else {
+          o = { ...opts, path, method: opts.method ?? "GET" } as Dispatcher.RequestOptions;
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Connections opened so far: one that fails us with a rank up to this was pooled.
     const opened = origin.counters.connectionsCreated;
+    const d = origin.ready;
+    if (d === undefined) return this.#firstRequest(origin, o, opts, opened);
+    // No async layer on the way: the caller awaits undici's own promise; only a failure
+    // goes through the retry decision.
+    return d.request(o).catch((err: unknown) => this.#afterFailure(err, origin, o, opts, opened));
+  }
+
+  /** `request` while the origin's protocol is not known yet (the first connection's handshake). */
+  async #firstRequest(origin: Origin, o: Dispatcher.RequestOptions, opts: PoolRequestOptions | undefined, opened: number): Promise<Dispatcher.ResponseData> {
     try {
-      return await (origin.ready ?? (await origin.dispatcher())).request(o);
+      return await (await origin.dispatcher()).request(o);
     } catch (err) {
-      const conn = failedOn(err);
-      const signal = opts.signal as { aborted?: unknown } | null | undefined;
-      const retry = shouldRetry({
-        attempt: 1,
-        errorCode: (err as { code?: string } | null)?.code,
-        pooled: conn !== undefined && conn.seq <= opened,
-        idempotent: isIdempotent(method, opts.idempotent),
-        replayable: isReplayable(opts.body),
-        aborted: signal?.aborted === true,
-      });
-      if (!retry || this.#closed) throw err;
-      origin.counters.retries++;
-      return (origin.ready ?? (await origin.dispatcher())).request(o);
+      return this.#afterFailure(err, origin, o, opts, opened);
     }
+  }
+
+  /** Sends a failed request once more when it is the stale-connection case, else rethrows. */
+  async #afterFailure(err: unknown, origin: Origin, o: Dispatcher.RequestOptions, opts: PoolRequestOptions | undefined, opened: number): Promise<Dispatcher.ResponseData> {
+    const conn = failedOn(err);
+    const signal = opts?.signal as { aborted?: unknown } | null | undefined;
+    const retry = shouldRetry({
+      attempt: 1,
+      errorCode: (err as { code?: string } | null)?.code,
+      pooled: conn !== undefined && conn.seq <= opened,
+      idempotent: isIdempotent(o.method, opts?.idempotent),
+      replayable: isReplayable(opts?.body),
+      aborted: signal?.aborted === true,
+    });
+    if (!retry || this.#closed) throw err;
+    origin.counters.retries++;
+    return (origin.ready ?? (await origin.dispatcher())).request(o);
   }
 
   /**
