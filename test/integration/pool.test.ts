@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Pool } from "undici";
-import { Pools } from "../../src/pool/index.ts";
-import { h1Server, type CountingServer } from "../support/counting-servers.ts";
+import { Pools, type PoolRequestOptions } from "../../src/pool/index.ts";
+import { h1Server, type CountingServer, type Handler } from "../support/counting-servers.ts";
 import { okText } from "../support/pool.ts";
 import { until } from "../support/wait.ts";
 import { testPki } from "../support/tls.ts";
@@ -133,6 +133,32 @@ describe("Pools over HTTPS (HTTP/1.1)", () => {
     } finally {
       await pools.close();
       await server.close();
+    }
+  });
+
+  test("a URL requested again reuses its split, yet options and other URLs still go where they say", T, async () => {
+    const echo: Handler = (req, res) => {
+      req.resume();
+      res.end(`${req.method} ${req.url}`);
+    };
+    const a = await h1Server("http", echo);
+    const b = await h1Server("http", echo);
+    const pools = new Pools({ connections: 4 });
+    const text = async (url: string, opts?: PoolRequestOptions): Promise<string> => (await pools.request(url, opts)).body.text();
+    try {
+      const got: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        got.push(await text(`${a.url}/x?i=1`), await text(`${a.url}/x?i=1`, { method: "DELETE" }), await text(`${b.url}/y`), await text(`${a.url}/x?i=1`));
+      }
+      assert.deepEqual(got, Array<string[]>(3).fill(["GET /x?i=1", "DELETE /x?i=1", "GET /y", "GET /x?i=1"]).flat());
+      const burst = await Promise.all(Array.from({ length: 8 }, () => text(`${a.url}/x?i=1`)));
+      assert.deepEqual(burst, Array<string>(8).fill("GET /x?i=1"));
+      const s = pools.stats();
+      assert.deepEqual([s.origins[a.url]?.requests, s.origins[b.url]?.requests], [a.requests, b.requests]);
+      assert.deepEqual([a.requests, b.requests], [17, 3]);
+    } finally {
+      await pools.close();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
