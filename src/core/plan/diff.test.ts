@@ -169,6 +169,9 @@ test("deepEqual: plain config data", () => {
     [[], {}, false],
     [{ a: { b: 1 } }, { a: { b: 2 } }, false],
     [[1, [2]], [1, [2]], true],
+    [{}, 1, false], // an object is never equal to a primitive, even one with no keys
+    [[1, 2], [1, 3], false], // every element must match, not some
+    [[undefined], [], false], // arrays compare lengths, not keys
   ];
   for (const [a, b, want] of cases) {
     assert.equal(deepEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);

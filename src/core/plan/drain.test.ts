@@ -29,6 +29,18 @@ test("spreadCloses: the JSDoc example, determinism, one close per slot", () => {
   }
 });
 
+test("spreadCloses: one draw per swap, then one per slot, in that order; the input is left as it was", () => {
+  // Fisher–Yates over 2 ids takes one draw (j for i = 1), then each slot one: a draw
+  // taken for a needless i = 0 swap would shift every time after it.
+  const draws = [0, 0.25, 0.75, 0.5];
+  const input = ["a", "b"];
+  assert.deepEqual(spreadCloses(input, 0, 1000, () => draws.shift()!), [
+    { id: "b", at: 125 },
+    { id: "a", at: 875 },
+  ]);
+  assert.deepEqual(input, ["a", "b"], "the caller's ids are not shuffled in place");
+});
+
 test("spreadCloses: the order is shuffled, not the input order", () => {
   const plan = spreadCloses(ids(1000), 0, 10_000, mulberry32(2));
   const firstHundred = plan.slice(0, 100).map((c) => c.id);
@@ -94,6 +106,26 @@ test("CloseSchedule: due pops what is due, in order, once", () => {
   assert.equal(s.size, 0);
   assert.equal(s.nextAt, undefined);
   assert.deepEqual(s.due(2000), []);
+});
+
+test("CloseSchedule: sorts a descending plan, and keeps its own copy of what it is given", () => {
+  const descending = [
+    { id: "b", at: 200 },
+    { id: "a", at: 100 },
+  ];
+  const s = new CloseSchedule(descending);
+  assert.deepEqual(descending.map((c) => c.id), ["b", "a"], "the caller's array is not sorted in place");
+  assert.deepEqual(s.due(150), ["a"]);
+  assert.deepEqual(s.due(200), ["b"]);
+
+  const sorted = [
+    { id: "x", at: 10 },
+    { id: "y", at: 20 },
+  ];
+  const t = new CloseSchedule(sorted);
+  sorted.length = 0; // the caller reuses its array
+  assert.equal(t.size, 2);
+  assert.deepEqual(t.due(20), ["x", "y"]);
 });
 
 test("CloseSchedule: a coarse timer over a real drain plan closes every tunnel exactly once", () => {

@@ -43,6 +43,9 @@ test("planRebalance / isBalanced: table", () => {
     { name: "tiny: 3 / 0 moves one (2 / 1 is as even as it gets)", servers: [s("a", 3), s("b", 0)], balanced: false, want: { a: 1 } },
     { name: "tiny: 1 / 0 moves nothing (it would only flip)", servers: [s("a", 1), s("b", 0)], balanced: false, want: {} },
     { name: "weight 0 and available: all of its tunnels are excess", servers: [s("a", 10, 0), s("b", 10)], balanced: false, want: { a: 10 } },
+    { name: "an unavailable server does not stop the plan of the others", servers: [s("a", 450), s("b", 450), s("c", 0), s("d", 5, 1, false)], balanced: false, want: { a: 120, b: 120 } },
+    // shares 250 / 125 / 125; load per weight: a 150, b 200: b gives first, a never reaches b's level here
+    { name: "a budget goes by load per weight, not by count", servers: [s("a", 300, 2), s("b", 200), s("c", 0)], budget: 10, balanced: false, want: { b: 10 } },
     { name: "zero budget", servers: [s("a", 450), s("b", 450), s("c", 0)], budget: 0, balanced: false, want: {} },
   ];
   for (const c of cases) {
@@ -187,8 +190,8 @@ test("Rebalancer: the rate limit is a sliding window, fractional rates included"
   const r = new Rebalancer({ maxSkew: 1.25, rate: 20 });
   assert.deepEqual(r.plan([s("a", 300), s("b", 300)], 0), []);
   assert.equal(r.plan(out, 1).reduce((sum, p) => sum + p.count, 0), 20);
-  assert.throws(() => new Rebalancer({ maxSkew: 1, rate: 20 }), RangeError);
-  assert.throws(() => new Rebalancer({ maxSkew: 1.25, rate: 0 }), RangeError);
+  assert.throws(() => new Rebalancer({ maxSkew: 1, rate: 20 }), { name: "RangeError", message: "maxSkew must be > 1, got 1" });
+  assert.throws(() => new Rebalancer({ maxSkew: 1.25, rate: 0 }), { name: "RangeError", message: "rate must be a positive number, got 0" });
 });
 
 test("newestFirst: newest first, ties in input order", () => {

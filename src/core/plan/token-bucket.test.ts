@@ -10,7 +10,7 @@ test("TokenBucket: scripted sequences under a virtual clock", () => {
       name: "starts full, empties, refills one token per 1/rate",
       rate: 10,
       burst: 2,
-      steps: [[0, "take", true], [0, "take", true], [0, "take", false], [0, "retry", 100], [99, "take", false], [99, "retry", 1], [100, "take", true], [100, "take", false]],
+      steps: [[0, "retry", 0], [0, "take", true], [0, "retry", 0], [0, "take", true], [0, "take", false], [0, "retry", 100], [99, "take", false], [99, "retry", 1], [100, "take", true], [100, "take", false]],
     },
     {
       name: "refill caps at burst",
@@ -84,6 +84,9 @@ test("TokenBucket: rejects a rate or burst it cannot honour", () => {
   for (const [rate, burst] of [[0, 1], [-1, 1], [NaN, 1], [Infinity, 1], [1, 0], [1, 1.5]]) {
     assert.throws(() => new TokenBucket(rate!, burst!, 0), RangeError, `${rate}/${burst}`);
   }
+  // The message names the setting and the value it got.
+  assert.throws(() => new TokenBucket(-1, 1, 0), { message: "rate must be a positive number, got -1" });
+  assert.throws(() => new TokenBucket(1, 1.5, 0), { message: "burst must be an integer ≥ 1, got 1.5" });
 });
 
 test("jitteredRetryAfter: uniform over [ms, 2ms), seconds rounded up and at least 1", () => {
@@ -98,7 +101,7 @@ test("jitteredRetryAfter: uniform over [ms, 2ms), seconds rounded up and at leas
     [30_000, 0.25, { ms: 37_500, seconds: 38 }],
   ];
   for (const [ms, r, want] of cases) assert.deepEqual(jitteredRetryAfter(ms, () => r), want, `${ms} @ ${r}`);
-  assert.throws(() => jitteredRetryAfter(Infinity, () => 0), RangeError);
+  assert.throws(() => jitteredRetryAfter(Infinity, () => 0), { name: "RangeError", message: "a retry hint needs a finite delay, got Infinity" });
 
   // 10,000 refused clients told "1 s": no one early, none as late as 2 s, and no 100 ms
   // bucket holds more than 10% + 1.5 points of them.
