@@ -87,6 +87,7 @@ describe("HealthChecker", () => {
     await clock.advance(1);
     assert.equal(signal?.aborted, true);
     assert.equal((signal?.reason as DOMException).name, "TimeoutError");
+    assert.equal((signal?.reason as DOMException).message, "timeout after 200ms");
     assert.deepEqual(checker.history(s), [{ at: 0, ok: false, latencyMs: 200, reason: "timeout after 200ms", weight: undefined }]);
     assert.equal(s.health.fails, 1);
     checker.stop();
@@ -138,7 +139,8 @@ describe("HealthChecker", () => {
     const s = server("a");
     checker.add(s);
     await clock.advance(2000);
-    assert.deepEqual(checker.history(s).map((r) => [r.ok, r.reason]), [[false, "probe error: boom"], [false, "probe error: bang"]]);
+    // Both failed at once: the latency is the time since the check started, 0 here.
+    assert.deepEqual(checker.history(s).map((r) => [r.ok, r.reason, r.latencyMs]), [[false, "probe error: boom", 0], [false, "probe error: bang", 0]]);
     checker.stop();
   });
 
@@ -152,6 +154,41 @@ describe("HealthChecker", () => {
     assert.deepEqual(checker.history(s).map((r) => r.reason), ["#3", "#4", "#5"]);
     assert.deepEqual(checker.history(server("other")), []);
     checker.stop();
+  });
+
+  it("history() is a copy, before and after the ring wraps", async () => {
+    const clock = new FakeClock();
+    let n = 0;
+    const checker = new HealthChecker({ config: { ...cfg, jitter: 0 }, probe: async () => ({ ...pass, reason: `#${++n}` }), clock, historySize: 3 });
+    const s = server("a");
+    checker.add(s);
+    await clock.advance(1000); // 1 result: the ring is not full
+    checker.history(s).length = 0;
+    assert.deepEqual(checker.history(s).map((r) => r.reason), ["#1"]);
+    await clock.advance(3000); // 4 results: wrapped
+    checker.history(s).reverse();
+    assert.deepEqual(checker.history(s).map((r) => r.reason), ["#2", "#3", "#4"]);
+    checker.stop();
+  });
+
+  it("applies transitions without an onTransition callback", async () => {
+    // Probes that never answer: each check ends at its timeout, inside the clock's timer.
+    const clock = new FakeClock();
+    const checker = new HealthChecker({ config: cfg, probe: () => new Promise<ProbeResult>(() => {}), clock });
+    const s = server("a");
+    checker.add(s);
+    await clock.advance(5000);
+    assert.equal(state(s.health, clock.now()), "down");
+    checker.stop();
+  });
+
+  it("refuses an interval that is not positive", () => {
+    for (const interval of [0, -1, Number.NaN]) {
+      assert.throws(() => new HealthChecker({ config: { ...cfg, interval }, probe: async () => pass, clock: new FakeClock() }), {
+        name: "RangeError",
+        message: `interval must be > 0, got ${interval}`,
+      });
+    }
   });
 
   it("stop() cancels timers and aborts probes in flight; late results are ignored", async () => {

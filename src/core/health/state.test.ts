@@ -140,6 +140,31 @@ describe("passive ejection", () => {
     assert.equal(fail([rec], rec, cfg, 1000, 2), false, "the streak restarts after an ejection");
   });
 
+  it("failures while ejected neither count towards the next ejection nor extend this one", () => {
+    // Two servers under a 100% cap, so only the straggler rule keeps rec's ejection as it is.
+    const cfg = passive();
+    const rec = createHealthRecord(0, { warm: true });
+    const backend = [rec, createHealthRecord(0, { warm: true })];
+    assert.equal(fail(backend, rec, cfg, 0, 3), true);
+    assert.equal(fail(backend, rec, cfg, 500, 3), false);
+    assert.equal(rec.ejectedUntil, 1000);
+    assert.equal(rec.failures, 0);
+  });
+
+  it("ejectTime 0 (which the config refuses) ejects for no time and keeps the record finite", () => {
+    // Decay divides by ejectTime: without its guard a second ejection at the same instant
+    // would compute 0 / 0 and leave NaN in the record.
+    const cfg = passive({ ejectTime: 0 });
+    const rec = createHealthRecord(0, { warm: true });
+    const backend = [rec, createHealthRecord(0, { warm: true })];
+    for (let i = 0; i < 2; i++) {
+      assert.equal(fail(backend, rec, cfg, 0, 3), true, `ejection ${i + 1}`);
+      assert.equal(rec.ejectedUntil, 0);
+      assert.equal(rec.ejections, i + 1, "no decay without an ejectTime to count in");
+      assert.equal(isAvailable(rec, 0), true);
+    }
+  });
+
   const capCases: { name: string; servers: number; percent: number; ejectable: number }[] = [
     { name: "4 servers, 50%", servers: 4, percent: 50, ejectable: 2 },
     { name: "3 servers, 50%", servers: 3, percent: 50, ejectable: 1 },
@@ -248,8 +273,51 @@ describe("slow start", () => {
     it(`the ramp restarts when ${r.name}`, () => {
       const rec = createHealthRecord(0, { warm: true });
       const from = r.setup(rec);
+      assert.equal(effectiveWeight(rec, 10, 10_000, from), 0.1, "the floor at the very instant");
       assert.equal(effectiveWeight(rec, 10, 10_000, from + 2500), 2.5);
       assert.equal(effectiveWeight(rec, 10, 10_000, from + 10_000), 10);
+    });
+  }
+});
+
+describe("the weight reported while a server is out", () => {
+  // The metrics and the dashboard show `effectiveWeight` for every server. While a server
+  // is out, the ramp has not restarted: it shows the weight it had (here its full 10,
+  // a warm server), and the ramp starts over from the moment it is back.
+  const t = { rise: 1, fall: 1 };
+  const cases: { name: string; setup: (rec: HealthRecord) => void; out: number; comeBack?: (rec: HealthRecord) => void; back: number }[] = [
+    { name: "during a timed ejection", setup: (rec) => void fail([rec, createHealthRecord(0)], rec, passive(), 100, 3), out: 600, back: 1100 },
+    {
+      name: "checks back up during a timed ejection",
+      setup: (rec) => {
+        recordCheck(rec, false, undefined, t, 50);
+        fail([rec, createHealthRecord(0)], rec, passive(), 100, 3); // ejected until 1100
+        recordCheck(rec, true, undefined, t, 500);
+      },
+      out: 600,
+      back: 1100,
+    },
+    {
+      name: "enabled while the checks still fail",
+      setup: (rec) => {
+        recordCheck(rec, false, undefined, t, 50);
+        maintenance(rec, 100);
+        enable(rec, 300);
+      },
+      out: 400,
+      comeBack: (rec) => void recordCheck(rec, true, undefined, t, 2000),
+      back: 2000,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const rec = createHealthRecord(0, { warm: true });
+      c.setup(rec);
+      assert.equal(isAvailable(rec, c.out), false);
+      assert.equal(effectiveWeight(rec, 10, 10_000, c.out), 10, "while out");
+      c.comeBack?.(rec);
+      assert.equal(isAvailable(rec, c.back), true);
+      assert.equal(effectiveWeight(rec, 10, 10_000, c.back + 2500), 2.5, "ramping again once back");
     });
   }
 });
@@ -283,6 +351,7 @@ describe("agent and admin weight", () => {
     assert.equal(setWeight(rec, undefined), true);
     assert.equal(setWeight(rec, undefined), false);
     for (const bad of [-1, 257, 2.5, Number.NaN]) assert.throws(() => setWeight(rec, bad), RangeError);
+    assert.throws(() => setWeight(rec, 300), { message: "weight must be an integer in 0..256, got 300" });
   });
 
   it("the ramp scales the agent weight", () => {
