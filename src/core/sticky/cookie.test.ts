@@ -88,10 +88,59 @@ test("cookie codec: the token cache stays correct past its bound", () => {
   assert.equal(codec.decode("churn", first, ["s1", "s0"]), "s0");
 });
 
+test("cookie codec: the token is base64url(1 ‖ the MAC's first 16 bytes), the MAC over 1 ‖ u32be(len backend) ‖ backend ‖ server", () => {
+  // Written from the format in cookie.ts's header, with Node's own base64url.
+  for (const [backend, server] of [["api", "api1"], ["a", "bc"], ["ünï", "s/1"]] as const) {
+    const b = Buffer.from(backend);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    const digest = createHmac("sha256", key).update(Buffer.concat([Buffer.from([1]), len, b, Buffer.from(server)])).digest();
+    const want = Buffer.concat([Buffer.from([1]), digest.subarray(0, 16)]).toString("base64url");
+    assert.equal(codec.encode(backend, server), want, `${backend}/${server}`);
+  }
+});
+
+test("cookie codec: one MAC per (backend, server), cached up to 4096 tokens, then started over", () => {
+  let macs = 0;
+  const counting: Mac = (k, d) => (macs++, mac(k, d));
+  const c = createCookieCodec({ key, mac: counting });
+  c.encode("api", "a");
+  c.encode("api", "b");
+  c.encode("web", "a");
+  c.encode("api", "a");
+  c.decode("api", c.encode("api", "b"), ["a", "b"]);
+  assert.equal(macs, 3, "each token computed once");
+  for (let i = 0; i < 4093; i++) c.encode("churn", `s${i}`); // 4096 cached: full
+  assert.equal(macs, 4096);
+  c.encode("api", "a");
+  assert.equal(macs, 4096, "a full cache still answers");
+  c.encode("churn", "one more"); // the 4097th: the cache starts over with it
+  c.encode("api", "a");
+  assert.equal(macs, 4098, "the old tokens are computed again");
+});
+
+test("cookie codec: keeps its own copy of the key", () => {
+  const k = new TextEncoder().encode("a key the caller reuses");
+  const c = createCookieCodec({ key: k, mac });
+  const before = c.encode("api", "api1");
+  k.fill(0);
+  const fresh = createCookieCodec({ key: new TextEncoder().encode("a key the caller reuses"), mac });
+  assert.equal(fresh.encode("api", "api1"), before);
+  assert.equal(c.encode("api", "api2"), fresh.encode("api", "api2"), "a token first computed after the caller's change");
+});
+
+test("cookie codec: the first of two servers with one name", () => {
+  const v = codec.encode("api", "api1");
+  assert.equal(codec.indexOf("api", v, ["api1", { name: "api1" }]), 0);
+  assert.equal(codec.indexOf("api", v, ["api0", "api1", "api1"]), 1);
+});
+
 test("cookie codec: bad key or MAC fail loudly at build/encode time", () => {
-  assert.throws(() => createCookieCodec({ key: new Uint8Array(0), mac }), RangeError);
-  const short = createCookieCodec({ key, mac: () => new Uint8Array(8) });
-  assert.throws(() => short.encode("api", "api1"), RangeError);
+  assert.throws(() => createCookieCodec({ key: new Uint8Array(0), mac }), { name: "RangeError", message: "sticky cookie key must not be empty" });
+  const short = createCookieCodec({ key, mac: () => new Uint8Array(15) });
+  assert.throws(() => short.encode("api", "api1"), { name: "RangeError", message: "sticky cookie MAC must return at least 16 bytes, got 15" });
+  const exact = createCookieCodec({ key, mac: (k, d) => mac(k, d).subarray(0, 16) });
+  assert.equal(exact.encode("api", "api1"), codec.encode("api", "api1"), "16 bytes are enough");
 });
 
 test("setCookieHeader: attributes with and without TLS", () => {
@@ -125,6 +174,10 @@ test("setCookieHeader: refuses names and values that would break the header", ()
   for (const [name, value] of cases) {
     assert.throws(() => setCookieHeader(name, value, { ttlMs: 1000, secure: false }), TypeError, `${name}=${value}`);
   }
+  assert.throws(() => setCookieHeader("a b", "v", { ttlMs: 0, secure: false }), { message: 'invalid cookie name "a b"' });
+  assert.throws(() => setCookieHeader("HF_SRV", "a\\b", { ttlMs: 0, secure: false }), { message: 'invalid cookie value for "HF_SRV"' });
+  // The edges of RFC 6265 cookie-octet are allowed: ! (0x21) and ~ (0x7e).
+  assert.equal(setCookieHeader("HF_SRV", "!a~", { ttlMs: 0, secure: false }), "HF_SRV=!a~; Path=/; HttpOnly; SameSite=Lax");
 });
 
 test("readCookie: real-world Cookie headers", () => {
@@ -154,6 +207,11 @@ test("readCookie: real-world Cookie headers", () => {
     [";;;", "HF_SRV", undefined],
     ["=abc; HF_SRV=x", "HF_SRV", "x"],
     ["HF_SRV=x", "", undefined],
+    ["=x", "", undefined], // an empty name finds nothing, not the nameless pair
+    [";HF_SRV=abc", "HF_SRV", "abc"], // an empty first pair
+    ['HF_SRV=""', "HF_SRV", ""], // two quotes: an empty quoted value
+    ['HF_SRV=ab"', "HF_SRV", 'ab"'], // quotes are stripped only as a pair
+    ['HF_SRV="ab', "HF_SRV", '"ab'],
     ["__Host-sid=1; __Secure-id=2", "__Secure-id", "2"],
   ];
   for (const [header, name, expected] of cases) {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import type { PickContext, ServerView } from "../balance/types.ts";
-import { createCookieCodec, readCookie } from "./cookie.ts";
+import { createCookieCodec, readCookie, type CookieCodec } from "./cookie.ts";
 import { MemoryStickyStore } from "./store.ts";
 import type { StickyStore } from "./store.ts";
 import { CookieSticky, SourceSticky } from "./sticky.ts";
@@ -104,6 +104,42 @@ test("cookie sticky: re-issued headers are reused, bad cookie names fail at buil
   assert.equal(h1, h2);
   assert.equal(sticky.cookieName, "HF_SRV");
   assert.throws(() => new CookieSticky({ backend: "api", cookie: "bad name", ttlMs: 1000, secure: false, codec, fallback }), TypeError);
+});
+
+test("cookie sticky: no lookup without a cookie; one encode per server for its Set-Cookie, up to 1024 servers", () => {
+  const calls = { indexOf: 0, encode: 0 };
+  const counting: CookieCodec = {
+    encode: (b, s) => (calls.encode++, codec.encode(b, s)),
+    decode: (b, v, l) => codec.decode(b, v, l),
+    indexOf: (b, v, l) => (calls.indexOf++, codec.indexOf(b, v, l)),
+  };
+  const sticky = new CookieSticky({ backend: "api", cookie: "HF_SRV", ttlMs: 1000, secure: false, codec: counting, fallback: firstUp() });
+  const list = servers("a+ b+");
+  sticky.pick(list, undefined, ctx);
+  sticky.pick(list, "", ctx);
+  assert.equal(calls.indexOf, 0, "an absent or empty cookie is not compared with any token");
+  sticky.pick(list, "junk", ctx);
+  assert.equal(calls.indexOf, 1);
+  assert.equal(calls.encode, 1, "three re-issues for a: one encode");
+  // 1025 servers re-issued in turn: the header cache, full at 1024 (a and s0..s1022),
+  // starts over at s1023, so the first server's header is built again.
+  const many = Array.from({ length: 1025 }, (_, i) => ({ index: i, name: `s${i}`, available: true, weight: 1, active: 0 }));
+  for (const s of many) sticky.pick([s], undefined, ctx);
+  assert.equal(calls.encode, 1026);
+  sticky.pick([many[1024]!], undefined, ctx);
+  sticky.pick([many[1023]!], undefined, ctx);
+  assert.equal(calls.encode, 1026, "the two built since the cache started over are still cached");
+  sticky.pick([many[0]!], undefined, ctx);
+  assert.equal(calls.encode, 1027, "the first one was dropped with the rest");
+});
+
+test("cookie and source sticky: nothing available is exactly { server: undefined, setCookie: undefined }", () => {
+  const none = { server: undefined, setCookie: undefined };
+  const cookie = new CookieSticky({ backend: "api", cookie: "HF_SRV", ttlMs: 1000, secure: false, codec, fallback: firstUp() });
+  assert.deepStrictEqual(cookie.pick(servers("a- b-"), undefined, ctx), none);
+  const source = new SourceSticky({ store: new MemoryStickyStore({ ttlMs: 1000, maxEntries: 10 }), fallback: firstUp() });
+  assert.deepStrictEqual(source.pick(servers("a- b-"), "192.0.2.1", ctx), none);
+  assert.deepStrictEqual(source.pick(servers("a- b-"), "", ctx), none);
 });
 
 test("source sticky: decision table", () => {

@@ -64,6 +64,18 @@ const cases: { name: string; ttlMs: number; maxEntries: number; ops: Op[] }[] = 
     ops: [["set", "a", "s1", 0], ["set", "b", "s2", 1], ["set", "a", "s3", 2], ["set", "c", "s4", 3], ["get", "b", 4, undefined], ["get", "a", 4, "s3"]],
   },
   {
+    name: "room left: an overwrite still makes the key most recent",
+    ttlMs: 10_000,
+    maxEntries: 3,
+    ops: [["set", "a", "s1", 0], ["set", "b", "s2", 1], ["set", "a", "s3", 2], ["set", "c", "s4", 3], ["set", "d", "s5", 4], ["get", "b", 5, undefined], ["get", "a", 5, "s3"]],
+  },
+  {
+    name: "set drops an entry expiring at that very instant",
+    ttlMs: 100,
+    maxEntries: 10,
+    ops: [["set", "a", "s1", 0], ["set", "b", "s2", 100], ["size", 1]],
+  },
+  {
     name: "maxEntries 1",
     ttlMs: 10_000,
     maxEntries: 1,
@@ -138,4 +150,6 @@ test("sticky table: invalid options are refused", () => {
     { ttlMs: 1000, maxEntries: NaN },
   ];
   for (const opts of bad) assert.throws(() => new StickyTable(opts), RangeError, JSON.stringify(opts));
+  assert.throws(() => new StickyTable({ ttlMs: 0, maxEntries: 1 }), { message: "sticky table ttlMs must be > 0, got 0" });
+  assert.throws(() => new StickyTable({ ttlMs: 1, maxEntries: 0 }), { message: "sticky table maxEntries must be an integer >= 1, got 0" });
 });
