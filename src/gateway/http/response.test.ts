@@ -77,6 +77,8 @@ describe("classifyRequest", () => {
     [["GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: websocket"], true, { upgrade: true, websocket: true }],
     [["GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: foo/2", "Sec-WebSocket-Key: abc=="], true, { upgrade: true }],
     [["GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: h2c"], true, {}], // h2c is never tunnelled (see head.ts)
+    [["GET / HTTP/1.1", "Host: a", "Upgrade: websocket", "Sec-WebSocket-Key: abc=="], true, {}], // no Connection: upgrade: not a switch, not a WebSocket
+    [["GET / HTTP/1.1", "Sec-WebSocket-Key: abc==", "Host: a", "Connection: upgrade", "Upgrade: websocket"], true, { upgrade: true, websocket: true, wsKey: "abc==" }], // the key as the first header line
   ];
   for (const [lines, wantsKey, diff] of cases) {
     test(`${lines.join(" | ")}${wantsKey ? " (key wanted)" : ""}`, () => {
