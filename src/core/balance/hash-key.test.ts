@@ -23,6 +23,10 @@ test("extractHashKey: table", () => {
     ["path absolute-form, no path", { kind: "path" }, req("https://example.com"), "/"],
     ["path absolute-form, query only", { kind: "path" }, req("http://example.com?x=1"), "/"],
     ["path asterisk-form", { kind: "path" }, req("*"), "*"],
+    ["path: a URL in the query is not the target's", { kind: "path" }, req("/r?u=http://x/y"), "/r"],
+    ["path absolute-form without a query", { kind: "path" }, req("http://example.com/a/b"), "/a/b"],
+    ["path: no scheme before ://", { kind: "path" }, req("://x/y"), "://x/y"],
+    ["path: only a query", { kind: "path" }, req("?x=1"), undefined],
     ["path empty target (L4)", { kind: "path" }, req(""), undefined],
 
     ["query", { kind: "query", name: "room" }, req("/ws?room=42"), "42"],
@@ -41,6 +45,12 @@ test("extractHashKey: table", () => {
     ["query flag without =", { kind: "query", name: "room" }, req("/ws?room&x=1"), undefined],
     ["query last, trailing &", { kind: "query", name: "room" }, req("/ws?x=1&room=5&"), "5"],
     ["query name in path is ignored", { kind: "query", name: "room" }, req("/room=3?x=1"), undefined],
+    ["query: & in a path without a query", { kind: "query", name: "room" }, req("/a&room=3"), undefined],
+    ["query: the query starts the target", { kind: "query", name: "room" }, req("?room=1"), "1"],
+    ["query: another name of the same length", { kind: "query", name: "room" }, req("/?abcd=zz"), undefined],
+    ["query flag first, then a value: the first wins", { kind: "query", name: "room" }, req("/ws?room&room=5"), undefined],
+    ["query escape at the start", { kind: "query", name: "u" }, req("/?u=%41b"), "Ab"],
+    ["query + at the start", { kind: "query", name: "u" }, req("/?u=+b"), " b"],
 
     ["header", { kind: "header", name: "x-user" }, req("/", { "x-user": "alice" }), "alice"],
     ["header missing", { kind: "header", name: "x-user" }, req("/"), undefined],

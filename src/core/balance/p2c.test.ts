@@ -16,6 +16,7 @@ describe("p2c: the less loaded of two weighted draws", () => {
     { draws: [0.6, 0], active: [0, 0, 0], expected: "b" }, // tie: first drawn
     { draws: [0.9, 0.1], active: [2, 1, 0], expected: "c" }, // c vs a
     { draws: [0.1, 0.4], active: [2, 1, 9], expected: "a" }, // a vs b: 2/2 = 1/1, first drawn
+    { draws: [0.9, 0.1], active: [1, 0, 2], expected: "a" }, // c vs a: 1/2 < 2/1, the weight of each divides its own load
   ];
   for (const { draws, active, expected } of cases) {
     it(`draws ${draws.join(",")}, active ${active.join(",")} → ${expected}`, () => {
@@ -30,6 +31,15 @@ describe("p2c: the less loaded of two weighted draws", () => {
     const servers = makeServers([1, 0, 1]);
     servers[0]!.available = false;
     assert.equal(p2c().pick(servers, pickCtx(undefined, 0, () => assert.fail("no draw")))?.name, "c");
+  });
+
+  it("one usable server left after a pick of two: it, not the second of the last pair", () => {
+    const b = p2c();
+    const servers = makeServers([1, 1]);
+    servers[0]!.active = 3;
+    assert.equal(b.pick(servers, pickCtx(undefined, 0, () => 0))?.name, "b"); // a vs b
+    servers[1]!.available = false;
+    assert.equal(b.pick(servers, pickCtx(undefined, 0, () => 0))?.name, "a");
   });
 
   it("sends clearly fewer requests to a server whose requests last 10× longer", () => {
