@@ -108,8 +108,8 @@ export function strykerConfig(name: string, mod: MutationModule, only: string[] 
     // Node strips the types; a mutant that does not type-check still runs.
     checkers: [],
     disableTypeChecks: true,
-    // Two cores, shared: one test file per core.
-    concurrency: 2,
+    // Two cores: one test file per core. MUTATE_CONCURRENCY=1 when two runs share them.
+    concurrency: concurrency(),
     timeoutMS: mod.timeoutMS ?? 10_000,
     timeoutFactor: 2,
     ignorePatterns: ["dist", "bench/results", ".holdfast", ".cache", "reports", "docs", ".stryker-tmp"],
@@ -123,6 +123,15 @@ export function strykerConfig(name: string, mod: MutationModule, only: string[] 
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
   };
+}
+
+/** Stryker's concurrency: `MUTATE_CONCURRENCY` (a positive integer) or 2. */
+export function concurrency(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MUTATE_CONCURRENCY;
+  if (raw === undefined || raw === "") return 2;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`MUTATE_CONCURRENCY must be a positive integer, got "${raw}"`);
+  return n;
 }
 
 function usage(): string {
