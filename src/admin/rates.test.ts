@@ -46,7 +46,9 @@ test("RateTracker: req/s per interval, error rate and percentiles over the windo
   let v = rates.view(s);
   assert.equal(v.rps, 20);
   assert.equal(v.errorRate, 0.1);
-  assert.ok(v.p50Ms !== null && v.p50Ms > 1 && v.p50Ms <= 2.5, `p50 ${v.p50Ms}`);
+  // all 20 in the (1 ms, 2.5 ms] bucket: interpolated at 50% and 99% of its width
+  assert.ok(v.p50Ms !== null && Math.abs(v.p50Ms - 1.75) < 1e-9, `p50 ${v.p50Ms}`);
+  assert.ok(v.p99Ms !== null && Math.abs(v.p99Ms - 2.485) < 1e-9, `p99 ${v.p99Ms}`);
   assert.deepEqual(v.history, [20]);
   // a half-second interval with 5 requests is 10 req/s
   for (let i = 0; i < 5; i++) s.stats.requests++;

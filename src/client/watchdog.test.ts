@@ -35,6 +35,7 @@ for (const c of cases) {
     for (const f of c.frames) {
       t.advance(f - t.now());
       dog.seen();
+      assert.ok(t.pending <= 1, `at most one timer armed (at ${t.now()}: ${t.pending})`);
     }
     const until = c.fired !== null && c.fired[0] > c.until ? c.fired[0] : c.until;
     t.advance(until - t.now());

@@ -18,6 +18,8 @@ import { loadConfig } from "./load.ts";
  * (YAML's own syntax: anchors, aliases, merge keys, tags, flow collections, documents).
  *   FUZZ_SEED=123          replay a run (printed with every failure)
  *   FUZZ_CONFIG=50000      more documents (default 250: about 3 s on our VMs)
+ * A document that sends the loader into a loop still fails, at the test timeout; how fast it
+ * loads is the bench's business, not a test's.
  */
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const DOCS = Number(process.env.FUZZ_CONFIG ?? 250);
@@ -158,7 +160,7 @@ function randomEnv(random: Random): Record<string, string> {
   return env;
 }
 
-test("config fuzz: random YAML loads or gets issues with paths, never a throw, in bounded time", () => {
+test("config fuzz: random YAML loads or gets issues with paths, never a throw", () => {
   const random = mulberry32(SEED);
   let valid = 0;
   for (let n = 0; n < DOCS; n++) {
@@ -166,14 +168,12 @@ test("config fuzz: random YAML loads or gets issues with paths, never a throw, i
     const env = randomEnv(random);
     const readable = (p: string): string | undefined => (p.length % 3 === 0 ? "no such file" : undefined);
     const ctx = `document ${n}, replay: FUZZ_SEED=${SEED}\n${text.slice(0, 2000)}`;
-    const t0 = performance.now();
     let r: ReturnType<typeof loadConfig>;
     try {
       r = loadConfig(text, { env, baseDir: "/etc/holdfast", readable });
     } catch (e) {
       assert.fail(`loadConfig threw ${(e as Error).stack}\n${ctx}`);
     }
-    assert.ok(performance.now() - t0 < 2000, `took ${Math.round(performance.now() - t0)} ms: ${ctx}`);
     if (r.ok) {
       valid++;
       assert.ok(r.config.listeners.length > 0 && Object.keys(r.config.backends).length > 0, ctx);

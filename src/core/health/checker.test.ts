@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { setImmediate as flush } from "node:timers/promises";
+import { setImmediate as flush, setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "../../control/clock.ts";
 import { HealthChecker, type CheckedServer, type Clock } from "./checker.ts";
 import { createHealthRecord, recordFailure, state } from "./state.ts";
@@ -230,16 +230,22 @@ describe("HealthChecker", () => {
     assert.equal(checker.remove(a), true);
     assert.equal(checker.remove(a), false);
     await clock.advance(3000);
-    assert.ok(seen.length >= 2 && seen.every((p) => p === "2"));
+    assert.deepEqual(seen, ["2", "2", "2"], "b at 500, 1500 and 2500 ms; a never");
     checker.stop();
   });
 
-  it("runs on the real clock and leaves nothing behind after stop()", async () => {
+  it("runs on the real clock and checks nothing more after stop()", async () => {
     let checks = 0;
     const checker = new HealthChecker({ config: { ...cfg, interval: 10, timeout: 5 }, probe: async () => (checks++, pass), clock: systemClock });
     checker.add(server("a"));
-    await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; checks < 3; waited += 10) {
+      assert.ok(waited < 10_000, `only ${checks} checks in 10 s at a 10 ms interval`);
+      await sleep(10);
+    }
     checker.stop();
-    assert.ok(checks >= 3, `${checks} checks`);
+    const atStop = checks;
+    await sleep(100); // ten intervals
+    assert.equal(checks, atStop, "a check after stop()");
+    assert.equal(checker.size, 0);
   });
 });

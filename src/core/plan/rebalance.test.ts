@@ -168,7 +168,10 @@ test("Rebalancer: random placement still converges, with ~3× the closes the new
 test("Rebalancer: a placement that sends tunnels back defeats it, but only at the rate", () => {
   const back: Place = (servers) => servers[0]!;
   const r = simulate({ counts: [900, 0], place: back, reconnectDelay: 100, seconds: 10 });
-  assert.ok(r.closes.length <= 20 * 11);
+  assert.ok(!isBalanced(r.views, 1.25), `never balanced: ${r.counts}`);
+  assert.deepEqual([r.counts[0]! + r.inFlight, r.counts[1]], [900, 0], "every closed tunnel came back to s0 (the last 20 still on their way)");
+  // 20 closes at 0, 1000, ..., 10000 ms: the full budget every second, never more
+  assert.equal(r.closes.length, 20 * 11);
   assert.ok(maxInWindow(r.closes, 1000) <= 20);
 });
 

