@@ -32,6 +32,11 @@ export interface MutationModule {
   tests: string[];
   /** Per-mutant timeout slack in ms on top of twice the file's own time. */
   timeoutMS?: number;
+  /**
+   * Environment defaults for the test files (the caller's environment wins): a fixed
+   * `FUZZ_SEED` makes a run with fuzz tests reproducible.
+   */
+  env?: Record<string, string>;
 }
 
 const NOT_SOURCE = ["!**/*.test.ts", "!**/*.kit.ts"];
@@ -75,6 +80,21 @@ export const MODULES: Record<string, MutationModule> = {
       "test/integration/vtc.test.ts",
     ],
     timeoutMS: 30_000,
+  },
+  codec: {
+    about: "the HTTP/1 codec, bytes in, offsets out (src/codec/http1; fuzz tests on a fixed seed)",
+    mutate: ["src/codec/http1/*.ts"],
+    // The table tests first: a killed mutant stops at the first failing file.
+    tests: [
+      "src/codec/http1/head.test.ts",
+      "src/codec/http1/body.test.ts",
+      "src/codec/http1/dechunk.test.ts",
+      "src/codec/http1/write.test.ts",
+      "src/codec/http1/head.differential.test.ts",
+      "src/codec/http1/head.fuzz.test.ts",
+    ],
+    // 20k mutated heads instead of 200k: the fuzz file runs for every surviving mutant.
+    env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "20000" },
   },
   tunnel: {
     about: "WebSocket and upgrade tunnels (src/gateway/tunnel)",
@@ -153,7 +173,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const file = join(dir, `stryker.${name}.json`);
   writeFileSync(file, JSON.stringify(strykerConfig(name, mod, only, incremental), null, 2));
   // The tap runner spawns `node` from PATH: make it this Node (24), not the system's.
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+  const env = { ...mod.env, ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
   const cli = join(ROOT, "node_modules/@stryker-mutator/core/bin/stryker.js");
   const run = spawnSync(process.execPath, [cli, "run", file], { cwd: ROOT, stdio: "inherit", env });
   process.exit(run.status ?? 1);
