@@ -57,11 +57,14 @@ test("bytes after the ClientHello (early data, the next records) change nothing"
 });
 
 test("hand-made hellos: no extensions, a trailing dot, no SNI; malformed ones are refused", () => {
-  assert.ok(peek(buildClientHello(undefined)) > 0);
+  const bare = buildClientHello(undefined);
+  assert.equal(peek(bare), bare.length);
   assert.equal(h.serverName, undefined);
-  assert.ok(peek(buildClientHello([ext(0, sniData([[0, "Db.Example.Com."]]))])) > 0);
+  const dotted = buildClientHello([ext(0, sniData([[0, "Db.Example.Com."]]))]);
+  assert.equal(peek(dotted), dotted.length);
   assert.equal(h.serverName, "db.example.com");
-  assert.ok(peek(buildClientHello([ext(0, sniData([[1, "ignored"], [0, "x.y"]]))])) > 0, "unknown name types are skipped");
+  const twoTypes = buildClientHello([ext(0, sniData([[1, "ignored"], [0, "x.y"]]))]);
+  assert.equal(peek(twoTypes), twoTypes.length, "unknown name types are skipped");
   assert.equal(h.serverName, "x.y");
   const malformed: [label: string, hello: Buffer][] = [
     ["two host names", buildClientHello([ext(0, sniData([[0, "a.b"], [0, "c.d"]]))])],

@@ -90,14 +90,19 @@ test("PongFilter: application pongs and other pongs stay, held bytes are replaye
   ];
   for (const [name, frame] of cases) {
     const input = Buffer.concat([frame, masked(1, "next")]);
+    let replays = 0;
     for (const cuts of [...allTwoWaySplits(input.length), Array.from({ length: input.length + 1 }, (_, i) => i)]) {
       const f = new PongFilter();
       f.expect(OURS);
-      const { out, drops } = run(f, input, cuts);
-      assert.ok(out.equals(input), `${name}: cut at ${cuts.join(",")}`);
-      assert.equal(drops, 0, name);
+      const got = run(f, input, cuts);
+      assert.ok(got.out.equals(input), `${name}: cut at ${cuts.join(",")}`);
+      assert.equal(got.drops, 0, name);
       assert.equal(f.awaitingPong, true, name);
+      replays += got.replays;
     }
+    // A pong header is held while it could still be ours, then replayed when a cut fell
+    // inside it; a ping is never held.
+    assert.equal(replays > 0, frame[0] === 0x8a, `${name}: ${replays} replays`);
   }
 });
 
