@@ -161,12 +161,12 @@ interface ServerRef {
 /**
  * These tests drive the single-process gateway (`workers: 1`; the default `auto` would
  * depend on the machine's cores). `HOLDFAST_TEST_WORKERS=2` runs the same file against
- * the multi-process mode; lifecycle-workers.test.ts does that in every `npm test` for
- * the graceful stop under HTTP and under WebSocket load, which the primary and its
- * workers implement apart from the single process (a reload reaching each worker is
- * workers.test.ts's). Only those, to keep the suite's time: the others take 10-60 s
- * each in that mode ("signals while starting", 14 starts of a primary and two
- * workers, about a minute), and all passed there when last run by hand.
+ * the multi-process mode: `npm run test:workers`, which `.ci/run` runs after `npm test`
+ * (about three minutes on two cores, most of it "signals while starting": 14 starts of a
+ * primary and two workers). Within `npm test`, lifecycle-workers.test.ts runs only the
+ * graceful stop under HTTP and under WebSocket load in that mode, which the primary and
+ * its workers implement apart from the single process (a reload reaching each worker is
+ * workers.test.ts's).
  */
 const WORKERS = process.env.HOLDFAST_TEST_WORKERS ?? "1";
 const ALSO_WITH_WORKERS = [/^SIGTERM under HTTP load:/, /^SIGTERM closes 200 tunnels/];
