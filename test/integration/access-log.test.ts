@@ -25,12 +25,20 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
   wss.on("connection", (ws) => ws.on("message", (d) => ws.send(d)));
   const file = join(mkdtempSync(join(tmpdir(), "hf-access-")), "access.log");
   const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
-  const loaded = loadConfig(simpleConfig([{ name: "a", port: a.port }], "", "    accessLog: true"), { env: {}, baseDir: "." });
+  // A second listener that does not ask for access logs (its own backend, so a's
+  // connection stays unused until /one): its request must not be logged.
+  const q = await httpBackend("q");
+  const quiet = "  - name: quiet\n    mode: http\n    listen: 127.0.0.1:0\n    routes: [ { backend: q } ]";
+  const yaml = `${simpleConfig([{ name: "a", port: a.port }], "", `    accessLog: true\n${quiet}`)}  q:\n    servers: [ { name: q, address: 127.0.0.1:${q.port} } ]\n`;
+  const loaded = loadConfig(yaml, { env: {}, baseDir: "." });
   assert.ok(loaded.ok);
   const gw = new Gateway(loaded.config, undefined, { accessLog });
   await gw.start();
   try {
     const port = gw.address("web").port;
+    const qc = rawClient(gw.address("quiet").port);
+    assert.match(await qc.request("GET /quiet HTTP/1.1\r\nHost: example.test\r\n\r\n"), /^HTTP\/1\.1 200 /);
+    qc.close();
     const c = rawClient(port);
     const t1 = performance.now();
     await c.request("GET /one?x=1 HTTP/1.1\r\nHost: example.test\r\n\r\n");
@@ -50,7 +58,8 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
     const tunnelClientMs = performance.now() - t2;
     for (let i = 0; i < 50 && readFileSync(file, "utf8").split("\n").filter(Boolean).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    assert.equal(lines.length, 3);
+    assert.equal(lines.length, 3, "one line per exchange on web, none for the request on quiet");
+    assert.deepEqual(lines.filter((l) => l.path === "/quiet"), [], "the listener without accessLog logs nothing");
     const [one, two, tun] = lines;
     assert.equal(one.method, "GET");
     assert.equal(one.path, "/one?x=1");
@@ -73,6 +82,7 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
     for (const c of wss.clients) c.terminate();
     wss.close();
     await a.close();
+    await q.close();
   }
 });
 

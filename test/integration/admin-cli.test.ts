@@ -10,7 +10,7 @@ import { CACHE_MS, startAdmin } from "../../src/admin/server.ts";
 import { adminRequest, parseExposition, sumSamples } from "../support/admin.ts";
 import { deadPort, httpBackend, type Backend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor, within } from "../support/wait.ts";
 import { BIN, runCli } from "../support/cli.ts";
 
 // The admin surface seen from the command line: `holdfast status` and the admin server
@@ -74,14 +74,14 @@ ${servers.map((x, i) => `      - { name: s${i}, address: 127.0.0.1:${x.port} }`)
     const proc = spawn(process.execPath, [BIN, "gateway", "-c", file], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_LOG: "silent" } });
     try {
       let out = "";
-      const url = await new Promise<string>((resolve, reject) => {
+      const url = await within(new Promise<string>((resolve, reject) => {
         proc.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
         proc.stdout.on("data", (d) => {
           out += d;
           const m = /admin on (http:\/\/127\.0\.0\.1:\d+) /.exec(out);
           if (m) resolve(m[1]!);
         });
-      });
+      }), 30_000, "the gateway to print its admin address");
       proc.removeAllListeners("exit");
       assert.equal((await adminRequest(url, "GET", "/healthz")).status, 200);
       writeFileSync(file, yaml([a, b]));
@@ -99,10 +99,11 @@ ${servers.map((x, i) => `      - { name: s${i}, address: 127.0.0.1:${x.port} }`)
       const m = parseExposition((await adminRequest(url, "GET", "/metrics")).text).samples;
       assert.equal(sumSamples(m, "holdfast_config_reloads_total"), 1);
       assert.equal(sumSamples(m, "holdfast_config_reload_failures_total"), 1);
-      const exited = new Promise((r) => proc.once("exit", r));
+      const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
       proc.kill("SIGTERM");
       await waitFor("healthz to answer 503", async () => (await adminRequest(url, "GET", "/healthz")).status === 503, 3000, 20);
-      await exited; // graceful: delay 1s, then nothing left to wait for
+      // Graceful: delay 1s, then nothing left to wait for; shutdown.timeout (2s) bounds the rest.
+      assert.equal(await within(exited, 1000 + 2000 + 5000, "the gateway to exit after SIGTERM"), 0);
     } finally {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
       await a.close();

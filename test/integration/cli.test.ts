@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { httpBackend } from "../support/backends.ts";
 import { BIN, runCli } from "../support/cli.ts";
+import { within } from "../support/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "holdfast-cli-"));
 
@@ -16,13 +17,16 @@ async function startCli(file: string): Promise<{ proc: ChildProcess; ports: Reco
   const proc = spawn(process.execPath, [BIN, "gateway", "-c", file], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_LOG: "warn" } });
   const ports: Record<string, number> = {};
   let out = "";
-  await new Promise<void>((resolve, reject) => {
+  await within(new Promise<void>((resolve, reject) => {
     proc.on("exit", (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
     proc.stdout!.on("data", (d) => {
       out += d;
       for (const m of out.matchAll(/listener (\S+) \(\w+\) listening on [\d.]+:(\d+)/g)) ports[m[1]!] = Number(m[2]);
       if (Object.keys(ports).length > 0 && out.endsWith("\n")) resolve();
     });
+  }), 30_000, "the gateway to print its listeners").catch((e: unknown) => {
+    proc.kill("SIGKILL");
+    throw e;
   });
   proc.removeAllListeners("exit");
   return { proc, ports };
@@ -50,9 +54,12 @@ backends:
   const r = await runCli(["check", "-c", bad]);
   assert.equal(r.code, 1);
   const all = r.stdout + r.stderr;
-  for (const path of ["listeners[0]", "backends.api.timeouts.connect", "backends.api.servers[0].address", "backends.api.servers[0].weight"]) {
-    assert.ok(all.includes(path), `mentions ${path}:\n${all}`);
-  }
+  // Each of the five errors, one line each, starting with its path.
+  assert.deepEqual(
+    all.split("\n").filter(Boolean).map((l) => l.slice(0, l.indexOf(": "))),
+    ["listeners[0].routes[0].backend", "listeners[0].bogus", "backends.api.timeouts.connect", "backends.api.servers[0].address", "backends.api.servers[0].weight"],
+    all,
+  );
   assert.match(all, /expected a duration like "5s", got "5 seconds"/);
 
   const good = join(dir, "good.yaml");
@@ -149,7 +156,7 @@ test("256 MiB up and 256 MiB down through the gateway grow its memory by only a 
     process.stdout.write(`# 512 MiB through the gateway: RSS ${(base / 1024).toFixed(1)} MiB → peak ${(peak / 1024).toFixed(1)} MiB\n`);
   } finally {
     proc.kill("SIGTERM");
-    await once(proc, "exit");
+    await within(once(proc, "exit"), 15_000, "the gateway to exit after SIGTERM");
     await be.close();
   }
 });
