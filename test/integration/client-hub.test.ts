@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect, type Client, type ClientOptions } from "../../src/client/index.ts";
+import { CloseCode, connect, type Client, type ClientOptions } from "../../src/client/index.ts";
 import { MemoryStore } from "../../src/hub/broker/memory.ts";
 import type { Hub } from "../../src/hub/hub.ts";
 import { waitFor } from "../support/client.ts";
@@ -36,7 +36,9 @@ for (const transport of ["websocket", "sse"] as const) {
       const sa = a.subscribe("chat:room");
       const ra = record(sa);
       const joins: string[] = [];
+      const leaves: string[] = [];
       sa.on("join", (p) => joins.push(p.user));
+      sa.on("leave", (p) => leaves.push(p.user));
       await waitFor("alice subscribed", () => sa.state === "subscribed");
       assert.equal(a.session?.transport, transport);
       assert.equal(a.session?.user, "alice");
@@ -57,6 +59,12 @@ for (const transport of ["websocket", "sse"] as const) {
       assert.deepEqual(ra.data, [{ n: 1 }, { n: 2 }, { n: 3 }]);
       assert.deepEqual(rb.offsets, [1, 2, 3]);
       assert.deepEqual(ra.subscribed, [{ recovered: false, wasRecovering: false, recoverable: true, epoch: r2.epoch, offset: 0 }]);
+
+      // Bob leaves: alice sees it, and the presence is alice alone.
+      b.close();
+      await waitFor("alice sees bob leave", () => leaves.includes("bob"));
+      assert.deepEqual(leaves, ["bob"]);
+      assert.deepEqual((await sa.presence()).map((p) => p.user), ["alice"]);
     } finally {
       a.close();
       b.close();
@@ -164,8 +172,8 @@ test("client ↔ hub: an invalid token is terminal — closed with the hub's cod
   client.on("state", (s, i) => void (s === "closed" && info.push(i)));
   try {
     await waitFor("closed", () => client.state === "closed", 5000);
-    assert.ok(info[0]!.code! >= 4500 && info[0]!.code! <= 4999, `code ${info[0]!.code}`);
-    assert.ok((info[0]!.reason ?? "").length > 0, "says why");
+    assert.equal(info[0]!.code, CloseCode.UNAUTHORIZED, `code ${info[0]!.code}`);
+    assert.match(info[0]!.reason ?? "", /invalid token/, "says why");
     await waitFor("the hub dropped it", () => hub.node.connections.size === 0);
     await sleep(300);
     assert.equal(info.length, 1, "closed once, no reconnect");
