@@ -55,7 +55,8 @@ test(`Dechunker agrees with BodyFramer on random chunked bodies cut anywhere (FU
       const chunk = Buffer.alloc(1 + int(300), int(256));
       data.push(chunk);
       const ext = int(3) === 0 ? `;e${int(9)}=${int(99)}` : "";
-      parts.push(Buffer.from(`${chunk.length.toString(int(2) === 0 ? 16 : 16).toUpperCase()}${ext}\r\n`, "latin1"), chunk, Buffer.from("\r\n"));
+      const hex = chunk.length.toString(16);
+      parts.push(Buffer.from(`${int(2) === 0 ? hex : hex.toUpperCase()}${ext}\r\n`, "latin1"), chunk, Buffer.from("\r\n"));
     }
     parts.push(Buffer.from(`0\r\n${int(2) === 0 ? "Trailer-A: x\r\n" : ""}\r\n`, "latin1"));
     const body = Buffer.concat(parts);
@@ -66,5 +67,6 @@ test(`Dechunker agrees with BodyFramer on random chunked bodies cut anywhere (FU
     const r = dechunk(body, cuts);
     assert.ok(r.data.equals(Buffer.concat(data)), `FUZZ_SEED=${SEED} case ${i}`);
     assert.equal(r.done, true);
+    assert.equal(r.consumed, body.length, `FUZZ_SEED=${SEED} case ${i}: the end the framer found`);
   }
 });

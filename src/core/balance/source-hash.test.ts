@@ -11,11 +11,14 @@ describe("source-hash: same key, same server", () => {
     const b = sourceHash();
     const servers = makeServers([2, 1, 1]);
     const random = mulberry32(1);
-    for (let i = 0; i < 500; i++) {
-      const key = `203.0.113.${i % 256}`;
-      const first = b.pick(servers, pickCtx(key, i, random));
-      assert.equal(b.pick(servers, pickCtx(key, i, random)), first);
+    const owner = new Map<string, string>();
+    for (let i = 0; i < 512; i++) {
+      const key = `203.0.113.${i % 256}`; // each key asked twice, 256 picks apart
+      const name = b.pick(servers, pickCtx(key, i, random))!.name;
+      if (!owner.has(key)) owner.set(key, name);
+      assert.equal(name, owner.get(key), `${key} at pick ${i}`);
     }
+    assert.equal(new Set(owner.values()).size, 3, "the keys spread over every server");
   });
 
   it("falls back to smooth weighted round-robin without a key", () => {
