@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -531,7 +531,10 @@ test("SIGTERM closes 200 tunnels with 1001 and retry-after, spread over the stop
   let clients: WsClient[] = [];
   try {
     const file = join(tmp.dir, "gw.yaml");
-    writeFileSync(file, configYaml({ servers: [w1], shutdown: "{ delay: 200ms, timeout: 6s }" }));
+    // The bounds below come from these two values.
+    const DELAY = 200;
+    const TIMEOUT = 6000;
+    writeFileSync(file, configYaml({ servers: [w1], shutdown: `{ delay: ${DELAY}ms, timeout: ${TIMEOUT}ms }` }));
     A = await startGatewayProcess(file, ["--pid-file", join(tmp.dir, "gw.pid")]);
     clients = await openMany(A.port, 200);
     assert.equal(clients.length, 200);
@@ -550,15 +553,20 @@ test("SIGTERM closes 200 tunnels with 1001 and retry-after, spread over the stop
     const times = clients.map((c) => c.closed!.at - tSig).sort((x, y) => x - y);
     const first = times[0]!;
     const last = times.at(-1)!;
-    assert.ok(first >= 180, `no tunnel closes before shutdown.delay (first at +${Math.round(first)} ms)`);
-    // The gateway spreads the closes over half of what is left of the window (~2.9 s here).
-    assert.ok(last - first >= 1000, `closes spread over ${Math.round(last - first)} ms, expected ~2900`);
+    assert.ok(first >= DELAY - 20, `no tunnel closes before shutdown.delay (first at +${Math.round(first)} ms)`);
+    // The gateway spreads the closes over half of what is left of the window after the
+    // delay (2.9 s here). Seen by the clients, in this process, behind its event loop:
+    // LAG allows for that (and, with workers, for the primary passing the signal on).
+    const SPREAD = (TIMEOUT - DELAY) / 2;
+    const LAG = 1500;
+    assert.ok(last <= DELAY + SPREAD + LAG, `every close within shutdown.delay + the spread (${DELAY} + ${SPREAD} ms): last at +${Math.round(last)} ms`);
+    assert.ok(last - first >= SPREAD / 2, `closes spread over ${Math.round(last - first)} ms (the spread: ${SPREAD} ms)`);
     const bins = new Map<number, number>();
     for (const t of times) bins.set(Math.floor(t / 500), (bins.get(Math.floor(t / 500)) ?? 0) + 1);
     const peak = Math.max(...bins.values());
     assert.ok(peak <= 80, `at most 40% of the closes in any 500 ms (peak ${peak}: ${JSON.stringify([...bins])})`);
     assert.equal(exit.code, 0, A.stderr().slice(-2000));
-    assert.ok(exit.at - tSig <= 6000 + 3000, `exit at +${Math.round(exit.at - tSig)} ms (shutdown.timeout 6s)`);
+    assert.ok(exit.at - tSig <= TIMEOUT + 3000, `exit at +${Math.round(exit.at - tSig)} ms (shutdown.timeout ${TIMEOUT} ms, + 3 s for the process to end)`);
     process.stdout.write(`# 200 tunnels: 1001 from +${Math.round(first)} to +${Math.round(last)} ms, peak ${peak} per 500 ms, exit at +${Math.round(exit.at - tSig)} ms\n`);
   } finally {
     closeAll(clients);
@@ -725,7 +733,7 @@ test("an invalid reload is refused with its errors (log, POST /api/reload, metri
 
 // ================================================================== 5
 
-test("--watch: a changed file is applied within ~2 s; a deleted file is refused and the gateway keeps serving", { timeout: 90_000 }, async () => {
+test("--watch: a changed file is applied once it settled (200 ms after the last write); a deleted file is refused and the gateway keeps serving", { timeout: 90_000 }, async () => {
   const tmp = tempDir();
   const [s1, s2] = await Promise.all([backend("s1"), backend("s2")]);
   const agent = new Agent({ keepAlive: true });
@@ -744,9 +752,14 @@ test("--watch: a changed file is applied within ~2 s; a deleted file is refused 
 
     const tWrite = now();
     writeFileSync(file, configYaml({ servers: [s1, s2], shutdown: "{ delay: 100ms, timeout: 3s }", backendExtra: extra }));
+    const written = statSync(file).mtimeMs;
     await until(() => t.samples.some((s) => s.servedBy === "s2"), 10_000, () => "s2 to get traffic");
     const seen = t.samples.find((s) => s.servedBy === "s2")!.end - tWrite;
-    assert.ok(seen <= 3000, `the new server got traffic ${Math.round(seen)} ms after the write (~2 s expected)`);
+    // Editors write in several steps: the watch waits 200 ms after the last change
+    // (docs/config.md), measured on the gateway's own log clock.
+    const applied = g.logs().find((l) => l.msg === "config reloaded");
+    assert.ok(applied !== undefined, `"config reloaded" in the log:\n${g.stderr().slice(-2000)}`);
+    assert.ok(Number(applied.time) - written >= 200 - 1, `applied ${(Number(applied.time) - written).toFixed(0)} ms after the write (the watch waits 200 ms)`);
 
     const failuresBefore = g.logs().filter((l) => String(l.msg).startsWith("reload refused")).length;
     unlinkSync(file);
@@ -811,15 +824,19 @@ test("signals while starting: SIGTERM stops it promptly (never hangs), SIGHUP do
       const p = spawnGateway(file, ["--pid-file", pid]);
       await sleep(delay);
       const beforePorts = !/listening on/.test(p.stdout());
+      // holdfast's handlers already installed when it is sent (bin/holdfast.js's first
+      // lines catch SIGHUP, SIGTERM and SIGINT together; Node itself catches SIGTERM from
+      // its start, only to die of it, so SIGHUP is the sign): exit 0, nothing else.
+      const handled = catches(p.pid, 1);
       const tSig = p.signal("SIGTERM");
       const exit = await within(p.exit, STARTING_EXIT_MS, `exit within ${STARTING_EXIT_MS / 1000} s of a SIGTERM sent ${delay} ms after spawn`).catch(async (e: unknown) => {
         await p.kill();
         throw e;
       });
-      outcomes.push(`+${delay}ms${beforePorts ? " (before ports)" : ""}: ${exit.code ?? exit.signal} in ${Math.round(exit.at - tSig)} ms`);
+      outcomes.push(`+${delay}ms${beforePorts ? " (before ports)" : ""}${handled ? " (caught)" : ""}: ${exit.code ?? exit.signal} in ${Math.round(exit.at - tSig)} ms`);
       // Killed by the signal itself (before the handlers), or a graceful stop: exit 0, nothing else.
       const outcome = exit.code === null ? `killed by ${exit.signal}` : `exit ${exit.code}`;
-      assert.ok(outcome === "exit 0" || outcome === "killed by SIGTERM", `SIGTERM ${delay} ms after spawn: ${outcome}\n${p.stderr()}`);
+      assert.ok(outcome === "exit 0" || (!handled && outcome === "killed by SIGTERM"), `SIGTERM ${delay} ms after spawn${handled ? " (caught)" : ""}: ${outcome}\n${p.stderr()}`);
       assert.ok(!existsSync(pid), "no pid file left behind");
     }
 
@@ -1000,7 +1017,7 @@ test("a gateway that stops leaves a newer gateway's pid file alone (holdfast rel
 // ================================================================== regressions (bugs found by these tests)
 
 test(
-  "a gateway whose reload removed a server still exits within shutdown.timeout",
+  "a gateway whose reload removed a server still exits after SIGTERM, within shutdown.timeout (+ 3 s for the process to end)",
   {
     timeout: 60_000,
   },
@@ -1036,7 +1053,7 @@ test(
 
 
 test(
-  "a SIGHUP that arrives before holdfast's own code runs does not kill the process",
+  "a SIGHUP that arrives while the CLI is still loading (right after bin/holdfast.js's first lines) does not kill the process",
   { timeout: 30_000 },
   async () => {
     const tmp = tempDir();

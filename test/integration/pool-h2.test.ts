@@ -51,6 +51,8 @@ describe("Pools with allowH2", () => {
       assert.equal(o.protocol, "h1");
       assert.equal(o.h2Connections, 0);
       assert.ok(server.maxOpen <= 4, `${server.maxOpen} connections open at once`);
+      // The connection that learnt "no h2" serves too: no more than `connections` were ever made.
+      assert.ok(server.accepted <= 4, `${server.accepted} connections made for a pool of 4`);
       assert.deepEqual([o.connectionsCreated, o.requests, o.connectionsReused], [server.accepted, server.requests, 20 - server.accepted]);
     } finally {
       await pools.close();

@@ -15,6 +15,7 @@ import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader } from "../../src/codec/
 import { httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { proxyReadingServer } from "../support/proxy.ts";
+import { within } from "../support/wait.ts";
 import { makeCa } from "../support/tls.ts";
 
 /** Writes `bytes` on a new connection, returns all it got back until the gateway closed. */
@@ -25,12 +26,13 @@ async function exchange(port: number, ...parts: (string | Buffer)[]): Promise<{ 
   s.on("data", (d: Buffer) => (text += d.toString("latin1")));
   s.on("error", () => {});
   for (const p of parts) s.write(p);
-  await once(s, "close");
+  await within(once(s, "close"), 10_000, `the gateway to close the connection (got ${JSON.stringify(text)})`);
   return { text, ms: performance.now() - t0 };
 }
 
 test("proxyProtocol: accept on an http listener: the header's client is the one for X-Forwarded-For, allow and the hash key", async () => {
   const a = await httpBackend("a");
+  const [h1, h2] = await Promise.all([httpBackend("h1"), httpBackend("h2")]);
   const gw = await startGateway(`
 listeners:
   - name: web
@@ -39,10 +41,14 @@ listeners:
     proxyProtocol: accept
     routes:
       - { match: { pathPrefix: /admin }, allow: [203.0.113.0/24], backend: b }
+      - { match: { pathPrefix: /hash }, backend: h }
       - { backend: b }
 backends:
   b:
     servers: [{ name: a, address: 127.0.0.1:${a.port} }]
+  h:
+    balance: source-hash
+    servers: [{ name: h1, address: 127.0.0.1:${h1.port} }, { name: h2, address: 127.0.0.1:${h2.port} }]
 `);
   try {
     const req = (path: string) => `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
@@ -58,6 +64,13 @@ backends:
     // allow reads the header's address, not the socket's (127.0.0.1)
     const denied = await exchange(gw.port(), encodeProxyV1("198.51.100.1", 1, "10.0.0.1", 2), req("/admin/x"));
     assert.match(denied.text, /^HTTP\/1\.1 403 /);
+    // hashKey: source hashes the header's address: every connection comes from
+    // 127.0.0.1, yet the clients spread over both servers, each client always on its own.
+    const servedBy = async (ip: string) => /\r\nx-served-by: (h\d)\r\n/i.exec((await exchange(gw.port(), encodeProxyV1(ip, 1, "10.0.0.1", 2), req("/hash"))).text)?.[1];
+    const clients = Array.from({ length: 8 }, (_, i) => `198.51.100.${10 + i}`);
+    const first = await Promise.all(clients.map(servedBy));
+    assert.deepEqual(new Set(first), new Set(["h1", "h2"]), `clients by header address: ${first.join(" ")}`);
+    assert.deepEqual(await Promise.all(clients.map(servedBy)), first, "each client's key names one server");
     // LOCAL (a balancer's health check): the connection's own address
     n = a.requests.length;
     const local = await exchange(gw.port(), encodeProxyV2("", 0, "", 0), req("/x"));
@@ -74,7 +87,7 @@ backends:
     assert.equal(gw.gw.data.counters.proxyRefused, 2);
   } finally {
     await gw.close();
-    await a.close();
+    await Promise.all([a.close(), h1.close(), h2.close()]);
   }
 });
 

@@ -203,5 +203,6 @@ test("ReconnectingWebSocket: bad options and a bad URL are clear errors", async 
   const ws = new ReconnectingWebSocket("http-nope://x", undefined, fast);
   const e = await nextEvent<CloseEvent>(ws, "close");
   assert.equal(e.code, 1006);
+  assert.match(e.reason, /^cannot open http-nope:\/\/x: ./, "the close names the URL and why it cannot be opened");
   assert.equal(ws.readyState, ws.CLOSED);
 });

@@ -96,6 +96,8 @@ backends:
     c.write("GET /endless HTTP/1.1\r\nHost: t\r\n\r\n");
     c.pause(); // never read
     await until(() => be.streams.length === 1, 3000, "the server to start its response");
+    // timeouts.server counts from the last byte the server sent, at or after this moment.
+    const tStarted = performance.now();
     const stream = be.streams[0]!;
     const sent = await plateau(() => stream.sent);
     const held = gatewayBuffered(gw);
@@ -106,6 +108,9 @@ backends:
     assert.ok(sent < 64 * MiB, `the server could send only ${(sent / MiB).toFixed(1)} MiB before backpressure stopped it`);
     // Still stalled, then cut when timeouts.server runs out with no progress.
     await until(() => c.destroyed || c.readableEnded || stream.stopped, 5000, "the gateway to cut the stalled exchange");
+    const cutAfter = performance.now() - tStarted;
+    // The wheel ticks every 100 ms: the cut comes at most a tick early.
+    assert.ok(cutAfter >= 2000 - 100, `cut ${cutAfter.toFixed(0)} ms after the response began, before timeouts.server (2 s)`);
     await until(() => stream.stopped, 3000, "the server's connection to close");
     assert.equal(gw.gw.data.sessions.size, 0, "no session left");
     await assertNotBlamed(gw, "a slow reader");
@@ -192,6 +197,7 @@ backends:
     let text = "";
     c.on("data", (d: Buffer) => (text += d.toString("latin1")));
     c.on("error", () => {});
+    const t0 = performance.now();
     c.write("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 8192\r\n\r\nab");
     // Ten bytes every 300 ms (R-U-Dead-Yet): the server reads them all as they come.
     const drip = setInterval(() => c.write("0123456789"), 300);
@@ -200,7 +206,11 @@ backends:
     } finally {
       clearInterval(drip);
     }
+    const answeredAfter = performance.now() - t0;
     assert.match(text, /^HTTP\/1\.1 408 [^]*request body did not arrive/);
+    // Not before timeouts.server (1 s, armed once the request went to the server; the
+    // wheel ticks every 100 ms), although bytes kept coming.
+    assert.ok(answeredAfter >= 1000 - 100, `408 after ${answeredAfter.toFixed(0)} ms, before timeouts.server (1 s)`);
     assert.match(text, /\r\nConnection: close\r\n/);
     await assertNotBlamed(gw, "a slow body");
     c.destroy();

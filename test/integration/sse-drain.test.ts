@@ -286,13 +286,16 @@ test("a reload that removes a server ends its event streams at an event boundary
   try {
     for (let i = 0; i < 4; i++) streams.push(await openStream(gw.port(), "/tick"));
     await until(() => streams.every((s) => s.body.includes("\n\n")), 3000, "first events");
-    const next = loadConfig(config([B], 100, 0), { env: {}, baseDir: "." });
+    const DRAIN_TIMEOUT = 100;
+    const next = loadConfig(config([B], DRAIN_TIMEOUT, 0), { env: {}, baseDir: "." });
     assert.ok(next.ok);
+    const t0 = performance.now();
     await gw.gw.reload(next.config);
     const onA = streams.filter((s) => s.server === "A");
     assert.equal(onA.length, 2);
     await until(() => onA.every((s) => s.ended !== undefined), 3000, "A's streams to end");
     for (const s of onA) assertWholeEvents(s, "A");
+    for (const s of onA) assert.ok(s.endAt - t0 >= DRAIN_TIMEOUT, `ended ${(s.endAt - t0).toFixed(0)} ms after the reload, before drainTimeout (${DRAIN_TIMEOUT} ms)`);
     assert.ok(streams.filter((s) => s.server === "B").every((s) => s.ended === undefined), "B's streams stay");
   } finally {
     for (const s of streams) s.res.destroy();

@@ -57,6 +57,10 @@ test("TCP mode: a refused connect is retried on another server", async () => {
       await once(c, "close");
       assert.equal(got, "hello\n", `connection ${i}`);
     }
+    // Each connection answered: the dead server, when tried, was retried past.
+    const [deadServer, live] = gw.gw.backends.get("t")!.servers;
+    assert.ok(deadServer!.stats.connectionsCreated >= 1, "the refusing server was tried");
+    assert.equal(live!.stats.connectionsCreated, 4, "every connection ended on the live server");
   } finally {
     await gw.close();
     await be.close();

@@ -9,6 +9,7 @@ import { closeServer } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { proxyReadingServer } from "../support/proxy.ts";
 import { rawClient } from "../support/raw.ts";
+import { until } from "../support/wait.ts";
 import { makeCa, type Pem } from "../support/tls.ts";
 
 interface TlsBackend {
@@ -18,15 +19,26 @@ interface TlsBackend {
   handshakes: number;
   resumed: number;
   sni: string[];
+  /** Each request: its path, the TLS connection it came on (numbered by handshake) and whether that connection resumed a session. */
+  requests: { url: string; conn: number; resumed: boolean }[];
+  /** Holds `/slow-*` requests until called. */
+  release(): void;
 }
 
 async function httpsBackend(pem: Pem, name: string): Promise<TlsBackend> {
-  const b = { handshakes: 0, resumed: 0, sni: [] as string[] } as TlsBackend;
+  const held: (() => void)[] = [];
+  const conns = new WeakMap<TLSSocket, number>();
+  const b = { handshakes: 0, resumed: 0, sni: [] as string[], requests: [] as TlsBackend["requests"], release: () => held.splice(0).forEach((f) => f()) } as TlsBackend;
   const server = createServer({ cert: pem.cert, key: pem.key, keepAliveTimeout: 60_000 }, (req, res) => {
     if (req.url === "/health") return res.end("ok");
-    res.end(`${name} ${req.url}`);
+    const s = req.socket as TLSSocket;
+    b.requests.push({ url: req.url!, conn: conns.get(s)!, resumed: s.isSessionReused() });
+    const answer = () => res.end(`${name} ${req.url}`);
+    if (req.url!.startsWith("/slow")) held.push(answer);
+    else answer();
   });
   server.on("secureConnection", (s: TLSSocket) => {
+    conns.set(s, b.handshakes);
     b.handshakes++;
     if (s.isSessionReused()) b.resumed++;
     b.sni.push(String(s.servername));
@@ -59,18 +71,26 @@ backends:
     c.close();
     // Health checks are TLS connections too (each its own); the proxied requests shared one.
     const stats = gw.gw.data.backends.get("api")!.servers[0]!.stats;
-    assert.ok(stats.connectionsReused >= 49, `reused ${stats.connectionsReused}`);
+    assert.equal(stats.connectionsReused, 49);
+    const keptOn = new Set(be.requests.filter((r) => r.url.startsWith("/k")).map((r) => r.conn));
+    assert.equal(keptOn.size, 1, "the 50 requests went over one TLS connection");
     assert.ok(be.sni.every((n) => n === "api.internal"), `SNI sent: ${[...new Set(be.sni)].join(", ")}`);
-    // Two client connections at once need two server connections: the second resumes.
-    const before = { h: be.handshakes, r: be.resumed };
+    // Two requests at once (the server holds the first) need two server connections:
+    // the one opened for the second resumes the session.
     const [a, b] = [rawClient(gw.port()), rawClient(gw.port())];
-    a.socket.write("GET /slow-a HTTP/1.1\r\nHost: t\r\n\r\n");
+    const ra = a.request("GET /slow-a HTTP/1.1\r\nHost: t\r\n\r\n");
+    await until(() => be.requests.some((r) => r.url === "/slow-a"), 5000, "/slow-a to reach the server");
     const rb = await b.request("GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
     assert.match(rb, /^HTTP\/1\.1 200 /);
+    be.release();
+    assert.match(await ra, /s1 \/slow-a$/);
     a.close();
     b.close();
-    assert.ok(be.handshakes > before.h);
-    assert.ok(be.resumed > before.r, `resumed ${be.resumed - before.r} of ${be.handshakes - before.h} new TLS connections`);
+    const [slowA, onB] = ["/slow-a", "/b"].map((u) => be.requests.find((r) => r.url === u)!);
+    assert.notEqual(onB!.conn, slowA!.conn, "the second request had a server connection of its own");
+    const fresh = [slowA!, onB!].filter((r) => !keptOn.has(r.conn));
+    assert.ok(fresh.length > 0, "a new server connection");
+    for (const r of fresh) assert.equal(r.resumed, true, `the new server connection (for ${r.url}) resumed the TLS session`);
   } finally {
     await gw.close();
     await closeServer(be.server);

@@ -56,7 +56,7 @@ async function start(file: string): Promise<{ proc: ChildProcess; port: number; 
   const proc = spawn(process.execPath, [BIN, "gateway", "-c", file, "--pid-file", `${file}.pid`], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_LOG: "warn" } });
   let out = "";
   proc.stderr!.on("data", (d) => (out += d));
-  return new Promise((resolve, reject) => {
+  const started = new Promise<{ proc: ChildProcess; port: number; admin: string; out: () => string }>((resolve, reject) => {
     proc.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
     proc.stdout!.on("data", (d) => {
       out += d;
@@ -67,6 +67,10 @@ async function start(file: string): Promise<{ proc: ChildProcess; port: number; 
         resolve({ proc, port: Number(port[1]), admin: admin[1]!, out: () => out });
       }
     });
+  });
+  return within(started, 30_000, "the gateway to print its ports and 'workers serve'").catch((e: unknown) => {
+    proc.kill("SIGKILL");
+    throw new Error(`${(e as Error).message}:\n${out}`);
   });
 }
 

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { WebSocket, type WebSocket as ServerSocket } from "ws";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { wsServer } from "../support/client.ts";
+import { until } from "../support/wait.ts";
 
 // A WebSocket server that dies behind the gateway (no close frame: a crash, SIGKILL, a
 // lost node) is reported to its clients as 1012 with a retry-after drawn over the
@@ -28,10 +29,7 @@ async function setup(n: number) {
   const gw = await startGateway(simpleConfig([{ name: "s1", port: srv.port }], "    drainSpread: 2s"));
   const clients = [];
   for (let i = 0; i < n; i++) clients.push(await openVia(gw.port()));
-  await new Promise<void>((r) => {
-    const check = () => (srv.sockets.length >= n ? r() : setTimeout(check, 10));
-    check();
-  });
+  await until(() => srv.sockets.length >= n, 5000, () => `the server to hold ${n} sockets (${srv.sockets.length})`);
   return { srv, gw, clients };
 }
 
