@@ -15,7 +15,8 @@ import { connect, type ConnectionOptions } from "node:tls";
 export async function captureClientHello(opts: ConnectionOptions): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let done!: () => void;
-  const got = new Promise<void>((r) => (done = r));
+  let fail!: (e: Error) => void;
+  const got = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
   const server = createServer((s) => {
     s.on("data", (c: Buffer) => {
       chunks.push(c);
@@ -30,10 +31,16 @@ export async function captureClientHello(opts: ConnectionOptions): Promise<Buffe
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const c = connect({ ...opts, host: "127.0.0.1", port, rejectUnauthorized: false });
-  c.on("error", () => {});
-  await got;
-  c.destroy();
-  server.close();
+  // Once the hello is in, the server's destroy makes the client fail: too late to matter.
+  // Before it, an error or a close would leave the capture waiting for ever: fail instead.
+  c.on("error", (e) => fail(new Error(`the TLS client failed before its ClientHello was captured: ${e.message}`)));
+  c.on("close", () => fail(new Error("the TLS client closed before its ClientHello was captured")));
+  try {
+    await got;
+  } finally {
+    c.destroy();
+    server.close();
+  }
   return Buffer.concat(chunks);
 }
 
