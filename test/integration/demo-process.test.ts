@@ -52,7 +52,14 @@ test("npm start: the demo's printed tour works step by step, and Ctrl-C stops it
     assert.equal(events.headers.get("content-type"), "text/event-stream");
     const reader = events.body!.getReader();
     let stream = "";
-    while ((stream.match(/event: tick/g) ?? []).length < 2) stream += new TextDecoder().decode((await reader.read()).value);
+    // Two ticks, one second apart: a stream that ends or stalls fails with what came.
+    await within((async () => {
+      while ((stream.match(/event: tick/g) ?? []).length < 2) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`the event stream ended after ${JSON.stringify(stream)}`);
+        stream += new TextDecoder().decode(value);
+      }
+    })(), 10_000, "two SSE ticks");
     ac.abort();
     assert.match(stream, /^id: \d+\nevent: tick\ndata: \{"n":\d+,"server":"sse-1"/);
 
