@@ -77,6 +77,7 @@ export const MODULES: Record<string, MutationModule> = {
       "test/integration/retries.test.ts",
       "test/integration/access-log.test.ts",
       "test/integration/sse.test.ts",
+      "test/integration/slow-clients.test.ts",
       "test/integration/vtc.test.ts",
     ],
     timeoutMS: 30_000,

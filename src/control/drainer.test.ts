@@ -28,9 +28,8 @@ class Stream implements LiveEventStream {
     this.streamServer = s;
     this.#clock = clock;
   }
-  endStream(): boolean {
+  endStream(): void {
     this.endedAt ??= this.#clock.now;
-    return true;
   }
 }
 

@@ -114,10 +114,10 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
 
   /**
    * Ends an event stream at its next event boundary (now when it rests at one), for a
-   * graceful stop or a drain of its server; false when the current response is no event
-   * stream.
+   * graceful stop or a drain of its server; nothing when the current response is no
+   * event stream.
    */
-  abstract endStream(): boolean;
+  abstract endStream(): void;
 
   /** Name of the listener the request came in on. */
   get listener(): string {

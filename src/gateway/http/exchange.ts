@@ -37,12 +37,11 @@ export class Exchange extends ExchangeDispatch {
   /** The upstream socket is paused because the client's buffer is full. */
   #upstreamHeld = false;
 
-  override endStream(): boolean {
+  override endStream(): void {
     const sse = this.sse;
-    if (!sse.active) return false;
+    if (!sse.active) return;
     if (sse.atBoundary(this.responseFramer)) this.#endEventStream();
     else sse.ending = true;
-    return true;
   }
 
   /** The client's buffer drained: resume reading the response. */

@@ -76,8 +76,8 @@ export interface LiveEventStream {
   readonly listener: string;
   /** The server the event stream comes from; null when the exchange streams none (any more). */
   readonly streamServer: UpstreamServer | null;
-  /** Ends the stream at its next event boundary (now when it rests at one); false when there is none. */
-  endStream(): boolean;
+  /** Ends the stream at its next event boundary (now when it rests at one); nothing when there is none. */
+  endStream(): void;
 }
 
 /** {@link SseStream.check}'s verdicts. */

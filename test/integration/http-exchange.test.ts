@@ -1,0 +1,234 @@
+// The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
+// stop ends what is in flight (event streams at rest, inside an event, a plain chunked
+// response), the maxConn queue's timeout, the response head's size limit, bytes past a
+// response's body, and an upload held back by its server. Written for mutants of
+// src/gateway/http/exchange.ts that no other test told apart (issue 15).
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { okResponse, rawHttpBackend, tcpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
+
+const SSE_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+
+/** A server that answers each connection's first bytes with `first`; `sockets` lets the test write more. */
+async function scriptedServer(first: string) {
+  const sockets: Socket[] = [];
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", () => {
+      sockets.push(s);
+      s.write(first);
+    });
+  });
+  return { ...server, sockets };
+}
+
+/** Resolves once `port` refuses connections (the listener closed: a graceful stop has reached its sessions). */
+async function refusing(port: number): Promise<void> {
+  const refused = () => new Promise<boolean>((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.on("connect", () => (s.destroy(), resolve(false)));
+    s.on("error", () => resolve(true));
+  });
+  const t0 = performance.now();
+  while (!(await refused())) {
+    if (performance.now() - t0 > 5000) throw new Error("the listener still accepts 5 s after the stop began");
+    await sleep(10);
+  }
+}
+
+/** Everything the client receives until the gateway closes its connection. */
+function collect(c: ReturnType<typeof rawClient>): Promise<string> {
+  let text = "";
+  c.socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  return new Promise((resolve) => c.socket.on("close", () => resolve(text)));
+}
+
+const PLAIN_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+/**
+ * A graceful stop while a response is in flight: the server writes `reads` one by one
+ * (each seen by the client before the next), the stop begins (the listener refuses new
+ * connections: the session was told), then the server writes `after`. The client gets
+ * `expected`, then its connection closes. The hard deadline (4 s) is far enough that a
+ * stream's own end comes first; a cut at the deadline has no last chunk.
+ */
+const stops: { name: string; reads: string[]; after?: string; expected: string }[] = [
+  {
+    name: "an event stream resting between events ends at once: the last chunk, then the close",
+    reads: [SSE_HEAD + chunk("data: a\n\n")],
+    expected: SSE_HEAD + chunk("data: a\n\n") + "0\r\n\r\n",
+  },
+  {
+    name: "an event stream that has sent only its head ends at once",
+    reads: [SSE_HEAD],
+    expected: SSE_HEAD + "0\r\n\r\n",
+  },
+  {
+    name: "an event stream inside an event (read with its head) finishes the event, then ends",
+    reads: [SSE_HEAD + chunk("data: a\n\ndata: b\n")],
+    after: chunk("\n"),
+    expected: SSE_HEAD + chunk("data: a\n\ndata: b\n") + chunk("\n") + "0\r\n\r\n",
+  },
+  {
+    name: "an event stream inside an event that began in a read after the head finishes it, then ends",
+    reads: [SSE_HEAD, chunk("data: b\n")],
+    after: chunk("\n"),
+    expected: SSE_HEAD + chunk("data: b\n") + chunk("\n") + "0\r\n\r\n",
+  },
+  {
+    name: "a chunked response that is no event stream finishes whole",
+    reads: [PLAIN_HEAD + chunk("hello")],
+    after: chunk(" world") + "0\r\n\r\n",
+    expected: PLAIN_HEAD + chunk("hello") + chunk(" world") + "0\r\n\r\n",
+  },
+];
+
+for (const { name, reads, after, expected } of stops) {
+  test(`a graceful stop: ${name}`, async () => {
+    const server = await scriptedServer(reads[0]!);
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+    try {
+      const c = rawClient(gw.port());
+      c.socket.write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+      let text = await c.readUntil((t) => t.endsWith(reads[0]!), 5000);
+      for (const more of reads.slice(1)) {
+        server.sockets[0]!.write(more);
+        text += await c.readUntil((t) => t.endsWith(more), 5000);
+      }
+      const rest = collect(c);
+      const stopped = gw.gw.shutdown(0, 4000);
+      if (after !== undefined) {
+        await refusing(gw.port());
+        server.sockets[0]!.write(after);
+      }
+      assert.equal(text + (await rest), expected);
+      await stopped;
+    } finally {
+      await gw.close();
+      await server.close();
+    }
+  });
+}
+
+test("a request queued past queueTimeout gets 503 with Retry-After and the reason, and leaves the queue", async () => {
+  const server = await scriptedServer("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"); // the body never comes
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    maxConn: 1\n    queueTimeout: 300ms"));
+  const busy = rawClient(gw.port());
+  try {
+    busy.socket.write("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+    await busy.readUntil((t) => t.endsWith("\r\n\r\n"), 5000);
+    const c = rawClient(gw.port());
+    const text = await c.request("GET /queued HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.close();
+    assert.match(text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(text, /\r\nRetry-After: 1\r\n/);
+    assert.ok(text.endsWith("\r\n\r\n503 Service Unavailable: every server of backend b is at maxConn and none freed up within queueTimeout\n"), text);
+    assert.equal(server.sockets.length, 1, "the queued request never reached the server");
+    assert.equal(gw.gw.backends.get("b")!.queue.length, 0);
+  } finally {
+    busy.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a response head of exactly 64 KiB is forwarded; one byte more gets 502", async () => {
+  const MAX = 65536;
+  const headOf = (size: number) => {
+    const start = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ";
+    return `${start}${"p".repeat(size - start.length - 4)}\r\n\r\n`;
+  };
+  const server = await rawHttpBackend((r) => headOf(r.url === "/max" ? MAX : MAX + 1) + "ok");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0"));
+  try {
+    const max = await rawExchange(gw.port(), "GET /max HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+    assert.match(max.text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(max.text.endsWith("\r\n\r\nok"), max.text.slice(-100));
+    const over = await rawExchange(gw.port(), "GET /over HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+    assert.match(over.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*oversized response head\n$/);
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("bytes past a response that arrive with its body's last piece are dropped, and that server connection is not reused", async () => {
+  let conns = 0;
+  const seen: string[] = []; // "connection: request line" of each request
+  const server = await tcpBackend((s) => {
+    const conn = conns++;
+    s.on("error", () => {});
+    s.on("data", async (d: Buffer) => {
+      seen.push(`${conn}: ${d.toString("latin1").split("\r\n")[0]}`);
+      if (conn > 0) return void s.write(okResponse("fresh"));
+      s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+      await sleep(50); // the body comes in a read of its own, after the head went out
+      s.write("helloHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale");
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const c = rawClient(gw.port());
+  try {
+    const first = await c.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.ok(first.endsWith("\r\n\r\nhello"), first);
+    const next = await c.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.ok(next.endsWith("\r\n\r\nfresh"), next);
+    assert.deepEqual(seen, ["0: GET /first HTTP/1.1", "1: GET /next HTTP/1.1"], "the next request on a new server connection");
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("an upload held back by a server that stops reading resumes when it reads again, and arrives whole", async () => {
+  const TOTAL = 64 * 1024 * 1024;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let received = 0;
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", async (d: Buffer) => {
+      received = d.length - (d.indexOf("\r\n\r\n") + 4);
+      s.pause();
+      await released;
+      s.on("data", (more: Buffer) => {
+        received += more.length;
+        if (received === TOTAL) s.end(okResponse(String(received)));
+      });
+      s.resume();
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const c = rawClient(gw.port());
+  try {
+    c.socket.write(`POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${TOTAL}\r\n\r\n`);
+    const piece = Buffer.alloc(1024 * 1024, 7);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < TOTAL) {
+        sent += piece.length;
+        if (!c.socket.write(piece)) return void c.socket.once("drain", pump);
+      }
+    };
+    pump();
+    // Wait until the client can hand no more to the gateway (every buffer on the way is full).
+    for (let last = -1; last !== sent; ) {
+      last = sent;
+      await sleep(300);
+    }
+    assert.ok(sent < TOTAL, "the gateway held the client back");
+    release();
+    const res = await c.readUntil((t) => t.endsWith(`\r\n\r\n${TOTAL}`), 20_000);
+    assert.match(res, /^HTTP\/1\.1 200 OK\r\n/);
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
