@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { closeServer, deadPort, httpBackend, okResponse, rawHttpBackend, type Backend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
+import { until, within } from "../support/wait.ts";
 
 describe("HTTP/1.1 proxy", () => {
   let a: Backend;
@@ -20,6 +21,8 @@ describe("HTTP/1.1 proxy", () => {
 
   test("1,000 sequential requests on one client connection reuse one upstream connection", async () => {
     const before = a.connections;
+    const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
+    const reusedBefore = stats.connectionsReused;
     const c = rawClient(gw.port());
     for (let i = 0; i < 1000; i++) {
       const res = await c.request(`GET /r${i} HTTP/1.1\r\nHost: t\r\n\r\n`);
@@ -28,8 +31,7 @@ describe("HTTP/1.1 proxy", () => {
     }
     c.close();
     assert.equal(a.connections - before, 1, "upstream connections opened");
-    const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
-    assert.ok(stats.connectionsReused >= 999, `reused ${stats.connectionsReused}`);
+    assert.equal(stats.connectionsReused - reusedBefore, 999, "every request after the first reused it");
   });
 
   test("hop-by-hop headers are removed and X-Forwarded-* set", async () => {
@@ -82,11 +84,24 @@ describe("HTTP/1.1 proxy", () => {
   });
 
   test("chunked request bodies are forwarded intact", async () => {
-    const { text } = await rawExchange(
-      gw.port(),
-      "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n",
-    );
-    assert.match(text, /a POST \/c 11$/);
+    const echo = await httpBackend("echo", (req, res) => {
+      let body = "";
+      req.setEncoding("latin1");
+      req.on("data", (d: string) => (body += d));
+      req.on("end", () => res.end(JSON.stringify(body)));
+    });
+    const egw = await startGateway(simpleConfig([{ name: "echo", port: echo.port }]));
+    try {
+      const { text } = await rawExchange(
+        egw.port(),
+        "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n",
+      );
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.ok(text.endsWith('\r\n\r\n"hello world"'), `the server read exactly the chunks' data: ${JSON.stringify(text)}`);
+    } finally {
+      await egw.close();
+      await echo.close();
+    }
   });
 
   test("HTTP/1.0 without keep-alive gets its connection closed after the response", async () => {
@@ -124,7 +139,7 @@ describe("HTTP/1.1 proxy", () => {
   });
 });
 
-describe("bad requests get 400, a closed connection, and nothing forwarded", () => {
+describe("bad requests get 400 (501 for an unknown transfer coding), a closed connection, and nothing forwarded (a bad chunk: nothing after the head)", () => {
   let a: Backend;
   let gw: TestGateway;
   before(async () => {
@@ -163,9 +178,11 @@ describe("bad requests get 400, a closed connection, and nothing forwarded", () 
   }
 
   test("a request head larger than maxHeaderSize gets 431", async () => {
+    const before = a.requests.length;
     const { text, closed } = await rawExchange(gw.port(), `GET / HTTP/1.1\r\nHost: t\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
     assert.match(text, /^HTTP\/1\.1 431 /);
     assert.ok(closed);
+    assert.equal(a.requests.length, before, "nothing forwarded");
   });
 });
 
@@ -229,9 +246,12 @@ describe("failures: backend down, retry, timeouts", () => {
     const a = await httpBackend("a");
     const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }], "", "    timeouts: { requestHeaders: 300ms }"));
     try {
+      const t0 = Date.now();
       const { text, closed } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\n", 2000);
+      const took = Date.now() - t0;
       assert.match(text, /^HTTP\/1\.1 408 /);
       assert.ok(closed);
+      assert.ok(took >= 250, `answered after ${took} ms: not before timeouts.requestHeaders (300 ms)`);
     } finally {
       await gw.close();
       await a.close();
@@ -315,23 +335,32 @@ describe("failures: backend down, retry, timeouts", () => {
 });
 
 test("an upload streams through with backpressure (64 MiB, no buffering)", async () => {
+  // The server does not read until released: a gateway that streams with backpressure
+  // stops taking the client's bytes once the socket buffers on the way are full; one
+  // that buffered would take the whole body.
   let received = 0;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
   const a = await httpBackend("a", (req, res) => {
-    req.on("data", (c: Buffer) => (received += c.length));
-    req.on("end", () => res.end(String(received)));
+    req.pause();
+    void released.then(() => {
+      req.on("data", (c: Buffer) => (received += c.length));
+      req.on("end", () => res.end(String(received)));
+      req.resume();
+    });
   });
   const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }]));
   try {
     const total = 64 * 1024 * 1024;
     const chunk = Buffer.alloc(1024 * 1024, 7);
-    const body = await new Promise<string>((resolve, reject) => {
+    let sent = 0;
+    const body = new Promise<string>((resolve, reject) => {
       const req = request({ port: gw.port(), host: "127.0.0.1", method: "POST", path: "/up", headers: { "content-length": total } }, (res) => {
         let s = "";
         res.on("data", (c: Buffer) => (s += c));
         res.on("end", () => resolve(s));
       });
       req.on("error", reject);
-      let sent = 0;
       const pump = () => {
         while (sent < total) {
           sent += chunk.length;
@@ -341,8 +370,18 @@ test("an upload streams through with backpressure (64 MiB, no buffering)", async
       };
       pump();
     });
-    assert.equal(body, String(total));
+    // Wait until the client is held back (nothing more taken for 500 ms).
+    let last = -1;
+    await until(() => {
+      const still = sent === last;
+      last = sent;
+      return still;
+    }, 20_000, "the upload to stall while the server does not read", 500);
+    assert.ok(sent < total / 2, `the client could hand over only socket buffers' worth while the server did not read: ${sent / 1024 / 1024} MiB of 64`);
+    release();
+    assert.equal(await within(body, 60_000, "the upload to complete once the server reads"), String(total));
   } finally {
+    release();
     await gw.close();
     await closeServer(a.server);
   }
