@@ -8,7 +8,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { Tunnel } from "../../src/gateway/tunnel/tunnel.ts";
 import { closeServer, wsBackend, type WsBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
-import { until } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 function cfg(servers: WsBackend[], extra: string): string {
   return `
@@ -50,7 +50,7 @@ class Client {
 }
 
 async function openAll(clients: Client[]): Promise<void> {
-  for (let i = 0; i < clients.length; i += 100) await Promise.all(clients.slice(i, i + 100).map((c) => c.open()));
+  for (let i = 0; i < clients.length; i += 100) await within(Promise.all(clients.slice(i, i + 100).map((c) => c.open())), 30_000, `WebSockets ${i}-${i + 99} of ${clients.length} to open and get their greeting`);
 }
 
 test("drain a server under 1,000 WebSockets: the gateway sends each client on it a 1012 between drainTimeout and drainTimeout + drainSpread, spread out, and they reconnect elsewhere", async () => {

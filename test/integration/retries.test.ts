@@ -96,10 +96,14 @@ backends:
 `;
   const gw = await startGateway(config);
   try {
+    const t0 = performance.now();
     const { text, closed } = await rawExchange(gw.port("web"), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 10_000);
+    const took = performance.now() - t0;
     assert.match(text, /^HTTP\/1\.1 504 /, text);
     assert.match(text, /connecting to server stuck timed out/);
     assert.ok(closed);
+    // The wheel ticks every 100 ms: the timeout fires at most a tick early.
+    assert.ok(took >= 200 - 100, `504 after ${took.toFixed(0)} ms, before timeouts.connect (200 ms)`);
 
     const c = connect(gw.port("l4"), "127.0.0.1");
     let got = "";

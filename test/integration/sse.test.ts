@@ -62,6 +62,8 @@ function stream(port: number, onData?: (body: string) => void): Promise<{ body: 
       res.on("error", () => resolve({ body, ended: "error", ms: performance.now() - t0 }));
     });
     req.on("error", () => resolve({ body, ended: "error", ms: performance.now() - t0 }));
+    // Every stream here ends within seconds; one that does not fails instead of hanging.
+    req.setTimeout(10_000, () => req.destroy(new Error("no end within 10 s")));
     req.end();
   });
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:http";
-import { request } from "node:http";
+import { request, type ClientRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
@@ -16,11 +16,14 @@ async function three(): Promise<Backend[]> {
 
 function get(port: number, headers: Record<string, string> = {}): Promise<{ server: string; setCookie: string | undefined }> {
   return new Promise((resolve, reject) => {
-    request({ port, host: "127.0.0.1", path: "/", headers, agent: false }, (res) => {
+    request({ port, host: "127.0.0.1", path: "/", headers, agent: false, timeout: 5000 }, (res) => {
       res.resume();
       const sc = res.headers["set-cookie"];
       res.on("end", () => resolve({ server: String(res.headers["x-served-by"]), setCookie: sc?.[0] }));
     })
+      .on("timeout", function (this: ClientRequest) {
+        this.destroy(new Error("no answer within 5 s"));
+      })
       .on("error", reject)
       .end();
   });

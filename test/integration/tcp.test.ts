@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { test } from "node:test";
 import { deadPort, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
+import { within } from "../support/wait.ts";
 
 function tcpConfig(ports: number[], extra = ""): string {
   return `
@@ -35,7 +36,7 @@ test("TCP mode: half-close — a client that shuts its write side still receives
     c.on("data", (d: Buffer) => chunks.push(d));
     c.write(Buffer.alloc(100_000, 1));
     c.end(); // half-close
-    await once(c, "close");
+    await within(once(c, "close"), 10_000, "the gateway to close the connection after the response");
     const all = Buffer.concat(chunks);
     assert.equal(all.subarray(0, 11).toString(), "got 100000\n");
     assert.equal(all.length, 11 + 1024 * 1024);
@@ -54,7 +55,7 @@ test("TCP mode: a refused connect is retried on another server", async () => {
       const c = connect(gw.port("l4"), "127.0.0.1");
       let got = "";
       c.on("data", (d) => (got += d));
-      await once(c, "close");
+      await within(once(c, "close"), 5000, `connection ${i} to be answered and closed`);
       assert.equal(got, "hello\n", `connection ${i}`);
     }
     // Each connection answered: the dead server, when tried, was retried past.
@@ -75,7 +76,7 @@ test("TCP mode: an idle stream is closed after timeouts.tunnel", async () => {
     c.write("x");
     await once(c, "data");
     const t0 = Date.now();
-    await once(c, "close");
+    await within(once(c, "close"), 10_000, "the idle stream to be closed");
     const took = Date.now() - t0;
     assert.ok(took >= 200 && took < 10_000, `closed after ${took} ms (timeouts.tunnel is 300 ms; the default is far longer)`);
   } finally {

@@ -5,16 +5,17 @@ import { WebSocket } from "ws";
 import { httpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";
+import { within } from "../support/wait.ts";
 
 const wsEchoBackend = (name: string) =>
   wsBackend(name, { greeting: `hello from ${name}`, http: (_req, res) => (res.writeHead(426), res.end("websocket only")) });
 
 function open(url: string): Promise<{ ws: WebSocket; first: string }> {
-  return new Promise((resolve, reject) => {
+  return within(new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.once("message", (d) => resolve({ ws, first: d.toString() }));
     ws.once("error", reject);
-  });
+  }), 15_000, `a WebSocket to ${url} to open and get its greeting`);
 }
 
 describe("WebSocket through the gateway", () => {
