@@ -212,8 +212,11 @@ test("silence in the middle of a response cuts the client's connection after tim
   });
   const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 300ms }"));
   try {
+    const t0 = performance.now();
     const { text, closed } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    const took = performance.now() - t0;
     assert.equal(closed, true, "cut, not left waiting (timeouts.tunnel is an hour)");
+    assert.ok(took >= 250, `cut after ${Math.round(took)} ms: not before timeouts.server (300 ms)`);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(text.endsWith("\r\n\r\nhalf"), text);
   } finally {
