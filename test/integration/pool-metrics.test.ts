@@ -48,6 +48,25 @@ test("pools.register exports holdfast_pool_* with origin labels, equal to stats(
     assert.equal(value(text, `holdfast_pool_requests_per_connection_sum{${o}}`), 4);
     assert.equal(value(text, `holdfast_pool_connection_lifetime_seconds_count{${o}}`), 1);
     assert.equal(value(text, `holdfast_pool_handshake_seconds_count{${o}}`), 2);
+    // And each series is the number stats() gives for the origin.
+    const so = s.origins[server.url]!;
+    const fromStats: [string, number][] = [
+      ["requests_total", so.requests],
+      ["connections_created_total", so.connectionsCreated],
+      ["connections_reused_total", so.connectionsReused],
+      ["dns_lookups_saved_total", so.dnsLookupsSaved],
+      ["tls_handshakes_saved_total", so.tlsHandshakesSaved],
+      ["connect_errors_total", so.connectErrors],
+      ["retries_total", so.retries],
+      ["connections_open", so.open],
+      ["reuse_ratio", so.reuseRate],
+      ["requests_pending", so.pending],
+      ["requests_per_connection_sum", so.requestsPerConnection.sum],
+      ["connection_lifetime_seconds_count", so.connectionLifetimeSeconds.count],
+      ["handshake_seconds_count", so.handshakeSeconds.count],
+    ];
+    assert.deepEqual(fromStats.map(([n]) => value(text, `holdfast_pool_${n}{${o}}`)), fromStats.map(([, v]) => v));
+    assert.equal(value(text, `holdfast_pool_connections_closed_total{${o},reason="idleTimeout"}`), so.closeReasons.idleTimeout);
     assert.match(text, /# TYPE holdfast_pool_requests_per_connection histogram/);
     assert.match(text, /# TYPE holdfast_pool_requests_total counter/);
     const labels = new Set([...text.matchAll(/^holdfast_pool_\w+\{([^}]*)\}/gm)].flatMap((m) => m[1]!.split(",").map((kv) => kv.split("=")[0])));
