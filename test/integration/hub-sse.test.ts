@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { SSE_SESSION_HEADER } from "../../src/protocol/hub.ts";
 import type { Hub } from "../../src/hub/hub.ts";
 import { api, startHub, token } from "../hub/support.ts";
+import { within } from "../support/wait.ts";
 
 type Msg = Record<string, unknown>;
 
@@ -117,6 +118,6 @@ test("SSE: a graceful stop ends the stream with a disconnect push carrying 1012 
   const d = await s.next((m) => m.type === "disconnect");
   assert.equal(d.code, 1012);
   assert.match(String(d.reason), /^retry-after=\d+/);
-  await s.pump;
+  await within(s.pump, 5000, "the SSE stream to end after the disconnect push");
   assert.equal(s.ended(), true);
 });
