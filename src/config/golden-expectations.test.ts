@@ -18,17 +18,21 @@ test("golden minimal.json: every default as docs/config.md states it", () => {
   assert.deepEqual(g.admin, { listen: addr("127.0.0.1", 9900), token: null });
   assert.equal(g.workers, "auto");
   assert.deepEqual(g.shutdown, { delay: 2_000, timeout: 60_000 });
+  assert.equal(g.cluster, null, "no cluster: one node");
   const web = g.listeners[0];
   assert.deepEqual(web.listen, addr("0.0.0.0", 8080), ":8080 listens on every IPv4 address");
   assert.deepEqual(web.protocols, ["http1"], "without tls: HTTP/1.1 only");
   assert.deepEqual([web.maxHeaderSize, web.accessLog, web.maxConcurrentStreams], [16_384, false, 100]);
   assert.deepEqual(web.timeouts, { requestHeaders: 10_000, clientIdle: 60_000 });
   assert.deepEqual(web.limits, { maxConnections: 0, maxConnectionsPerClient: 0 });
+  assert.deepEqual([web.tls, web.proxyProtocol, web.trustedProxies], [null, null, null], "absent: no TLS, no PROXY header, trust no one");
+  assert.deepEqual(web.routes, [{ match: null, allow: null, backend: "app", split: null }], "one route that takes everything");
   const app = g.backends.app;
   assert.deepEqual(
     [app.balance, app.retries, app.slowStart, app.maxConn, app.queueTimeout, app.drainTimeout, app.drainSpread, app.maxLifetime],
     ["round-robin", 2, 0, 0, 5_000, 30_000, 10_000, 0],
   );
+  assert.equal(app.hashBalanceFactor, 125);
   assert.deepEqual(app.keepAlive, { maxIdle: 64, idleTimeout: 30_000 });
   assert.deepEqual(app.timeouts, { connect: 5_000, server: 60_000, tunnel: 3_600_000 });
   for (const absent of ["sticky", "health", "passive", "admission", "rebalance", "websocket", "sse", "tls", "proxyProtocol", "hashKey"]) assert.equal(app[absent], null, absent);

@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { httpProbe, type HttpProbeOptions } from "./http.ts";
 import { HealthChecker } from "../../core/health/checker.ts";
 import { createHealthRecord } from "../../core/health/state.ts";
@@ -117,17 +118,18 @@ describe("httpProbe", () => {
       probe: httpProbe({ path: "/slow" }),
       clock: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout), now: () => performance.now(), random: () => 0 },
     });
-    await new Promise<void>((resolve) => {
-      checker.add(s);
-      const poll = setInterval(() => {
-        const h = checker.history(s);
-        if (h.length === 0) return;
-        results.push(...h.map((x) => x.reason));
-        clearInterval(poll);
-        resolve();
-      }, 10);
-    });
-    checker.stop();
+    checker.add(s);
+    try {
+      // The first check starts at once (random 0) and ends at its 60 ms timeout; the 5 s
+      // deadline only turns a check that never ends into a message.
+      for (let waited = 0; checker.history(s).length === 0; waited += 10) {
+        assert.ok(waited < 5000, "no check result after 5 s");
+        await sleep(10);
+      }
+      results.push(...checker.history(s).map((x) => x.reason));
+    } finally {
+      checker.stop();
+    }
     assert.deepEqual(results, ["timeout after 60ms"]);
   });
 });

@@ -62,13 +62,13 @@ describe("redis broker: wire details", () => {
     const prefix = uniquePrefix("layout");
     const b = new RedisBroker({ url: REDIS_URL, prefix });
     await b.start({ publication() {}, join() {}, leave() {}, state() {} });
+    const { createClient } = await import("redis");
+    const c = createClient({ url: REDIS_URL, RESP: 2 });
     try {
       const r = await b.publish("c", { data: '{"x":1}', history: { size: 2, ttlMs: 60_000 }, info: { client: "c1", user: "u" } });
       await b.publish("c", { data: "2", history: { size: 2, ttlMs: 60_000 } });
       const lastPublish = performance.now();
       await b.publish("c", { data: "3", history: { size: 2, ttlMs: 60_000 } });
-      const { createClient } = await import("redis");
-      const c = createClient({ url: REDIS_URL, RESP: 2 });
       await c.connect();
       const k = channelKeys(prefix, "c");
       assert.deepEqual(await c.hGetAll(k.meta), { e: r.epoch, o: "3" });
@@ -81,8 +81,8 @@ describe("redis broker: wire details", () => {
         const ttl = await c.pTTL(key);
         assert.ok(ttl >= 60_000 - since - 5 && ttl <= 60_000, `${key} ttl ${ttl}, ${Math.round(since)} ms after the last publish`);
       }
-      c.destroy();
     } finally {
+      if (c.isOpen) c.destroy(); // also when an assertion failed: an open client would keep the file running
       await b.close();
       await deletePrefix(REDIS_URL, prefix);
     }
