@@ -1,7 +1,9 @@
 // The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
-// stop ends what is in flight (event streams at rest, inside an event, a plain chunked
-// response), the maxConn queue's timeout, the response head's size limit, bytes past a
-// response's body, and an upload held back by its server. Written for mutants of
+// stop ends what is in flight (event streams at rest, inside an event, framed by close,
+// a plain chunked response), the maxConn queue's timeout, the response head's size
+// limit, bytes past a response's body, an upload held back by its server, a server that
+// times out or closes before answering, malformed chunks, an event stream cut idle
+// inside an event, and PROXY-protocol connections never pooled. Written for mutants of
 // src/gateway/http/exchange.ts that no other test told apart (issue 15).
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
@@ -10,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { okResponse, rawHttpBackend, tcpBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
+import { until } from "../support/wait.ts";
 
 const SSE_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
 const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
@@ -48,6 +51,8 @@ function collect(c: ReturnType<typeof rawClient>): Promise<string> {
   return new Promise((resolve) => c.socket.on("close", () => resolve(text)));
 }
 
+// With the Connection: close the gateway writes in such a head itself.
+const CLOSE_SSE_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
 const PLAIN_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 /**
@@ -79,6 +84,11 @@ const stops: { name: string; reads: string[]; after?: string; expected: string }
     reads: [SSE_HEAD, chunk("data: b\n")],
     after: chunk("\n"),
     expected: SSE_HEAD + chunk("data: b\n") + chunk("\n") + "0\r\n\r\n",
+  },
+  {
+    name: "an event stream framed by the server's close, resting between events, ends at once without a last chunk",
+    reads: [CLOSE_SSE_HEAD + "data: a\n\n"],
+    expected: CLOSE_SSE_HEAD + "data: a\n\n",
   },
   {
     name: "a chunked response that is no event stream finishes whole",
@@ -226,6 +236,107 @@ test("an upload held back by a server that stops reading resumes when it reads a
     release();
     const res = await c.readUntil((t) => t.endsWith(`\r\n\r\n${TOTAL}`), 20_000);
     assert.match(res, /^HTTP\/1\.1 200 OK\r\n/);
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+const PASSIVE = "    retries: 0\n    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100 }";
+
+/** A server that fails a request before answering: what the client gets, and what the server is charged with. */
+const failures: { name: string; onRequest: (s: Socket) => void; extra: string; answer: string }[] = [
+  {
+    name: "does not answer within timeouts.server: 504 naming it",
+    onRequest: () => {},
+    extra: "\n    timeouts: { server: 300ms }",
+    answer: "504 Gateway Timeout: server a did not answer in time\n",
+  },
+  {
+    name: "closes the connection before answering: 502 naming it",
+    onRequest: (s) => s.end(),
+    extra: "",
+    answer: "502 Bad Gateway: server a closed the connection before answering\n",
+  },
+];
+
+for (const { name, onRequest, extra, answer } of failures) {
+  test(`a server that ${name}, a passive failure, nothing left active`, async () => {
+    const server = await tcpBackend((s) => {
+      s.on("error", () => {});
+      s.once("data", () => onRequest(s));
+    });
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], PASSIVE + extra));
+    try {
+      const { text } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+      assert.ok(text.startsWith(`HTTP/1.1 ${answer.slice(0, answer.indexOf(":"))}\r\n`), text);
+      assert.ok(text.endsWith(`\r\n\r\n${answer}`), text);
+      const s = gw.gw.backends.get("b")!.servers[0]!;
+      assert.deepEqual({ ejections: s.stats.ejections, active: s.active }, { ejections: 1, active: 0 });
+    } finally {
+      await gw.close();
+      await server.close();
+    }
+  });
+}
+
+test("a malformed chunk: with the head, 502 and nothing forwarded; in a later read, the client's connection is cut after what was valid", async () => {
+  const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", async (d: Buffer) => {
+      if (d.includes("/with-head")) return void s.write(head + "zz\r\nbad\r\n");
+      s.write(head + chunk("good"));
+      await sleep(50);
+      s.write("zz\r\nbad\r\n");
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0"));
+  try {
+    const first = await rawExchange(gw.port(), "GET /with-head HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.match(first.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*: server a sent a malformed chunked body\n$/);
+    const later = await rawExchange(gw.port(), "GET /later HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(later.closed, true, "cut: the client must not take the body for complete");
+    assert.ok(later.text.endsWith(`\r\n\r\n${chunk("good")}`), later.text);
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("an event stream idle past timeouts.tunnel inside an event is cut: no last chunk", async () => {
+  const server = await scriptedServer(SSE_HEAD + chunk("data: a\n\ndata: b\n"));
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { tunnel: 300ms }"));
+  try {
+    const { text, closed } = await rawExchange(gw.port(), "GET /events HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(closed, true);
+    assert.equal(text.slice(text.indexOf("\r\n\r\n") + 4), chunk("data: a\n\ndata: b\n"));
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a server behind proxyProtocol gets a connection of its own per request: closed after the response, never pooled", async () => {
+  const firstBytes: string[] = [];
+  const ended: boolean[] = []; // the gateway closed its side
+  const server = await tcpBackend((s) => {
+    const i = ended.push(false) - 1;
+    s.on("error", () => {});
+    s.on("end", () => (ended[i] = true));
+    s.once("data", (d: Buffer) => {
+      firstBytes.push(d.toString("latin1").slice(0, 10));
+      s.write(okResponse(`conn ${i}`));
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    proxyProtocol: v1"));
+  const c = rawClient(gw.port());
+  try {
+    assert.ok((await c.request("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("conn 0"));
+    await until(() => ended[0] === true, 5000, "the gateway to close the first server connection");
+    assert.ok((await c.request("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("conn 1"));
+    assert.deepEqual(firstBytes, ["PROXY TCP4", "PROXY TCP4"]);
   } finally {
     c.close();
     await gw.close();
