@@ -44,6 +44,7 @@ const blocks = [...doc.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!
 
 test("docs/hub.md: every complete ```yaml block loads as a hub config; the others parse", () => {
   assert.ok(blocks.length >= 2);
+  assert.ok(blocks.filter(isHubConfigText).length >= 1, "at least one complete hub config among the blocks (a rule that matches nothing tests nothing)");
   for (const text of blocks) {
     if (isHubConfigText(text)) {
       const r = loadHubConfig(text, { env, baseDir: root });
@@ -88,6 +89,7 @@ test("docs/hub.md's metrics table lists exactly the holdfast_hub_* metrics a nod
     const text = await (await fetch(`${hub.adminUrl}/metrics`)).text();
     const exposed = [...new Set([...text.matchAll(/^# TYPE (holdfast_hub_\w+) /gm)].map((m) => m[1]!))].sort();
     const documented = [...new Set([...doc.matchAll(/^\| `(holdfast_hub_\w+)` \|/gm)].map((m) => m[1]!))].sort();
+    assert.ok(exposed.length > 0, "the node exposes holdfast_hub_* metrics");
     assert.deepEqual(documented, exposed);
   } finally {
     await hub.close();

@@ -62,6 +62,7 @@ test("demo chat in Chromium: two tabs talk through the gateway and the hub; an o
     const carol = await (await browser.newContext()).newPage();
     await join(carol, demo.url, "carol");
     await carol.waitForFunction(() => document.querySelectorAll("#log .msg").length === 4, undefined, { timeout: 10_000 });
+    assert.deepEqual(await texts(carol), ["alice: hello bob", "bob: hi alice", "alice: are you there?", "alice: bob?"]);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
