@@ -83,9 +83,11 @@ backends:
   const web = `http://127.0.0.1:${gw.port()}`;
   try {
     // holdfast:exchange:finished — a forwarded request, then one the gateway answers itself.
+    const helloStart = performance.now();
     const ok = await fetch(`${web}/hello`);
     assert.equal(ok.status, 200);
     await ok.text();
+    const helloSpan = performance.now() - helloStart;
     const flaky = await fetch(`${web}/flaky`);
     assert.equal(flaky.status, 502);
     await flaky.text();
@@ -95,6 +97,8 @@ backends:
       // No server answered: the record names none.
       ["/flaky", 502, "flaky", "", "web", "GET", "HF_ERR_CONNECT_REFUSED"],
     ]);
+    const helloMs = finished[0]!.durationMs as number;
+    assert.ok(helloMs > 0 && helloMs <= helloSpan, `the record's durationMs ${helloMs} lies within the client's ${helloSpan.toFixed(1)} ms`);
 
     // holdfast:server:ejected — the refused connect ejected flaky's only server.
     const [ejected, ...moreEjected] = of("holdfast:server:ejected");
