@@ -160,7 +160,9 @@ test("Rebalancer: random placement still converges, with ~3× the closes the new
   for (let seed = 1; seed <= 5; seed++) {
     const r = simulate({ counts: [450, 450, 0], place: weightedRandom(mulberry32(seed)), reconnectDelay: 300, seconds: 120 });
     assert.ok(isBalanced(r.views, 1.25), `seed ${seed}: ${r.counts}`);
-    assert.ok(r.closes.length <= 900, `seed ${seed}: ${r.closes.length} closes`);
+    // the new server needs 240 (its lower bound) to 300 (its share); a close lands there
+    // 1 time in 3: about 720 to 900 closes, never the ≤ 300 of a least-conn placement
+    assert.ok(r.closes.length >= 600 && r.closes.length <= 900, `seed ${seed}: ${r.closes.length} closes`);
     assert.ok(maxInWindow(r.closes, 1000) <= 20);
   }
 });

@@ -73,6 +73,7 @@ test("TokenBucket: waiting retryAfterMs is always enough and never more than nee
       const wait = b.retryAfterMs(now);
       assert.ok(wait > 0);
       assert.equal(b.available(now + wait - 1), 0, `rate ${rate}: a token before ${wait} ms`);
+      assert.ok(b.available(now + wait) >= 1, `rate ${rate}: no token after the ${wait} ms it said`);
       now += wait + Math.floor(random() * 3 * wait);
       assert.ok(b.take(now));
     }

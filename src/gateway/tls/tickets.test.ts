@@ -28,17 +28,25 @@ test("ticket keys: 48 bytes, the same for the same secret and period, different 
 });
 
 test("ticket keys: subscribers get the new keys at the period boundary; unsubscribing the last stops the timer", async () => {
-  const keys = new TicketKeys(Buffer.alloc(32, 1), 150);
+  // The clock is read by current() and by each re-arm: counting reads shows a timer
+  // still running after the last unsubscribe, which no listener could show.
+  const period = 150;
+  let reads = 0;
+  let lastRead = 0;
+  const keys = new TicketKeys(Buffer.alloc(32, 1), period, () => (reads++, (lastRead = Date.now())));
   const before = Buffer.from(keys.current());
-  const got: Buffer[] = [];
-  const off = keys.subscribe((k) => got.push(Buffer.from(k)));
+  const boundary = (Math.floor(lastRead / period) + 1) * period;
+  const got: { keys: Buffer; at: number }[] = [];
+  const off = keys.subscribe((k) => got.push({ keys: Buffer.from(k), at: lastRead }));
   const t0 = Date.now();
   while (got.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
   off();
-  assert.ok(got.length >= 1, "rotated within a period");
-  assert.notDeepEqual(got[0], before);
-  assert.deepEqual(got.at(-1), keys.current());
-  const n = got.length;
-  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(got.length >= 1, `no rotation within 3 s (the period is ${period} ms)`);
+  assert.ok(got[0]!.at >= boundary, `handed out at ${got[0]!.at}, before the boundary ${boundary}`);
+  assert.notDeepEqual(got[0]!.keys, before);
+  assert.deepEqual(got[0]!.keys, new TicketKeys(Buffer.alloc(32, 1), period, () => got[0]!.at).current(), "the keys of the period they were handed out in");
+  const [n, readsAtOff] = [got.length, reads];
+  await new Promise((r) => setTimeout(r, 400)); // more than two periods
   assert.equal(got.length, n, "no call after unsubscribing");
+  assert.equal(reads, readsAtOff, "no timer fired after the last unsubscribe");
 });

@@ -23,11 +23,12 @@ describe("memory broker", () => {
     const b = new MemoryBroker();
     await a.start(new Recorder());
     await b.start(new Recorder());
-    const ra = await a.publish("ch", { data: "1", history: h });
-    const rb = await b.publish("ch", { data: "1", history: h });
-    assert.equal(ra.offset, 1);
-    assert.equal(rb.offset, 1);
-    assert.notEqual(ra.epoch, rb.epoch);
+    for (const ch of ["ch", "chat:1", "news"]) {
+      const ra = await a.publish(ch, { data: "1", history: h });
+      const rb = await b.publish(ch, { data: "1", history: h });
+      assert.deepEqual([ra.offset, rb.offset], [1, 1], ch);
+      assert.notEqual(ra.epoch, rb.epoch, ch);
+    }
   });
 
   it("forgets expired channels and idempotency keys as time passes (bounded memory)", async () => {
