@@ -50,6 +50,17 @@ describe("consistent-hash: only the leaving server's keys move", () => {
     assert.ok(Math.abs(moved / 10_000 - 1 / 6) <= 0.05, `moved ${moved / 10_000}`);
   });
 
+  it("the last server up gets every key, however far past 64 points its walk goes", () => {
+    // 99 of 100 servers down: a key walks ~100 points on average to the one up (the
+    // walk checks whether any server is usable after 64 steps).
+    const b = consistentHash();
+    const servers = makeServers(Array.from({ length: 100 }, () => 1));
+    for (const s of servers) s.available = s.name === "s42";
+    const random = mulberry32(1);
+    const got = new Set(Array.from({ length: 1000 }, (_, i) => b.pick(servers, pickCtx(`k${i}`, 0, random))?.name));
+    assert.deepEqual([...got], ["s42"]);
+  });
+
   it("applies a positive weight change after it has settled, a weight of 0 at once", () => {
     const b = consistentHash();
     const servers = makeServers([1, 1, 1]);

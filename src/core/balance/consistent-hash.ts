@@ -33,8 +33,7 @@ export function consistentHash(): Balancer {
       if (ctx.key === undefined) return fallback.pick(servers, ctx);
       if (watch.changed(servers, ctx.now)) ring = buildRing(servers);
       const owners = ring.owners;
-      const size = owners.length;
-      if (size === 0) return undefined;
+      const size = owners.length; // 0 (no server with weight > 0): no step, undefined
       let at = ringFind(ring, hash32(ctx.key));
       for (let step = 0; step < size; step++) {
         const s = servers[owners[at]!]!;

@@ -124,7 +124,7 @@ function vnodes(weight: number, scale: number): number {
 
 /**
  * Index of the first ring point ≥ `h`, wrapping to 0 past the last (clockwise
- * successor). Binary search, O(log points). The ring must not be empty.
+ * successor). Binary search, O(log points). 0 for an empty ring.
  *
  * @example
  * const i = ringFind(ring, hash32(key));

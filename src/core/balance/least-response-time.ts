@@ -69,9 +69,8 @@ export function leastResponseTime(): Balancer {
       const b = servers[pair[1]!]!;
       let ea = current(estimates.get(a.name), ctx.now);
       let eb = current(estimates.get(b.name), ctx.now);
-      if (ea < 0 && eb < 0) ea = eb = 1;
-      else if (ea < 0) ea = eb;
-      else if (eb < 0) eb = ea;
+      // One or both unmeasured: nothing to compare latencies with, the load decides.
+      if (ea < 0 || eb < 0) ea = eb = 1;
       const unit = n / pair[2]!; // 1 / mean weight
       const costA = ea * (a.active / a.weight + unit);
       const costB = eb * (b.active / b.weight + unit);

@@ -12,6 +12,7 @@ describe("weighted-least-conn: lowest active / weight", () => {
     { active: [3, 1, 0], weights: [4, 1, 0], expected: "a" }, // c has weight 0
     { active: [2, 1, 3], weights: [2, 1, 3], expected: "c a b c a" }, // all 1: ties share 2:1:3
     { active: [0, 1, 0], weights: [1, 5, 0.5], expected: "a c a" }, // idle a, c split 1:0.5
+    { active: [0, 5, 0], weights: [0, 1, 1], expected: "c" }, // a weight-0 server sets no bar
   ];
   for (const { active, weights, expected } of cases) {
     it(`active ${active.join(",")} weights ${weights.join(":")} → ${expected}`, () => {
