@@ -167,34 +167,51 @@ test("a response head of exactly 64 KiB is forwarded; one byte more gets 502", a
   }
 });
 
-test("bytes past a response that arrive with its body's last piece are dropped, and that server connection is not reused", async () => {
-  let conns = 0;
-  const seen: string[] = []; // "connection: request line" of each request
-  const server = await tcpBackend((s) => {
-    const conn = conns++;
-    s.on("error", () => {});
-    s.on("data", async (d: Buffer) => {
-      seen.push(`${conn}: ${d.toString("latin1").split("\r\n")[0]}`);
-      if (conn > 0) return void s.write(okResponse("fresh"));
-      s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
-      await sleep(50); // the body comes in a read of its own, after the head went out
-      s.write("helloHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale");
+/** Bytes a server sends past its response, and where: each case's first answer, in writes 50 ms apart. */
+const staleCases: { name: string; writes: string[]; forwarded: RegExp }[] = [
+  {
+    name: "with its body's last piece, in a read after the head",
+    writes: ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "helloHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"],
+    forwarded: /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nhello$/,
+  },
+  {
+    name: "with the head of a response that has no body (204)",
+    writes: ["HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"],
+    forwarded: /^HTTP\/1\.1 204 No Content\r\n([^]*\r\n)?\r\n$/,
+  },
+];
+
+for (const { name, writes, forwarded } of staleCases) {
+  test(`bytes past a response (${name}) are dropped, and that server connection is not reused`, async () => {
+    let conns = 0;
+    const seen: string[] = []; // "connection: request line" of each request
+    const server = await tcpBackend((s) => {
+      const conn = conns++;
+      s.on("error", () => {});
+      s.on("data", async (d: Buffer) => {
+        seen.push(`${conn}: ${d.toString("latin1").split("\r\n")[0]}`);
+        if (conn > 0) return void s.write(okResponse("fresh"));
+        for (const w of writes) {
+          s.write(w);
+          await sleep(50); // each write a read of its own
+        }
+      });
     });
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+    const c = rawClient(gw.port());
+    try {
+      const first = await c.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.match(first, forwarded);
+      const next = await c.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.match(next, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nfresh$/, "the stale bytes were not taken for the next response");
+      assert.deepEqual(seen, ["0: GET /first HTTP/1.1", "1: GET /next HTTP/1.1"], "the next request on a new server connection");
+    } finally {
+      c.close();
+      await gw.close();
+      await server.close();
+    }
   });
-  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
-  const c = rawClient(gw.port());
-  try {
-    const first = await c.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert.ok(first.endsWith("\r\n\r\nhello"), first);
-    const next = await c.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert.ok(next.endsWith("\r\n\r\nfresh"), next);
-    assert.deepEqual(seen, ["0: GET /first HTTP/1.1", "1: GET /next HTTP/1.1"], "the next request on a new server connection");
-  } finally {
-    c.close();
-    await gw.close();
-    await server.close();
-  }
-});
+}
 
 test("an upload held back by a server that stops reading resumes when it reads again, and arrives whole", async () => {
   const TOTAL = 64 * 1024 * 1024;
@@ -342,6 +359,23 @@ test("a server behind proxyProtocol gets a connection of its own per request: cl
     assert.deepEqual(firstBytes, ["PROXY TCP4", "PROXY TCP4"]);
   } finally {
     c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("an event stream framed by Content-Length is an ordinary response: silence past timeouts.server cuts it", async () => {
+  const head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 18\r\n\r\n";
+  const server = await scriptedServer(head + "data: a\n\n");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 300ms, tunnel: 1h }"));
+  try {
+    const pending = rawExchange(gw.port(), "GET /events HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    // The rest, long after timeouts.server: an event stream (under timeouts.tunnel) would still take it.
+    setTimeout(() => server.sockets[0]?.writable && server.sockets[0].write("data: b\n\n"), 1500);
+    const { text, closed } = await pending;
+    assert.equal(closed, true, "cut at timeouts.server");
+    assert.ok(text.endsWith("\r\n\r\ndata: a\n\n"), text);
+  } finally {
     await gw.close();
     await server.close();
   }

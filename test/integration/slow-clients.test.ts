@@ -72,7 +72,11 @@ function gatewayBuffered(gw: TestGateway): number {
   return n;
 }
 
-/** The server (under `passive: { consecutiveFailures: 1 }`) was not ejected and still serves. */
+/**
+ * The server was not ejected and still serves. Under `passive: { consecutiveFailures: 1,
+ * maxEjectedPercent: 100 }` one failure would eject it (with the default 50 % the only
+ * server of a backend is never ejected, and this could not fail).
+ */
 async function assertNotBlamed(gw: TestGateway, who: string): Promise<void> {
   const server = gw.gw.data.backends.get("b")!.servers[0]!;
   assert.equal(server.stats.ejections, 0, `${who} does not eject the server`);
@@ -87,7 +91,7 @@ listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: 
 backends:
   b:
     timeouts: { server: 2s }
-    passive: { consecutiveFailures: 1, ejectTime: 1m }
+    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100 }
     servers: [ { name: a, address: 127.0.0.1:${be.port} } ]
 `);
   try {
@@ -121,7 +125,7 @@ backends:
   }
 });
 
-test("a slow reader that does read gets the whole stream: backpressure holds, nothing is lost", async () => {
+test("a slow reader that does read gets the whole stream: backpressure holds, nothing is lost, and holds again when it stops reading", async () => {
   const be = await endlessServer();
   const gw = await startGateway(`
 listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
@@ -137,14 +141,21 @@ backends:
     // Now read 32 MiB: the stream flows again, byte for byte.
     let got = 0;
     let bad = false;
-    c.on("data", (d: Buffer) => {
+    const reading = (d: Buffer) => {
       got += d.length;
       if (d.includes(0)) bad = true;
-    });
+      if (got > 32 * MiB) c.pause();
+    };
+    c.on("data", reading);
     c.resume();
     await until(() => got > 32 * MiB, 20_000, "32 MiB to arrive once the client reads");
     assert.ok(!bad);
     assert.ok(be.streams[0]!.sent > 32 * MiB);
+    // It stops reading again: the server is held back again (or this times out), and the
+    // gateway's buffer stays bounded.
+    await plateau(() => be.streams[0]!.sent);
+    const held = gatewayBuffered(gw);
+    assert.ok(held < MiB, `the gateway buffers ${held} bytes once the client stops reading again`);
     c.destroy();
   } finally {
     await gw.close();
@@ -189,7 +200,7 @@ listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: 
 backends:
   b:
     timeouts: { server: 1s }
-    passive: { consecutiveFailures: 1, ejectTime: 1m }
+    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100 }
     servers: [ { name: a, address: 127.0.0.1:${be.port} } ]
 `);
   try {

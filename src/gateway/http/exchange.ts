@@ -163,14 +163,13 @@ export class Exchange extends ExchangeDispatch {
     else framer.startUntilClose();
     this.#upstreamReusable = plan.upstreamReusable;
     const stream = (plan.body === BODY_CHUNKED || plan.body === BODY_UNTIL_CLOSE) && isEventStream(buf, RESPONSE_HEAD);
+    // (No event stream of an earlier response is still active: every end of an exchange stops it.)
     if (stream) this.beginEventStream(this.ctx.wheel.now, buf.length > end);
-    else if (this.sse.active) this.stopEventStream();
     // A response before the whole request body (Expect: 100-continue refused, 413...)
     // ends the client's connection: say so in its head (#responseDone closes it).
     if (plan.closeClient || !this.requestBodyRead) this.downstream.closeAfterExchange();
-    this.facts.upgrade = false;
     let bodyEnd = buf.length;
-    if (!framer.done || plan.body === BODY_UNTIL_CLOSE) {
+    if (!framer.done) {
       const r = framer.scan(buf, end, buf.length);
       if (r === BAD_CHUNK) return this.fail("HF_ERR_BAD_RESPONSE", `server ${server.name} sent a malformed chunked body`);
       if (r >= 0) bodyEnd = r;
