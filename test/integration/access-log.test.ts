@@ -75,6 +75,8 @@ test("access logs: one JSON line per request and per tunnel, only on listeners t
     assert.ok(one.durationMs >= DELAY && one.durationMs <= clientMs, `durationMs ${one.durationMs}: the server took ${DELAY} ms, the client saw ${clientMs.toFixed(1)}`);
     assert.ok(two.durationMs >= 0 && two.durationMs <= twoClientMs, `durationMs ${two.durationMs}, the client saw ${twoClientMs.toFixed(1)}`);
     assert.equal(tun.status, 101);
+    assert.deepEqual([tun.server, tun.retries, tun.path], ["a", 0, "/ws"]);
+    assert.ok(tun.durationMs >= 0 && tun.durationMs <= tunnelClientMs, `durationMs ${tun.durationMs} (to the 101), the client saw ${tunnelClientMs.toFixed(1)}`);
     assert.ok(tun.tunnelMs >= DELAY && tun.tunnelMs <= tunnelClientMs, `tunnelMs ${tun.tunnelMs}: held ${DELAY} ms, the client saw ${tunnelClientMs.toFixed(1)}`);
     assert.ok(tun.bytesIn > 0 && tun.bytesOut > 0);
   } finally {

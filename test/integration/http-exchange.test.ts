@@ -1,15 +1,18 @@
 // The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
 // stop ends what is in flight (event streams at rest, inside an event, framed by close,
-// a plain chunked response), the maxConn queue's timeout, the response head's size
-// limit, bytes past a response's body, an upload held back by its server, a server that
-// times out or closes before answering, malformed chunks, an event stream cut idle
-// inside an event, and PROXY-protocol connections never pooled. Written for mutants of
-// src/gateway/http/exchange.ts that no other test told apart (issue 15).
+// a plain chunked response), how an idle event stream ends or is cut, the maxConn
+// queue's timeout, the response head's size limit, bytes past a response, an upload held
+// back by its server, a server that times out, closes before answering or in the middle
+// of a body, malformed chunks, PROXY-protocol connections never pooled, and a tunnel out
+// of the exchange's timer. Written for mutants of src/gateway/http/exchange.ts that no
+// other test told apart (issue 15).
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { okResponse, rawHttpBackend, tcpBackend } from "../support/backends.ts";
+import { WebSocket } from "ws";
+import { okResponse, rawHttpBackend, tcpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
@@ -378,5 +381,57 @@ test("an event stream framed by Content-Length is an ordinary response: silence 
   } finally {
     await gw.close();
     await server.close();
+  }
+});
+
+test("an event stream idle past timeouts.tunnel at rest ends with the last chunk, and both connections close", async () => {
+  const server = await scriptedServer(SSE_HEAD + chunk("data: a\n\n"));
+  let serverSideEnded = false;
+  server.server.on("connection", (s) => s.on("end", () => (serverSideEnded = true)));
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { tunnel: 300ms }"));
+  try {
+    const { text, closed } = await rawExchange(gw.port(), "GET /events HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(closed, true, "the client's connection closes");
+    assert.equal(text.slice(text.indexOf("\r\n\r\n") + 4), chunk("data: a\n\n") + "0\r\n\r\n");
+    await until(() => serverSideEnded, 5000, "the gateway to close the server's connection (not pool it)");
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a server that closes in the middle of a Content-Length body: the client's connection is cut after what arrived", async () => {
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", () => s.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"));
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  try {
+    const { text, closed } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.equal(closed, true, "not left waiting for the rest");
+    assert.ok(text.endsWith("\r\n\r\nhalf"), text);
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("an upgraded connection outlives timeouts.server: the exchange's timer is off once the 101 is through", async () => {
+  const be = await wsBackend("ws");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: be.port }], "    timeouts: { server: 200ms }"));
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port()}/ws`);
+  try {
+    const messages: string[] = [];
+    ws.on("message", (d) => messages.push(String(d)));
+    await once(ws, "open");
+    await until(() => messages.length === 1, 5000, "the greeting");
+    await sleep(600); // three times timeouts.server
+    ws.send("still here");
+    await until(() => messages.length === 2, 5000, "the echo");
+    assert.deepEqual(messages, ["ws", "still here"]);
+  } finally {
+    ws.terminate();
+    await gw.close();
+    await be.close();
   }
 });
