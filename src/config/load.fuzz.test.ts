@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import { mulberry32 } from "../core/balance/testing.kit.ts";
 import { loadConfig } from "./load.ts";
+import { fuzzSeed } from "../../test/support/seed.ts";
 
 /**
  * Random YAML never crashes the config loader or `holdfast check`: every document
@@ -21,7 +22,7 @@ import { loadConfig } from "./load.ts";
  * A document that sends the loader into a loop still fails, at the test timeout; how fast it
  * loads is the bench's business, not a test's.
  */
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const DOCS = Number(process.env.FUZZ_CONFIG ?? 250);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mulberry32 } from "../../src/core/balance/testing.kit.ts";
 import { ProtoClient, startHub, token } from "../hub/support.ts";
+import { fuzzSeed } from "../support/seed.ts";
 
 /**
  * Hostile clients against a real hub over WebSocket: valid commands with absurd fields,
@@ -14,7 +15,7 @@ import { ProtoClient, startHub, token } from "../hub/support.ts";
  *   FUZZ_SEED=123          replay (printed with every failure)
  *   FUZZ_HUB_SOCKETS=200   more hostile connections (default 8, 60 messages each)
  */
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const SOCKETS = Number(process.env.FUZZ_HUB_SOCKETS ?? 8);
 const MESSAGES = 60;
 /** Close codes docs/protocol.md names (4000–4999 included), plus ws's own for broken frames. */

@@ -3,8 +3,9 @@ import { test } from "node:test";
 import { BodyFramer } from "./body.ts";
 import { Dechunker } from "./dechunk.ts";
 import { mulberry32 } from "./fuzz.kit.ts";
+import { fuzzSeed } from "../../../test/support/seed.ts";
 
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 
 function dechunk(buf: Buffer, cuts: readonly number[]): { data: Buffer; done: boolean; consumed: number } {
   const d = new Dechunker();

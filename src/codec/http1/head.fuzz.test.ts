@@ -7,6 +7,7 @@ import { mulberry32, mutate } from "./fuzz.kit.ts";
 import { H_DROP, Head, HeadError, MAX_HEADERS, findHeadEnd, parseRequest, parseResponse } from "./head.ts";
 import { startOracle, startResponseOracle, type Oracle } from "./llhttp-oracle.kit.ts";
 import { originFormTarget, writeRequestHead } from "./write.ts";
+import { fuzzSeed } from "../../../test/support/seed.ts";
 
 /**
  * Seeded mutation fuzzer for the head scanner, the body framer and the writer.
@@ -14,7 +15,7 @@ import { originFormTarget, writeRequestHead } from "./write.ts";
  *   FUZZ_ITERATIONS=1e6  more mutations (default 200k: about 6 s on one core of our 2-core VMs)
  *   FUZZ_DIFF=2000       more mutated requests and responses sent to llhttp (default 500 each)
  */
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 200_000);
 const DIFF = Number(process.env.FUZZ_DIFF ?? 500);
 

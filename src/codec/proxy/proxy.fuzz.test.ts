@@ -4,13 +4,14 @@ import { mulberry32 } from "../http1/fuzz.kit.ts";
 import { encodeProxyV1, encodeProxyV2 } from "./encode.ts";
 import { formatIPv6, writeIPv6 } from "./ip.ts";
 import { PROXY_NEED_MORE, PROXY_V1_MAX, PROXY_V2_MAX, ProxyError, ProxyHeader, parseProxyHeader } from "./header.ts";
+import { fuzzSeed } from "../../../test/support/seed.ts";
 
 /**
  * Seeded fuzzer for the PROXY protocol parser and encoder.
  *   FUZZ_SEED=123          replay a run (the seed is printed with every failure)
  *   FUZZ_ITERATIONS=1e6    more mutations (default 30k, about two seconds)
  */
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 30_000);
 const ERRORS = new Set<number>(Object.values(ProxyError));
 

@@ -3,8 +3,9 @@ import { before, test } from "node:test";
 import { mulberry32 } from "../http1/fuzz.kit.ts";
 import { ClientHello, HELLO_NEED_MORE, HelloError, peekClientHello } from "./client-hello.ts";
 import { alpnData, buildClientHello, captureClientHello, ext, record, reframe, sniData } from "./testing.kit.ts";
+import { fuzzSeed } from "../../../test/support/seed.ts";
 
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 20_000);
 const ERRORS = new Set<number>(Object.values(HelloError));
 

@@ -153,16 +153,5 @@ export function hostileStream(random: Random, opts: { mask: boolean; frames?: nu
   return bytes;
 }
 
-/**
- * The seed for this run: `FUZZ_SEED` to replay one, else a fresh one (printed by the
- * tests with every failure).
- *
- * @example
- * const random = mulberry32(fuzzSeed());
- */
-export function fuzzSeed(): number {
-  const s = process.env.FUZZ_SEED;
-  return s !== undefined && s !== "" ? Number(s) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
-}
-
 export { mulberry32 };
+export { fuzzSeed } from "../../../test/support/seed.ts";

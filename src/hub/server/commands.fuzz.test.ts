@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { mulberry32 } from "../../core/balance/testing.kit.ts";
 import { HubErrorCode } from "../../protocol/hub.ts";
 import { MAX_IDEMPOTENCY_KEY, parseClientMessage } from "./commands.ts";
+import { fuzzSeed } from "../../../test/support/seed.ts";
 
 /**
  * Hostile client messages through the hub's reader: valid commands with fields of the
@@ -12,7 +13,7 @@ import { MAX_IDEMPOTENCY_KEY, parseClientMessage } from "./commands.ts";
  *   FUZZ_SEED=123       replay (printed with every failure)
  *   FUZZ_HUB=200000     more messages (default 20000: well under a second)
  */
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const SEED = fuzzSeed();
 const N = Number(process.env.FUZZ_HUB ?? 20_000);
 
 type Random = () => number;
