@@ -64,6 +64,13 @@ describe("Content-Length", () => {
     assert.equal(f.scan(bytes("x"), 0, 1), 0, "done: nothing more belongs to the body");
   });
 
+  test("a piece that ends exactly at the body's end: done with it, not with the next piece", () => {
+    const f = new BodyFramer();
+    f.startLength(2);
+    assert.equal(f.scan(bytes("xab"), 1, 3), 3);
+    assert.equal(f.done, true);
+  });
+
   test("length 0 and none() are done at once", () => {
     const f = new BodyFramer();
     f.startLength(0);
@@ -117,6 +124,7 @@ describe("chunked", () => {
     ["trailers", "0\r\nA: 1\r\nB:\t2 \r\n\r\n"],
     ["trailer named like Content-Length", "0\r\nContent-Lengthx: 1\r\nContent-Lengt: 1\r\n\r\n"],
     ["Host trailer", "0\r\nHost: a\r\n\r\n"],
+    ["trailer named like Transfer-Encoding", "0\r\nTransfer-Encodingx: 1\r\nTransfer-Encodin: 1\r\nT: 1\r\n\r\n"],
   ];
   for (const [name, raw] of valid) {
     test(`valid: ${name}`, () => {
@@ -187,5 +195,56 @@ describe("chunked", () => {
     assert.equal(f.scan(bytes("fffffffffffff\r\n"), 0, 15), NEED_MORE);
     const big = Buffer.alloc(1 << 20);
     assert.equal(f.scan(big, 0, big.length), NEED_MORE, "2^52 - 1 bytes of data are still to come");
+  });
+});
+
+describe("the event-stream tail (trackTail) and chunk boundaries", () => {
+  const start = {
+    chunked: (f: BodyFramer) => f.startChunked(),
+    length5: (f: BodyFramer) => f.startLength(5),
+    close: (f: BodyFramer) => f.startUntilClose(),
+  };
+  // [name, framing, bytes, the last 4 data bytes (oldest in the high byte)]
+  const tails: [string, keyof typeof start, string, number][] = [
+    ["chunked: sizes, extensions, CRLFs and trailers are not data", "chunked", "3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n", 0x62636465],
+    ["chunked: fewer than 4 data bytes", "chunked", "2\r\nab\r\n0\r\n\r\n", 0x6162],
+    ["Content-Length: the bytes past the body are not data", "length5", "hellonext", 0x656c6c6f],
+    ["until close, a byte over 0x7f oldest: unsigned", "close", "ab\xe9\n\r\n", 0xe90a0d0a],
+  ];
+  for (const [name, framing, raw, want] of tails) {
+    test(`dataTail: ${name}, however the bytes are split`, () => {
+      for (const [split, size] of splits(raw.length)) {
+        const f = new BodyFramer();
+        f.trackTail = true;
+        start[framing](f);
+        feed(f, bytes(raw), 0, size);
+        assert.equal(f.dataTail, want, split);
+      }
+    });
+  }
+
+  test("dataTail stays 0 without trackTail", () => {
+    for (const [, framing, raw] of tails) {
+      const f = new BodyFramer();
+      start[framing](f);
+      feed(f, bytes(raw), 0, () => 1);
+      assert.equal(f.dataTail, 0, raw);
+    }
+  });
+
+  test("atChunkStart: before the first chunk and between chunks only", () => {
+    const f = new BodyFramer();
+    f.startLength(3);
+    assert.equal(f.atChunkStart, false, "a Content-Length body has no chunks");
+    f.startChunked();
+    const steps: [string, boolean][] = [
+      ["", true], ["5", false], ["\r", false], ["\n", false], ["hel", false], ["lo\r", false], ["\n", true],
+      ["1", false], ["0", false], ["\r\n", false], ["0123456789abcdef\r\n", true], ["0\r\n", false], ["\r\n", false],
+    ];
+    for (const [piece, want] of steps) {
+      if (piece !== "") f.scan(bytes(piece), 0, piece.length);
+      assert.equal(f.atChunkStart, want, `after ${JSON.stringify(piece)}`);
+    }
+    assert.equal(f.done, true);
   });
 });

@@ -71,3 +71,36 @@ test(`Dechunker agrees with BodyFramer on random chunked bodies cut anywhere (FU
     assert.equal(r.consumed, body.length, `FUZZ_SEED=${SEED} case ${i}: the end the framer found`);
   }
 });
+
+test("Dechunker: once done, next() reads nothing and finds no data", () => {
+  const buf = Buffer.from("0\r\n\r\n2\r\nab\r\n", "latin1");
+  const d = new Dechunker();
+  assert.equal(d.next(buf, 0, buf.length), 5);
+  assert.equal(d.done, true);
+  assert.deepEqual([d.next(buf, 5, buf.length), d.dataStart, d.dataEnd, d.done], [5, 5, 5, true]);
+});
+
+/** Every data run `d` finds in `raw` (one piece), joined. */
+function runs(d: Dechunker, raw: string): string {
+  const buf = Buffer.from(raw, "latin1");
+  let data = "";
+  for (let p = 0; p < buf.length && !d.done; ) {
+    p = d.next(buf, p, buf.length);
+    data += buf.toString("latin1", d.dataStart, d.dataEnd);
+  }
+  return data;
+}
+
+test("Dechunker: reset() mid-body starts the next body clean", () => {
+  // [the first body's bytes, cut anywhere, and the data found in them]
+  const cases: [first: string, data: string][] = [
+    ["5\r\nhel", "hel"], ["5;a=b", ""], ["5\r\nhello", "hello"], ["5\r\nhello\r", "hello"], ["0\r\nX-T: 1", ""], ["0\r\n\r\n", ""],
+  ];
+  for (const [first, data] of cases) {
+    const d = new Dechunker();
+    assert.equal(runs(d, first), data, first);
+    d.reset();
+    assert.deepEqual([d.done, d.dataStart, d.dataEnd], [false, 0, 0]);
+    assert.deepEqual([runs(d, "3\r\nabc\r\n0\r\n\r\n"), d.done], ["abc", true], `after ${JSON.stringify(first)}`);
+  }
+});

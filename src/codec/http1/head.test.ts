@@ -141,6 +141,40 @@ describe("parseRequest: offsets", () => {
   });
 });
 
+describe("a reused Head", () => {
+  /** Every field of `h` that describes the message (spans and flags of its lines only). */
+  function state(h: Head, isRequest: boolean): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...h, wantsUpgrade: h.wantsUpgrade };
+    out.spans = [...h.spans.subarray(0, h.count * 4)];
+    out.flags = [...h.flags.subarray(0, h.count)];
+    // A response has no request line: parseResponse leaves those fields alone.
+    if (!isRequest) for (const k of ["methodEnd", "targetStart", "targetEnd", "pathStart", "method"]) delete out[k];
+    return out;
+  }
+  const messages: [string, string][] = [
+    ["req", head("HEAD http://a.example/x HTTP/1.1", "Host: a.example", "Connection: keep-alive, upgrade, X-A", "X-A: 1", "Upgrade: ws", "X-Forwarded-For: 1", "X-Forwarded-Proto: https", "X-Forwarded-Host: b", "Forwarded: for=1", "TE: trailers")],
+    ["req", `${head("POST / HTTP/1.1", "Host: b", "Transfer-Encoding: chunked", "Proxy-Connection: close")}0\r\n\r\n`],
+    ["req", head("PUT /p HTTP/1.0", "Content-Length: 3", "Content-Length: 3")],
+    ["req", head("GET / HTTP/1.1", "Host: c")],
+    ["res", head("HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: upgrade, keep-alive, X-B", "X-B: 1")],
+    ["res", head("HTTP/1.0 200 OK", "Transfer-Encoding: gzip")],
+    ["res", head("HTTP/1.1 204 No Content")],
+  ];
+  test("after any message, the same fields as a fresh Head", () => {
+    for (const [prevKind, prev] of messages) {
+      for (const [kind, raw] of messages) {
+        const h = new Head();
+        (prevKind === "req" ? parse : parseRes)(prev, h);
+        const isRequest = kind === "req";
+        const { code } = (isRequest ? parse : parseRes)(raw, h);
+        const fresh = (isRequest ? parse : parseRes)(raw);
+        assert.equal(code, 0, raw);
+        assert.deepEqual(state(h, isRequest), state(fresh.h, isRequest), `${JSON.stringify(prev)} then ${JSON.stringify(raw)}`);
+      }
+    }
+  });
+});
+
 describe("Connection-listed headers", () => {
   test("a listed header is dropped, case-insensitively, from any Connection line", () => {
     const { h, buf } = parse(head("GET / HTTP/1.1", "Host: a", "Connection: X-Private", "x-private: 1", "X-Public: 2", "connection: close, X-OTHER", "X-Other: 3"));
@@ -215,6 +249,11 @@ describe("parseRequest: limits", () => {
     const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `X-${i}: ${i}`);
     assert.equal(parse(head("GET / HTTP/1.1", "Host: a", ...many(MAX_HEADERS - 1))).code, 0);
     assert.equal(parse(head("GET / HTTP/1.1", "Host: a", ...many(MAX_HEADERS))).code, HeadError.TOO_MANY_HEADERS);
+  });
+
+  test("a method of 32 bytes is looked up (unknown), one of 33 is a malformed line", () => {
+    assert.equal(parse(head(`${"A".repeat(32)} / HTTP/1.1`, "Host: a")).code, HeadError.BAD_METHOD);
+    assert.equal(parse(head(`${"A".repeat(33)} / HTTP/1.1`, "Host: a")).code, HeadError.BAD_REQUEST_LINE);
   });
 
   test("regression: a tab after chunked is refused (llhttp refuses it; spaces are fine)", () => {
