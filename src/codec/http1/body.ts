@@ -1,4 +1,4 @@
-import { CR, FIELD_VALUE, LF, TOKEN, lower } from "./chars.ts";
+import { CR, FIELD_VALUE, HEX, LF, TOKEN, lower } from "./chars.ts";
 
 /**
  * Message-body framing (RFC 9112 §6–7) without copying: the proxy forwards body bytes
@@ -42,15 +42,8 @@ const S_DONE = 19;
 
 // Trailer names that would reframe the message if a server merged trailers into the
 // head (RFC 9110 §6.5.1): refused, as llhttp does.
-const CL_NAME = Buffer.from("content-length", "latin1");
-const TE_NAME = Buffer.from("transfer-encoding", "latin1");
-
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) {
-  HEX[0x41 + c] = 10 + c;
-  HEX[0x61 + c] = 10 + c;
-}
+const CL_NAME = Buffer.from("content-length");
+const TE_NAME = Buffer.from("transfer-encoding");
 
 /** Tracks where a body ends. One per connection direction, reused for every message. */
 export class BodyFramer {

@@ -45,6 +45,14 @@ export const FIELD_VALUE = table((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f))
 /** Bytes of a reason-phrase: HTAB, SP, VCHAR, obs-text. */
 export const REASON = FIELD_VALUE;
 
+/** Value of a hex digit (0-9, A-F, a-f), -1 for any other byte: chunk sizes. */
+export const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX[0x41 + c] = 10 + c;
+  HEX[0x61 + c] = 10 + c;
+}
+
 /** ASCII lower-case of a byte (A-Z only). */
 export function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;

@@ -27,6 +27,9 @@ test("Dechunker: data runs without the framing, extensions and trailers", () => 
     ["5\r\nhello\r\n0\r\n\r\n", "hello"],
     ["5;ext=1;x=\"q;\\\"\"\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n", "hello world"],
     ["A\r\n0123456789\r\na\r\nabcdefghij\r\n0;last\r\n\r\n", "0123456789abcdefghij"],
+    // every lower-case hex digit: b to f bytes, then 0x1a
+    ["b\r\nbbbbbbbbbbb\r\nc\r\ncccccccccccc\r\nd\r\nddddddddddddd\r\ne\r\neeeeeeeeeeeeee\r\nf\r\nfffffffffffffff\r\n1a\r\nzzzzzzzzzzzzzzzzzzzzzzzzzz\r\n0\r\n\r\n",
+      "bbbbbbbbbbbccccccccccccdddddddddddddeeeeeeeeeeeeeefffffffffffffffzzzzzzzzzzzzzzzzzzzzzzzzzz"],
   ];
   for (const [body, data] of cases) {
     const buf = Buffer.from(body, "latin1");

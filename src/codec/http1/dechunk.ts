@@ -1,3 +1,5 @@
+import { HEX } from "./chars.ts";
+
 /**
  * Takes the chunked transfer coding off a body (RFC 9112 §7.1), for a client protocol
  * that frames data itself (HTTP/2 DATA frames have no chunks). It trusts its input: the
@@ -21,27 +23,20 @@ const S_DATA_CRLF = 3; // the CRLF after data: two bytes to skip
 const S_TRAILERS = 4; // trailer lines, up to an empty line
 const S_DONE = 5;
 
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) {
-  HEX[0x41 + c] = 10 + c;
-  HEX[0x61 + c] = 10 + c;
-}
-
 export class Dechunker {
   /** The data run found by the last `next` (empty when start === end). */
   dataStart = 0;
   dataEnd = 0;
   #state = S_SIZE;
   #remaining = 0;
-  /** Bytes seen on the current trailer line (0 at its start: an empty line ends them). */
-  #lineLen = 0;
+  /** No byte but CR seen yet on the current trailer line: its LF ends the trailers. */
+  #blankLine = true;
   #skip = 0;
 
   reset(): void {
     this.#state = S_SIZE;
     this.#remaining = 0;
-    this.#lineLen = 0;
+    this.#blankLine = true;
     this.#skip = 0;
     this.dataStart = this.dataEnd = 0;
   }
@@ -73,28 +68,24 @@ export class Dechunker {
       const c = buf[i++]!;
       if (state === S_SIZE) {
         const v = HEX[c]!;
+        // A framed size line goes on with CR or `;`, never straight to LF.
         if (v >= 0) this.#remaining = this.#remaining * 16 + v;
-        else this.#state = c === 0x0a ? this.#afterSize() : S_SIZE_LINE;
+        else this.#state = S_SIZE_LINE;
       } else if (state === S_SIZE_LINE) {
-        if (c === 0x0a) this.#state = this.#afterSize();
+        // blankLine is true here: the trailers of a body end on a blank line, and reset() sets it.
+        if (c === 0x0a) this.#state = this.#remaining > 0 ? S_DATA : S_TRAILERS;
       } else if (state === S_DATA_CRLF) {
         if (--this.#skip === 0) this.#state = S_SIZE;
       } else if (state === S_TRAILERS) {
         if (c === 0x0a) {
-          if (this.#lineLen === 0) {
+          if (this.#blankLine) {
             this.#state = S_DONE;
             return i;
           }
-          this.#lineLen = 0;
-        } else if (c !== 0x0d) this.#lineLen++;
+          this.#blankLine = true;
+        } else if (c !== 0x0d) this.#blankLine = false;
       } else return i - 1; // S_DONE: nothing more belongs to the body
     }
     return i;
-  }
-
-  #afterSize(): number {
-    if (this.#remaining > 0) return S_DATA;
-    this.#lineLen = 0;
-    return S_TRAILERS;
   }
 }

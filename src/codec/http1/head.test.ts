@@ -244,6 +244,26 @@ describe("Connection-listed headers", () => {
   });
 });
 
+describe("parseRequest: absolute-form targets", () => {
+  // [target, Host value, code]: the scheme is letters, then "://", then an authority equal to Host.
+  const cases: [string, string, number][] = [
+    ["zA://h9Zz.example/x", "H9zZ.EXAMPLE", 0],
+    ["http://a~b/", "a^b", HeadError.HOST_MISMATCH],
+    ["://a/", "a", HeadError.BAD_TARGET],
+    ["h~ttp://a/", "a", HeadError.BAD_TARGET],
+    ["http;//a/", "a", HeadError.BAD_TARGET],
+    ["http:x/a/", "a", HeadError.BAD_TARGET],
+    ["http:/aa/x", "a", HeadError.BAD_TARGET],
+  ];
+  for (const [target, host, want] of cases) {
+    test(`${target} with Host: ${host}`, () => {
+      const { code, h, buf } = parse(head(`GET ${target} HTTP/1.1`, `Host: ${host}`));
+      assert.equal(code, want, headErrorText[code as 1]);
+      if (code === 0) assert.equal(buf.toString("latin1", h.authStart, h.authEnd), "h9Zz.example");
+    });
+  }
+});
+
 describe("parseRequest: limits", () => {
   test("exactly MAX_HEADERS lines pass, one more fails", () => {
     const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `X-${i}: ${i}`);

@@ -19,7 +19,7 @@ for (const m of [
   "PURGE", "QUERY", "DELETE", "NOTIFY", "REBIND", "REPORT", "SEARCH", "SOURCE", "UNBIND", "UNLINK", "UNLOCK",
   "OPTIONS", "CHECKOUT", "M-SEARCH", "PROPFIND", "PROPPATCH", "SUBSCRIBE", "MKACTIVITY", "MKCALENDAR", "UNSUBSCRIBE",
 ]) {
-  (METHODS_BY_LENGTH[m.length] ??= []).push(Buffer.from(m, "latin1"));
+  (METHODS_BY_LENGTH[m.length] ??= []).push(Buffer.from(m));
 }
 
 /**

@@ -103,6 +103,33 @@ describe("writeRequestHead", () => {
     assert.match(out, /\r\nX-Forwarded-For: 1\.1\.1\.1, 192\.0\.2\.7\r\n/);
   });
 
+  test("a trusted proxy that sent only X-Forwarded-Proto, as the first line: its proto kept, our address alone", () => {
+    const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-Proto: https", "Host: a"), false, TRUSTED);
+    assert.equal(out, "GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nHost: a\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Host: a\r\n\r\n");
+  });
+
+  test("a trusted proxy's X-Forwarded-Host as the first line: kept, none of ours", () => {
+    const { out } = req(head("GET / HTTP/1.1", "X-Forwarded-Host: www.example", "Host: a"), false, TRUSTED);
+    assert.equal(out, `GET / HTTP/1.1\r\nX-Forwarded-Host: www.example\r\nHost: a\r\n${XF}\r\n`);
+  });
+
+  test("a trusted proxy's X-Forwarded-For: its bytes as sent (latin1), and no other 15-byte header merged", () => {
+    const { out } = req(head("GET / HTTP/1.1", "Host: a", "X-Forwarded-For: 1.1.1.1, caf\xe9", "Accept-Language: en"), false, TRUSTED);
+    assert.equal(out, "GET / HTTP/1.1\r\nHost: a\r\nAccept-Language: en\r\nX-Forwarded-For: 1.1.1.1, caf\xe9, 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n");
+  });
+
+  test("a reused Head: only this head's X-Forwarded-For lines, not the last message's line at the same offsets", () => {
+    // The previous head's second line sat where this head's next bytes say X-Forwarded-For again.
+    const h = new Head();
+    const prev = bytes(head("GET / HTTP/1.0", "X-Forwarded-For: 123", "X-Forwarded-For: 2"));
+    assert.equal(parseRequest(prev, prev.length, h), 0);
+    const buf = bytes(`${head("GET / HTTP/1.0", "X-Forwarded-For: 1")}X-Forwarded-For: 9\r\n`);
+    const end = findHeadEnd(buf, 0, buf.length);
+    assert.equal(parseRequest(buf, end, h), 0);
+    const out = writeRequestHead(buf, h, TRUSTED, false, buf, end, end).toString("latin1");
+    assert.equal(out, "GET / HTTP/1.0\r\nX-Forwarded-For: 1, 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n");
+  });
+
   test("HTTP/1.0 without Host: no X-Forwarded-Host", () => {
     const { out } = req(head("GET / HTTP/1.0"));
     assert.equal(out, `GET / HTTP/1.0\r\n${XF}\r\n`);
@@ -116,6 +143,8 @@ describe("writeRequestHead", () => {
     assert.equal(parseRequest(buf, end, h), 0);
     const out = writeRequestHead(buf, h, FWD, false, buf, end, end + 3).toString("latin1");
     assert.equal(out, `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n${XF}X-Forwarded-Host: a\r\n\r\nhel`);
+    const alone = writeRequestHead(buf, h, FWD, false, null, 0, 0).toString("latin1");
+    assert.equal(alone, `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n${XF}X-Forwarded-Host: a\r\n\r\n`, "no tail: the head alone");
   });
 
   test("regression: Connection: content-length keeps the Content-Length line", () => {
@@ -148,6 +177,25 @@ describe("writeResponseHead", () => {
     assert.equal(res(head("HTTP/1.1 200 OK", "Upgrade: h2c", "Content-Length: 0")).out.toString("latin1"), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     const { out } = res(head("HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: x"), "Connection: upgrade\r\n");
     assert.equal(out.toString("latin1"), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\nConnection: upgrade\r\n\r\n");
+  });
+
+  test("the body bytes are tail[tailStart, tailEnd), whatever buffer holds them", () => {
+    const raw2 = `${head("HTTP/1.1 200 OK", "Content-Length: 2")}ok`;
+    const buf = bytes(raw2);
+    const h = new Head();
+    const end = findHeadEnd(buf, 0, buf.length);
+    assert.equal(parseResponse(buf, end, h), 0);
+    const other = bytes(`${"#".repeat(end)}OK`);
+    const cases: [string, Buffer, number, string, string][] = [
+      // [what, tail, tailStart, extra, bytes sent]
+      ["another buffer, at the head's length", other, end, "", `${head("HTTP/1.1 200 OK", "Content-Length: 2")}OK`],
+      ["the head's buffer, past the head", buf, end + 1, "", `${head("HTTP/1.1 200 OK", "Content-Length: 2")}k`],
+      ["the head's buffer, with extra lines", buf, end, "X-Extra: 1\r\n", `${head("HTTP/1.1 200 OK", "Content-Length: 2", "X-Extra: 1")}ok`],
+      ["extra lines are latin1, a byte per character", buf, end, "X-Name: caf\xe9\r\n", `${head("HTTP/1.1 200 OK", "Content-Length: 2", "X-Name: caf\xe9")}ok`],
+    ];
+    for (const [what, tail, tailStart, extra, want] of cases) {
+      assert.equal(writeResponseHead(buf, h, extra, tail, tailStart, end + 2).toString("latin1"), want, what);
+    }
   });
 
   test("a 1xx is forwarded as is", () => {

@@ -1,4 +1,5 @@
-import { H_DROP, H_FWD, H_UPGRADE, type Head } from "./head.ts";
+import { equalsLower } from "./chars.ts";
+import { H_DROP, H_FWD, H_UPGRADE, METHOD_NAMES, type Head } from "./head.ts";
 
 /**
  * Rebuilds message heads for forwarding: copies the original start line and every
@@ -11,8 +12,8 @@ import { H_DROP, H_FWD, H_UPGRADE, type Head } from "./head.ts";
  */
 
 const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
-const XFH = Buffer.from("X-Forwarded-Host: ", "latin1");
-const HOST = Buffer.from("Host: ", "latin1");
+const XFH = Buffer.from("X-Forwarded-Host: ");
+const HOST = Buffer.from("Host: ");
 const UPGRADE_LINE = "Connection: upgrade\r\n";
 
 /**
@@ -23,8 +24,6 @@ export class ForwardInfo {
   readonly ip: string;
   /** `X-Forwarded-For: ip\r\nX-Forwarded-Proto: proto\r\n` */
   readonly xffLines: Buffer;
-  /** `X-Forwarded-Proto: proto\r\n` */
-  readonly xfpLine: Buffer;
   readonly proto: string;
   /**
    * The peer is one of the listener's `trustedProxies`: its X-Forwarded-For is appended
@@ -36,8 +35,7 @@ export class ForwardInfo {
     this.ip = ip;
     this.proto = proto;
     this.trusted = trusted;
-    this.xffLines = Buffer.from(`X-Forwarded-For: ${ip}\r\nX-Forwarded-Proto: ${proto}\r\n`, "latin1");
-    this.xfpLine = this.xffLines.subarray(this.xffLines.indexOf("X-Forwarded-Proto"));
+    this.xffLines = Buffer.from(`X-Forwarded-For: ${ip}\r\nX-Forwarded-Proto: ${proto}\r\n`);
   }
 }
 
@@ -73,7 +71,7 @@ function copyKept(src: Buffer, h: Head, out: Buffer, at: number, skipUpgrade: bo
  */
 function copyOriginForm(src: Buffer, h: Head, out: Buffer, at: number): number {
   at += src.copy(out, at, 0, h.targetStart);
-  at += out.write(originFormTarget(src, h), at, "latin1"); // rare: a string is fine
+  at += out.write(originFormTarget(src, h), at); // rare: a string is fine (ASCII: head.ts checks)
   return at + src.copy(out, at, h.targetEnd, h.headersStart);
 }
 
@@ -87,7 +85,7 @@ function copyOriginForm(src: Buffer, h: Head, out: Buffer, at: number): number {
 export function originFormTarget(src: Buffer, h: Head): string {
   const path = src.toString("latin1", h.pathStart, h.targetEnd);
   if (h.authStart < 0) return path;
-  if (path === "") return h.targetStart === 8 && src.toString("latin1", 0, 7) === "OPTIONS" ? "*" : "/";
+  if (path === "") return METHOD_NAMES[h.method] === "OPTIONS" ? "*" : "/";
   return path.startsWith("/") ? path : `/${path}`;
 }
 
@@ -131,28 +129,24 @@ export function writeRequestHead(
     out.writeUInt16LE(CRLF, at);
     at += 2;
   }
-  if (upgrade) at += out.write(UPGRADE_LINE, at, "latin1");
+  if (upgrade) at += out.write(UPGRADE_LINE, at);
   out.writeUInt16LE(CRLF, at);
   at += 2;
-  if (tail !== null && tailEnd > tailStart) at += tail.copy(out, at, tailStart, tailEnd);
-  return at === size ? out : out.subarray(0, at);
+  if (tail !== null) at += tail.copy(out, at, tailStart, tailEnd);
+  // `size` is a bound, never exact: one byte of slack, and a Host line is shorter than an X-Forwarded-Host one.
+  return out.subarray(0, at);
 }
 
 /** From a trusted proxy: its X-Forwarded-For lines merged, our address appended; our X-Forwarded-Proto unless it sent one. */
 function forwardedFor(src: Buffer, h: Head, fwd: ForwardInfo): string {
   let v = "";
   for (let n = h.xff; n >= 0 && n < h.count; n++) {
-    if (n !== h.xff && !isXff(src, h, n)) continue;
+    if (!equalsLower(src, h.spans[n << 2]!, h.spans[(n << 2) + 1]!, "x-forwarded-for")) continue;
     const s = src.toString("latin1", h.spans[(n << 2) + 2]!, h.spans[(n << 2) + 3]!);
     if (s.length > 0) v += v.length > 0 ? `, ${s}` : s;
   }
   const proto = h.xfp >= 0 ? "" : `X-Forwarded-Proto: ${fwd.proto}\r\n`;
   return `X-Forwarded-For: ${v.length > 0 ? `${v}, ` : ""}${fwd.ip}\r\n${proto}`;
-}
-
-function isXff(src: Buffer, h: Head, n: number): boolean {
-  const ls = h.spans[n << 2]!, ne = h.spans[(n << 2) + 1]!;
-  return ne - ls === 15 && src.toString("latin1", ls, ne).toLowerCase() === "x-forwarded-for";
 }
 
 /**
@@ -172,9 +166,9 @@ export function writeResponseHead(
   const size = h.end + extra.length + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
   let at = copyKept(src, h, out, 0, skipUpgrade, true);
-  if (extra.length > 0) at += out.write(extra, at, "latin1");
+  at += out.write(extra, at, "latin1");
   out.writeUInt16LE(CRLF, at);
   at += 2;
-  if (tail !== null && tailEnd > tailStart) at += tail.copy(out, at, tailStart, tailEnd);
+  if (tail !== null) at += tail.copy(out, at, tailStart, tailEnd);
   return at === size ? out : out.subarray(0, at);
 }
