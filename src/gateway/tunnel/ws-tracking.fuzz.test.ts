@@ -36,6 +36,9 @@ class RecordingSocket {
 
 test("WsTracking: a ping and a close are injected only at frame boundaries, never inside a frame, nothing after the close", () => {
   const random = mulberry32(SEED);
+  // Across the rounds, what was injected and which liveness checks ran: a tracker that
+  // never injected anything would pass every per-round check.
+  const seen = { pings: 0, closes: 0, pingLive: 0, closeLive: 0 };
   for (let round = 0; round < ROUNDS; round++) {
     const bytes = hostileStream(random, { mask: false, hostility: mixed(random) });
     const m = modelFrames(bytes);
@@ -90,6 +93,8 @@ test("WsTracking: a ping and a close are injected only at frame boundaries, neve
       injected++;
       assert.ok(isBoundary(m, e.at) && e.at < m.breakAt, `injected at ${e.at}, not a frame boundary: ${ctx}`);
       const b0 = e.injected[0];
+      if (b0 === 0x89) seen.pings++;
+      if (b0 === 0x88) seen.closes++;
       assert.ok(b0 === 0x89 || b0 === 0x88, `only pings and closes are injected: ${ctx}`);
       assert.ok(!sawClose, `nothing after the close frame: ${ctx}`);
       if (b0 === 0x88) sawClose = true;
@@ -105,10 +110,18 @@ test("WsTracking: a ping and a close are injected only at frame boundaries, neve
       return false;
     };
     if (pinged && reachable(pingAt) && (!closed || closeAt > pingAt)) {
+      seen.pingLive++;
       assert.ok(log.some((e) => e.injected?.[0] === 0x89) || sawClose, `the ping went out: ${ctx}`);
     }
-    if (closed && reachable(closeAt)) assert.ok(sawClose, `the close went out: ${ctx}`);
+    if (closed && reachable(closeAt)) {
+      seen.closeLive++;
+      assert.ok(sawClose, `the close went out: ${ctx}`);
+    }
     assert.ok(injected <= 2, ctx);
+  }
+  if (ROUNDS >= 100) {
+    // 300 rounds give about 200 pings and 70 closes, each with its liveness check
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no round exercised ${what} (FUZZ_SEED=${SEED}): ${JSON.stringify(seen)}`);
   }
 });
 
