@@ -171,7 +171,13 @@ test("a response head of exactly 64 KiB is forwarded; one byte more gets 502", a
 });
 
 /** Bytes a server sends past its response, and where: each case's first answer, in writes 50 ms apart. */
-const staleCases: { name: string; writes: string[]; forwarded: RegExp }[] = [
+const staleCases: { name: string; writes: string[]; forwarded: RegExp; reused?: true }[] = [
+  {
+    name: "none: the body's last piece ends its read",
+    writes: ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "hello"],
+    forwarded: /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nhello$/,
+    reused: true,
+  },
   {
     name: "with its body's last piece, in a read after the head",
     writes: ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "helloHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"],
@@ -184,8 +190,8 @@ const staleCases: { name: string; writes: string[]; forwarded: RegExp }[] = [
   },
 ];
 
-for (const { name, writes, forwarded } of staleCases) {
-  test(`bytes past a response (${name}) are dropped, and that server connection is not reused`, async () => {
+for (const { name, writes, forwarded, reused } of staleCases) {
+  test(`bytes past a response (${name}) are dropped, and that server connection is ${reused ? "" : "not "}reused`, async () => {
     let conns = 0;
     const seen: string[] = []; // "connection: request line" of each request
     const server = await tcpBackend((s) => {
@@ -193,7 +199,7 @@ for (const { name, writes, forwarded } of staleCases) {
       s.on("error", () => {});
       s.on("data", async (d: Buffer) => {
         seen.push(`${conn}: ${d.toString("latin1").split("\r\n")[0]}`);
-        if (conn > 0) return void s.write(okResponse("fresh"));
+        if (seen.length > 1) return void s.write(okResponse("fresh"));
         for (const w of writes) {
           s.write(w);
           await sleep(50); // each write a read of its own
@@ -207,7 +213,7 @@ for (const { name, writes, forwarded } of staleCases) {
       assert.match(first, forwarded);
       const next = await c.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
       assert.match(next, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nfresh$/, "the stale bytes were not taken for the next response");
-      assert.deepEqual(seen, ["0: GET /first HTTP/1.1", "1: GET /next HTTP/1.1"], "the next request on a new server connection");
+      assert.deepEqual(seen, ["0: GET /first HTTP/1.1", `${reused ? 0 : 1}: GET /next HTTP/1.1`], "the server connection of the next request");
     } finally {
       c.close();
       await gw.close();
@@ -276,6 +282,12 @@ const failures: { name: string; onRequest: (s: Socket) => void; extra: string; a
   {
     name: "closes the connection before answering: 502 naming it",
     onRequest: (s) => s.end(),
+    extra: "",
+    answer: "502 Bad Gateway: server a closed the connection before answering\n",
+  },
+  {
+    name: "resets the connection before answering: 502 naming it",
+    onRequest: (s) => s.resetAndDestroy(),
     extra: "",
     answer: "502 Bad Gateway: server a closed the connection before answering\n",
   },

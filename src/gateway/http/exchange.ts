@@ -80,16 +80,18 @@ export class Exchange extends ExchangeDispatch {
     this.timer = T_NONE;
     if (t === T_SERVER) {
       if (this.sse.active) return this.#eventStreamTimer();
-      const server = this.attempt.server;
+      // Armed only while a server and its connection are the exchange's (from the request
+      // sent until the response ends; a retry replaces both at once).
+      const server = this.attempt.server!;
       // A client that stopped reading the response (its buffer is full, the server's side
       // paused), or that sends its body slower than the server reads it (nothing waits
       // to go out), stalled the exchange, not the server: no passive failure for the
       // server, or slow clients could eject every server.
-      const slowClient = this.#upstreamHeld || (!this.requestBodyRead && (this.upstream?.socket.writableLength ?? 0) === 0);
-      if (server !== null && !slowClient) this.backend!.passiveFailure(server, this.ctx.wheel.now, "response timeout");
+      const slowClient = this.#upstreamHeld || (!this.requestBodyRead && this.upstream!.socket.writableLength === 0);
+      if (!slowClient) this.backend!.passiveFailure(server, this.ctx.wheel.now, "response timeout");
       if (this.responseHeadSent) this.downstream.abort();
       else if (slowClient) this.fail("HF_ERR_BODY_TIMEOUT", "the request body did not arrive within the server timeout");
-      else this.fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server?.name ?? "?"} did not answer in time`);
+      else this.fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server.name} did not answer in time`);
     } else if (t === T_QUEUE) {
       this.leaveQueue();
       this.fail("HF_ERR_QUEUE_TIMEOUT", `every server of backend ${this.backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
