@@ -12,6 +12,7 @@ import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
+import { events, on } from "../../src/gateway/diagnostics.ts";
 import { okResponse, rawHttpBackend, tcpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
@@ -272,29 +273,34 @@ test("an upload held back by a server that stops reading resumes when it reads a
 const PASSIVE = "    retries: 0\n    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100 }";
 
 /** A server that fails a request before answering: what the client gets, and what the server is charged with. */
-const failures: { name: string; onRequest: (s: Socket) => void; extra: string; answer: string }[] = [
+const failures: { name: string; onRequest: (s: Socket) => void; extra: string; answer: string; reason: string }[] = [
   {
     name: "does not answer within timeouts.server: 504 naming it",
     onRequest: () => {},
     extra: "\n    timeouts: { server: 300ms }",
     answer: "504 Gateway Timeout: server a did not answer in time\n",
+    reason: "response timeout",
   },
   {
     name: "closes the connection before answering: 502 naming it",
     onRequest: (s) => s.end(),
     extra: "",
     answer: "502 Bad Gateway: server a closed the connection before answering\n",
+    reason: "closed before answering",
   },
   {
     name: "resets the connection before answering: 502 naming it",
     onRequest: (s) => s.resetAndDestroy(),
     extra: "",
     answer: "502 Bad Gateway: server a closed the connection before answering\n",
+    reason: "closed before answering",
   },
 ];
 
-for (const { name, onRequest, extra, answer } of failures) {
-  test(`a server that ${name}, a passive failure, nothing left active`, async () => {
+for (const { name, onRequest, extra, answer, reason } of failures) {
+  test(`a server that ${name}, a passive failure with the reason, nothing left active`, async () => {
+    const reasons: string[] = [];
+    const off = on(events.serverEjected, (m) => reasons.push(m.reason));
     const server = await tcpBackend((s) => {
       s.on("error", () => {});
       s.once("data", () => onRequest(s));
@@ -306,7 +312,9 @@ for (const { name, onRequest, extra, answer } of failures) {
       assert.ok(text.endsWith(`\r\n\r\n${answer}`), text);
       const s = gw.gw.backends.get("b")!.servers[0]!;
       assert.deepEqual({ ejections: s.stats.ejections, active: s.active }, { ejections: 1, active: 0 });
+      assert.deepEqual(reasons, [reason]);
     } finally {
+      off();
       await gw.close();
       await server.close();
     }

@@ -3,7 +3,7 @@ import { Head, findHeadEnd, parseResponse } from "../../codec/http1/head.ts";
 import { destroyOnInput, type HandledSocket } from "../sockets.ts";
 import { trackForwardedBytes } from "../young-gc.ts";
 import { HOLD_UPSTREAM } from "./downstream.ts";
-import { ExchangeDispatch, T_NONE, T_QUEUE, T_SERVER, X_NONE, X_SENT } from "./exchange-dispatch.ts";
+import { ExchangeDispatch, T_NONE, T_SERVER, X_NONE, X_SENT } from "./exchange-dispatch.ts";
 import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE, ResponsePlan, planResponse } from "./response.ts";
 import { LAST_CHUNK, SSE_CUT, SSE_END, SSE_HEARTBEAT, isEventStream } from "./sse.ts";
 import { handOff } from "./upgrade.ts";
@@ -92,7 +92,8 @@ export class Exchange extends ExchangeDispatch {
       if (this.responseHeadSent) this.downstream.abort();
       else if (slowClient) this.fail("HF_ERR_BODY_TIMEOUT", "the request body did not arrive within the server timeout");
       else this.fail("HF_ERR_UPSTREAM_TIMEOUT", `server ${server.name} did not answer in time`);
-    } else if (t === T_QUEUE) {
+    } else {
+      // T_QUEUE: the wheel runs only armed timers, and disarming sets T_NONE.
       this.leaveQueue();
       this.fail("HF_ERR_QUEUE_TIMEOUT", `every server of backend ${this.backend!.name} is at maxConn and none freed up within queueTimeout`, 1);
     }
