@@ -151,6 +151,8 @@ function sign(key: Uint8Array, mac: Mac, backend: string, server: string): strin
   return base64url(out);
 }
 
+// base64url, unpadded, of a token's 1 + MAC_BYTES = 17 bytes: 5 groups of 3 bytes, then
+// a tail of 2 (3 characters). Only that length: no other tail to handle.
 function base64url(b: Uint8Array): string {
   let out = "";
   let i = 0;
@@ -158,15 +160,8 @@ function base64url(b: Uint8Array): string {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
     out += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + B64[n & 63]!;
   }
-  const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    out += B64[n >>> 18]! + B64[(n >>> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    out += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]!;
-  }
-  return out;
+  const n = (b[i]! << 16) | (b[i + 1]! << 8);
+  return out + B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]!;
 }
 
 /**
@@ -193,12 +188,24 @@ export interface SetCookieOptions {
  * // "HF_SRV=<value>; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600; Secure"
  */
 export function setCookieHeader(name: string, value: string, opts: SetCookieOptions): string {
-  if (!isToken(name)) throw new TypeError(`invalid cookie name "${name}"`);
+  checkCookieName(name);
   if (!isCookieValue(value)) throw new TypeError(`invalid cookie value for "${name}"`);
   let h = `${name}=${value}; Path=/; HttpOnly; SameSite=Lax`;
   if (opts.ttlMs > 0 && Number.isFinite(opts.ttlMs)) h += `; Max-Age=${Math.ceil(opts.ttlMs / 1000)}`;
   if (opts.secure) h += "; Secure";
   return h;
+}
+
+/**
+ * Throws the `TypeError` of {@link setCookieHeader} for a cookie name that is not an
+ * RFC 9110 token: a sticky policy checks its name once, when it is built.
+ *
+ * @example
+ * checkCookieName("HF_SRV");   // fine
+ * checkCookieName("bad name"); // TypeError: invalid cookie name "bad name"
+ */
+export function checkCookieName(name: string): void {
+  if (!isToken(name)) throw new TypeError(`invalid cookie name "${name}"`);
 }
 
 // RFC 6265 §4.1.1 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
@@ -229,21 +236,25 @@ export function readCookie(cookieHeader: string, name: string): string | undefin
   // `eq` only moves forward so that pairs without `=` cannot make the scan quadratic.
   let eq = -1;
   while (i < n) {
-    while (i < n && isWs(cookieHeader.charCodeAt(i))) i++;
+    // Past the end `charCodeAt` is NaN, which is not whitespace: the walks below stop
+    // at the end of the header, at `;` or at `=` without a bound of their own.
+    while (isWs(cookieHeader.charCodeAt(i))) i++;
     let end = cookieHeader.indexOf(";", i);
     if (end < 0) end = n;
     if (eq < i) {
       eq = cookieHeader.indexOf("=", i);
       if (eq < 0) return undefined; // no `=` anywhere after here: no more pairs
     }
-    if (eq < end && cookieHeader.startsWith(name, i)) {
+    // A `=` past this pair's `;` fails below: the walk from the name stops at the `;`.
+    if (cookieHeader.startsWith(name, i)) {
       let ne = i + len;
-      while (ne < eq && isWs(cookieHeader.charCodeAt(ne))) ne++;
+      while (isWs(cookieHeader.charCodeAt(ne))) ne++;
       if (ne === eq) {
         let vs = eq + 1;
         let ve = end;
-        while (vs < ve && isWs(cookieHeader.charCodeAt(vs))) vs++;
-        while (ve > vs && isWs(cookieHeader.charCodeAt(ve - 1))) ve--;
+        while (isWs(cookieHeader.charCodeAt(vs))) vs++;
+        // An all-blank value walks back to the `=`: `ve` ≤ `vs`, and the slice is "".
+        while (isWs(cookieHeader.charCodeAt(ve - 1))) ve--;
         if (ve - vs >= 2 && cookieHeader.charCodeAt(vs) === 0x22 && cookieHeader.charCodeAt(ve - 1) === 0x22) {
           vs++;
           ve--;

@@ -1,5 +1,5 @@
 import type { PickContext, ServerView } from "../balance/types.ts";
-import { setCookieHeader } from "./cookie.ts";
+import { checkCookieName, setCookieHeader } from "./cookie.ts";
 import type { CookieCodec } from "./cookie.ts";
 import type { StickyStore } from "./store.ts";
 
@@ -100,7 +100,7 @@ export class CookieSticky {
     this.#secure = opts.secure;
     this.#codec = opts.codec;
     this.#fallback = opts.fallback;
-    setCookieHeader(opts.cookie, "x", { ttlMs: opts.ttlMs, secure: opts.secure }); // fail fast on a bad name
+    checkCookieName(opts.cookie); // fail fast, not at the first response
   }
 
   /**
@@ -192,13 +192,12 @@ export class SourceSticky {
   }
 
   #resolve(servers: readonly ServerView[], source: string, name: string | undefined, ctx: PickContext): StickyDecision {
-    if (name !== undefined) {
-      for (let i = 0; i < servers.length; i++) {
-        const s = servers[i]!;
-        if (s.name === name) {
-          if (s.available) return { server: s, setCookie: undefined };
-          break;
-        }
+    // No server is named `undefined`: with no stored name the loop finds none.
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i]!;
+      if (s.name === name) {
+        if (s.available) return { server: s, setCookie: undefined };
+        break;
       }
     }
     const s = this.#fallback.pick(servers, ctx);
