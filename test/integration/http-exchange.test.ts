@@ -13,7 +13,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
 import { events, on } from "../../src/gateway/diagnostics.ts";
-import { okResponse, rawHttpBackend, tcpBackend, wsBackend } from "../support/backends.ts";
+import { httpBackend, okResponse, tcpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
@@ -151,20 +151,62 @@ test("a request queued past queueTimeout gets 503 with Retry-After and the reaso
   }
 });
 
-test("a response head of exactly 64 KiB is forwarded; one byte more gets 502", async () => {
-  const MAX = 65536;
-  const headOf = (size: number) => {
-    const start = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ";
-    return `${start}${"p".repeat(size - start.length - 4)}\r\n\r\n`;
-  };
-  const server = await rawHttpBackend((r) => headOf(r.url === "/max" ? MAX : MAX + 1) + "ok");
-  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0"));
+/** A response head of `size` bytes (CRLF CRLF included) for a body of `body` bytes. */
+function headOf(size: number, body = 2): string {
+  const start = `HTTP/1.1 200 OK\r\nContent-Length: ${body}\r\nX-Pad: `;
+  return `${start}${"p".repeat(size - start.length - 4)}\r\n\r\n`;
+}
+
+/** The response head's 64 KiB limit: each case's server writes, 50 ms apart, and what the client gets. */
+const headLimits: { name: string; writes: string[]; ok: boolean }[] = [
+  { name: "a head of exactly 64 KiB is forwarded", writes: [headOf(65536) + "ok"], ok: true },
+  { name: "a head one byte longer gets 502", writes: [headOf(65537) + "ok"], ok: false },
+  {
+    name: "a 60 KB head in two pieces, its second read carrying body bytes past 64 KiB, is forwarded",
+    writes: [headOf(60_000, 8000).slice(0, 30_000), headOf(60_000, 8000).slice(30_000) + "ok".repeat(4000)],
+    ok: true,
+  },
+  { name: "a head past 64 KiB that has not ended gets 502 at once, not at timeouts.server", writes: [headOf(70_000).slice(0, 66_000)], ok: false },
+];
+
+for (const { name, writes, ok } of headLimits) {
+  test(`response head limit: ${name}`, async () => {
+    const server = await tcpBackend((s) => {
+      s.on("error", () => {});
+      s.once("data", async () => {
+        for (const w of writes) {
+          if (s.destroyed) return;
+          s.write(w);
+          await sleep(50);
+        }
+      });
+    });
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0\n    timeouts: { server: 1h }"));
+    try {
+      const { text } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+      const body = writes.join("").split("\r\n\r\n")[1];
+      if (ok) assert.ok(text.startsWith("HTTP/1.1 200 OK\r\n") && text.endsWith(`\r\n\r\n${body}`), text.slice(0, 40) + " ... " + text.slice(-40));
+      else assert.match(text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*oversized response head\n$/);
+    } finally {
+      await gw.close();
+      await server.close();
+    }
+  });
+}
+
+test("the server's latency runs from the connect to its response head: at least its delay, at most what the client waited", async () => {
+  const DELAY = 60;
+  const server = await httpBackend("a", (_req, res) => void setTimeout(() => res.end("late"), DELAY));
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
   try {
-    const max = await rawExchange(gw.port(), "GET /max HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
-    assert.match(max.text, /^HTTP\/1\.1 200 OK\r\n/);
-    assert.ok(max.text.endsWith("\r\n\r\nok"), max.text.slice(-100));
-    const over = await rawExchange(gw.port(), "GET /over HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
-    assert.match(over.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*oversized response head\n$/);
+    const t0 = performance.now();
+    const { text } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+    const clientMs = performance.now() - t0;
+    assert.ok(text.endsWith("late"), text);
+    const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
+    assert.equal(stats.latencyCount, 1);
+    const ms = stats.latencySum * 1000;
+    assert.ok(ms >= DELAY && ms <= clientMs, `latency ${ms} ms: the server took ${DELAY} ms, the client saw ${clientMs.toFixed(1)}`);
   } finally {
     await gw.close();
     await server.close();
