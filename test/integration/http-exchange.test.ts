@@ -1,11 +1,12 @@
 // The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
 // stop ends what is in flight (event streams at rest, inside an event, framed by close,
-// a plain chunked response), how an idle event stream ends or is cut, the maxConn
-// queue's timeout, the response head's size limit, bytes past a response, an upload held
-// back by its server, a server that times out, closes before answering or in the middle
-// of a body, malformed chunks, PROXY-protocol connections never pooled, and a tunnel out
-// of the exchange's timer. Written for mutants of src/gateway/http/exchange.ts that no
-// other test told apart (issue 15).
+// a plain chunked response), how an idle event stream ends or is cut and what its
+// heartbeats count for, the maxConn queue's timeout, the response head's size limit,
+// bytes past a response, an upload held back by its server, a server that times out
+// (on a fresh or a kept-alive connection), closes or resets before answering or closes
+// in the middle of a body, malformed chunks, the server's latency, PROXY-protocol
+// connections never pooled, and a tunnel out of the exchange's timer. Written for
+// mutants of src/gateway/http/exchange.ts that no other test told apart (issue 15).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
@@ -19,6 +20,7 @@ import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
 
 const SSE_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+const HEARTBEAT_CHUNK = "2\r\n:\n\r\n";
 const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
 
 /** A server that answers each connection's first bytes with `first`; `sockets` lets the test write more. */
@@ -503,5 +505,45 @@ test("an upgraded connection outlives timeouts.server: the exchange's timer is o
     ws.terminate();
     await gw.close();
     await be.close();
+  }
+});
+
+test("a server that does not answer a kept-alive connection's second request: 504, the server's timeout, not the client's", async () => {
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      if (d.includes("GET /first ")) s.write(okResponse("first"));
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 300ms }"));
+  const c = rawClient(gw.port());
+  try {
+    assert.ok((await c.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("first"));
+    const second = await c.request("GET /second HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.match(second, /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*server a did not answer in time\n$/);
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("the heartbeats of an event stream count in the bytes the server's stats say went to the client", async () => {
+  const server = await scriptedServer(SSE_HEAD + chunk("data: a\n\n"));
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    sse: { heartbeat: 100ms }"));
+  const c = rawClient(gw.port());
+  try {
+    c.socket.write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    let text = await c.readUntil((t) => t.includes(HEARTBEAT_CHUNK), 5000);
+    server.sockets[0]!.end("0\r\n\r\n");
+    text += await c.readUntil((t) => t.endsWith("0\r\n\r\n"), 5000);
+    assert.ok(text.startsWith(SSE_HEAD + chunk("data: a\n\n") + HEARTBEAT_CHUNK), text);
+    const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
+    await until(() => stats.bytesOut > 0, 5000, "the exchange to be counted");
+    assert.equal(stats.bytesOut, Buffer.byteLength(text));
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
   }
 });
