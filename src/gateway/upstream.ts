@@ -111,14 +111,11 @@ export class UpstreamServer implements ServerView {
    * reported to `waiter`.
    */
   acquire(waiter: UpstreamWaiter): UpstreamConn {
-    const idle = this.idle;
-    while (idle.length > 0) {
-      const conn = idle.pop()!;
+    // Every pooled connection is live: one that ends, errs, closes, speaks out of turn or
+    // expires leaves the pool at once (`forget`), so the newest can be used as it is.
+    const conn = this.idle.pop();
+    if (conn !== undefined) {
       this.#wheel.disarm(conn);
-      if (conn.socket.destroyed || !conn.socket.writable) {
-        conn.socket.destroy();
-        continue;
-      }
       conn.reused = true;
       conn.waiter = null;
       this.stats.connectionsReused++;
@@ -207,14 +204,14 @@ export class UpstreamConn implements SocketHandler, Expirable {
       const s = connect({ host: server.host, port: server.port, allowHalfOpen: true });
       s.setNoDelay(true);
       this.socket = attach(s, this);
-      s.once("connect", tls === null && preface === null ? onConnect : onPlainConnect);
+      s.once("connect", onPlainConnect);
     }
     wheel.arm(this, wheel.now + server.pool.connectTimeout);
   }
 
   #tls(tls: UpstreamTls, socket: Socket | null): TLSSocket {
     const server = this.server;
-    const servername = tls.servername ?? (/^[\d.]+$|:/.test(server.host) ? undefined : server.host);
+    const servername = tls.servername ?? defaultServername(server.host);
     const opts: ConnectionOptions = socket === null ? { host: server.host, port: server.port } : { socket };
     opts.rejectUnauthorized = tls.rejectUnauthorized;
     opts.ALPNProtocols = ["http/1.1"];
@@ -301,8 +298,26 @@ export class UpstreamConn implements SocketHandler, Expirable {
   }
 }
 
-// A certificate that does not verify, a handshake alert: not a network failure.
-function isTlsError(err: Error): boolean {
+/**
+ * Whether a connect error is a TLS failure (a certificate that does not verify, a
+ * handshake alert) rather than a network one, from its `code`.
+ *
+ * @example
+ * isTlsError(Object.assign(new Error(), { code: "CERT_HAS_EXPIRED" })); // true
+ */
+export function isTlsError(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code ?? "";
   return code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code);
+}
+
+/**
+ * The SNI name sent to a server when `tls.servername` is not set: its host when that is
+ * a name, none for an IPv4 or IPv6 address (RFC 6066 allows only names).
+ *
+ * @example
+ * defaultServername("api.internal"); // "api.internal"
+ * defaultServername("10.0.0.7");     // undefined
+ */
+export function defaultServername(host: string): string | undefined {
+  return /^[\d.]+$|:/.test(host) ? undefined : host;
 }

@@ -103,6 +103,7 @@ test("keepAlive.idleTimeout: a pooled connection is reused while fresh and close
     const t0 = performance.now();
     await until(() => s.open === 0, 5000, "the idle pooled connection to be closed");
     assert.ok(performance.now() - t0 >= 200, "not closed before idleTimeout (300 ms, on a 100 ms wheel)");
+    assert.equal(gw.gw.backends.get("b")!.servers[0]!.stats.connectFailures, 0, "an idle connection's expiry is no connect failure");
     await c.request("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
     assert.equal(s.accepted, 2, "a new connection after the idle one was closed");
     c.close();

@@ -5,10 +5,10 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { connect as netConnect } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { closeServer } from "../support/backends.ts";
+import { closeServer, httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { proxyReadingServer } from "../support/proxy.ts";
-import { rawClient } from "../support/raw.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
 import { makeCa, type Pem } from "../support/tls.ts";
 
@@ -23,13 +23,15 @@ interface TlsBackend {
   requests: { url: string; conn: number; resumed: boolean }[];
   /** Holds `/slow-*` requests until called. */
   release(): void;
+  /** The ALPN protocol each TLS connection agreed on (false: none offered). */
+  alpn: (string | false | null)[];
 }
 
 async function httpsBackend(pem: Pem, name: string): Promise<TlsBackend> {
   const held: (() => void)[] = [];
   const conns = new WeakMap<TLSSocket, number>();
-  const b = { handshakes: 0, resumed: 0, sni: [] as string[], requests: [] as TlsBackend["requests"], release: () => held.splice(0).forEach((f) => f()) } as TlsBackend;
-  const server = createServer({ cert: pem.cert, key: pem.key, keepAliveTimeout: 60_000 }, (req, res) => {
+  const b = { handshakes: 0, resumed: 0, sni: [] as string[], requests: [] as TlsBackend["requests"], alpn: [] as (string | false | null)[], release: () => held.splice(0).forEach((f) => f()) } as TlsBackend;
+  const server = createServer({ cert: pem.cert, key: pem.key, keepAliveTimeout: 60_000, ALPNProtocols: ["http/1.1"] }, (req, res) => {
     if (req.url === "/health") return res.end("ok");
     const s = req.socket as TLSSocket;
     b.requests.push({ url: req.url!, conn: conns.get(s)!, resumed: s.isSessionReused() });
@@ -42,6 +44,7 @@ async function httpsBackend(pem: Pem, name: string): Promise<TlsBackend> {
     b.handshakes++;
     if (s.isSessionReused()) b.resumed++;
     b.sni.push(String(s.servername));
+    b.alpn.push(s.alpnProtocol);
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -75,6 +78,7 @@ backends:
     const keptOn = new Set(be.requests.filter((r) => r.url.startsWith("/k")).map((r) => r.conn));
     assert.equal(keptOn.size, 1, "the 50 requests went over one TLS connection");
     assert.ok(be.sni.every((n) => n === "api.internal"), `SNI sent: ${[...new Set(be.sni)].join(", ")}`);
+    assert.ok(be.alpn.every((p) => p === "http/1.1"), `ALPN agreed: ${[...new Set(be.alpn)].join(", ")}`);
     // Two requests at once (the server holds the first) need two server connections:
     // the one opened for the second resumes the session.
     const [a, b] = [rawClient(gw.port()), rawClient(gw.port())];
@@ -124,6 +128,33 @@ backends:
     await strict.close();
     await lax.close();
     await closeServer(be.server);
+  }
+});
+
+test("TLS to the servers: a server that resets before the handshake is a 502 for a connection error, one that speaks clear text a 502 for the handshake", async () => {
+  const reset = await tcpBackend((s) => s.resetAndDestroy());
+  const plain = await httpBackend("plain");
+  const cfg = (port: number) => `
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, routes: [{ backend: api }] }
+backends:
+  api:
+    tls: { verify: false }
+    servers: [{ name: s1, address: 127.0.0.1:${port} }]
+`;
+  const [gwReset, gwPlain] = [await startGateway(cfg(reset.port)), await startGateway(cfg(plain.port))];
+  try {
+    const a = (await rawExchange(gwReset.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000)).text;
+    assert.match(a, /^HTTP\/1\.1 502 /);
+    assert.match(a, /server s1 could not be reached \(connection error\)/);
+    const b = (await rawExchange(gwPlain.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000)).text;
+    assert.match(b, /^HTTP\/1\.1 502 /);
+    assert.match(b, /server s1 could not be reached \(TLS handshake failed\)/);
+  } finally {
+    await gwReset.close();
+    await gwPlain.close();
+    await reset.close();
+    await plain.close();
   }
 });
 
