@@ -4,6 +4,7 @@ import { createClient } from "redis";
 import { decideRecovery } from "../core/recovery.ts";
 import { Recorder } from "./conformance.kit.ts";
 import { RedisBroker, type RedisBrokerOptions } from "./redis.ts";
+import { until } from "../../../test/support/wait.ts";
 import { freezeProxy, startRedisServer, uniquePrefix, type PrivateRedis } from "./testing.kit.ts";
 import { BrokerUnavailableError, type HistoryOptions } from "./types.ts";
 
@@ -94,16 +95,26 @@ describe("redis broker failures", () => {
     try {
       const outcomes: Promise<{ ok: true; offset: number; data: string } | { ok: false; error: unknown }>[] = [];
       let i = 0;
+      let acks = 0;
+      let rejections = 0;
       const burst = setInterval(() => {
         for (let k = 0; k < 20; k++) {
           const data = String(++i);
-          outcomes.push(a!.publish("burst", { data, history: H }).then((r) => ({ ok: true as const, offset: r.offset!, data }), (error: unknown) => ({ ok: false as const, error })));
+          outcomes.push(a!.publish("burst", { data, history: H }).then(
+            (r) => (acks++, { ok: true as const, offset: r.offset!, data }),
+            (error: unknown) => (rejections++, { ok: false as const, error }),
+          ));
         }
       }, 2);
-      await new Promise((r) => setTimeout(r, 100));
-      await persistent.kill();
-      await new Promise((r) => setTimeout(r, 100));
-      clearInterval(burst);
+      // Killed while publishes are being acknowledged, and the burst goes on until some
+      // are refused: both sides of the kill are seen whatever the machine's speed.
+      try {
+        await until(() => acks >= 20, 10_000, "20 publishes acknowledged before the kill");
+        await persistent.kill();
+        await until(() => rejections >= 20, 10_000, "20 publishes refused after the kill");
+      } finally {
+        clearInterval(burst);
+      }
       const settled = await Promise.all(outcomes);
       const acked = settled.filter((o) => o.ok);
       const failed = settled.filter((o) => !o.ok);
