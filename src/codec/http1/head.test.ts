@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { REFUSED, VALID, bytes, head } from "./corpus.kit.ts";
+import { METHODS, REFUSED, VALID, bytes, head } from "./corpus.kit.ts";
 import {
-  H_DROP, H_FWD, H_UPGRADE, Head, HeadError, MAX_HEADERS, findHeadEnd, findHeader, headErrorText, headerValue, parseRequest, parseResponse,
+  H_DROP, H_FWD, H_UPGRADE, Head, HeadError, MAX_HEADERS, METHOD_NAMES, findHeadEnd, findHeader, headErrorText, headerValue, parseRequest,
+  parseResponse, skipEmptyLines,
 } from "./head.ts";
 
 // Bytes in, offsets out: no sockets (ws `test/receiver.test.js` style). The tables live
@@ -129,6 +130,16 @@ describe("parseRequest: offsets", () => {
     }
   });
 
+  test("every known method: its class (metrics label), idempotent, HEAD", () => {
+    const named = new Set<string>(METHOD_NAMES);
+    const idempotent = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+    for (const m of METHODS) {
+      const { code, h } = parse(head(`${m} / HTTP/1.1`, "Host: a"));
+      assert.equal(code, 0, m);
+      assert.deepEqual([METHOD_NAMES[h.method], h.idempotent, h.isHead], [named.has(m) ? m : "other", idempotent.has(m), m === "HEAD"], m);
+    }
+  });
+
   test("a reused Head keeps nothing from the previous message", () => {
     const h = new Head();
     parse(head("POST / HTTP/1.1", "Host: a", "Connection: close, x-a, upgrade", "X-A: 1", "Upgrade: ws", "Content-Length: 1", "X-Forwarded-For: 1"), h);
@@ -160,6 +171,17 @@ describe("a reused Head", () => {
     ["res", head("HTTP/1.0 200 OK", "Transfer-Encoding: gzip")],
     ["res", head("HTTP/1.1 204 No Content")],
   ];
+  test("the lines past count (the previous message's) are neither looked up nor dropped", () => {
+    // Each time the previous head's second line sits where this message's next bytes say the same name.
+    const h = new Head();
+    parse(head("GET / HTTP/1.0", "X-A: 123", "Cookie: 2"), h);
+    const { buf } = parse(`${head("GET / HTTP/1.0", "X-A: 1")}Cookie: x`, h);
+    assert.equal(findHeader(buf, h, "cookie"), -1);
+    parse(head("GET / HTTP/1.0", "X-Padding: 123456", "X-B: 2"), h);
+    parse(`${head("GET / HTTP/1.0", "Connection: X-B")}X-B: 9`, h);
+    assert.equal(h.dropped, 1);
+  });
+
   test("after any message, the same fields as a fresh Head", () => {
     for (const [prevKind, prev] of messages) {
       for (const [kind, raw] of messages) {
@@ -244,6 +266,56 @@ describe("Connection-listed headers", () => {
   });
 });
 
+describe("parseRequest: edges of the table", () => {
+  // [name, lines, code]
+  const cases: [string, string[], number][] = [
+    ["one wrong byte in HTTP", ["GET / hTTP/1.1", "Host: a"], HeadError.BAD_REQUEST_LINE],
+    ["a tab between the target and the version", ["GET /a\tHTTP/1.1", "Host: a"], HeadError.BAD_REQUEST_LINE],
+    ["HTTP/1.0 with Connection: upgrade and no Upgrade line", ["GET / HTTP/1.0", "Connection: upgrade"], 0],
+    ["a zero Content-Length, then another", ["POST / HTTP/1.1", "Host: a", "Content-Length: 0", "Content-Length: 5"], HeadError.CONFLICTING_LENGTH],
+    ["Host with #", ["GET / HTTP/1.1", "Host: a#b"], HeadError.BAD_HOST],
+    ["Host with a quote", ["GET / HTTP/1.1", 'Host: a"b'], HeadError.BAD_HOST],
+  ];
+  for (const [name, fields, want] of cases) {
+    test(name, () => assert.equal(parse(head(...fields)).code, want));
+  }
+
+  test("the first of two lines is the one indexed, also as the first line of the head", () => {
+    const u = parse(head("GET / HTTP/1.1", "Upgrade: websocket", "Host: a", "Upgrade: other", "Connection: upgrade")).h;
+    assert.deepEqual([u.upgrade, u.wantsUpgrade], [0, true]);
+    const f = parse(head("GET / HTTP/1.1", "X-Forwarded-Host: a", "Host: a", "X-Forwarded-Host: b")).h;
+    assert.deepEqual([f.xfh, f.fwd], [0, 2]);
+    const p = parse(head("GET / HTTP/1.1", "X-Forwarded-Proto: https", "Host: a", "X-Forwarded-Proto: http")).h;
+    assert.deepEqual([p.xfp, p.fwd], [0, 2]);
+  });
+
+  test("names as long as te, Forwarded and X-Forwarded-Host are not them", () => {
+    const { h, buf } = parse(head("GET / HTTP/1.1", "Host: a", "DN: 1", "X-Nine-Ch: 2", "Content-Language: en"));
+    assert.deepEqual(lines(buf, h), ["Host=a", "DN=1", "X-Nine-Ch=2", "Content-Language=en"]);
+    assert.deepEqual([h.dropped, h.fwd, h.xfh], [0, 0, -1]);
+  });
+
+  test("Connection: tabs and spaces around members, and empty members", () => {
+    const { code, h } = parse(head("GET / HTTP/1.1", "Host: a", "Connection: close ,\tkeep-alive\t, X-A", "X-A: 1"));
+    assert.equal(code, 0);
+    assert.deepEqual([h.connClose, h.connKeepAlive, h.dropped, h.connTokens.length], [true, true, 2, 2]);
+    assert.equal(parse(head("GET / HTTP/1.1", "Host: a", "Connection: , ,close,,")).h.connTokens.length, 0, "no empty names");
+  });
+
+  // [Upgrade value, dropped as h2c]: h2c as an element of the list, any case (h2csmuggler).
+  const h2c: [string, boolean][] = [
+    ["h2c", true], ["H2C", true], ["websocket, h2c", true], ["h2c,websocket", true], ["h2c ,websocket", true], ["h2c\t,websocket", true],
+    ["h2cx", false], ["xh2c", false], ["websocket", false], ["websocket,", false],
+  ];
+  for (const [value, dropped] of h2c) {
+    test(`Upgrade: ${JSON.stringify(value)} is ${dropped ? "" : "not "}an h2c upgrade`, () => {
+      const { code, h } = parse(head("GET / HTTP/1.1", "Host: a", `Upgrade: ${value}`, "Connection: upgrade"));
+      assert.equal(code, 0);
+      assert.deepEqual([h.flags[1], h.upgrade, h.wantsUpgrade], dropped ? [H_DROP, -1, false] : [H_UPGRADE, 1, true]);
+    });
+  }
+});
+
 describe("parseRequest: absolute-form targets", () => {
   // [target, Host value, code]: the scheme is letters, then "://", then an authority equal to Host.
   const cases: [string, string, number][] = [
@@ -294,10 +366,24 @@ describe("findHeadEnd", () => {
     assert.equal(findHeadEnd(two, 0, two.length), msg.length);
     assert.equal(findHeadEnd(two, msg.length - 3, two.length), msg.length);
   });
+  test("a search that starts inside CRLFCRLF finds only a whole one", () => {
+    // The LF at 1 is bare, but before `from`: what follows is CRLF, not CRLFCRLF.
+    assert.equal(findHeadEnd(bytes("A\n\r\n"), 2, 4), -1);
+  });
   test("bare LF is refused at once, wherever it is", () => {
     for (const raw of ["\n", "GET / HTTP/1.1\n", "GET / HTTP/1.1\r\nHost: a\n", "GET / HTTP/1.1\r\n\n", "GET / HTTP/1.1\r\nA: b\r\n\n\r\n"]) {
       assert.equal(findHeadEnd(bytes(raw), 0, raw.length), -HeadError.BARE_LF, JSON.stringify(raw));
     }
+  });
+});
+
+describe("skipEmptyLines", () => {
+  test("CRLF pairs only, from `from`", () => {
+    const cases: [string, number, number][] = [
+      // [bytes, from, offset of the first byte after the empty lines]
+      ["\r\n\r\nGET", 0, 4], ["GET", 0, 0], ["\r\n", 0, 2], ["\r\n\r", 0, 2], ["\r\r\n", 0, 0], ["\n\r\n", 0, 0], ["x\r\n\r\nG", 1, 5], ["x\r\nG", 2, 2],
+    ];
+    for (const [raw, from, want] of cases) assert.equal(skipEmptyLines(bytes(raw), from), want, JSON.stringify(raw));
   });
 });
 
@@ -340,6 +426,8 @@ describe("parseResponse", () => {
     ["HTTP/2", "HTTP/2 200 OK", HeadError.BAD_STATUS_LINE],
     ["HTTP/1.2", "HTTP/1.2 200 OK", HeadError.BAD_VERSION],
     ["NUL in the reason", "HTTP/1.1 200 O\0K", HeadError.BAD_STATUS_LINE],
+    ["a byte below 0 in the tens", "HTTP/1.1 2/0 OK", HeadError.BAD_STATUS_LINE],
+    ["a byte below 0 in the units", "HTTP/1.1 20/ OK", HeadError.BAD_STATUS_LINE],
   ];
   for (const [name, line, code] of bad) {
     test(`refused: ${name}`, () => assert.equal(parseRes(head(line, "Content-Length: 0")).code, code));
@@ -365,6 +453,9 @@ describe("parseResponse", () => {
     ["regression: empty Transfer-Encoding is refused", ["Transfer-Encoding:  "], HeadError.UNSUPPORTED_CODING],
     ["a list of nothing: until close", ["Transfer-Encoding: , ,"], { chunked: false, untilClose: true, contentLength: -1 }],
     ["bad Content-Length", ["Content-Length: 1x"], HeadError.BAD_CONTENT_LENGTH],
+    ["chunked and Content-Length: 0", ["Transfer-Encoding: chunked", "Content-Length: 0"], HeadError.LENGTH_AND_CHUNKED],
+    ["chunked right after the colon", ["Transfer-Encoding:chunked"], { chunked: true, untilClose: false, contentLength: -1 }],
+    ["chunked after a comma and a tab", ["Transfer-Encoding: gzip,\tchunked"], { chunked: true, untilClose: false, contentLength: -1 }],
   ];
   for (const [name, fields, want] of framing) {
     test(`framing: ${name}`, () => {
@@ -388,6 +479,7 @@ describe("parseResponse", () => {
     assert.equal(parseRes(head("HTTP/1.0 100 Continue")).code, HeadError.BAD_INTERIM);
     assert.equal(parseRes(head("HTTP/1.0 100 Continue", "Connection: keep-alive")).code, 0);
     assert.equal(parseRes(head("HTTP/1.0 200 OK")).code, 0, "a final response may close");
+    assert.equal(parseRes(head("HTTP/1.0 101 Switching Protocols", "Upgrade: x")).code, 0, "a 101 is not interim: the connection is the new protocol's");
   });
 
   test("101 with Upgrade", () => {

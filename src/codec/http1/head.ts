@@ -130,7 +130,8 @@ export class Head {
 
   /** True when the client asked for a protocol switch that we can tunnel. */
   get wantsUpgrade(): boolean {
-    return this.connUpgrade && this.upgrade >= 0 && this.version === 11;
+    // HTTP/1.0 needs no check: parseRequest refuses an upgrade asked for in HTTP/1.0.
+    return this.connUpgrade && this.upgrade >= 0;
   }
 }
 
@@ -142,8 +143,9 @@ export class Head {
 export function findHeadEnd(buf: Buffer, from: number, len: number): number {
   let i = buf.indexOf(LF, from);
   while (i !== -1 && i < len) {
-    if (i === 0 || buf[i - 1] !== CR) return -HeadError.BARE_LF;
-    if (i >= 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+    // Before the buffer's start, buf[-1] is undefined: neither CR nor LF.
+    if (buf[i - 1] !== CR) return -HeadError.BARE_LF;
+    if (buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
     i = buf.indexOf(LF, i + 1);
   }
   return -1;
@@ -159,7 +161,7 @@ export function findHeadEnd(buf: Buffer, from: number, len: number): number {
  */
 export function skipEmptyLines(buf: Buffer, from: number): number {
   let i = from;
-  while (i + 1 < buf.length && buf[i] === CR && buf[i + 1] === LF) i += 2;
+  while (buf[i] === CR && buf[i + 1] === LF) i += 2; // past the end: undefined
   return i;
 }
 
@@ -184,7 +186,7 @@ function resetHead(h: Head, end: number): void {
   h.idempotent = false;
   h.isHead = false;
   h.status = 0;
-  if (h.connTokens.length > 0) h.connTokens.length = 0;
+  h.connTokens.length = 0;
 }
 
 /**
@@ -193,9 +195,11 @@ function resetHead(h: Head, end: number): void {
  */
 export function parseRequest(buf: Buffer, end: number, h: Head): number {
   resetHead(h, end);
+  // The head ends with CRLFCRLF (findHeadEnd), which no byte class below takes in: the
+  // scans stop before `end` without comparing with it, and a LF always follows a CR.
   // method
   let i = 0;
-  while (i < end && TOKEN[buf[i]!] === 1) i++;
+  while (TOKEN[buf[i]!] === 1) i++;
   if (i === 0 || i > 32 || buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
   h.methodEnd = i;
   if (!knownMethod(buf, i)) return HeadError.BAD_METHOD;
@@ -216,14 +220,14 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
     if (!validHost(buf, h.authStart, h.authEnd)) return HeadError.BAD_TARGET;
   }
   h.pathStart = h.authEnd >= 0 ? h.authEnd : ts;
-  while (i < end && TARGET[buf[i]!] === 1) i++;
-  if (i === ts || buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
+  // Never empty: its first byte was `/`, `*` or a scheme's letter.
+  while (TARGET[buf[i]!] === 1) i++;
+  if (buf[i] !== SP) return HeadError.BAD_REQUEST_LINE;
   h.targetStart = ts;
   h.targetEnd = i;
   i++;
   // version
   if (
-    end - i < 10 ||
     buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 ||
     buf[i + 4] !== 0x2f || buf[i + 5] !== 0x31 || buf[i + 6] !== 0x2e
   ) {
@@ -262,7 +266,6 @@ export function parseRequest(buf: Buffer, end: number, h: Head): number {
 export function parseResponse(buf: Buffer, end: number, h: Head): number {
   resetHead(h, end);
   if (
-    end < 14 ||
     buf[0] !== 0x48 || buf[1] !== 0x54 || buf[2] !== 0x54 || buf[3] !== 0x50 ||
     buf[4] !== 0x2f || buf[5] !== 0x31 || buf[6] !== 0x2e || buf[8] !== SP
   ) {
@@ -278,7 +281,7 @@ export function parseResponse(buf: Buffer, end: number, h: Head): number {
   let i = 12;
   if (buf[i] === SP) {
     i++;
-    while (i < end && REASON[buf[i]!] === 1) i++;
+    while (REASON[buf[i]!] === 1) i++;
   }
   if (buf[i] !== CR || buf[i + 1] !== LF) return HeadError.BAD_STATUS_LINE;
   const err = parseFields(buf, i + 2, h, false);
@@ -490,11 +493,12 @@ function tabAfter(buf: Buffer, ve: number): boolean {
 function parseConnection(buf: Buffer, h: Head, vs: number, ve: number): number {
   let i = vs;
   while (i < ve) {
-    while (i < ve && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    // buf[ve] is trimmed OWS or the CR: past ve the loops meet neither a token nor a comma.
+    while (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c) i++;
     const ts = i;
-    while (i < ve && TOKEN[buf[i]!] === 1) i++;
+    while (TOKEN[buf[i]!] === 1) i++;
     const te = i;
-    while (i < ve && (buf[i] === SP || buf[i] === HTAB)) i++;
+    while (buf[i] === SP || buf[i] === HTAB) i++;
     if (i < ve && buf[i] !== 0x2c) return HeadError.BAD_HEADER_VALUE;
     if (te === ts) continue;
     if (equalsLower(buf, ts, te, "close")) h.connClose = true;
@@ -516,8 +520,8 @@ function dropConnectionListed(buf: Buffer, h: Head): void {
     if (n === h.host || equalsLower(buf, ls, ne, "content-length") || equalsLower(buf, ls, ne, "transfer-encoding")) continue;
     for (let j = 0; j < t.length; j += 2) {
       if (ne - ls === t[j + 1]! - t[j]! && sameLower(buf, ls, t[j]!, ne - ls)) {
+        // Never the Upgrade line: `upgrade` in Connection is the token, not a listed name.
         drop(h, n);
-        if (n === h.upgrade) h.upgrade = -1;
       }
     }
   }
@@ -527,7 +531,7 @@ function dropConnectionListed(buf: Buffer, h: Head): void {
 function hasToken(buf: Buffer, vs: number, ve: number, token: string): boolean {
   let i = vs;
   while (i < ve) {
-    while (i < ve && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    while (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c) i++; // stops at the CR
     const ts = i;
     while (i < ve && buf[i] !== 0x2c && buf[i] !== SP && buf[i] !== HTAB) i++;
     if (equalsLower(buf, ts, i, token)) return true;
