@@ -2,7 +2,7 @@
 // show it: the server's connect failures and retries, the reason of its passive
 // ejection, the retries of the request; and a connect that completes late is not one.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
@@ -10,6 +10,7 @@ import { events, on } from "../../src/gateway/diagnostics.ts";
 import { deadPort, httpBackend, unacceptingPort } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawExchange } from "../support/raw.ts";
+import { waitFor } from "../support/wait.ts";
 
 const PASSIVE = "    passive: { consecutiveFailures: 1, maxEjectedPercent: 100 }";
 
@@ -115,12 +116,21 @@ async function lateAcceptingPort(ms: number) {
   };
 }
 
+/** True when some local socket is in SYN-SENT towards 127.0.0.1:`port` (iproute2's ss). */
+function synSentTo(port: number): boolean {
+  return execFileSync("ss", ["-Htn", "state", "syn-sent", `( dport = :${port} )`], { encoding: "utf8" }).trim() !== "";
+}
+
 test("a connect that completes late but within timeouts.connect is served, with no connect failure", async () => {
   const late = await lateAcceptingPort(1000);
   const gw = await startGateway(simpleConfig([{ name: "late", port: late.port }], "    timeouts: { connect: 20s }"));
   try {
     await late.block();
-    const { text } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 30_000);
+    const answer = rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 30_000);
+    // Late indeed: the gateway's connect waits for a SYN-ACK (a socket in SYN-SENT to the
+    // server's port), which a connect to a server that accepts never shows for long.
+    await waitFor("the gateway's connect to be left in SYN-SENT", () => synSentTo(late.port), 900);
+    const { text } = await answer;
     assert.match(text, /^HTTP\/1\.1 200 [^]*late$/);
     assert.deepEqual(stats(gw), { late: [1, 0, 0] });
   } finally {

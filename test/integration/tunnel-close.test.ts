@@ -66,7 +66,9 @@ backends:
   try {
     const [polite, silent] = [await rawWs(gw.port()), await rawWs(gw.port())];
     await until(() => wss.clients.size === 2, 5000, "both WebSockets at the server");
-    const silentClosed = once(silent.socket, "close");
+    let silentClosedAt = 0;
+    const silentClosed = once(silent.socket, "close").then(() => (silentClosedAt = performance.now()));
+    const t0 = performance.now();
     assert.ok(gw.gw.serverAction("w", "s", "drain"));
     // 0x88: a close frame, from the gateway, with 1012 (0x03f4).
     // The close frame comes after whole "tick" frames (0x81, length 4): find it.
@@ -86,6 +88,8 @@ backends:
     polite.sendClose(4000);
     await until(() => closes.includes(4000), 5000, () => `the server to get the client's close (got ${closes.join(",")})`);
     await within(silentClosed, 15_000, "the silent client to be cut after the grace, the server talking all along");
+    // Not before the grace (3 s from the close frame; the wheel ticks every 100 ms).
+    assert.ok(silentClosedAt - t0 >= 3000 - 100, `the silent client cut ${(silentClosedAt - t0).toFixed(0)} ms after the drain, within the 3 s grace`);
     assert.equal(silent.received().length, after[1], "nothing after the close frame");
     polite.socket.destroy();
   } finally {

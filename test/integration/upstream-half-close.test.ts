@@ -9,6 +9,7 @@ import { createServer as createTlsServer } from "node:tls";
 import { closeServer, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { makeCa } from "../support/tls.ts";
+import { within } from "../support/wait.ts";
 
 /** A server side that says "bye", ends its side at once, then reports all it reads until the client's end. */
 function byeFirst(s: Socket, got: (text: string) => void): void {
@@ -23,9 +24,9 @@ async function clientAfterServerEnd(port: number): Promise<string> {
   const c = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
   let got = "";
   c.on("data", (d: Buffer) => (got += d.toString()));
-  await once(c, "end");
+  await within(once(c, "end"), 5000, "the server's end through the gateway");
   c.end("more after your end");
-  await once(c, "close");
+  await within(once(c, "close"), 5000, "the connection to close after both ends");
   return got;
 }
 
@@ -43,7 +44,7 @@ test("a clear-text server that ends its side first still receives what the clien
   const gw = await startGateway(tcpConfig(be.port));
   try {
     assert.equal(await clientAfterServerEnd(gw.port("l4")), "bye");
-    assert.equal(await received, "more after your end");
+    assert.equal(await within(received, 5000, "the server to read the client's bytes and end"), "more after your end");
   } finally {
     await gw.close();
     await be.close();
@@ -60,7 +61,7 @@ test("a TLS server that ends its side first still receives what the client sends
   const gw = await startGateway(tcpConfig((server.address() as AddressInfo).port, `    tls: { ca: ${ca.certPath}, servername: db.internal }`));
   try {
     assert.equal(await clientAfterServerEnd(gw.port("l4")), "bye");
-    assert.equal(await received, "more after your end");
+    assert.equal(await within(received, 5000, "the server to read the client's bytes and end"), "more after your end");
   } finally {
     await gw.close();
     await closeServer(server);
