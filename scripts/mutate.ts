@@ -125,6 +125,18 @@ export const MODULES: Record<string, MutationModule> = {
     ],
     timeoutMS: 30_000,
   },
+  tcp: {
+    about: "the L4 data plane: tcp sessions and routes, PROXY accept, connection limits",
+    mutate: ["src/gateway/tcp/*.ts", "src/gateway/proxy-accept.ts", "src/gateway/limits.ts"],
+    tests: [
+      "test/integration/tcp.test.ts",
+      "test/integration/tcp-edges.test.ts",
+      "test/integration/sni-passthrough.test.ts",
+      "test/integration/proxy-protocol.test.ts",
+      "test/integration/limits.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
   lifecycle: {
     about: "drain, reload and rebalancing (src/control/drainer.ts, reload.ts, rebalancer.ts)",
     mutate: ["src/control/drainer.ts", "src/control/reload.ts", "src/control/rebalancer.ts"],

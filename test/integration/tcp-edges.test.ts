@@ -1,0 +1,277 @@
+// mode: tcp edges over real sockets (issue 15, mutation testing of the L4 data plane):
+// what the server sees and counts, admission, the ClientHello peek cut short, PROXY
+// headers in odd shapes.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { test } from "node:test";
+import { encodeProxyV1, encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
+import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader } from "../../src/codec/proxy/header.ts";
+import { captureClientHello } from "../../src/codec/tls/testing.kit.ts";
+import { events, on, type AdmissionRefused, type TunnelEvent } from "../../src/gateway/diagnostics.ts";
+import { tcpBackend } from "../support/backends.ts";
+import { startGateway } from "../support/gateway.ts";
+import { until, within } from "../support/wait.ts";
+
+/** A client that collects what it receives; `done` resolves on close. */
+function client(port: number, ...parts: (string | Buffer)[]) {
+  const s: Socket = connect(port, "127.0.0.1");
+  const chunks: Buffer[] = [];
+  s.on("data", (d: Buffer) => chunks.push(d));
+  s.on("error", () => {});
+  const done = once(s, "close");
+  for (const p of parts) s.write(p);
+  return {
+    socket: s,
+    text: () => Buffer.concat(chunks).toString("latin1"),
+    closed: (what: string) => within(done, 10_000, what),
+  };
+}
+
+/** A server that reads until the client's EOF, then answers `got <n> bytes` and closes. */
+const counting = () =>
+  tcpBackend((s) => {
+    let n = 0;
+    s.on("data", (c: Buffer) => (n += c.length));
+    s.on("end", () => s.end(`got ${n} bytes`));
+  });
+
+test("mode: tcp: a tunnel is published opened and closed under its listener, and its bytes are counted on the server both ways", async () => {
+  const be = await counting();
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+  t: { servers: [{ name: s, address: 127.0.0.1:${be.port} }] }
+`);
+  const opened: TunnelEvent[] = [];
+  const closed: TunnelEvent[] = [];
+  const offs = [on(events.tunnelOpened, (m) => m.plane === gw.gw.data && opened.push(m)), on(events.tunnelClosed, (m) => m.plane === gw.gw.data && closed.push(m))];
+  try {
+    const c = client(gw.port("l4"), Buffer.alloc(1000, 1));
+    c.socket.end();
+    await c.closed("the answer and the close");
+    assert.equal(c.text(), "got 1000 bytes");
+    await until(() => closed.length === 1, 3000, "the tunnel's close to be published");
+    assert.equal(opened.length, 1);
+    assert.equal(opened[0]!.tunnel, closed[0]!.tunnel);
+    assert.deepEqual([opened[0]!.tunnel.listener, opened[0]!.record, closed[0]!.record], ["l4", null, null]);
+    const server = gw.gw.backends.get("t")!.servers[0]!;
+    assert.deepEqual([server.stats.tunnelsOpened, server.stats.bytesIn, server.stats.bytesOut, server.active], [1, 1000, "got 1000 bytes".length, 0]);
+  } finally {
+    for (const off of offs) off();
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("mode: tcp with admission: a connection over the server's rate is closed at once, counted and published, and never reaches it", async () => {
+  let accepted = 0;
+  const be = await tcpBackend((s) => {
+    accepted++;
+    s.end("hello");
+  });
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+  t:
+    admission: { rate: 0.001, burst: 1 }
+    servers: [{ name: s, address: 127.0.0.1:${be.port} }]
+`);
+  const refused: AdmissionRefused[] = [];
+  const off = on(events.admissionRefused, (m) => m.plane === gw.gw.data && refused.push(m));
+  try {
+    const first = client(gw.port("l4"));
+    await first.closed("the first connection to be answered");
+    assert.equal(first.text(), "hello");
+    const second = client(gw.port("l4"), "anyone?");
+    await second.closed("the second connection to be closed");
+    assert.equal(second.text(), "");
+    assert.equal(accepted, 1, "the server saw only the admitted connection");
+    const server = gw.gw.backends.get("t")!.servers[0]!;
+    assert.deepEqual([server.stats.admissionRejected, gw.gw.data.counters.admissionRejected], [1, 1]);
+    assert.equal(refused.length, 1);
+    const m = refused[0]!;
+    assert.deepEqual([m.listener, m.backend.name, m.server.name, m.websocket], ["l4", "t", "s", false]);
+  } finally {
+    off();
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("mode: tcp by SNI: a client that half-closes inside its ClientHello takes the default route, and the server gets its bytes and its EOF", async () => {
+  const be = await counting();
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }, { backend: plain }] }
+backends:
+  db: { servers: [{ name: db1, address: 127.0.0.1:1 }] }
+  plain: { servers: [{ name: p1, address: 127.0.0.1:${be.port} }] }
+`);
+  try {
+    const hello = await captureClientHello({ servername: "db.example.com" });
+    const c = client(gw.port("l4"), hello.subarray(0, 20));
+    c.socket.end();
+    await c.closed("the server's answer after the client's EOF");
+    assert.equal(c.text(), "got 20 bytes");
+    assert.equal(gw.gw.counters.sniRefused, 0);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert)", async () => {
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }] }
+backends:
+  db: { servers: [{ name: db1, address: 127.0.0.1:1 }] }
+`);
+  try {
+    const c = client(gw.port("l4"), "GET / HTTP/1.1\r\n\r\n");
+    await c.closed("the refusal");
+    assert.equal(c.text(), "");
+    assert.equal(gw.gw.counters.sniRefused, 1);
+  } finally {
+    await gw.close();
+  }
+});
+
+/** A server that reads the PROXY header the gateway sends, records it and what followed up to `END`, then closes. */
+async function headerReading(seen: { header: ProxyHeader; rest: string }[]) {
+  return tcpBackend((s) => {
+    let buf = Buffer.alloc(0);
+    s.on("data", (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const header = new ProxyHeader();
+      const n = parseProxyHeader(buf, buf.length, header);
+      if (n === PROXY_NEED_MORE || !buf.subarray(n).includes("END")) return;
+      seen.push({ header, rest: buf.subarray(Math.max(n, 0)).toString() });
+      s.end("done");
+    });
+  });
+}
+
+test("proxyProtocol: accept on tcp: a header sent a byte at a time, then a LOCAL one: the server's header names the client, then the connection's own addresses", async () => {
+  const seen: { header: ProxyHeader; rest: string }[] = [];
+  const be = await headerReading(seen);
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: t }
+backends:
+  t: { proxyProtocol: v2, servers: [{ name: s, address: 127.0.0.1:${be.port} }] }
+`);
+  try {
+    const header = encodeProxyV1("198.51.100.4", 40004, "203.0.113.1", 5432);
+    const bytewise = client(gw.port("l4"));
+    bytewise.socket.setNoDelay(true);
+    await once(bytewise.socket, "connect");
+    for (let i = 0; i < header.length; i++) {
+      bytewise.socket.write(header.subarray(i, i + 1));
+      await new Promise((r) => setImmediate(r));
+    }
+    bytewise.socket.write("PING END");
+    await bytewise.closed("the first answer");
+    assert.equal(bytewise.text(), "done");
+
+    const local = client(gw.port("l4"), Buffer.concat([encodeProxyV2("", 0, "", 0), Buffer.from("LOCAL END")]));
+    await once(local.socket, "connect");
+    const own = { port: local.socket.localPort };
+    await local.closed("the second answer");
+    assert.equal(local.text(), "done");
+    assert.deepEqual(seen.map(({ header: h, rest }) => [h.version, h.source, h.sourcePort, h.destination, h.destinationPort, rest]), [
+      [2, "198.51.100.4", 40004, "203.0.113.1", 5432, "PING END"],
+      [2, "127.0.0.1", own.port, "127.0.0.1", gw.port("l4"), "LOCAL END"],
+    ]);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("proxyProtocol: accept: a client that ends or resets inside its header is closed without a refusal, and its timer does not fire later", async () => {
+  const be = await tcpBackend((s) => s.end("never"));
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: t }
+backends:
+  t: { servers: [{ name: s, address: 127.0.0.1:${be.port} }] }
+`);
+  try {
+    const partial = encodeProxyV1("198.51.100.4", 40004, "203.0.113.1", 5432).subarray(0, 12);
+    // A half-close: the gateway closes its side at once (the listener allows half-open sockets).
+    const ended = client(gw.port("l4"), partial);
+    ended.socket.end();
+    await ended.closed("the gateway to close a connection that ended inside its header");
+    assert.equal(ended.text(), "");
+    // A reset: no end, only the close.
+    const reset = client(gw.port("l4"), partial);
+    await once(reset.socket, "connect");
+    const limits = gw.gw.data.listenerLimits("l4")!;
+    await until(() => limits.open === 1, 3000, "the gateway to accept the connection");
+    reset.socket.resetAndDestroy();
+    await until(() => limits.open === 0, 3000, "the gateway to close the reset connection");
+    // Past the header's deadline (3 s): neither connection was refused by its timer.
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.equal(gw.gw.data.counters.proxyRefused, 0);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("mode: tcp with source-hash behind PROXY headers: a client named by its IPv4-mapped IPv6 address hashes as its IPv4 address", async () => {
+  const servers = await Promise.all(["h1", "h2"].map((name) => tcpBackend((s) => s.end(name))));
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: h }
+backends:
+  h:
+    balance: source-hash
+    servers: [{ name: h1, address: 127.0.0.1:${servers[0]!.port} }, { name: h2, address: 127.0.0.1:${servers[1]!.port} }]
+`);
+  const servedBy = async (header: Buffer) => {
+    const c = client(gw.port("l4"), header);
+    await c.closed("an answer");
+    return c.text();
+  };
+  try {
+    const ips = Array.from({ length: 8 }, (_, i) => `198.51.100.${10 + i}`);
+    const v4 = await Promise.all(ips.map((ip) => servedBy(encodeProxyV1(ip, 1, "203.0.113.1", 2))));
+    assert.deepEqual(new Set(v4), new Set(["h1", "h2"]), `the clients spread over both servers: ${v4.join(" ")}`);
+    // An IPv6 destination keeps the header IPv6: the source arrives as ::ffff:a.b.c.d.
+    const mapped = await Promise.all(ips.map((ip) => servedBy(encodeProxyV2(`::ffff:${ip}`, 1, "2001:db8::1", 2))));
+    assert.deepEqual(mapped, v4);
+  } finally {
+    await gw.close();
+    for (const s of servers) await s.close();
+  }
+});
+
+test("limits on a tcp listener behind PROXY headers: a client named by its IPv4-mapped IPv6 address counts as its IPv4 address", async () => {
+  const echo = await tcpBackend((s) => s.pipe(s));
+  const gw = await startGateway(`
+listeners:
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: e, limits: { maxConnectionsPerClient: 1 } }
+backends:
+  e: { servers: [{ name: e1, address: 127.0.0.1:${echo.port} }] }
+`);
+  const limits = gw.gw.data.listenerLimits("l4")!;
+  try {
+    // An IPv6 destination keeps the header IPv6: the source arrives as ::ffff:198.51.100.7.
+    const mapped = client(gw.port("l4"), encodeProxyV2("::ffff:198.51.100.7", 1, "2001:db8::1", 2), "ping");
+    await until(() => mapped.text() === "ping", 3000, "the echo through the first connection");
+    assert.equal(limits.openFrom("198.51.100.7"), 1);
+    const again = client(gw.port("l4"), encodeProxyV1("198.51.100.7", 2, "203.0.113.1", 2), "ping");
+    await again.closed("the second connection of 198.51.100.7 to be refused");
+    assert.equal(again.text(), "");
+    assert.deepEqual([limits.refusedClient, limits.openFrom("198.51.100.7")], [1, 1]);
+    mapped.socket.destroy();
+  } finally {
+    await gw.close();
+    await echo.close();
+  }
+});
