@@ -129,6 +129,7 @@ export const MODULES: Record<string, MutationModule> = {
     about: "the L4 data plane: tcp sessions and routes, PROXY accept, connection limits",
     mutate: ["src/gateway/tcp/*.ts", "src/gateway/proxy-accept.ts", "src/gateway/limits.ts"],
     tests: [
+      "src/gateway/tcp/router.test.ts",
       "test/integration/tcp.test.ts",
       "test/integration/tcp-edges.test.ts",
       "test/integration/sni-passthrough.test.ts",

@@ -3,13 +3,19 @@
 // headers in odd shapes.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { pino } from "pino";
 import { encodeProxyV1, encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
-import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader } from "../../src/codec/proxy/header.ts";
+import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader, proxyErrorText } from "../../src/codec/proxy/header.ts";
 import { captureClientHello } from "../../src/codec/tls/testing.kit.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { Gateway } from "../../src/control/gateway.ts";
 import { events, on, type AdmissionRefused, type TunnelEvent } from "../../src/gateway/diagnostics.ts";
-import { tcpBackend } from "../support/backends.ts";
+import { deadPort, tcpBackend, unacceptingPort } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { until, within } from "../support/wait.ts";
 
@@ -101,11 +107,17 @@ backends:
   }
 });
 
-test("mode: tcp by SNI: a client that half-closes inside its ClientHello takes the default route, and the server gets its bytes and its EOF", async () => {
-  const be = await counting();
+test("mode: tcp by SNI: a client that half-closes inside its ClientHello, or names no route's name, takes the default route, once", async () => {
+  let accepted = 0;
+  const be = await tcpBackend((s) => {
+    accepted++;
+    let n = 0;
+    s.on("data", (c: Buffer) => (n += c.length));
+    s.on("end", () => s.end(`got ${n} bytes`));
+  });
   const gw = await startGateway(`
 listeners:
-  - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }, { backend: plain }] }
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, timeouts: { requestHeaders: 300ms }, routes: [{ match: { sni: db.example.com }, backend: db }, { backend: plain }] }
 backends:
   db: { servers: [{ name: db1, address: 127.0.0.1:1 }] }
   plain: { servers: [{ name: p1, address: 127.0.0.1:${be.port} }] }
@@ -116,14 +128,22 @@ backends:
     c.socket.end();
     await c.closed("the server's answer after the client's EOF");
     assert.equal(c.text(), "got 20 bytes");
-    assert.equal(gw.gw.counters.sniRefused, 0);
+    const other = await captureClientHello({ servername: "other.example.com" });
+    const o = client(gw.port("l4"), other);
+    o.socket.end();
+    await o.closed("the default server's answer to a name no route takes");
+    assert.equal(o.text(), `got ${other.length} bytes`);
+    // Past timeouts.requestHeaders (and two ticks of the wheel): the ended client's timer
+    // did not route it a second time.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual([accepted, gw.gw.counters.sniRefused], [2, 0]);
   } finally {
     await gw.close();
     await be.close();
   }
 });
 
-test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert)", async () => {
+test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert); a TLS client is refused once, whatever it sends after the alert", async () => {
   const gw = await startGateway(`
 listeners:
   - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }] }
@@ -135,6 +155,13 @@ backends:
     await c.closed("the refusal");
     assert.equal(c.text(), "");
     assert.equal(gw.gw.counters.sniRefused, 1);
+    const tls = client(gw.port("l4"), await captureClientHello({ servername: "other.example.com" }));
+    // The alert: a TLS record of type 21 (alert), fatal (2), unrecognized_name (112).
+    await until(() => tls.text().length >= 7, 3000, "the alert");
+    assert.deepEqual([...Buffer.from(tls.text(), "latin1")].filter((_, i) => i === 0 || i >= 5), [21, 2, 112]);
+    tls.socket.end("more bytes after the alert");
+    await tls.closed("the refused TLS client to be closed");
+    assert.equal(gw.gw.counters.sniRefused, 2);
   } finally {
     await gw.close();
   }
@@ -155,12 +182,13 @@ async function headerReading(seen: { header: ProxyHeader; rest: string }[]) {
   });
 }
 
-test("proxyProtocol: accept on tcp: a header sent a byte at a time, then a LOCAL one: the server's header names the client, then the connection's own addresses", async () => {
+test("proxyProtocol on tcp: a header sent a byte at a time, a LOCAL one, none on a direct listener: the server's header names the client, else the connection's own addresses and ports", async () => {
   const seen: { header: ProxyHeader; rest: string }[] = [];
   const be = await headerReading(seen);
   const gw = await startGateway(`
 listeners:
   - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: t }
+  - { name: direct, mode: tcp, listen: 127.0.0.1:0, backend: t }
 backends:
   t: { proxyProtocol: v2, servers: [{ name: s, address: 127.0.0.1:${be.port} }] }
 `);
@@ -179,12 +207,18 @@ backends:
 
     const local = client(gw.port("l4"), Buffer.concat([encodeProxyV2("", 0, "", 0), Buffer.from("LOCAL END")]));
     await once(local.socket, "connect");
-    const own = { port: local.socket.localPort };
+    const own = local.socket.localPort;
     await local.closed("the second answer");
     assert.equal(local.text(), "done");
+
+    const direct = client(gw.port("direct"), "DIRECT END");
+    await once(direct.socket, "connect");
+    const directPort = direct.socket.localPort;
+    await direct.closed("the third answer");
     assert.deepEqual(seen.map(({ header: h, rest }) => [h.version, h.source, h.sourcePort, h.destination, h.destinationPort, rest]), [
       [2, "198.51.100.4", 40004, "203.0.113.1", 5432, "PING END"],
-      [2, "127.0.0.1", own.port, "127.0.0.1", gw.port("l4"), "LOCAL END"],
+      [2, "127.0.0.1", own, "127.0.0.1", gw.port("l4"), "LOCAL END"],
+      [2, "127.0.0.1", directPort, "127.0.0.1", gw.port("direct"), "DIRECT END"],
     ]);
   } finally {
     await gw.close();
@@ -192,14 +226,20 @@ backends:
   }
 });
 
-test("proxyProtocol: accept: a client that ends or resets inside its header is closed without a refusal, and its timer does not fire later", async () => {
+test("proxyProtocol: accept: a client that ends or resets inside its header is closed without a refusal, and its timer does not fire later; a bad header and a silent client are refused, logged with why", async () => {
   const be = await tcpBackend((s) => s.end("never"));
-  const gw = await startGateway(`
+  const file = join(mkdtempSync(join(tmpdir(), "hf-tcp-pp-")), "log");
+  const log = pino({ level: "debug", base: undefined }, pino.destination({ dest: file, sync: true }));
+  const loaded = loadConfig(`
 listeners:
   - { name: l4, mode: tcp, listen: 127.0.0.1:0, proxyProtocol: accept, backend: t }
 backends:
   t: { servers: [{ name: s, address: 127.0.0.1:${be.port} }] }
-`);
+`, { env: {}, baseDir: "." });
+  assert.ok(loaded.ok);
+  const g = new Gateway(loaded.config, log);
+  await g.start();
+  const gw = { gw: g, port: (name: string) => g.address(name).port, close: () => g.stop() };
   try {
     const partial = encodeProxyV1("198.51.100.4", 40004, "203.0.113.1", 5432).subarray(0, 12);
     // A half-close: the gateway closes its side at once (the listener allows half-open sockets).
@@ -217,6 +257,19 @@ backends:
     // Past the header's deadline (3 s): neither connection was refused by its timer.
     await new Promise((r) => setTimeout(r, 3500));
     assert.equal(gw.gw.data.counters.proxyRefused, 0);
+    // Refusals: a bad header at once, a silent client at its deadline.
+    const bad = Buffer.from("PROXY TCP9 nonsense\r\n");
+    const badCode = parseProxyHeader(bad, bad.length, new ProxyHeader());
+    const refusedBad = client(gw.port("l4"), bad);
+    await refusedBad.closed("the bad header to be refused");
+    const silent = client(gw.port("l4"));
+    await silent.closed("the silent client to be refused at its deadline");
+    assert.equal(gw.gw.data.counters.proxyRefused, 2);
+    const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.includes("PROXY protocol expected")).map((l) => JSON.parse(l) as { why: string; client: string; msg: string });
+    assert.deepEqual(lines.map((l) => [l.msg, l.client, l.why]), [
+      ["connection refused: PROXY protocol expected", "127.0.0.1", proxyErrorText[badCode]],
+      ["connection refused: PROXY protocol expected", "127.0.0.1", "no PROXY header within 3s"],
+    ]);
   } finally {
     await gw.close();
     await be.close();
@@ -273,5 +326,40 @@ backends:
   } finally {
     await gw.close();
     await echo.close();
+  }
+});
+
+test("mode: tcp: with every server refusing, or none available, the client is closed without a byte; a client that resets while its server connect is pending frees the server", async () => {
+  const [dead1, dead2] = [await deadPort(), await deadPort()];
+  const pending = await unacceptingPort();
+  const gw = await startGateway(`
+listeners:
+  - { name: dead, mode: tcp, listen: 127.0.0.1:0, backend: dead }
+  - { name: slow, mode: tcp, listen: 127.0.0.1:0, backend: slow }
+backends:
+  dead: { servers: [{ name: d1, address: 127.0.0.1:${dead1} }, { name: d2, address: 127.0.0.1:${dead2} }] }
+  slow: { timeouts: { connect: 30s }, servers: [{ name: p, address: 127.0.0.1:${pending.port} }] }
+`);
+  try {
+    const refused = client(gw.port("dead"), "hello?");
+    await refused.closed("the client to be closed once both servers refused");
+    assert.equal(refused.text(), "");
+    assert.deepEqual(gw.gw.backends.get("dead")!.servers.map((s) => [s.stats.connectFailures, s.active]), [[1, 0], [1, 0]]);
+
+    for (const s of ["d1", "d2"]) assert.ok(gw.gw.serverAction("dead", s, "maintenance"));
+    const none = client(gw.port("dead"), "hello?");
+    await none.closed("the client to be closed with no server to take it");
+    assert.equal(none.text(), "");
+    assert.deepEqual(gw.gw.backends.get("dead")!.servers.map((s) => s.stats.connectFailures), [1, 1], "no server was tried");
+
+    const server = gw.gw.backends.get("slow")!.servers[0]!;
+    const gone = client(gw.port("slow"));
+    await until(() => server.active === 1, 3000, "the connect to the server to start");
+    // A reset: the client socket is paused until its server connects, so a FIN would wait.
+    gone.socket.resetAndDestroy();
+    await until(() => server.active === 0, 3000, "the server to be freed when the client goes");
+  } finally {
+    await gw.close();
+    await pending.close();
   }
 });

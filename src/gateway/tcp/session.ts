@@ -49,9 +49,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
   /** The connection attempts to the picked server and the retries (shared with HTTP). */
   readonly #attempt = new UpstreamAttempt();
   /** Client bytes that arrived before the tunnel exists (the ClientHello among them). */
-  #early: Buffer[] | null = null;
-  /** Bytes received while reading the ClientHello. */
-  #peeked = 0;
+  #early: Buffer | null = null;
   /** The ClientHello is being read for its SNI (the `sni` router). */
   #peeking = false;
   /** The client half-closed its side before the tunnel existed. */
@@ -60,7 +58,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
   #ip = "";
   /** The client as a PROXY header named it, else null. */
   #client: ProxyClient | null;
-  /** The session is over before a tunnel: refused, failed or closed (late events are ignored). */
+  /** The session is over before a tunnel: the connects failed or the client closed (late events are ignored). */
   #done = false;
   /** When the timer fires, and its slot in the wheel (timer-wheel.ts). */
   deadline = 0;
@@ -76,8 +74,9 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     if (ip.startsWith("::ffff:")) ip = ip.slice(7);
     this.#ip = ip;
     if (!ctx.router.peek) {
-      if (early != null && early.length > 0) this.#early = [early];
-      this.#begin(ctx.router.pick(undefined));
+      if (early != null && early.length > 0) this.#early = early;
+      // Without a route by name the listener has its default route (the config says so).
+      this.#begin(ctx.router.pick(undefined)!);
       return;
     }
     this.#peeking = true;
@@ -85,18 +84,16 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     if (early != null && early.length > 0) this.onData(socket, early);
   }
 
-  /** The ClientHello did not arrive in time. */
+  /** The ClientHello did not arrive in time (or the client ended first). */
   expire(): void {
-    if (!this.#peeking || this.#done) return;
+    if (!this.#peeking) return;
     this.#peeking = false;
     this.#route(undefined, false);
   }
 
   #peek(chunk: Buffer): void {
-    (this.#early ??= []).push(chunk);
-    this.#peeked += chunk.length;
-    const buf = this.#early.length === 1 ? chunk : Buffer.concat(this.#early, this.#peeked);
-    if (this.#early.length > 1) this.#early = [buf];
+    const buf = this.#early === null ? chunk : Buffer.concat([this.#early, chunk]);
+    this.#early = buf;
     const r = peekClientHello(buf, buf.length, HELLO);
     if (r === HELLO_NEED_MORE) return;
     this.#peeking = false;
@@ -110,27 +107,25 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     const backend = this.#ctx.router.pick(serverName);
     if (backend !== undefined) return this.#begin(backend);
     this.#ctx.counters.sniRefused++;
-    this.#done = true;
     // A TLS client is told why (unrecognized_name); anything else is just closed.
     if (tls) this.socket.end(UNRECOGNIZED_NAME_ALERT);
     else this.socket.destroy();
   }
 
-  #begin(backend: Backend | undefined): void {
+  #begin(backend: Backend): void {
     const ctx = this.#ctx;
-    this.#backend = backend ?? null;
-    const server = backend?.select(REQUEST_VIEW.reset(null, null, this.#ip), false, ctx.wheel.now);
-    if (backend === undefined || server === undefined || backend.admit(server, ctx.wheel.now) > 0) {
+    this.#backend = backend;
+    const server = backend.select(REQUEST_VIEW.reset(null, null, this.#ip), false, ctx.wheel.now);
+    if (server === undefined || backend.admit(server, ctx.wheel.now) > 0) {
       // No server, or admission over its rate: TCP has no way to say why.
       if (server !== undefined) {
         server.stats.admissionRejected++;
         ctx.counters.admissionRejected++;
         if (events.admissionRefused.hasSubscribers) {
-          events.admissionRefused.publish({ plane: ctx.plane, listener: ctx.cfg.name, backend: backend!, server, websocket: false });
+          events.admissionRefused.publish({ plane: ctx.plane, listener: ctx.cfg.name, backend, server, websocket: false });
         }
       }
       this.socket.destroy();
-      this.#done = true;
       return;
     }
     this.#attempt.reset(backend);
@@ -159,7 +154,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     t.listener = this.#ctx.cfg.name;
     this.#ctx.tunnels.add(t);
     if (events.tunnelOpened.hasSubscribers) events.tunnelOpened.publish({ plane: this.#ctx.plane, tunnel: t, record: null });
-    t.start(early === null ? null : early.length === 1 ? early[0]! : Buffer.concat(early), null);
+    t.start(early, null);
     if (this.#clientEnded) conn.socket.end();
     server.stats.tunnelsOpened++;
     backend.passiveSuccess(server);
@@ -186,15 +181,16 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     this.socket.destroy();
   }
 
-  // Until the tunnel exists the session owns the client socket.
+  // Until the tunnel exists the session owns the client socket. Data and the end come
+  // only while the ClientHello is read: from the pick on the socket is paused (or ended
+  // with an alert, and what a refused client sends then is dropped).
   onData(_s: HandledSocket, chunk: Buffer): void {
     if (this.#peeking) this.#peek(chunk);
-    else (this.#early ??= []).push(chunk);
   }
   onEnd(): void {
     this.#clientEnded = true;
     // A client that stops sending before its ClientHello is complete gets the default route.
-    if (this.#peeking) this.expire();
+    this.expire();
   }
   onClose(): void {
     if (this.#done) return;
