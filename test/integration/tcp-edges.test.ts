@@ -2,6 +2,7 @@
 // what the server sees and counts, admission, the ClientHello peek cut short, PROXY
 // headers in odd shapes.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -32,6 +33,11 @@ function client(port: number, ...parts: (string | Buffer)[]) {
     text: () => Buffer.concat(chunks).toString("latin1"),
     closed: (what: string) => within(done, 10_000, what),
   };
+}
+
+/** True when some local socket is in SYN-SENT towards 127.0.0.1:`port` (iproute2's ss). */
+function synSentTo(port: number): boolean {
+  return execFileSync("ss", ["-Htn", "state", "syn-sent", `( dport = :${port} )`], { encoding: "utf8" }).trim() !== "";
 }
 
 /** A server that reads until the client's EOF, then answers `got <n> bytes` and closes. */
@@ -329,7 +335,7 @@ backends:
   }
 });
 
-test("mode: tcp: with every server refusing, or none available, the client is closed without a byte; a client that resets while its server connect is pending frees the server", async () => {
+test("mode: tcp: with every server refusing, or none available, the client is closed without a byte; a client that resets while its server connect is pending frees the server and drops the connect", async () => {
   const [dead1, dead2] = [await deadPort(), await deadPort()];
   const pending = await unacceptingPort();
   const gw = await startGateway(`
@@ -354,10 +360,12 @@ backends:
 
     const server = gw.gw.backends.get("slow")!.servers[0]!;
     const gone = client(gw.port("slow"));
-    await until(() => server.active === 1, 3000, "the connect to the server to start");
+    await until(() => server.active === 1 && synSentTo(pending.port), 3000, "the connect to the server to start (SYN-SENT: it does not accept)");
     // A reset: the client socket is paused until its server connects, so a FIN would wait.
     gone.socket.resetAndDestroy();
     await until(() => server.active === 0, 3000, "the server to be freed when the client goes");
+    // The pending connect is dropped too, not left to timeouts.connect (30 s).
+    await until(() => !synSentTo(pending.port), 3000, "the gateway's pending connect to be dropped");
   } finally {
     await gw.close();
     await pending.close();
