@@ -1,12 +1,13 @@
 // The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
 // stop ends what is in flight (event streams at rest, inside an event, framed by close,
-// a plain chunked response), how an idle event stream ends or is cut and what its
-// heartbeats count for, the maxConn queue's timeout, the response head's size limit,
-// bytes past a response, an upload held back by its server, a server that times out
-// (on a fresh or a kept-alive connection), closes or resets before answering or closes
-// in the middle of a body, malformed chunks, the server's latency, PROXY-protocol
-// connections never pooled, and a tunnel out of the exchange's timer. Written for
-// mutants of src/gateway/http/exchange.ts that no other test told apart (issue 15).
+// a plain chunked response), how an idle event stream ends or is cut and its heartbeats,
+// the maxConn queue's timeout, the response head's size limit and malformed heads, bytes
+// past a response, an upload held back by its server, a server that times out (on a
+// fresh or a kept-alive connection), closes or resets before answering or closes in the
+// middle of a body, malformed chunks, 5xx and passive health, the server's latency,
+// PROXY-protocol connections never pooled, and a tunnel out of the exchange's timer.
+// Written for mutants of src/gateway/http/exchange.ts that no other test told apart
+// (issue 15).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
@@ -14,7 +15,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
 import { events, on } from "../../src/gateway/diagnostics.ts";
-import { httpBackend, okResponse, tcpBackend, wsBackend } from "../support/backends.ts";
+import { httpBackend, okResponse, rawHttpBackend, tcpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
@@ -541,6 +542,72 @@ test("the heartbeats of an event stream count in the bytes the server's stats sa
     const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
     await until(() => stats.bytesOut > 0, 5000, "the exchange to be counted");
     assert.equal(stats.bytesOut, Buffer.byteLength(text));
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+/** How a 5xx counts for passive health: the backend's config, and whether one 5xx ejects its server. */
+const fiveXX: { name: string; passive: string; ejected: string[] }[] = [
+  { name: "without passive health it is only forwarded", passive: "", ejected: [] },
+  { name: "with passive health but no on5xx it is no failure", passive: "\n    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100 }", ejected: [] },
+  { name: "with on5xx it is a failure, its status the reason", passive: "\n    passive: { consecutiveFailures: 1, ejectTime: 1m, maxEjectedPercent: 100, on5xx: true }", ejected: ["status 503"] },
+];
+
+for (const { name, passive, ejected } of fiveXX) {
+  test(`a 5xx response: ${name}`, async () => {
+    const reasons: string[] = [];
+    const off = on(events.serverEjected, (m) => reasons.push(m.reason));
+    const server = await rawHttpBackend(() => "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy");
+    const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], `    retries: 0${passive}`));
+    try {
+      const { text } = await rawExchange(gw.port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
+      assert.match(text, /^HTTP\/1\.1 503 Busy\r\n[^]*\r\n\r\nbusy$/);
+      assert.deepEqual(reasons, ejected);
+    } finally {
+      off();
+      await gw.close();
+      await server.close();
+    }
+  });
+}
+
+test("a malformed response head gets 502 that says why: a bad status line, a bare LF, a 101 nobody asked for", async () => {
+  const heads: Record<string, string> = {
+    "/garbage": "HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nok",
+    "/bare-lf": "HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok",
+    "/switch": "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+  };
+  const server = await rawHttpBackend((r) => heads[r.url]!);
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0"));
+  try {
+    const said: Record<string, string> = {};
+    for (const path of Object.keys(heads)) {
+      const { text } = await rawExchange(gw.port(), `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`, 5000);
+      assert.match(text, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      said[path] = text.slice(text.indexOf("\r\n\r\n") + 4);
+    }
+    assert.deepEqual(said, {
+      "/garbage": "502 Bad Gateway: server a sent a malformed response\n",
+      "/bare-lf": "502 Bad Gateway: server a sent a malformed response\n",
+      "/switch": "502 Bad Gateway: the server switched protocols without being asked\n",
+    });
+  } finally {
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("an event stream framed by the server's close gets heartbeats as bare comment lines", async () => {
+  const server = await scriptedServer(CLOSE_SSE_HEAD + "data: a\n\n");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    sse: { heartbeat: 100ms }"));
+  const c = rawClient(gw.port());
+  try {
+    c.socket.write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    const text = await c.readUntil((t) => t.endsWith(":\n"), 5000);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\ndata: a\n\n(:\n)+$/);
   } finally {
     c.close();
     await gw.close();

@@ -171,12 +171,10 @@ export class Exchange extends ExchangeDispatch {
     // A response before the whole request body (Expect: 100-continue refused, 413...)
     // ends the client's connection: say so in its head (#responseDone closes it).
     if (plan.closeClient || !this.requestBodyRead) this.downstream.closeAfterExchange();
-    let bodyEnd = buf.length;
-    if (!framer.done) {
-      const r = framer.scan(buf, end, buf.length);
-      if (r === BAD_CHUNK) return this.fail("HF_ERR_BAD_RESPONSE", `server ${server.name} sent a malformed chunked body`);
-      if (r >= 0) bodyEnd = r;
-    } else bodyEnd = end;
+    // A framer that is done already (no body) finds its end at `end`.
+    const r = framer.scan(buf, end, buf.length);
+    if (r === BAD_CHUNK) return this.fail("HF_ERR_BAD_RESPONSE", `server ${server.name} sent a malformed chunked body`);
+    const bodyEnd = r >= 0 ? r : buf.length;
     if (bodyEnd < buf.length) this.#upstreamReusable = false;
     this.bytesOut += buf.length;
     this.responseHeadSent = true;
