@@ -87,16 +87,23 @@ test("regression: an event stream quiet for longer than timeouts.server is not c
 });
 
 test("sse.heartbeat: a quiet event stream gets `:` comment lines, only between events", async () => {
+  // Quiet between events until the client has seen two heartbeats (however late a loaded
+  // machine's timers fire), then quiet inside an event for 3.5 heartbeats: none allowed there.
+  let twoBeats: () => void = () => {};
+  const beats = new Promise<void>((resolve) => (twoBeats = resolve));
   const be = await httpBackend("sse", (_req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
     res.write("data: 1\n\n");
-    // quiet between events (heartbeats welcome), then quiet inside an event (none allowed)
-    setTimeout(() => res.write("data: 2\n"), 700);
-    setTimeout(() => res.end("\n"), 1400);
+    void beats.then(() => {
+      res.write("data: 2\n");
+      setTimeout(() => res.end("\n"), 700);
+    });
   });
   const gw = await startGateway(simpleConfig([{ name: "sse", port: be.port }], "    sse: { heartbeat: 200ms }"));
   try {
-    const r = await stream(gw.port());
+    const r = await stream(gw.port(), (body) => {
+      if (body.split(":\n").length > 2) twoBeats();
+    });
     assert.equal(r.ended, "end");
     assert.match(r.body, /^data: 1\n\n(:\n){2,}data: 2\n\n$/, JSON.stringify(r.body));
   } finally {
