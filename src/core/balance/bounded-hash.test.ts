@@ -53,6 +53,31 @@ describe("bounded-hash: no server above factor × its fair share", () => {
   });
 });
 
+describe("bounded-hash: the capacity of a server, at its edge", () => {
+  // Two servers of weight 1, b idle, a holding k: a's capacity is ⌈factor × (k + 1) / 2⌉.
+  // The keys a owns on the ring stay on a below it and go to b at it.
+  const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+  const idle = boundedHash();
+  const ownedByA = keys.filter((k) => idle.pick(makeServers([1, 1]), pickCtx(k, 0, mulberry32(1)))!.name === "a");
+  const cases = [
+    { factor: 100, k: 1, expected: "b" }, // ⌈1 × 2 / 2⌉ = 1: full
+    { factor: 125, k: 1, expected: "a" }, // ⌈1.25⌉ = 2
+    { factor: 125, k: 2, expected: "b" }, // ⌈1.875⌉ = 2: full
+    { factor: 150, k: 2, expected: "a" }, // ⌈2.25⌉ = 3
+    { factor: 150, k: 3, expected: "b" }, // exactly 3: full
+  ];
+  for (const { factor, k, expected } of cases) {
+    it(`factor ${factor}, a holding ${k}: a's keys → ${expected}`, () => {
+      assert.ok(ownedByA.length > 50, `a owns ${ownedByA.length} of 200 keys`);
+      const b = boundedHash({ hashBalanceFactor: factor });
+      const servers = makeServers([1, 1]);
+      servers[0]!.active = k;
+      const got = new Set(ownedByA.map((key) => b.pick(servers, pickCtx(key, 0, mulberry32(1)))!.name));
+      assert.deepEqual([...got], [expected]);
+    });
+  }
+});
+
 describe("bounded-hash: keys that move when one of 5 servers leaves", () => {
   // Idle it is consistent-hash: exactly the leaver's keys, ≤ 0.2 + 3σ ring noise (0.06).
   // With 10,000 requests held open, capacity decisions depend on the order and the load,

@@ -41,6 +41,49 @@ describe("maglev: near-minimal disruption", () => {
     assert.deepEqual(pickAll(20), before);
   });
 
+  it("a server down past the settle time: the table is rebuilt without it", () => {
+    const b = maglev();
+    const servers = makeServers([1, 1, 1, 1, 1]);
+    const random = mulberry32(1);
+    const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+    for (const k of keys) b.pick(servers, pickCtx(k, 0, random));
+    servers[2]!.available = false;
+    const rebuilt = buildMaglevTable(servers);
+    const owner = (k: string): string => servers[rebuilt[hash32(k) % rebuilt.length]!]!.name;
+    for (const k of keys) assert.equal(b.pick(servers, pickCtx(k, REBUILD_SETTLE_MS, random))!.name, owner(k), k);
+  });
+
+  it("the whole table down within the settle time: keys spread over the servers that came back", () => {
+    // Built while only a was up; then a goes down and b, c come up 10 ms later: every slot
+    // and probe holds a, so each key takes the first usable server from a start its hash picks.
+    const b = maglev();
+    const servers = makeServers([1, 1, 1]);
+    servers[1]!.available = false;
+    servers[2]!.available = false;
+    const random = mulberry32(1);
+    assert.equal(b.pick(servers, pickCtx("k", 0, random))!.name, "a");
+    servers[0]!.available = false;
+    servers[1]!.available = true;
+    servers[2]!.available = true;
+    const got = Array.from({ length: 300 }, (_, i) => b.pick(servers, pickCtx(`k${i}`, 10, random))!.name);
+    const expected = Array.from({ length: 300 }, (_, i) => (hash32(`k${i}`) % 3 === 2 ? "c" : "b"));
+    assert.deepEqual(got, expected);
+  });
+
+  it("a down server's keys probe into the table, so they follow the weights", () => {
+    // a:b:c:d:e = 4:1:1:1:1, c down 10 ms after the build: its keys rehash into the
+    // table, where a holds 4/7 of the rest (a walk by array position would give a 1/5).
+    const b = maglev();
+    const servers = makeServers([4, 1, 1, 1, 1]);
+    const random = mulberry32(1);
+    const keys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+    const before = keys.map((k) => b.pick(servers, pickCtx(k, 0, random))!.name);
+    servers[2]!.available = false;
+    const moved = keys.filter((_, i) => before[i] === "c").map((k) => b.pick(servers, pickCtx(k, 10, random))!.name);
+    const share = moved.filter((n) => n === "a").length / moved.length;
+    assert.ok(moved.length > 800 && share > 0.5 && share < 0.65, `${moved.length} keys moved, a got ${share.toFixed(3)}`);
+  });
+
   it("moves nothing when the servers are reordered", () => {
     const b = maglev();
     const servers = makeServers([1, 2, 1, 3]);
@@ -62,6 +105,13 @@ describe("maglev: the table", () => {
   for (const { n, m } of sizes) {
     it(`${n} servers → M = ${m}`, () => assert.equal(maglevTableSize(n), m));
   }
+
+  it("is the same, slot by slot, whatever the order of the servers (turns go by name)", () => {
+    const servers = makeServers([1, 2, 1, 3]);
+    const reversed = [...servers].reverse();
+    const names = (list: readonly { name: string }[]) => Array.from(buildMaglevTable(list as typeof servers), (pos) => list[pos]!.name);
+    assert.deepEqual(names(reversed), names(servers));
+  });
 
   it("gives each server slots in proportion to its weight, within 1%", () => {
     const servers = makeServers([5, 3, 1, 0, 0.5]);

@@ -28,10 +28,11 @@ export function maglevTableSize(n: number): number {
   return m;
 }
 
+// Only asked about m > 65536: no case for 0, 1 or 2.
 function isPrime(m: number): boolean {
-  if (m % 2 === 0) return m === 2;
+  if (m % 2 === 0) return false;
   for (let d = 3; d * d <= m; d += 2) if (m % d === 0) return false;
-  return m > 1;
+  return true;
 }
 
 /**
@@ -110,7 +111,8 @@ export function buildMaglevTable(servers: readonly ServerView[]): Uint32Array {
     if (w > maxW) maxW = w;
   }
   if (order.length === 0) return new Uint32Array(0);
-  order.sort((a, b) => compareNames(servers[a]!.name, servers[b]!.name) || a - b);
+  // `order` is ascending and the sort stable: servers of one name stay in array order.
+  order.sort((a, b) => compareNames(servers[a]!.name, servers[b]!.name));
   const m = maglevTableSize(servers.length);
   const k = order.length;
   const slot = new Float64Array(k); // next candidate slot of each server's permutation
