@@ -445,9 +445,9 @@ test("an event stream framed by Content-Length is an ordinary response: silence 
   const server = await scriptedServer(head + "data: a\n\n");
   const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    timeouts: { server: 300ms, tunnel: 1h }"));
   try {
-    const pending = rawExchange(gw.port(), "GET /events HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
-    // The rest, long after timeouts.server: an event stream (under timeouts.tunnel) would still take it.
-    setTimeout(() => server.sockets[0]?.writable && server.sockets[0].write("data: b\n\n"), 1500);
+    const pending = rawExchange(gw.port(), "GET /events HTTP/1.1\r\nHost: t\r\n\r\n", 6000);
+    // The rest, ten times timeouts.server later: an event stream (under timeouts.tunnel) would still take it.
+    setTimeout(() => server.sockets[0]?.writable && server.sockets[0].write("data: b\n\n"), 3000);
     const { text, closed } = await pending;
     assert.equal(closed, true, "cut at timeouts.server");
     assert.ok(text.endsWith("\r\n\r\ndata: a\n\n"), text);
