@@ -302,20 +302,20 @@ export const METHOD_NAMES = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "O
 const M_GET = 0, M_HEAD = 1, M_POST = 2, M_PUT = 3, M_DELETE = 4, M_PATCH = 5, M_OPTIONS = 6, M_OTHER = 7;
 
 // The method is known to be an exact, upper-case llhttp method (knownMethod ran first):
-// its length and first byte tell almost every class apart.
+// its length and first byte tell almost every class apart (`knownMethod`'s table).
+// POST is the only P of 4 bytes, TRACE the only method starting with T.
 function classifyMethod(buf: Buffer, len: number, h: Head): void {
   const c = buf[0];
   let m = M_OTHER;
   if (len === 3) m = c === 0x47 ? M_GET : c === 0x50 ? M_PUT : M_OTHER;
-  else if (len === 4) m = c === 0x48 ? M_HEAD : c === 0x50 && buf[1] === 0x4f ? M_POST : M_OTHER;
+  else if (len === 4) m = c === 0x48 ? M_HEAD : c === 0x50 ? M_POST : M_OTHER;
   else if (len === 5) m = c === 0x50 && buf[1] === 0x41 ? M_PATCH : M_OTHER;
   else if (len === 6) m = c === 0x44 ? M_DELETE : M_OTHER;
   else if (len === 7) m = c === 0x4f ? M_OPTIONS : M_OTHER;
   h.method = m;
   h.isHead = m === M_HEAD;
   // GET HEAD PUT DELETE OPTIONS TRACE are idempotent (RFC 9110 §9.2.2).
-  h.idempotent = m === M_GET || m === M_HEAD || m === M_PUT || m === M_DELETE || m === M_OPTIONS ||
-    (len === 5 && c === 0x54 && buf[1] === 0x52);
+  h.idempotent = m === M_GET || m === M_HEAD || m === M_PUT || m === M_DELETE || m === M_OPTIONS || c === 0x54;
 }
 
 function parseFields(buf: Buffer, start: number, h: Head, isRequest: boolean): number {
