@@ -158,6 +158,7 @@ describe("chunked", () => {
     ["bytes after a quoted value", '5;a="b"c\r\nhello\r\n0\r\n\r\n'],
     ["a token after a quoted value", '5;a="b"cd\r\nhello\r\n0\r\n\r\n'],
     ["space before a quoted value", '5;a= "b"\r\nhello\r\n0\r\n\r\n'],
+    ["a value that only ends with a quote", '5;a= b"\r\nhello\r\n0\r\n\r\n'],
     ["unterminated quote", '5;a="b\r\nhello\r\n0\r\n\r\n'],
     ["CTL in a quoted-pair", '5;a="\\\x01"\r\nhello\r\n0\r\n\r\n'],
     ["bare LF in an extension", "5;a\nb\r\nhello\r\n0\r\n\r\n"],
