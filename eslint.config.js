@@ -10,7 +10,7 @@ const BROWSER = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "docs/", "bench/results/", ".holdfast/", ".cache/"] },
+  { ignores: ["dist/", "node_modules/", "docs/", "bench/results/", ".holdfast/", ".cache/", ".stryker-tmp/", "reports/"] },
   {
     files: ["**/*.{js,mjs,cjs,ts}"],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
