@@ -166,7 +166,7 @@ export function writeResponseHead(
   const size = h.end + extra.length + (tailEnd - tailStart);
   const out = Buffer.allocUnsafe(size);
   let at = copyKept(src, h, out, 0, skipUpgrade, true);
-  at += out.write(extra, at, "latin1");
+  if (extra.length > 0) at += out.write(extra, at, "latin1"); // most responses have none: no native call for ""
   out.writeUInt16LE(CRLF, at);
   at += 2;
   if (tail !== null) at += tail.copy(out, at, tailStart, tailEnd);
