@@ -22,16 +22,26 @@ import { until, within } from "../support/wait.ts";
 
 /** A client that collects what it receives; `done` resolves on close. */
 function client(port: number, ...parts: (string | Buffer)[]) {
-  const s: Socket = connect(port, "127.0.0.1");
+  return halfOpenClient(false, port, ...parts);
+}
+
+/**
+ * The same; with `allowHalfOpen` the client's side stays open after the gateway's end
+ * (`ended` resolves then), so it can still send.
+ */
+function halfOpenClient(allowHalfOpen: boolean, port: number, ...parts: (string | Buffer)[]) {
+  const s: Socket = connect({ port, host: "127.0.0.1", allowHalfOpen });
   const chunks: Buffer[] = [];
   s.on("data", (d: Buffer) => chunks.push(d));
   s.on("error", () => {});
   const done = once(s, "close");
+  const end = once(s, "end");
   for (const p of parts) s.write(p);
   return {
     socket: s,
     text: () => Buffer.concat(chunks).toString("latin1"),
     closed: (what: string) => within(done, 10_000, what),
+    ended: (what: string) => within(end, 10_000, what),
   };
 }
 
@@ -149,7 +159,7 @@ backends:
   }
 });
 
-test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert); a TLS client is refused once, whatever it sends after the alert", async () => {
+test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert); a TLS client gets exactly one unrecognized_name alert and is refused once, whatever it sends after it", async () => {
   const gw = await startGateway(`
 listeners:
   - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }] }
@@ -161,12 +171,18 @@ backends:
     await c.closed("the refusal");
     assert.equal(c.text(), "");
     assert.equal(gw.gw.counters.sniRefused, 1);
-    const tls = client(gw.port("l4"), await captureClientHello({ servername: "other.example.com" }));
+    // Half-open: the client still sends after the gateway's alert and end.
+    const tls = halfOpenClient(true, gw.port("l4"), await captureClientHello({ servername: "other.example.com" }));
+    await tls.ended("the alert and the gateway's end");
     // The alert: a TLS record of type 21 (alert), fatal (2), unrecognized_name (112).
-    await until(() => tls.text().length >= 7, 3000, "the alert");
-    assert.deepEqual([...Buffer.from(tls.text(), "latin1")].filter((_, i) => i === 0 || i >= 5), [21, 2, 112]);
+    assert.deepEqual([...Buffer.from(tls.text(), "latin1")], [21, 3, 3, 0, 2, 2, 112]);
+    // These bytes reach the gateway (it reads until the client's end): they are dropped,
+    // not read as more of the refused ClientHello.
     tls.socket.end("more bytes after the alert");
     await tls.closed("the refused TLS client to be closed");
+    // The client's close does not wait for the gateway to read: its socket's does.
+    const limits = gw.gw.data.listenerLimits("l4")!;
+    await until(() => limits.open === 0, 3000, "the gateway to close its side");
     assert.equal(gw.gw.counters.sniRefused, 2);
   } finally {
     await gw.close();
