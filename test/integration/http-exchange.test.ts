@@ -1,15 +1,17 @@
 // The exchange's own decisions on real sockets, byte-exact on both sides: how a graceful
 // stop ends what is in flight (event streams at rest, inside an event, framed by close,
 // a plain chunked response), how an idle event stream ends or is cut and its heartbeats,
-// the maxConn queue's timeout, the response head's size limit and malformed heads, bytes
+// the maxConn queue (its timeout, a queued request served when a server frees up, a
+// queued HTTP/2 stream reset by its client), the response head's size limit and malformed heads, bytes
 // past a response, an upload held back by its server, a server that times out (on a
 // fresh or a kept-alive connection), closes or resets before answering or closes in the
 // middle of a body, malformed chunks, 5xx and passive health, the server's latency,
 // PROXY-protocol connections never pooled, and a tunnel out of the exchange's timer.
-// Written for mutants of src/gateway/http/exchange.ts that no other test told apart
-// (issue 15).
+// Written for mutants of src/gateway/http/exchange.ts and exchange-dispatch.ts that no
+// other test told apart (issue 15).
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { constants as http2Constants, connect as http2Connect } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -149,6 +151,53 @@ test("a request queued past queueTimeout gets 503 with Retry-After and the reaso
     assert.equal(gw.gw.backends.get("b")!.queue.length, 0);
   } finally {
     busy.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a request queued behind a server at maxConn goes, body and all, to the connection its end frees; a queued stream its client resets is out of the queue", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let conns = 0;
+  const seen: string[] = []; // "connection: request line, body"
+  const server = await tcpBackend((s) => {
+    const conn = conns++;
+    s.on("error", () => {});
+    s.on("data", async (d: Buffer) => {
+      const text = d.toString("latin1");
+      const line = `${text.split("\r\n")[0]}, ${JSON.stringify(text.slice(text.indexOf("\r\n\r\n") + 4))}`;
+      seen.push(`${conn}: ${line}`);
+      if (text.startsWith("GET /busy ")) await released;
+      s.write(okResponse(line));
+    });
+  });
+  // h2c beside HTTP/1.1: a paused HTTP/1.1 client's close is not seen until it is read
+  // again, a reset HTTP/2 stream is seen at once.
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    maxConn: 1\n    queueTimeout: 1h", "    protocols: [http1, h2c]"));
+  const queue = gw.gw.backends.get("b")!.queue;
+  const busy = rawClient(gw.port());
+  const queued = rawClient(gw.port());
+  const h2 = http2Connect(`http://127.0.0.1:${gw.port()}`);
+  h2.on("error", () => {});
+  try {
+    busy.socket.write("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
+    await until(() => seen.length === 1, 5000, "the busy request to reach the server");
+    const leaver = h2.request({ ":path": "/leaver" }, { endStream: true });
+    leaver.on("error", () => {});
+    await until(() => queue.length === 1, 5000, "the HTTP/2 request to queue");
+    leaver.close(http2Constants.NGHTTP2_CANCEL);
+    await until(() => queue.length === 0, 5000, "the reset stream to leave the queue");
+    const answer = queued.request("POST /queued HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+    await until(() => queue.length === 1, 5000, "the POST to queue");
+    release();
+    assert.ok((await busy.request("")).endsWith('\r\n\r\nGET /busy HTTP/1.1, ""'));
+    assert.ok((await answer).endsWith('\r\n\r\nPOST /queued HTTP/1.1, "hello"'));
+    assert.deepEqual(seen, ['0: GET /busy HTTP/1.1, ""', '0: POST /queued HTTP/1.1, "hello"'], "the queued request took the busy one's connection");
+  } finally {
+    h2.destroy();
+    busy.close();
+    queued.close();
     await gw.close();
     await server.close();
   }

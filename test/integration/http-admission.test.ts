@@ -1,0 +1,97 @@
+// Admission control on an HTTP/1.1 listener, byte-exact on raw sockets: what it meters
+// (a connection's first request, and every upgrade), what a refused request gets (503
+// with a Retry-After from the rate; a WebSocket 101 then a 1013 close frame), and what
+// it counts and publishes. Written for mutants of src/gateway/http/exchange-dispatch.ts
+// (#pick, #refuseAdmission) and upgrade.ts (acceptThenClose) (issue 15).
+import assert from "node:assert/strict";
+import type { Socket } from "node:net";
+import { test } from "node:test";
+import { ERROR_CODE_LIST } from "../../src/errors.ts";
+import { events, on, type AdmissionRefused } from "../../src/gateway/diagnostics.ts";
+import { okResponse, tcpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
+
+// RFC 6455 § 1.3's example key and the accept value it must get.
+const WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+const WS_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+const upgrade = (key: string | null) =>
+  `GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${key === null ? "" : `Sec-WebSocket-Key: ${key}\r\n`}Sec-WebSocket-Version: 13\r\n\r\n`;
+
+const REFUSED_BODY = "503 Service Unavailable: server a of backend b is admitting no more new connections right now\n";
+
+/** A server close frame (unmasked, short): its code and reason, or null when `bytes` is not one. */
+function closeFrame(bytes: Buffer): { code: number; reason: string } | null {
+  if (bytes.length < 4 || bytes[0] !== 0x88 || bytes[1]! > 125 || bytes.length !== 2 + bytes[1]!) return null;
+  return { code: bytes.readUInt16BE(2), reason: bytes.subarray(4).toString("utf8") };
+}
+
+/** Resolves when `s` closes; fails after `ms`. */
+function closed(s: Socket, ms: number): Promise<void> {
+  if (s.closed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the gateway did not close the connection within ${ms} ms`)), ms);
+    s.once("close", () => (clearTimeout(t), resolve()));
+  });
+}
+
+test("admission meters a connection's first request and every upgrade, not the later requests it admitted: 503 + Retry-After, or 101 then 1013, for the rest of the rate's interval", async () => {
+  // One token per 1000 s, a burst of one: the first request takes it, and the next
+  // token is ~1000 s away for the rest of the test (which takes far less than 100 s).
+  const seen: string[] = [];
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      const line = d.toString("latin1").split("\r\n")[0]!;
+      seen.push(line);
+      s.write(okResponse(line));
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    admission: { rate: 0.001, burst: 1 }"));
+  const refusals: AdmissionRefused[] = [];
+  const off = on(events.admissionRefused, (m) => refusals.push(m));
+  const admitted = rawClient(gw.port());
+  try {
+    assert.ok((await admitted.request("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("\r\n\r\nGET /1 HTTP/1.1"));
+    assert.ok((await admitted.request("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("\r\n\r\nGET /2 HTTP/1.1"), "a later request of an admitted connection is not metered");
+
+    // A new connection: 503, Retry-After the seconds to the next token (1000 s at most, jittered up to twice that).
+    const refused = await rawExchange(gw.port(), "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.match(refused.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.ok(refused.text.endsWith(`\r\n\r\n${REFUSED_BODY}`), refused.text);
+    const retryAfter = Number(/\r\nRetry-After: (\d+)\r\n/.exec(refused.text)?.[1]);
+    assert.ok(retryAfter >= 900 && retryAfter <= 2000, `Retry-After: ${retryAfter}`);
+
+    // A WebSocket upgrade on the admitted connection is metered: accepted, then closed with 1013.
+    admitted.socket.write(upgrade(WS_KEY));
+    const head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${WS_ACCEPT}\r\n\r\n`;
+    const answer = await admitted.readUntil((t) => t.length > head.length && closeFrame(Buffer.from(t.slice(head.length), "latin1")) !== null, 5000);
+    assert.equal(answer.slice(0, head.length), head);
+    const frame = closeFrame(Buffer.from(answer.slice(head.length), "latin1"))!;
+    assert.equal(frame.code, 1013);
+    const ms = Number(/^retry-after=(\d+)$/.exec(frame.reason)?.[1]);
+    assert.ok(ms >= 900_000 && ms < 2_000_000, `close reason ${JSON.stringify(frame.reason)}`);
+    await closed(admitted.socket, 5000);
+
+    // A WebSocket upgrade without a Sec-WebSocket-Key cannot be accepted: a plain 503.
+    const keyless = await rawExchange(gw.port(), upgrade(null), 5000);
+    assert.match(keyless.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.ok(keyless.text.endsWith(`\r\n\r\n${REFUSED_BODY}`), keyless.text);
+
+    assert.deepEqual(seen, ["GET /1 HTTP/1.1", "GET /2 HTTP/1.1"], "no refused request reaches the server");
+    const a = gw.gw.backends.get("b")!.servers[0]!;
+    assert.equal(a.stats.admissionRejected, 3);
+    assert.equal(gw.gw.data.counters.admissionRejected, 3);
+    assert.equal(gw.gw.data.counters.errors[ERROR_CODE_LIST.indexOf("HF_ERR_ADMISSION")], 3);
+    assert.deepEqual(refusals.map((m) => [m.plane === gw.gw.data, m.listener, m.backend.name, m.server.name, m.websocket]), [
+      [true, "web", "b", "a", false],
+      [true, "web", "b", "a", true],
+      [true, "web", "b", "a", true],
+    ]);
+  } finally {
+    off();
+    admitted.close();
+    await gw.close();
+    await server.close();
+  }
+});
