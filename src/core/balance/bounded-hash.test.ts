@@ -65,12 +65,23 @@ describe("bounded-hash: the capacity of a server, at its edge", () => {
     { factor: 125, k: 2, expected: "b" }, // ⌈1.875⌉ = 2: full
     { factor: 150, k: 2, expected: "a" }, // ⌈2.25⌉ = 3
     { factor: 150, k: 3, expected: "b" }, // exactly 3: full
+    // A third server c, down, still holding 4 (its requests in flight when it went down):
+    // not part of the load. Counted, a's capacity would be ⌈6 / 2⌉ = 3 and ⌈1.25 × 7 / 2⌉ = 5.
+    { factor: 100, k: 1, downHolding: 4, expected: "b" }, // ⌈1 × 2 / 2⌉ = 1: full
+    { factor: 125, k: 2, downHolding: 4, expected: "b" }, // ⌈1.875⌉ = 2: full
   ];
-  for (const { factor, k, expected } of cases) {
-    it(`factor ${factor}, a holding ${k}: a's keys → ${expected}`, () => {
+  for (const { factor, k, downHolding, expected } of cases) {
+    const down = downHolding === undefined ? "" : `, c down holding ${downHolding}`;
+    it(`factor ${factor}, a holding ${k}${down}: a's keys → ${expected}`, () => {
       assert.ok(ownedByA.length > 50, `a owns ${ownedByA.length} of 200 keys`);
       const b = boundedHash({ hashBalanceFactor: factor });
-      const servers = makeServers([1, 1]);
+      // c's ring points (they depend on its name only) are walked past while it is down,
+      // so a's keys reach a or b as with two servers.
+      const servers = makeServers(downHolding === undefined ? [1, 1] : [1, 1, 1]);
+      if (downHolding !== undefined) {
+        servers[2]!.available = false;
+        servers[2]!.active = downHolding;
+      }
       servers[0]!.active = k;
       const got = new Set(ownedByA.map((key) => b.pick(servers, pickCtx(key, 0, mulberry32(1)))!.name));
       assert.deepEqual([...got], [expected]);

@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { runBalancerConformance } from "./conformance.kit.ts";
-import { hash32, REBUILD_SETTLE_MS } from "./hash.ts";
+import { hash32, mix32, REBUILD_SETTLE_MS } from "./hash.ts";
 import { buildMaglevTable, maglev, maglevTableSize } from "./maglev.ts";
-import { keyMovement, makeServers, mulberry32, pickCtx } from "./testing.kit.ts";
+import { keyMovement, makeServers, mulberry32, pickCtx, type TestServer } from "./testing.kit.ts";
 
 runBalancerConformance("maglev", () => maglev());
 
@@ -145,5 +145,108 @@ describe("maglev: the table", () => {
     const moved = Array.from({ length: 2000 }, (_, i) => `m${i}`).filter((k) => owner(rebuilt, k) !== owner(first, k));
     assert.ok(moved.length > 0, "the ramp changes the table");
     for (const k of moved) assert.equal(b.pick(servers, pickCtx(k, REBUILD_SETTLE_MS, random))!.name, owner(rebuilt, k), k);
+  });
+});
+
+// An independent reference of the population algorithm of the Maglev paper (Eisenbud et
+// al., NSDI 2016, § 3.4 "Populate"), with the weighting maglev.ts documents: in round r a
+// server claims a slot only while its claimed count is below r × weight / max weight.
+// Written from the paper, not from maglev.ts: each permutation entry is computed as
+// (offset + j × skip) mod M, not stepped, and every input is exact in a float64.
+const M = 65537; // the smallest prime above 2^16 (Fermat's F4): the table size up to 655 servers
+const OFFSET_SEED = 0x2545f491; // maglev.ts's two seeds for the name's two hashes
+const SKIP_SEED = 0x6c8e9cf5;
+
+function referenceTable(servers: readonly TestServer[]): string[] {
+  const turns = servers.filter((s) => s.available && s.weight > 0).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const maxW = Math.max(...turns.map((s) => s.weight));
+  const offset = turns.map((s) => hash32(s.name, OFFSET_SEED) % M);
+  const skip = turns.map((s) => (hash32(s.name, SKIP_SEED) % (M - 1)) + 1);
+  const next = turns.map(() => 0);
+  const claimed = turns.map(() => 0);
+  const permutation = (i: number, j: number): number => (offset[i]! + j * skip[i]!) % M;
+  const entry: (string | undefined)[] = new Array<string | undefined>(M).fill(undefined);
+  let n = 0;
+  for (let round = 1; n < M; round++) {
+    for (let i = 0; i < turns.length && n < M; i++) {
+      if (!(claimed[i]! < (round * turns[i]!.weight) / maxW)) continue;
+      let c = permutation(i, next[i]!);
+      while (entry[c] !== undefined) c = permutation(i, ++next[i]!);
+      entry[c] = turns[i]!.name;
+      next[i]!++;
+      claimed[i]!++;
+      n++;
+    }
+  }
+  return entry as string[];
+}
+
+// The pick for a key per maglev.ts's documentation: its slot's server if available, else
+// the first available server of the slots mix32(h + i × φ) mod M for i = 1..8 (φ the
+// 32-bit golden ratio, the sum taken mod 2^32), else the first usable server from
+// position h mod n on. Returns the server's name and how it was found (0: its slot,
+// 1..8: that probe, 9: past the probes).
+const PHI = 0x9e3779b9;
+function referencePick(table: readonly string[], servers: readonly TestServer[], key: string): [string, number] {
+  const byName = new Map(servers.map((s) => [s.name, s]));
+  const h = hash32(key);
+  for (let i = 0; i <= 8; i++) {
+    const slot = i === 0 ? h % M : mix32((h + i * PHI) % 2 ** 32) % M;
+    if (byName.get(table[slot]!)!.available) return [table[slot]!, i];
+  }
+  for (let i = 0; i < servers.length; i++) {
+    const s = servers[(h + i) % servers.length]!;
+    if (s.available && s.weight > 0) return [s.name, 9];
+  }
+  throw new Error("no usable server");
+}
+
+describe("maglev: the table against the paper's population algorithm", () => {
+  const cases: { about: string; weights: number[]; down?: number[] }[] = [
+    // a and b: once, a server's step lands exactly on M, which wraps to slot 0
+    { about: "2 servers of weight 1", weights: [1, 1] },
+    { about: "3 servers of weight 1", weights: [1, 1, 1] },
+    { about: "weights 3:1:2:0.5", weights: [3, 1, 2, 0.5] },
+    { about: "weights 4:4:1, a weight-0 and a down server left out", weights: [4, 0, 4, 1, 2], down: [4] },
+    { about: "one server", weights: [2] },
+  ];
+  for (const { about, weights, down = [] } of cases) {
+    it(`${about}: every one of the 65537 slots as the reference fills it`, () => {
+      const servers = makeServers(weights);
+      for (const i of down) servers[i]!.available = false;
+      const table = buildMaglevTable(servers);
+      assert.equal(table.length, M);
+      const names = Array.from(table, (pos) => servers[pos]!.name);
+      const expected = referenceTable(servers);
+      // The first slot that differs, not a diff of two 65537-slot arrays (minutes to print).
+      const at = names.findIndex((name, i) => name !== expected[i]);
+      assert.equal(at, -1, `slot ${at}: ${names[at]}, the reference says ${expected[at]}`);
+    });
+  }
+
+  it("pinned: the first 12 slots for weights 3:1:2:0.5 (a changed table remaps keys in a rolling upgrade)", () => {
+    const servers = makeServers([3, 1, 2, 0.5]);
+    const names = Array.from(buildMaglevTable(servers).subarray(0, 12), (pos) => servers[pos]!.name);
+    assert.deepEqual(names, ["a", "a", "a", "c", "c", "c", "b", "a", "b", "a", "a", "a"]);
+  });
+});
+
+describe("maglev: a down server's keys, probe by probe", () => {
+  it("6 of 8 servers down 10 ms after the build: each of 4000 keys goes where its slot, its 8 probes or the walk past them say", () => {
+    const b = maglev();
+    const servers = makeServers([1, 1, 1, 1, 1, 1, 1, 1]);
+    const random = mulberry32(1);
+    const keys = Array.from({ length: 4000 }, (_, i) => `user-${i}`);
+    for (const k of keys) b.pick(servers, pickCtx(k, 0, random));
+    const table = referenceTable(servers);
+    for (const s of servers.slice(0, 6)) s.available = false; // g and h stay up
+    const found = new Array<number>(10).fill(0);
+    for (const k of keys) {
+      const [name, how] = referencePick(table, servers, k);
+      found[how]!++;
+      assert.equal(b.pick(servers, pickCtx(k, 10, random))!.name, name, k);
+    }
+    // Every way of finding a server is used by some key: its own slot, each probe, the walk.
+    for (let how = 0; how <= 9; how++) assert.ok(found[how]! > 0, `found by ${how}: ${found.join(" ")}`);
   });
 });
