@@ -144,7 +144,9 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     if (st === S_IDLE || st === S_HEAD) {
       this.#buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
       this.#readHead();
-    } else if (st === S_BUSY && !this.#requestBodyRead) {
+    } else if (st === S_BUSY) {
+      // The next request, sent before this one's response is over: it waits, unread.
+      if (this.#requestBodyRead) return this.#keep(chunk);
       const body = this.#takeBody(chunk);
       if (body === null) return;
       const hold = this.#exchange!.requestBody(body);
