@@ -8,9 +8,13 @@ import { WebSocket, WebSocketServer } from "ws";
 import { once } from "node:events";
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
-import { httpBackend } from "../support/backends.ts";
-import { simpleConfig } from "../support/gateway.ts";
-import { rawClient } from "../support/raw.ts";
+import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
+import { events, on } from "../../src/gateway/diagnostics.ts";
+import { httpBackend, tcpBackend } from "../support/backends.ts";
+import { simpleConfig, startGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
+import { until } from "../support/wait.ts";
 
 test("access logs: one JSON line per request and per tunnel, only on listeners that ask", async () => {
   // /one is answered 60 ms late: its durationMs is at least that, and at most what the
@@ -125,5 +129,55 @@ test("regression: requests refused before a backend is chosen are logged, with t
   } finally {
     await gw.stop();
     await a.close();
+  }
+});
+
+test("an exchange the gateway ends before any response is logged with its HF_ERR code, the status the client got and its server: a malformed chunk after the head (400), a server that does not answer (504)", async () => {
+  const heads: string[] = [];
+  const closed: string[] = []; // the request line of each server connection the gateway closed
+  const server = await tcpBackend((s) => {
+    let line = "";
+    s.on("error", () => {});
+    s.on("end", () => closed.push(line));
+    s.once("data", (d: Buffer) => heads.push((line = d.toString("latin1").split("\r\n")[0]!)));
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    retries: 0\n    timeouts: { server: 300ms }"));
+  const records: AccessRecord[] = [];
+  const errors = gw.gw.data.counters.errors;
+  const count = (code: ErrorCode) => errors[ERROR_CODE_LIST.indexOf(code)];
+  /** A chunked upload whose second chunk is malformed, sent once the server has its head: 400, and the server's connection closed. */
+  const malformed = async (path: string) => {
+    const c = rawClient(gw.port());
+    const head = `POST ${path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`;
+    c.socket.write(head);
+    await until(() => heads.includes(`POST ${path} HTTP/1.1`), 5000, "the server to get the head");
+    c.socket.write("zz\r\n");
+    const text = await c.readUntil((t) => t.endsWith("\r\n\r\n400 Bad Request: malformed chunked body\n"), 5000);
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    await until(() => closed.includes(`POST ${path} HTTP/1.1`), 5000, "the gateway to close the server's connection");
+    c.close();
+    return Buffer.byteLength(head); // what was read before the malformed chunk
+  };
+  try {
+    // Without a listener for the records (no access record is built).
+    await malformed("/unlogged");
+    assert.equal(count("HF_ERR_BAD_REQUEST"), 1);
+    const off = on(events.exchangeFinished, ({ record }) => records.push({ ...record }));
+    try {
+      const uploaded = await malformed("/logged");
+      const slow = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
+      const { text } = await rawExchange(gw.port(), slow, 5000);
+      assert.match(text, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+      assert.deepEqual(records.map((r) => [r.path, r.status, r.error, r.backend, r.server, r.bytesIn]), [
+        ["/logged", 400, "HF_ERR_BAD_REQUEST", "b", "a", uploaded],
+        ["/slow", 504, "HF_ERR_UPSTREAM_TIMEOUT", "b", "a", Buffer.byteLength(slow)],
+      ]);
+      assert.deepEqual([count("HF_ERR_BAD_REQUEST"), count("HF_ERR_UPSTREAM_TIMEOUT")], [2, 1]);
+    } finally {
+      off();
+    }
+  } finally {
+    await gw.close();
+    await server.close();
   }
 });
