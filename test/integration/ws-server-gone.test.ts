@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import type { Socket } from "node:net";
 import { test } from "node:test";
 import { WebSocket, type WebSocket as ServerSocket } from "ws";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { wsServer } from "../support/client.ts";
-import { until } from "../support/wait.ts";
+import { tcpBackend } from "../support/backends.ts";
+import { until, within } from "../support/wait.ts";
 
 // A WebSocket server that dies behind the gateway (no close frame: a crash, SIGKILL, a
 // lost node) is reported to its clients as 1012 with a retry-after drawn over the
@@ -70,5 +74,43 @@ test("gateway: a server's own close frame is passed through; a server that dies 
   } finally {
     await gw.close();
     await srv.close();
+  }
+});
+
+test("gateway: a WebSocket server that half-closes without a close frame gets nothing more from the tunnel: its client's close answer is dropped, then the client's FIN passed on", async () => {
+  let server: Socket | null = null;
+  // What the server reads after its own FIN.
+  const afterFin: Buffer[] = [];
+  let finSent = false;
+  const be = await tcpBackend((s) => {
+    server = s;
+    let head = "";
+    s.on("data", (c: Buffer) => {
+      if (finSent) afterFin.push(c);
+      if (head.includes("\r\n\r\n")) return;
+      head += c.toString("latin1");
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1];
+      if (!head.includes("\r\n\r\n") || key === undefined) return;
+      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    });
+    s.on("error", () => {});
+  });
+  const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }]));
+  try {
+    const { closed } = await within(openVia(gw.port()), 10_000, "the WebSocket to open");
+    const s = server!;
+    const serverEnd = within(once(s, "end"), 10_000, "the client's FIN passed on to the server");
+    finSent = true;
+    s.end();
+    // The client gets 1012, answers it with its own close frame (dropped by the gateway),
+    // and ends its side when the gateway ends its.
+    const c = await within(closed, 10_000, "the client's close");
+    assert.equal(c.code, 1012);
+    await serverEnd;
+    assert.equal(Buffer.concat(afterFin).length, 0, "the server read nothing after its FIN");
+  } finally {
+    await gw.close();
+    await be.close();
   }
 });
