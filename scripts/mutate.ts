@@ -135,9 +135,10 @@ export const MODULES: Record<string, MutationModule> = {
     about: "WebSocket and upgrade tunnels (src/gateway/tunnel)",
     mutate: ["src/gateway/tunnel/*.ts"],
     // websocket: echo, idle, the gateway's pings and the blind fallback; tcp: TCP tunnels
-    // (half-close, idle); upstream-pool: maxLifetime closes of a WebSocket and a TCP tunnel;
-    // the fuzzers run on a fixed seed (below). lifecycle.test.ts reaches them too but is
-    // lifecycle's: at 40 s a file (drains of 1,000 WebSockets) it made this run hours long.
+    // (half-close, a client's reset, idle); upstream-half-close: a server that ends its side
+    // first; upstream-pool: maxLifetime closes of a WebSocket and a TCP tunnel; the fuzzers
+    // run on a fixed seed (below). lifecycle.test.ts reaches them too but is lifecycle's:
+    // at 40 s a file (drains of 1,000 WebSockets) it made this run hours long.
     tests: [
       "src/gateway/tunnel/*.test.ts",
       "test/integration/websocket.test.ts",
@@ -145,6 +146,7 @@ export const MODULES: Record<string, MutationModule> = {
       "test/integration/ws-server-gone.test.ts",
       "test/integration/tcp.test.ts",
       "test/integration/tunnel*.test.ts",
+      "test/integration/upstream-half-close.test.ts",
       "test/integration/upstream-pool.test.ts",
     ],
     timeoutMS: 30_000,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { deadPort, tcpBackend } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
-import { within } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 function tcpConfig(ports: number[], extra = ""): string {
   return `
@@ -40,6 +40,31 @@ test("TCP mode: half-close — a client that shuts its write side still receives
     const all = Buffer.concat(chunks);
     assert.equal(all.subarray(0, 11).toString(), "got 100000\n");
     assert.equal(all.length, 11 + 1024 * 1024);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("TCP mode: a client that resets ends its tunnel at once: the server connection is closed though the server keeps its side open", async () => {
+  let server: Socket | null = null;
+  // Half-open server: it never ends its side, even after the gateway's FIN.
+  const be = await tcpBackend((s) => {
+    server = s;
+    s.on("error", () => {});
+    s.write("hello");
+  });
+  const gw = await startGateway(tcpConfig([be.port]));
+  try {
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    c.on("error", () => {});
+    await within(once(c, "data"), 10_000, "the server's hello through the tunnel");
+    assert.equal(gw.gw.tunnels.size, 1);
+    const serverEnd = within(once(server!, "end"), 10_000, "the gateway to close the server connection");
+    c.resetAndDestroy();
+    await serverEnd;
+    // Closed, not only ended: an ended one would wait for the server's FIN, which never comes.
+    await until(() => gw.gw.tunnels.size === 0, 3000, "the tunnel to be closed");
   } finally {
     await gw.close();
     await be.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { WebSocket, type WebSocket as ServerSocket } from "ws";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
@@ -77,24 +77,35 @@ test("gateway: a server's own close frame is passed through; a server that dies 
   }
 });
 
+/**
+ * A WebSocket server written by hand: it answers the upgrade with its 101 (the client
+ * sends nothing more before it), then `upgraded` scripts the socket.
+ */
+function rawWsServer(upgraded: (s: Socket) => void) {
+  return tcpBackend((s) => {
+    let head = "";
+    const onHead = (c: Buffer): void => {
+      head += c.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      s.off("data", onHead);
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
+      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      upgraded(s);
+    };
+    s.on("data", onHead);
+    s.on("error", () => {});
+  });
+}
+
 test("gateway: a WebSocket server that half-closes without a close frame gets nothing more from the tunnel: its client's close answer is dropped, then the client's FIN passed on", async () => {
   let server: Socket | null = null;
   // What the server reads after its own FIN.
   const afterFin: Buffer[] = [];
   let finSent = false;
-  const be = await tcpBackend((s) => {
+  const be = await rawWsServer((s) => {
     server = s;
-    let head = "";
-    s.on("data", (c: Buffer) => {
-      if (finSent) afterFin.push(c);
-      if (head.includes("\r\n\r\n")) return;
-      head += c.toString("latin1");
-      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1];
-      if (!head.includes("\r\n\r\n") || key === undefined) return;
-      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    });
-    s.on("error", () => {});
+    s.on("data", (c: Buffer) => finSent && afterFin.push(c));
   });
   const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }]));
   try {
@@ -109,6 +120,31 @@ test("gateway: a WebSocket server that half-closes without a close frame gets no
     assert.equal(c.code, 1012);
     await serverEnd;
     assert.equal(Buffer.concat(afterFin).length, 0, "the server read nothing after its FIN");
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("gateway: a WebSocket client that half-closes without a close frame is not taken for a vanished server: its FIN reaches the server, whose close frame and FIN reach the client", async () => {
+  // The server answers the client's FIN with a text frame "bye", a close frame (1000) and its own FIN.
+  const bye = [0x81, 3, 0x62, 0x79, 0x65, 0x88, 2, 0x03, 0xe8];
+  const be = await rawWsServer((s) => s.on("end", () => s.end(Buffer.from(bye))));
+  const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }]));
+  try {
+    const c = connect({ port: gw.port(), host: "127.0.0.1", allowHalfOpen: true });
+    c.on("error", () => {});
+    const chunks: Buffer[] = [];
+    c.on("data", (d: Buffer) => chunks.push(d));
+    const ended = within(once(c, "end"), 10_000, "the server's FIN through the gateway");
+    c.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    await until(() => Buffer.concat(chunks).includes("\r\n\r\n"), 3000, "the 101");
+    c.end();
+    await ended;
+    const all = Buffer.concat(chunks);
+    assert.match(all.toString("latin1"), /^HTTP\/1\.1 101 /);
+    assert.deepEqual([...all.subarray(all.indexOf("\r\n\r\n") + 4)], bye);
+    c.destroy();
   } finally {
     await gw.close();
     await be.close();
