@@ -116,6 +116,27 @@ export const MODULES: Record<string, MutationModule> = {
     ],
     timeoutMS: 30_000,
   },
+  "http-session": {
+    about: "the HTTP/1.1 session: connection state, pipelining, keep-alive, timers (src/gateway/http/session.ts)",
+    mutate: ["src/gateway/http/session.ts"],
+    // http's list without the codec's and the pure http tests (they never reach the
+    // session) and without vtc.test.ts (varnishtest; its cases are the session's
+    // refusals, which http-session.test.ts checks itself); with proxy-protocol (a PROXY
+    // header's client, and a TLS connection's `secure`, which http lacks). The session's
+    // own test first: it kills most mutants, and a killed mutant stops at the first failure.
+    tests: [
+      "test/integration/http-session.test.ts",
+      "test/integration/http-proxy.test.ts",
+      "test/integration/http-exchange.test.ts",
+      "test/integration/http-response-path.test.ts",
+      "test/integration/access-log.test.ts",
+      "test/integration/retries.test.ts",
+      "test/integration/sse.test.ts",
+      "test/integration/slow-clients.test.ts",
+      "test/integration/proxy-protocol.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
   codec: {
     about: "the HTTP/1 codec, bytes in, offsets out (src/codec/http1; fuzz tests on a fixed seed)",
     mutate: ["src/codec/http1/*.ts"],

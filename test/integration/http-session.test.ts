@@ -1,44 +1,75 @@
 // The HTTP/1.1 session's own decisions on real sockets, byte-exact: requests pipelined
 // behind one in flight (in its read or in a later one), keep-alive and its idle timer,
-// the request-head timer and size limit, empty lines before a request, a client that
-// half-closes, and what a graceful stop does to a connection in each state. Written for
-// mutants of src/gateway/http/session.ts that no other test told apart (issue 15).
+// the request-head timer and size limit, empty lines before a request, a head or a body
+// split across reads, a malformed chunk in a later read, a client that half-closes or
+// goes away, an upgrade, a PROXY header's client, what the gateway logs of its own
+// refusals, and what closing the listener does to a connection in each state. Written
+// for mutants of src/gateway/http/session.ts that no other test told apart (issue 15).
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
+import { events, on, type ExchangeFinished } from "../../src/gateway/diagnostics.ts";
 import { tcpBackend } from "../support/backends.ts";
-import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
-import { rawClient } from "../support/raw.ts";
+import { startGateway, type TestGateway } from "../support/gateway.ts";
+import { rawClient, rawExchange } from "../support/raw.ts";
 import { until } from "../support/wait.ts";
 
 /** A response with a Content-Length body. */
 const ok = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
+const REQUEST_HEADERS_MS = 150;
+const CLIENT_IDLE_MS = 400;
+
 /**
- * A server that answers each request with its path as the body, at once, except paths
- * that start with `/held`: those wait until the test calls `release()`.
+ * A server that reads requests with Content-Length bodies and answers each with its path
+ * (and body) at once, except: `/held…` waits until `release()`; `/partial` gets a
+ * chunked head and one chunk, and no end; `/upgrade` gets a 101, then its connection
+ * echoes. `heads` are the request heads it read (as soon as each is whole), `open` its
+ * connections still open (a FIN from the gateway is answered with one).
  */
-async function heldServer() {
+async function scriptedServer() {
   const waiting: (() => void)[] = [];
-  let requests = 0;
+  const heads: string[] = [];
+  const sockets = new Set<Socket>();
   const server = await tcpBackend((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("end", () => s.end());
     s.on("error", () => {});
     let buf = "";
+    let tunnel = false;
+    let headSeen = false;
     s.on("data", (c: Buffer) => {
+      if (tunnel) return void s.write(c);
       buf += c.toString("latin1");
-      for (let he = buf.indexOf("\r\n\r\n"); he >= 0; he = buf.indexOf("\r\n\r\n")) {
-        const path = buf.slice(0, he).split(" ")[1] ?? "";
-        buf = buf.slice(he + 4);
-        requests++;
-        if (path.startsWith("/held")) waiting.push(() => s.write(ok(path)));
-        else s.write(ok(path));
+      for (let he = buf.indexOf("\r\n\r\n"); he >= 0 && !tunnel; he = buf.indexOf("\r\n\r\n")) {
+        const head = buf.slice(0, he);
+        if (!headSeen) heads.push(head);
+        headSeen = true;
+        const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < he + 4 + len) return;
+        const body = buf.slice(he + 4, he + 4 + len);
+        buf = buf.slice(he + 4 + len);
+        headSeen = false;
+        const path = head.split(" ")[1] ?? "";
+        if (path.startsWith("/held")) waiting.push(() => s.write(ok(path + body)));
+        else if (path === "/partial") s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+        else if (path === "/upgrade") {
+          tunnel = true;
+          s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n");
+          if (buf !== "") s.write(buf);
+        } else s.write(ok(path + body));
       }
     });
   });
   return {
     ...server,
-    get requests() {
-      return requests;
+    heads,
+    get open() {
+      return sockets.size;
     },
     get waiting() {
       return waiting.length;
@@ -49,12 +80,27 @@ async function heldServer() {
   };
 }
 
+/** The text a client got, without the Date line a server may add. */
+const noDate = (t: string) => t.replace(/\r\nDate: [^\r]*/g, "");
+
 describe("the HTTP/1.1 session", () => {
-  let server: Awaited<ReturnType<typeof heldServer>>;
+  let server: Awaited<ReturnType<typeof scriptedServer>>;
   let gw: TestGateway;
   before(async () => {
-    server = await heldServer();
-    gw = await startGateway(simpleConfig([{ name: "s", port: server.port }]));
+    server = await scriptedServer();
+    // web: the defaults; short: short timers (the head's shorter than the idle one);
+    // small: the smallest head limit; pp: PROXY headers; stop*: one per listener-close test.
+    const listener = (name: string, extra = "") => `
+  - name: ${name}
+    mode: http
+    listen: 127.0.0.1:0
+    routes: [ { backend: s } ]${extra}`;
+    gw = await startGateway(`
+listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}
+backends:
+  s:
+    servers: [ { name: s1, address: 127.0.0.1:${server.port} } ]
+`);
   });
   after(async () => {
     await gw.close();
@@ -66,6 +112,7 @@ describe("the HTTP/1.1 session", () => {
     assert.equal(gw.gw.sessions.size, 1, "one session");
     return [...gw.gw.sessions][0]!.socket as Socket;
   };
+  const noSessionLeft = () => until(() => gw.gw.sessions.size === 0, 3000, () => `no session left (${gw.gw.sessions.size})`);
 
   test("a request sent in its own read while the one before it is in flight waits, unread, then is answered after it", async () => {
     const c = rawClient(gw.port());
@@ -75,10 +122,272 @@ describe("the HTTP/1.1 session", () => {
       c.socket.write("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
       // The session stops reading the client until the response before it is over.
       await until(() => clientSocket().isPaused(), 3000, "the session to hold the pipelined request");
-      assert.equal(server.requests, 1, "the second request is not forwarded before the first's response");
+      assert.equal(server.heads.length, 1, "the second request is not forwarded before the first's response");
       server.release();
       const text = await c.readUntil((t) => t.endsWith("/next"));
-      assert.equal(text.replace(/\r\nDate: [^\r]*/g, ""), ok("/held") + ok("/next"));
+      assert.equal(noDate(text), ok("/held") + ok("/next"));
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a head split across reads at each byte of its blank line is put together, and a shorter head after it on the connection is found", async () => {
+    const head = "GET /split-a-long-path-to-move-the-scan HTTP/1.1\r\nHost: t\r\nX-Pad: padding\r\n\r\n";
+    const c = rawClient(gw.port());
+    try {
+      for (const cut of [3, 2, 1]) {
+        c.socket.write(head.slice(0, head.length - cut));
+        // The first part is read on its own before the rest is sent.
+        await until(() => !gw.gw.sessions.values().next().value!.idle, 3000, "the first part to be read");
+        c.socket.write(head.slice(head.length - cut));
+        const res = await c.readUntil((t) => t.endsWith("/split-a-long-path-to-move-the-scan"));
+        assert.equal(noDate(res), ok("/split-a-long-path-to-move-the-scan"), `cut ${cut} bytes before the end`);
+        // The next head is shorter than where the last scan of the split one began.
+        assert.equal(noDate(await c.request("GET /s HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/s"));
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  test("empty lines alone do not start the head timer: the connection closes at timeouts.clientIdle without a byte", async () => {
+    const { text, closed } = await rawExchange(gw.port("short"), "\r\n\r\n\r\n", 3000);
+    assert.deepEqual({ text, closed }, { text: "", closed: true });
+  });
+
+  test("empty lines before a request line are skipped, also when the last CR of one comes alone and the rest after timeouts.requestHeaders", async () => {
+    const c = rawClient(gw.port("short"));
+    try {
+      c.socket.write("\r\n\r");
+      // Past the head timer: a lone CR has not started a head.
+      await sleep(REQUEST_HEADERS_MS * 2);
+      assert.equal(noDate(await c.request("\nGET /after-empty HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/after-empty"));
+    } finally {
+      c.close();
+    }
+  });
+
+  test("the first byte of a head after an empty line starts the head timer: 408 at timeouts.requestHeaders", async () => {
+    const { text, closed } = await rawExchange(gw.port("short"), "\r\nG", 3000);
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(closed);
+  });
+
+  test("the head timer runs from a head's first byte, not its last read: a head trickled in gets 408", async () => {
+    const c = rawClient(gw.port("short"));
+    try {
+      let answered = false;
+      c.socket.once("data", () => (answered = true));
+      // One byte every third of the timer, for four timers at most: each read is well
+      // within timeouts.requestHeaders of the one before.
+      const head = "GET /trickle HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+      for (let i = 0; i < 12 && !answered; i++) {
+        c.socket.write(head[i]!);
+        await sleep(REQUEST_HEADERS_MS / 3);
+      }
+      const text = await c.readUntil((t) => t.includes("\r\n\r\n"));
+      assert.match(text, /^HTTP\/1\.1 408 /);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("maxHeaderSize: a head of exactly that many bytes passes, one byte more gets 431, and a head cut short at exactly that many waits (408, not 431)", async () => {
+    const sized = (n: number, end = "\r\n\r\n") => {
+      const start = "GET /sized HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+      return start + "a".repeat(n - start.length - end.length) + end;
+    };
+    assert.equal(sized(1024).length, 1024);
+    const c = rawClient(gw.port("small"));
+    try {
+      assert.equal(noDate(await c.request(sized(1024))), ok("/sized"));
+    } finally {
+      c.close();
+    }
+    const over = await rawExchange(gw.port("small"), sized(1025));
+    assert.match(over.text, /^HTTP\/1\.1 431 /);
+    const cut = await rawExchange(gw.port("small"), sized(1024, "\r\n"));
+    assert.match(cut.text, /^HTTP\/1\.1 408 /);
+  });
+
+  test("a client that half-closes after its request gets the whole response, with Connection: close, then the connection closes", async () => {
+    const c = rawClient(gw.port());
+    try {
+      c.socket.write("GET /held-half HTTP/1.1\r\nHost: t\r\n\r\n");
+      await until(() => server.waiting === 1, 3000, "the server to hold the request");
+      c.socket.end();
+      await until(() => clientSocket().readableEnded, 3000, "the gateway to read the client's end");
+      server.release();
+      const closed = once(c.socket, "close");
+      const text = await c.readUntil((t) => t.endsWith("/held-half"));
+      await closed;
+      assert.equal(noDate(text), "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n/held-half");
+      await noSessionLeft();
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a client that resets its connection while its request is at the server: the server's connection is closed, no session is left", async () => {
+    const c = rawClient(gw.port());
+    c.socket.write("GET /held-gone HTTP/1.1\r\nHost: t\r\n\r\n");
+    await until(() => server.waiting === 1, 3000, "the server to hold the request");
+    const open = server.open;
+    c.socket.resetAndDestroy();
+    await until(() => server.open === open - 1, 3000, () => `the server's connection to close (${server.open} open)`);
+    await noSessionLeft();
+    server.release();
+  });
+
+  test("an exchange that lasts longer than timeouts.clientIdle is not cut by the session's timers", async () => {
+    const c = rawClient(gw.port("short"));
+    try {
+      c.socket.write("GET /held-long HTTP/1.1\r\nHost: t\r\n\r\n");
+      await until(() => server.waiting === 1, 3000, "the server to hold the request");
+      await sleep(CLIENT_IDLE_MS * 2);
+      server.release();
+      assert.equal(noDate(await c.readUntil((t) => t.endsWith("/held-long"))), ok("/held-long"));
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a body in reads after its head, the next request in the body's last read: both answered; a body that ends its read leaves the connection idle (closed at timeouts.clientIdle without a byte)", async () => {
+    const c = rawClient(gw.port("short"));
+    try {
+      c.socket.write("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n");
+      await until(() => server.heads.at(-1)?.startsWith("POST /body") === true, 3000, "the head to reach the server");
+      c.socket.write("abc");
+      await sleep(20);
+      c.socket.write("defGET /then HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.equal(noDate(await c.readUntil((t) => t.endsWith("/then"))), ok("/bodyabcdef") + ok("/then"));
+      c.socket.write("POST /last HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n");
+      await until(() => server.heads.at(-1)?.startsWith("POST /last") === true, 3000, "the head to reach the server");
+      const closed = once(c.socket, "close");
+      c.socket.write("xyz");
+      assert.equal(noDate(await c.readUntil((t) => t.endsWith("/lastxyz"))), ok("/lastxyz"));
+      await closed;
+      assert.equal(await c.readUntil(() => true), "", "nothing after the response (no 408)");
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a malformed chunk in a read after the head: 400 before the response, the server's connection closed; after the response began, the client's connection is cut", async () => {
+    const before = rawClient(gw.port());
+    try {
+      before.socket.write("POST /held-chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+      await until(() => server.heads.at(-1)?.startsWith("POST /held-chunked") === true, 3000, "the head to reach the server");
+      const open = server.open;
+      const closed = once(before.socket, "close");
+      before.socket.write("zz\r\n");
+      const text = await before.readUntil((t) => t.includes("malformed chunked body"));
+      assert.match(text, /^HTTP\/1\.1 400 /);
+      await closed;
+      await until(() => server.open === open - 1, 3000, "the server's connection to close");
+      server.release();
+    } finally {
+      before.close();
+    }
+    const started = rawClient(gw.port());
+    try {
+      started.socket.write("POST /partial HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const head = await started.readUntil((t) => t.endsWith("5\r\nfirst\r\n"));
+      const closed = once(started.socket, "close");
+      started.socket.write("zz\r\n");
+      await closed;
+      // A response before the whole request body closes the connection after it.
+      assert.equal(noDate(head), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nfirst\r\n");
+      assert.equal(await started.readUntil(() => true), "", "nothing after the cut");
+    } finally {
+      started.close();
+    }
+    await noSessionLeft();
+  });
+
+  test("an upgrade: the 101 says Connection: upgrade, and bytes sent before it, with the head or in a later read, reach the server through the tunnel", async () => {
+    const c = rawClient(gw.port());
+    try {
+      c.socket.write("GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nearly;");
+      c.socket.write("later;");
+      const text = await c.readUntil((t) => t.endsWith("early;later;"));
+      assert.equal(text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\nearly;later;");
+      await noSessionLeft();
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a PROXY header's client is the request's: an IPv4-mapped IPv6 address is forwarded as its IPv4 address", async () => {
+    const n = server.heads.length;
+    const c = rawClient(gw.port("pp"));
+    try {
+      c.socket.write(encodeProxyV2("::ffff:198.51.100.7", 1, "2001:db8::1", 2));
+      assert.equal(noDate(await c.request("GET /pp HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/pp"));
+      assert.match(server.heads[n]!, /\r\nX-Forwarded-For: 198\.51\.100\.7\r\n/i);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("the gateway's own refusals are logged: a head timeout with timeouts.requestHeaders as its duration and the bytes each way; a bare LF with no duration", async () => {
+    const records: ExchangeFinished[] = [];
+    const off = on(events.exchangeFinished, (e) => records.push(e));
+    try {
+      const partial = "GET /slow HTTP/1.1\r\nHost: t\r\n";
+      const timedOut = await rawExchange(gw.port("short"), partial);
+      const bare = await rawExchange(gw.port("short"), "GET /lf HTTP/1.1\nHost: t\n\n");
+      assert.match(bare.text, /^HTTP\/1\.1 400 /);
+      await until(() => records.length === 2, 3000, "two records");
+      const [t, b] = records.map((r) => r.record);
+      assert.deepEqual([t!.status, t!.error, t!.path, t!.bytesIn, t!.bytesOut, t!.durationMs], [408, "HF_ERR_HEAD_TIMEOUT", "", partial.length, timedOut.text.length, REQUEST_HEADERS_MS]);
+      assert.deepEqual([b!.status, b!.error, b!.bytesIn, b!.bytesOut, b!.durationMs], [400, "HF_ERR_BAD_REQUEST", "GET /lf HTTP/1.1\nHost: t\n\n".length, bare.text.length, 0]);
+      await noSessionLeft();
+    } finally {
+      off();
+    }
+  });
+
+  test("Transfer-Encoding other than chunked: 501 in HTTP/1.1, 400 in HTTP/1.0", async () => {
+    const v11 = await rawExchange(gw.port(), "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n");
+    assert.match(v11.text, /^HTTP\/1\.1 501 /);
+    const v10 = await rawExchange(gw.port(), "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+    assert.match(v10.text, /^HTTP\/1\.1 400 /);
+  });
+
+  test("closing the listener: an idle keep-alive connection closes at once without a byte; one inside its first head is answered with Connection: close, then closed", async () => {
+    const idle = rawClient(gw.port("stop1"));
+    const inHead = rawClient(gw.port("stop1"));
+    try {
+      assert.equal(noDate(await idle.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/first"));
+      inHead.socket.write("GET /in-head HTTP/1.1\r\n");
+      await until(() => [...gw.gw.sessions].some((s) => !s.idle), 3000, "the partial head to be read");
+      const idleClosed = once(idle.socket, "close");
+      gw.gw.data.closeListener("stop1");
+      await idleClosed;
+      assert.equal(await idle.readUntil(() => true), "");
+      const closed = once(inHead.socket, "close");
+      inHead.socket.write("Host: t\r\n\r\n");
+      const text = await inHead.readUntil((t) => t.endsWith("/in-head"));
+      await closed;
+      assert.equal(noDate(text), "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n/in-head");
+    } finally {
+      idle.close();
+      inHead.close();
+    }
+  });
+
+  test("closing the listener while an exchange runs: its response says Connection: close, then the connection closes", async () => {
+    const c = rawClient(gw.port("stop2"));
+    try {
+      c.socket.write("GET /held-stop HTTP/1.1\r\nHost: t\r\n\r\n");
+      await until(() => server.waiting === 1, 3000, "the server to hold the request");
+      gw.gw.data.closeListener("stop2");
+      const closed = once(c.socket, "close");
+      server.release();
+      const text = await c.readUntil((t) => t.endsWith("/held-stop"));
+      await closed;
+      assert.equal(noDate(text), "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n/held-stop");
     } finally {
       c.close();
     }
