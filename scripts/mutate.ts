@@ -137,6 +137,19 @@ export const MODULES: Record<string, MutationModule> = {
     ],
     timeoutMS: 30_000,
   },
+  "http-sse": {
+    about: "event streams through an HTTP/1.1 exchange, the byte-level part (src/gateway/http/sse.ts)",
+    mutate: ["src/gateway/http/sse.ts"],
+    // Every response head asks isEventStream, so every HTTP test reaches this file; only
+    // these can tell its mutants apart: the pure tables first, then the streams on the
+    // wire (heartbeats, idle end, graceful stop inside and between events).
+    tests: [
+      "src/gateway/http/sse.test.ts",
+      "test/integration/sse.test.ts",
+      "test/integration/http-exchange.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
   codec: {
     about: "the HTTP/1 codec, bytes in, offsets out (src/codec/http1; fuzz tests on a fixed seed)",
     mutate: ["src/codec/http1/*.ts"],

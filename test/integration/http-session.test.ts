@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
 import { events, on, type ExchangeFinished } from "../../src/gateway/diagnostics.ts";
+import type { HttpSession } from "../../src/gateway/http/session.ts";
 import { tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
@@ -138,7 +139,7 @@ backends:
       for (const cut of [3, 2, 1]) {
         c.socket.write(head.slice(0, head.length - cut));
         // The first part is read on its own before the rest is sent.
-        await until(() => !gw.gw.sessions.values().next().value!.idle, 3000, "the first part to be read");
+        await until(() => !(gw.gw.sessions.values().next().value as HttpSession).idle, 3000, "the first part to be read");
         c.socket.write(head.slice(head.length - cut));
         const res = await c.readUntil((t) => t.endsWith("/split-a-long-path-to-move-the-scan"));
         assert.equal(noDate(res), ok("/split-a-long-path-to-move-the-scan"), `cut ${cut} bytes before the end`);
@@ -361,7 +362,7 @@ backends:
     try {
       assert.equal(noDate(await idle.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/first"));
       inHead.socket.write("GET /in-head HTTP/1.1\r\n");
-      await until(() => [...gw.gw.sessions].some((s) => !s.idle), 3000, "the partial head to be read");
+      await until(() => [...gw.gw.sessions].some((s) => !(s as HttpSession).idle), 3000, "the partial head to be read");
       const idleClosed = once(idle.socket, "close");
       gw.gw.data.closeListener("stop1");
       await idleClosed;
