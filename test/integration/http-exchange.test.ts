@@ -6,7 +6,8 @@
 // past a response, an upload held back by its server, a server that times out (on a
 // fresh or a kept-alive connection), closes or resets before answering or closes in the
 // middle of a body, malformed chunks, 5xx and passive health, the server's latency,
-// PROXY-protocol connections never pooled, and a tunnel out of the exchange's timer.
+// PROXY-protocol connections never pooled, and a tunnel out of the exchange's timer; a
+// blind tunnel after a 101 and its accounting.
 // Written for mutants of src/gateway/http/exchange.ts and exchange-dispatch.ts that no
 // other test told apart (issue 15).
 import assert from "node:assert/strict";
@@ -16,6 +17,8 @@ import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
+import { METHOD_NAMES } from "../../src/codec/http1/head.ts";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
 import { events, on } from "../../src/gateway/diagnostics.ts";
 import { httpBackend, okResponse, rawHttpBackend, tcpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
@@ -555,6 +558,52 @@ test("an upgraded connection outlives timeouts.server: the exchange's timer is o
     ws.terminate();
     await gw.close();
     await be.close();
+  }
+});
+
+test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after the request and after the 101 go through, and its server, records and events account for it while open and once closed", async () => {
+  const HEAD_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: upgrade\r\n\r\n";
+  let received = "";
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.once("data", () => s.write(HEAD_101 + "server-first"));
+    s.on("data", (d: Buffer) => (received += d.toString("latin1")));
+    s.on("end", () => s.end());
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const seen: string[] = [];
+  let record: AccessRecord | null = null;
+  const offs = [
+    on(events.tunnelOpened, (m) => seen.push(`opened ${m.plane === gw.gw.data} ${m.record?.status}`)),
+    on(events.tunnelClosed, (m) => (seen.push(`closed ${m.plane === gw.gw.data}`), (record = m.record === null ? null : { ...m.record }))),
+    on(events.exchangeFinished, () => seen.push("finished")),
+  ];
+  const c = rawClient(gw.port());
+  try {
+    // OPTIONS (as an h2c upgrade may be): not the method index 0 a tunnel starts with.
+    const request = "OPTIONS /raw HTTP/1.1\r\nHost: t\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n";
+    c.socket.write(request + "early");
+    assert.equal(await c.readUntil((t) => t.endsWith("server-first"), 5000), HEAD_101 + "server-first");
+    await until(() => received.endsWith("early"), 5000, "the client's bytes after its request");
+    assert.ok(received.startsWith("OPTIONS /raw HTTP/1.1\r\n") && received.endsWith("\r\n\r\nearly"), received);
+    const a = gw.gw.backends.get("b")!.servers[0]!;
+    const [t] = [...gw.gw.data.tunnels];
+    assert.deepEqual([gw.gw.data.tunnels.size, t!.listener, t!.ws, a.active, a.stats.tunnelsOpened], [1, "web", null, 1, 1]);
+    c.socket.write("more");
+    await until(() => received.endsWith("more"), 5000, "the client's bytes through the tunnel");
+    c.socket.end();
+    await until(() => gw.gw.data.tunnels.size === 0, 5000, "the tunnel to close");
+    // Counted on its server once closed: an OPTIONS answered 1xx, its latency, the bytes each way after the handshake.
+    const options = METHOD_NAMES.indexOf("OPTIONS");
+    assert.deepEqual([a.active, a.stats.responses[options * 6 + 1], a.stats.latencyCount, a.stats.bytesIn, a.stats.bytesOut], [0, 1, 1, "earlymore".length, "server-first".length]);
+    assert.ok(a.stats.latencySum > 0);
+    assert.deepEqual(seen, ["opened true 101", "closed true"]);
+    assert.deepEqual([record!.path, record!.status, record!.server, record!.bytesIn, record!.bytesOut], ["/raw", 101, "a", "earlymore".length, "server-first".length]);
+  } finally {
+    for (const off of offs) off();
+    c.close();
+    await gw.close();
+    await server.close();
   }
 });
 
