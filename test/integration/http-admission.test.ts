@@ -17,7 +17,7 @@ import { rawClient, rawExchange } from "../support/raw.ts";
 const WS_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const WS_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 const upgrade = (key: string | null) =>
-  `GET /ws${key === null ? "-keyless" : ""} HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${key === null ? "" : `Sec-WebSocket-Key: ${key}\r\n`}Sec-WebSocket-Version: 13\r\n\r\n`;
+  `GET /ws${key === null ? "-keyless" : key === "" ? "-empty-key" : ""} HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${key === null ? "" : `Sec-WebSocket-Key: ${key}\r\n`}Sec-WebSocket-Version: 13\r\n\r\n`;
 
 const REFUSED_BODY = "503 Service Unavailable: server a of backend b is admitting no more new connections right now\n";
 
@@ -75,18 +75,21 @@ test("admission meters a connection's first request and every upgrade, not the l
     assert.ok(ms >= 900_000 && ms < 2_000_000, `close reason ${JSON.stringify(frame.reason)}`);
     await closed(admitted.socket, 5000);
 
-    // A WebSocket upgrade without a Sec-WebSocket-Key cannot be accepted: a plain 503.
-    const keyless = await rawExchange(gw.port(), upgrade(null), 5000);
-    assert.match(keyless.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
-    assert.ok(keyless.text.endsWith(`\r\n\r\n${REFUSED_BODY}`), keyless.text);
+    // A WebSocket upgrade without a Sec-WebSocket-Key, or with an empty one, cannot be accepted: a plain 503.
+    for (const key of [null, ""]) {
+      const keyless = await rawExchange(gw.port(), upgrade(key), 5000);
+      assert.match(keyless.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      assert.ok(keyless.text.endsWith(`\r\n\r\n${REFUSED_BODY}`), keyless.text);
+    }
 
     assert.deepEqual(seen, ["GET /1 HTTP/1.1", "GET /2 HTTP/1.1"], "no refused request reaches the server");
     const a = gw.gw.backends.get("b")!.servers[0]!;
-    assert.equal(a.stats.admissionRejected, 3);
-    assert.equal(gw.gw.data.counters.admissionRejected, 3);
-    assert.equal(gw.gw.data.counters.errors[ERROR_CODE_LIST.indexOf("HF_ERR_ADMISSION")], 3);
+    assert.equal(a.stats.admissionRejected, 4);
+    assert.equal(gw.gw.data.counters.admissionRejected, 4);
+    assert.equal(gw.gw.data.counters.errors[ERROR_CODE_LIST.indexOf("HF_ERR_ADMISSION")], 4);
     assert.deepEqual(refusals.map((m) => [m.plane === gw.gw.data, m.listener, m.backend.name, m.server.name, m.websocket]), [
       [true, "web", "b", "a", false],
+      [true, "web", "b", "a", true],
       [true, "web", "b", "a", true],
       [true, "web", "b", "a", true],
     ]);
@@ -99,6 +102,7 @@ test("admission meters a connection's first request and every upgrade, not the l
       ["/2", 200, undefined, "a", REQ_1, true],
       ["/3", 503, "HF_ERR_ADMISSION", "", REQ_1, false],
       ["/ws-keyless", 503, "HF_ERR_ADMISSION", "", Buffer.byteLength(upgrade(null)), false],
+      ["/ws-empty-key", 503, "HF_ERR_ADMISSION", "", Buffer.byteLength(upgrade("")), false],
     ]);
   } finally {
     for (const off of offs) off();
