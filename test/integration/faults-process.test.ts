@@ -5,13 +5,17 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket, WebSocketServer } from "ws";
 import { deadPort, httpBackend } from "../support/backends.ts";
 import { BIN } from "../support/cli.ts";
 import { rawExchange } from "../support/raw.ts";
 import { waitFor } from "../support/wait.ts";
+import { concurrentTests } from "../support/concurrent.ts";
+
+// Three tests at a time: each owns its gateway, servers and clients, and most of each
+// is waiting on a timeout or a drain (test/support/concurrent.ts).
+const tests = concurrentTests(3);
 
 /**
  * The gateway process itself in trouble (issue 14 part 4): killed with SIGKILL under
@@ -81,7 +85,7 @@ async function tunnels(admin: number): Promise<number> {
   return ((await r.json()) as { totals: { tunnels: number } }).totals.tunnels;
 }
 
-test("SIGKILL under WebSocket load, then a restart: every client comes back, the dashboard counts exactly them", async () => {
+tests.test("SIGKILL under WebSocket load, then a restart: every client comes back, the dashboard counts exactly them", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await once(wss, "listening");
   wss.on("connection", (ws) => ws.on("message", (m) => ws.send(m)));
@@ -141,7 +145,7 @@ test("SIGKILL under WebSocket load, then a restart: every client comes back, the
   }
 });
 
-test("the access log's disk is full (stdout on /dev/full): the gateway keeps serving and says so once on stderr", async () => {
+tests.test("the access log's disk is full (stdout on /dev/full): the gateway keeps serving and says so once on stderr", async () => {
   const be = await httpBackend("s1");
   const web = await deadPort();
   const admin = await deadPort();
@@ -167,7 +171,7 @@ test("the access log's disk is full (stdout on /dev/full): the gateway keeps ser
   }
 });
 
-test("out of file descriptors (ulimit -n 64): new connections are cut at once, not hung; it recovers when some close", async () => {
+tests.test("out of file descriptors (ulimit -n 64): new connections are cut at once, not hung; it recovers when some close", async () => {
   const be = await httpBackend("s1");
   const web = await deadPort();
   const admin = await deadPort();
@@ -200,3 +204,5 @@ test("out of file descriptors (ulimit -n 64): new connections are cut at once, n
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+tests.run("faults around a gateway process");

@@ -14,6 +14,7 @@ import { defaultPidFile } from "../../src/cli/lifecycle.ts";
 import { closeServer } from "../support/backends.ts";
 import { until, within } from "../support/wait.ts";
 import { BIN, runCli } from "../support/cli.ts";
+import { concurrentTests } from "../support/concurrent.ts";
 
 /**
  * The lifecycle of a real `holdfast gateway` process (issue 5 §3, §4, "Bad input"): graceful
@@ -170,8 +171,11 @@ interface ServerRef {
  */
 const WORKERS = process.env.HOLDFAST_TEST_WORKERS ?? "1";
 const ALSO_WITH_WORKERS = [/^SIGTERM under HTTP load:/, /^SIGTERM closes 200 tunnels/];
+// Three at a time: each test owns its gateway processes, backends and temporary files,
+// and most of each is waiting on a stop window, a drain or a process start.
+const tests = concurrentTests(3);
 const test: typeof nodeTest = ((name: string, ...rest: unknown[]) => {
-  if (process.env.HOLDFAST_TEST_WORKERS_SUBSET !== "1" || ALSO_WITH_WORKERS.some((r) => r.test(name))) return (nodeTest as (...a: unknown[]) => unknown)(name, ...rest);
+  if (process.env.HOLDFAST_TEST_WORKERS_SUBSET !== "1" || ALSO_WITH_WORKERS.some((r) => r.test(name))) return (tests.test as (...a: unknown[]) => unknown)(name, ...rest);
 }) as typeof nodeTest;
 
 function configYaml(o: { servers: readonly ServerRef[]; shutdown: string; token?: string; backendExtra?: string }): string {
@@ -1077,3 +1081,5 @@ test(
     }
   },
 );
+
+tests.run(`a holdfast gateway process (workers: ${WORKERS})`);

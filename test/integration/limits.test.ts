@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { pino } from "pino";
 import { createMetrics } from "../../src/admin/metrics.ts";
@@ -24,6 +23,11 @@ import { startGateway } from "../support/gateway.ts";
 import { rawExchange } from "../support/raw.ts";
 import { testPki } from "../support/tls.ts";
 import { until, waitFor } from "../support/wait.ts";
+import { concurrentTests } from "../support/concurrent.ts";
+
+// Three tests at a time: each owns its gateway, servers and clients, and most of each
+// is waiting on a timeout or a drain (test/support/concurrent.ts).
+const tests = concurrentTests(3);
 
 const REQ = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
 
@@ -71,7 +75,7 @@ async function served(port: number, from: string, first: string | Buffer = REQ) 
   return c;
 }
 
-test("limits on a clear-text http listener: 503 with Retry-After over maxConnectionsPerClient and maxConnections, logged, counted, released on close", async () => {
+tests.test("limits on a clear-text http listener: 503 with Retry-After over maxConnectionsPerClient and maxConnections, logged, counted, released on close", async () => {
   const a = await httpBackend("a");
   const file = join(mkdtempSync(join(tmpdir(), "hf-limits-")), "access.log");
   const accessLog = pino({ base: undefined }, pino.destination({ dest: file, sync: true }));
@@ -129,7 +133,7 @@ test("limits on a clear-text http listener: 503 with Retry-After over maxConnect
   }
 });
 
-test("limits with proxyProtocol: accept count the PROXY header's client, not the balancer's socket", async () => {
+tests.test("limits with proxyProtocol: accept count the PROXY header's client, not the balancer's socket", async () => {
   const a = await httpBackend("a");
   const gw = await startGateway(web(a.port, "proxyProtocol: accept", "limits: { maxConnectionsPerClient: 2 }"));
   const open: ReturnType<typeof client>[] = [];
@@ -149,7 +153,7 @@ test("limits with proxyProtocol: accept count the PROXY header's client, not the
   }
 });
 
-test("limits on a TLS listener: a connection over the limit is closed before any handshake", async () => {
+tests.test("limits on a TLS listener: a connection over the limit is closed before any handshake", async () => {
   const pki = testPki();
   const dir = mkdtempSync(join(tmpdir(), "hf-limits-tls-"));
   writeFileSync(join(dir, "cert.pem"), pki.cert);
@@ -182,7 +186,7 @@ test("limits on a TLS listener: a connection over the limit is closed before any
   }
 });
 
-test("limits on a tcp listener: a connection over a limit is closed at once and never reaches a server", async () => {
+tests.test("limits on a tcp listener: a connection over a limit is closed at once and never reaches a server", async () => {
   let accepted = 0;
   const echo = await tcpBackend((s) => {
     accepted++;
@@ -232,7 +236,7 @@ backends:
   }
 });
 
-test("limits with workers: 2 are per process: one client gets at most 2 x maxConnectionsPerClient, /metrics sums the refusals", async () => {
+tests.test("limits with workers: 2 are per process: one client gets at most 2 x maxConnectionsPerClient, /metrics sums the refusals", async () => {
   const a = await httpBackend("a");
   const port = await fixedPort();
   const adminPort = await fixedPort();
@@ -280,7 +284,7 @@ backends:
   }
 });
 
-test("a reload changes the limits for new connections and keeps the counts: none is cut", async () => {
+tests.test("a reload changes the limits for new connections and keeps the counts: none is cut", async () => {
   const a = await httpBackend("a");
   const yaml = (limit: number) => web(a.port, `limits: { maxConnectionsPerClient: ${limit} }`);
   const gw = await startGateway(yaml(3));
@@ -308,3 +312,5 @@ test("a reload changes the limits for new connections and keeps the counts: none
     await a.close();
   }
 });
+
+tests.run("connection limits");

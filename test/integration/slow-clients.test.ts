@@ -8,11 +8,15 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
-import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closeServer, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { until } from "../support/wait.ts";
+import { concurrentTests } from "../support/concurrent.ts";
+
+// Three tests at a time: each owns its gateway, servers and clients, and most of each
+// is waiting on a timeout or a drain (test/support/concurrent.ts).
+const tests = concurrentTests(3);
 
 const CHUNK = Buffer.alloc(64 * 1024, "x");
 const MiB = 1024 * 1024;
@@ -84,7 +88,7 @@ async function assertNotBlamed(gw: TestGateway, who: string): Promise<void> {
   assert.equal(await ok.text(), "got it");
 }
 
-test("a client that never reads an endless response: the server is held back, the gateway buffers under 1 MiB, the client is cut at timeouts.server and the server is not blamed", async (t) => {
+tests.test("a client that never reads an endless response: the server is held back, the gateway buffers under 1 MiB, the client is cut at timeouts.server and the server is not blamed", async (t) => {
   const be = await endlessServer();
   const gw = await startGateway(`
 listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
@@ -125,7 +129,7 @@ backends:
   }
 });
 
-test("a slow reader that does read gets the whole stream: backpressure holds, nothing is lost, and holds again when it stops reading", async () => {
+tests.test("a slow reader that does read gets the whole stream: backpressure holds, nothing is lost, and holds again when it stops reading", async () => {
   const be = await endlessServer();
   const gw = await startGateway(`
 listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
@@ -163,7 +167,7 @@ backends:
   }
 });
 
-test("a tcp listener: a client that never reads an endless stream holds the server back; the gateway buffers under 1 MiB", async (t) => {
+tests.test("a tcp listener: a client that never reads an endless stream holds the server back; the gateway buffers under 1 MiB", async (t) => {
   const streams: { sent: number; stopped: boolean }[] = [];
   const be = await tcpBackend((s) => {
     s.on("error", () => {}); // reset when the client goes
@@ -193,7 +197,7 @@ backends:
   }
 });
 
-test("a slow request body: 408 HF_ERR_BODY_TIMEOUT at timeouts.server, not a 504, and the server is not ejected", async () => {
+tests.test("a slow request body: 408 HF_ERR_BODY_TIMEOUT at timeouts.server, not a 504, and the server is not ejected", async () => {
   const be = await endlessServer();
   const gw = await startGateway(`
 listeners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]
@@ -231,7 +235,7 @@ backends:
   }
 });
 
-test("a connection flood from one address is bounded by maxConnectionsPerClient while another client is served", async () => {
+tests.test("a connection flood from one address is bounded by maxConnectionsPerClient while another client is served", async () => {
   const be = await endlessServer();
   const gw = await startGateway(`
 listeners:
@@ -272,3 +276,5 @@ backends:
     await be.close();
   }
 });
+
+tests.run("slow clients");

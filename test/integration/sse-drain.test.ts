@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { request, type IncomingMessage } from "node:http";
 import { connect as connectH2, type ClientHttp2Stream } from "node:http2";
-import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startAdmin } from "../../src/admin/server.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -12,6 +11,11 @@ import { startGateway } from "../support/gateway.ts";
 import { childPids, ownerOf } from "../support/procs.ts";
 import { sseBackend } from "../support/sse.ts";
 import { until } from "../support/wait.ts";
+import { concurrentTests } from "../support/concurrent.ts";
+
+// Three tests at a time: each owns its gateway, servers and clients, and most of each
+// is waiting on a timeout or a drain (test/support/concurrent.ts).
+const tests = concurrentTests(3);
 
 // A server drain ends the drained server's event streams at an event boundary, on the
 // same plan as its WebSocket tunnels (issue 14 part 2): none before drainTimeout, each
@@ -96,7 +100,7 @@ ${servers.map((s) => `      - { name: ${s.name}, address: 127.0.0.1:${s.port} }`
 `;
 }
 
-test("drain a server through the admin API: each of its event streams ends after a whole event, within drainTimeout + drainSpread, spread out; the other server's streams stay; reconnects with Last-Event-ID land there", async () => {
+tests.test("drain a server through the admin API: each of its event streams ends after a whole event, within drainTimeout + drainSpread, spread out; the other server's streams stay; reconnects with Last-Event-ID land there", async () => {
   const [A, B] = await Promise.all([sseBackend("A"), sseBackend("B")]);
   // The bounds below come from these two values and the number of streams on A.
   const DRAIN_TIMEOUT = 300;
@@ -162,7 +166,7 @@ test("drain a server through the admin API: each of its event streams ends after
   }
 });
 
-test("drain: a stream resting between events ends at its moment; one inside an event at its moment ends right after that event, not before", async () => {
+tests.test("drain: a stream resting between events ends at its moment; one inside an event at its moment ends right after that event, not before", async () => {
   const A = await sseBackend("A");
   // drainSpread 0: every moment is drainTimeout after the drain.
   const DRAIN_TIMEOUT = 200;
@@ -203,7 +207,7 @@ test("drain: a stream resting between events ends at its moment; one inside an e
   }
 });
 
-test("workers: 2 — a drain through the primary's admin API ends the drained server's event streams in every worker, whole events only", async () => {
+tests.test("workers: 2 — a drain through the primary's admin API ends the drained server's event streams in every worker, whole events only", async () => {
   const [s1, s2] = await Promise.all([sseBackend("s1"), sseBackend("s2")]);
   const DRAIN_TIMEOUT = 200;
   const DRAIN_SPREAD = 1000;
@@ -242,7 +246,7 @@ test("workers: 2 — a drain through the primary's admin API ends the drained se
   }
 });
 
-test("over HTTP/2 (h2c): a drained server's event stream ends as its HTTP/2 stream ends, after a whole event; the connection stays, its next request goes to the other server", async () => {
+tests.test("over HTTP/2 (h2c): a drained server's event stream ends as its HTTP/2 stream ends, after a whole event; the connection stays, its next request goes to the other server", async () => {
   const [A, B] = await Promise.all([sseBackend("A"), sseBackend("B")]);
   const DRAIN_TIMEOUT = 200;
   const gw = await startGateway(config([A, B], DRAIN_TIMEOUT, 0, "", "protocols: [http1, h2c],"));
@@ -279,7 +283,7 @@ test("over HTTP/2 (h2c): a drained server's event stream ends as its HTTP/2 stre
   }
 });
 
-test("a reload that removes a server ends its event streams at an event boundary on the drain plan", async () => {
+tests.test("a reload that removes a server ends its event streams at an event boundary on the drain plan", async () => {
   const [A, B] = await Promise.all([sseBackend("A"), sseBackend("B")]);
   const gw = await startGateway(config([A, B], 100, 0));
   const streams: Stream[] = [];
@@ -303,3 +307,5 @@ test("a reload that removes a server ends its event streams at an event boundary
     await Promise.all([A.close(), B.close()]);
   }
 });
+
+tests.run("event streams through a drain");

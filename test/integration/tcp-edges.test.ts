@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import { pino } from "pino";
 import { encodeProxyV1, encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
 import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader, proxyErrorText } from "../../src/codec/proxy/header.ts";
@@ -19,6 +18,11 @@ import { events, on, type AdmissionRefused, type TunnelEvent } from "../../src/g
 import { deadPort, tcpBackend, unacceptingPort } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { until, within } from "../support/wait.ts";
+import { concurrentTests } from "../support/concurrent.ts";
+
+// Three tests at a time: each owns its gateway, servers and clients, and most of each
+// is waiting on a timeout or a drain (test/support/concurrent.ts).
+const tests = concurrentTests(3);
 
 /** A client that collects what it receives; `done` resolves on close. */
 function client(port: number, ...parts: (string | Buffer)[]) {
@@ -58,7 +62,7 @@ const counting = () =>
     s.on("end", () => s.end(`got ${n} bytes`));
   });
 
-test("mode: tcp: a tunnel is published opened and closed under its listener, and its bytes are counted on the server both ways", async () => {
+tests.test("mode: tcp: a tunnel is published opened and closed under its listener, and its bytes are counted on the server both ways", async () => {
   const be = await counting();
   const gw = await startGateway(`
 listeners:
@@ -87,7 +91,7 @@ backends:
   }
 });
 
-test("mode: tcp with admission: a connection over the server's rate is closed at once, counted and published, and never reaches it", async () => {
+tests.test("mode: tcp with admission: a connection over the server's rate is closed at once, counted and published, and never reaches it", async () => {
   let accepted = 0;
   const be = await tcpBackend((s) => {
     accepted++;
@@ -123,7 +127,7 @@ backends:
   }
 });
 
-test("mode: tcp by SNI: a client that half-closes inside its ClientHello, or names no route's name, takes the default route, once", async () => {
+tests.test("mode: tcp by SNI: a client that half-closes inside its ClientHello, or names no route's name, takes the default route, once", async () => {
   let accepted = 0;
   const be = await tcpBackend((s) => {
     accepted++;
@@ -159,7 +163,7 @@ backends:
   }
 });
 
-test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert); a TLS client gets exactly one unrecognized_name alert and is refused once, whatever it sends after it", async () => {
+tests.test("mode: tcp by SNI without a default route: bytes that are not TLS are refused with a close and not a byte (no TLS alert); a TLS client gets exactly one unrecognized_name alert and is refused once, whatever it sends after it", async () => {
   const gw = await startGateway(`
 listeners:
   - { name: l4, mode: tcp, listen: 127.0.0.1:0, routes: [{ match: { sni: db.example.com }, backend: db }] }
@@ -204,7 +208,7 @@ async function headerReading(seen: { header: ProxyHeader; rest: string }[]) {
   });
 }
 
-test("proxyProtocol on tcp: a header sent a byte at a time, a LOCAL one, none on a direct listener: the server's header names the client, else the connection's own addresses and ports", async () => {
+tests.test("proxyProtocol on tcp: a header sent a byte at a time, a LOCAL one, none on a direct listener: the server's header names the client, else the connection's own addresses and ports", async () => {
   const seen: { header: ProxyHeader; rest: string }[] = [];
   const be = await headerReading(seen);
   const gw = await startGateway(`
@@ -248,7 +252,7 @@ backends:
   }
 });
 
-test("proxyProtocol: accept: a client that ends or resets inside its header is closed without a refusal, and its timer does not fire later; a bad header and a silent client are refused, logged with why", async () => {
+tests.test("proxyProtocol: accept: a client that ends or resets inside its header is closed without a refusal, and its timer does not fire later; a bad header and a silent client are refused, logged with why", async () => {
   const be = await tcpBackend((s) => s.end("never"));
   const file = join(mkdtempSync(join(tmpdir(), "hf-tcp-pp-")), "log");
   const log = pino({ level: "debug", base: undefined }, pino.destination({ dest: file, sync: true }));
@@ -298,7 +302,7 @@ backends:
   }
 });
 
-test("mode: tcp with source-hash behind PROXY headers: a client named by its IPv4-mapped IPv6 address hashes as its IPv4 address", async () => {
+tests.test("mode: tcp with source-hash behind PROXY headers: a client named by its IPv4-mapped IPv6 address hashes as its IPv4 address", async () => {
   const servers = await Promise.all(["h1", "h2"].map((name) => tcpBackend((s) => s.end(name))));
   const gw = await startGateway(`
 listeners:
@@ -332,7 +336,7 @@ backends:
   }
 });
 
-test("limits on a tcp listener behind PROXY headers: a client named by its IPv4-mapped IPv6 address counts as its IPv4 address", async () => {
+tests.test("limits on a tcp listener behind PROXY headers: a client named by its IPv4-mapped IPv6 address counts as its IPv4 address", async () => {
   const echo = await tcpBackend((s) => s.pipe(s));
   const gw = await startGateway(`
 listeners:
@@ -357,7 +361,7 @@ backends:
   }
 });
 
-test("mode: tcp: with every server refusing, or none available, the client is closed without a byte; a client that resets while its server connect is pending frees the server and drops the connect", async () => {
+tests.test("mode: tcp: with every server refusing, or none available, the client is closed without a byte; a client that resets while its server connect is pending frees the server and drops the connect", async () => {
   const [dead1, dead2] = [await deadPort(), await deadPort()];
   const pending = await unacceptingPort();
   const gw = await startGateway(`
@@ -393,3 +397,5 @@ backends:
     await pending.close();
   }
 });
+
+tests.run("TCP mode: edges");
