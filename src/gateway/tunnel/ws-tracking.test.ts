@@ -130,7 +130,7 @@ test("WsTracking pings: a pong split across two chunks is still taken out; a pon
     const { ws, client, upstream, tunnel, up } = setup(PINGS);
     ws.expire(1250);
     const other = pongTo(client.writes[0]!);
-    other[13] ^= 0xff;
+    other[13] = other[13]! ^ 0xff;
     assert.equal(ws.fromClient(other, up), true);
     assert.deepEqual(upstream.bytes(), []);
     ws.expire(1350);
@@ -143,7 +143,7 @@ test("WsTracking pings: a held-back pong candidate that turns out not to be one 
   const { ws, client, upstream, up } = setup(PINGS);
   ws.expire(1250);
   const other = pongTo(client.writes[0]!);
-  other[13] ^= 0xff;
+  other[13] = other[13]! ^ 0xff;
   assert.equal(ws.fromClient(other.subarray(0, 10), up), false);
   assert.equal(ws.fromClient(Buffer.concat([other.subarray(10), FROM_CLIENT]), up), false);
   assert.deepEqual(upstream.bytes(), [...other, ...FROM_CLIENT]);
