@@ -11,7 +11,9 @@ import { BrokerUnavailableError, type HistoryOptions } from "./types.ts";
 // Each scenario runs on a private redis-server (never the shared one): killed, restarted,
 // paused, its pub/sub connections killed or frozen behind a proxy.
 const H: HistoryOptions = { size: 1000, ttlMs: 600_000 };
-const FAST: Partial<RedisBrokerOptions> = { probeIntervalMs: 200, probeTimeoutMs: 400, commandTimeoutMs: 400 };
+// Timeouts of 1 s, not less: on a loaded 2-core machine (load 20) a probe answered in
+// 400 ms was seen to time out, which marked pub/sub down before a test had begun.
+const FAST: Partial<RedisBrokerOptions> = { probeIntervalMs: 200, probeTimeoutMs: 1000, commandTimeoutMs: 1000 };
 
 async function nodes(url: string, n: number, prefix = uniquePrefix("failures")): Promise<{ brokers: RedisBroker[]; recs: Recorder[]; close(): Promise<void> }> {
   const brokers: RedisBroker[] = [];
@@ -184,11 +186,11 @@ describe("redis broker failures", () => {
     await admin.connect();
     try {
       await a!.subscribe("pz");
-      const pauseMs = 1500;
+      const pauseMs = 3000;
       await admin.sendCommand(["CLIENT", "PAUSE", String(pauseMs), "ALL"]);
       const t0 = Date.now();
       await assert.rejects(a!.publish("pz", { data: '"x"', history: H, idempotencyKey: "k" }), BrokerUnavailableError);
-      // commandTimeoutMs (400) is less than the pause: the rejection comes before Redis answers
+      // commandTimeoutMs (1000) is less than the pause: the rejection comes before Redis answers
       assert.ok(Date.now() - t0 < pauseMs, `failed after the command timeout, not after the ${pauseMs} ms pause (${Date.now() - t0} ms)`);
       await ra!.until("state(false)", () => ra!.states.some((s) => !s.up));
       await ra!.until("state(true)", () => ra!.states.at(-1)?.up === true);
