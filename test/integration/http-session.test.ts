@@ -90,17 +90,21 @@ describe("the HTTP/1.1 session", () => {
   before(async () => {
     server = await scriptedServer();
     // web: the defaults; short: short timers (the head's shorter than the idle one);
-    // small: the smallest head limit; pp: PROXY headers; stop*: one per listener-close test.
+    // small: the smallest head limit; pp: PROXY headers; stop*: one per listener-close test;
+    // sticky: a backend with a sticky cookie.
     const listener = (name: string, extra = "") => `
   - name: ${name}
     mode: http
     listen: 127.0.0.1:0
     routes: [ { backend: s } ]${extra}`;
     gw = await startGateway(`
-listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}
+listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}${listener("sticky").replace("backend: s", "backend: k")}
 backends:
   s:
     servers: [ { name: s1, address: 127.0.0.1:${server.port} } ]
+  k:
+    sticky: { cookie: HF_SRV, ttl: 1h }
+    servers: [ { name: k1, address: 127.0.0.1:${server.port} } ]
 `);
   });
   after(async () => {
@@ -113,6 +117,8 @@ backends:
     assert.equal(gw.gw.sessions.size, 1, "one session");
     return [...gw.gw.sessions][0]!.socket as Socket;
   };
+  /** The test's one session has read bytes of a request (it is not idle). */
+  const reading = () => [...gw.gw.sessions].some((x) => !(x as HttpSession).idle);
   const noSessionLeft = () => until(() => gw.gw.sessions.size === 0, 3000, () => `no session left (${gw.gw.sessions.size})`);
 
   test("a request sent in its own read while the one before it is in flight waits, unread, then is answered after it", async () => {
@@ -139,7 +145,7 @@ backends:
       for (const cut of [3, 2, 1]) {
         c.socket.write(head.slice(0, head.length - cut));
         // The first part is read on its own before the rest is sent.
-        await until(() => !(gw.gw.sessions.values().next().value as HttpSession).idle, 3000, "the first part to be read");
+        await until(reading, 3000, "the first part to be read");
         c.socket.write(head.slice(head.length - cut));
         const res = await c.readUntil((t) => t.endsWith("/split-a-long-path-to-move-the-scan"));
         assert.equal(noDate(res), ok("/split-a-long-path-to-move-the-scan"), `cut ${cut} bytes before the end`);
@@ -226,6 +232,25 @@ backends:
       await noSessionLeft();
     } finally {
       c.close();
+    }
+  });
+
+  test("a client that ends its side inside a head, or between requests, is closed at once without a byte", async () => {
+    for (const sent of ["GET /never HTTP/1.1\r\nHost: t\r\n", "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"]) {
+      const c = rawClient(gw.port());
+      try {
+        c.socket.write(sent);
+        const answer = sent.endsWith("\r\n\r\n") ? ok("/one") : "";
+        if (answer !== "") assert.equal(noDate(await c.readUntil((t) => t.endsWith("/one"))), answer);
+        else await until(reading, 3000, "the partial head to be read");
+        const closed = once(c.socket, "close");
+        c.socket.end();
+        await closed;
+        assert.equal(await c.readUntil(() => true), "", JSON.stringify(sent));
+        await noSessionLeft();
+      } finally {
+        c.close();
+      }
     }
   });
 
@@ -319,6 +344,17 @@ backends:
     }
   });
 
+  test("an upgrade to a backend with a sticky cookie: the 101 sets the cookie after its Connection: upgrade", async () => {
+    const c = rawClient(gw.port("sticky"));
+    try {
+      c.socket.write("GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nping");
+      const text = await c.readUntil((t) => t.endsWith("ping"));
+      assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\nSet-Cookie: HF_SRV=[^\r]+\r\n\r\nping$/);
+    } finally {
+      c.close();
+    }
+  });
+
   test("a PROXY header's client is the request's: an IPv4-mapped IPv6 address is forwarded as its IPv4 address", async () => {
     const n = server.heads.length;
     const c = rawClient(gw.port("pp"));
@@ -341,8 +377,10 @@ backends:
       assert.match(bare.text, /^HTTP\/1\.1 400 /);
       await until(() => records.length === 2, 3000, "two records");
       const [t, b] = records.map((r) => r.record);
-      assert.deepEqual([t!.status, t!.error, t!.path, t!.bytesIn, t!.bytesOut, t!.durationMs], [408, "HF_ERR_HEAD_TIMEOUT", "", partial.length, timedOut.text.length, REQUEST_HEADERS_MS]);
-      assert.deepEqual([b!.status, b!.error, b!.bytesIn, b!.bytesOut, b!.durationMs], [400, "HF_ERR_BAD_REQUEST", "GET /lf HTTP/1.1\nHost: t\n\n".length, bare.text.length, 0]);
+      assert.deepEqual([t!.status, t!.error, t!.reason, t!.path, t!.bytesIn, t!.bytesOut, t!.durationMs],
+        [408, "HF_ERR_HEAD_TIMEOUT", "the request head did not arrive in time", "", partial.length, timedOut.text.length, REQUEST_HEADERS_MS]);
+      assert.deepEqual([b!.status, b!.error, b!.reason, b!.bytesIn, b!.bytesOut, b!.durationMs],
+        [400, "HF_ERR_BAD_REQUEST", "bare LF or CR in the message head", "GET /lf HTTP/1.1\nHost: t\n\n".length, bare.text.length, 0]);
       await noSessionLeft();
     } finally {
       off();
@@ -362,7 +400,7 @@ backends:
     try {
       assert.equal(noDate(await idle.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/first"));
       inHead.socket.write("GET /in-head HTTP/1.1\r\n");
-      await until(() => [...gw.gw.sessions].some((s) => !(s as HttpSession).idle), 3000, "the partial head to be read");
+      await until(reading, 3000, "the partial head to be read");
       const idleClosed = once(idle.socket, "close");
       gw.gw.data.closeListener("stop1");
       await idleClosed;
