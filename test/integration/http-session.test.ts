@@ -7,7 +7,7 @@
 // for mutants of src/gateway/http/session.ts that no other test told apart (issue 15).
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
@@ -91,20 +91,23 @@ describe("the HTTP/1.1 session", () => {
     server = await scriptedServer();
     // web: the defaults; short: short timers (the head's shorter than the idle one);
     // small: the smallest head limit; pp: PROXY headers; stop*: one per listener-close test;
-    // sticky: a backend with a sticky cookie.
+    // sticky: a backend with a sticky cookie; fresh: a new server connection per request.
     const listener = (name: string, extra = "") => `
   - name: ${name}
     mode: http
     listen: 127.0.0.1:0
     routes: [ { backend: s } ]${extra}`;
     gw = await startGateway(`
-listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}${listener("sticky").replace("backend: s", "backend: k")}
+listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}${listener("sticky").replace("backend: s", "backend: k")}${listener("fresh").replace("backend: s", "backend: f")}
 backends:
   s:
     servers: [ { name: s1, address: 127.0.0.1:${server.port} } ]
   k:
     sticky: { cookie: HF_SRV, ttl: 1h }
     servers: [ { name: k1, address: 127.0.0.1:${server.port} } ]
+  f:
+    keepAlive: { maxIdle: 0 }
+    servers: [ { name: f1, address: 127.0.0.1:${server.port} } ]
 `);
   });
   after(async () => {
@@ -116,6 +119,19 @@ backends:
   const clientSocket = (): Socket => {
     assert.equal(gw.gw.sessions.size, 1, "one session");
     return [...gw.gw.sessions][0]!.socket as Socket;
+  };
+  /** The gateway's own refusals (exchange records without a backend) published while `fn` runs. */
+  const refusalsDuring = async (fn: () => Promise<void>): Promise<string[]> => {
+    const seen: string[] = [];
+    const off = on(events.exchangeFinished, (e) => {
+      if (e.record.backend === "") seen.push(`${e.record.status} ${e.record.error}`);
+    });
+    try {
+      await fn();
+    } finally {
+      off();
+    }
+    return seen;
   };
   /** The test's one session has read bytes of a request (it is not idle). */
   const reading = () => [...gw.gw.sessions].some((x) => !(x as HttpSession).idle);
@@ -235,10 +251,10 @@ backends:
     }
   });
 
-  test("a client that ends its side inside a head, or between requests, is closed at once without a byte", async () => {
+  test("a client that ends its side inside a head, or between requests, is closed at once without a byte, and its timers are off", async () => {
     for (const sent of ["GET /never HTTP/1.1\r\nHost: t\r\n", "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"]) {
-      const c = rawClient(gw.port());
-      try {
+      const c = rawClient(gw.port("short"));
+      const refusals = await refusalsDuring(async () => {
         c.socket.write(sent);
         const answer = sent.endsWith("\r\n\r\n") ? ok("/one") : "";
         if (answer !== "") assert.equal(noDate(await c.readUntil((t) => t.endsWith("/one"))), answer);
@@ -248,9 +264,77 @@ backends:
         await closed;
         assert.equal(await c.readUntil(() => true), "", JSON.stringify(sent));
         await noSessionLeft();
+        // Past the head timer: a closed session's timer does not fire.
+        await sleep(REQUEST_HEADERS_MS * 2);
+      }).finally(() => c.close());
+      assert.deepEqual(refusals, [], JSON.stringify(sent));
+    }
+  });
+
+  test("a client that resets its connection before a request or inside a head: no session is left, and its timers are off", async () => {
+    for (const sent of ["", "GET /never HTTP/1.1\r\n"]) {
+      const refusals = await refusalsDuring(async () => {
+        const c = rawClient(gw.port("short"));
+        await until(() => gw.gw.sessions.size === 1, 3000, "the session");
+        if (sent !== "") {
+          c.socket.write(sent);
+          await until(reading, 3000, "the partial head to be read");
+        }
+        c.socket.resetAndDestroy();
+        await noSessionLeft();
+        await sleep(REQUEST_HEADERS_MS * 2);
+      });
+      assert.deepEqual(refusals, [], JSON.stringify(sent));
+    }
+  });
+
+  test("a head refused after it came in two reads is refused once: its head timer is off", async () => {
+    const refusals = await refusalsDuring(async () => {
+      const c = rawClient(gw.port("short"));
+      try {
+        c.socket.write("GET /two-reads HTTP/1.1\r\n");
+        await until(reading, 3000, "the first part to be read");
+        c.socket.write("Host: t\nX: y\r\n\r\n");
+        assert.match(await c.readUntil((t) => t.includes("\r\n\r\n")), /^HTTP\/1\.1 400 /);
+        await noSessionLeft();
+        await sleep(REQUEST_HEADERS_MS * 2);
       } finally {
         c.close();
       }
+    });
+    assert.deepEqual(refusals, ["400 HF_ERR_BAD_REQUEST"]);
+  });
+
+  test("a connection closed for idleness is reset by the next bytes of a client that kept its side open", async () => {
+    const c = connect({ port: gw.port("short"), host: "127.0.0.1", allowHalfOpen: true });
+    c.on("error", () => {});
+    try {
+      await once(c, "connect");
+      await once(c, "end");
+      // The first bytes make the gateway drop the connection; the next ones get a reset.
+      let closed = false;
+      c.once("close", () => (closed = true));
+      for (let i = 0; i < 100 && !closed; i++) {
+        c.write("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+        await sleep(30);
+      }
+      assert.ok(closed, "the connection was reset");
+      await noSessionLeft();
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test("a request pipelined behind one that waits for its server connection stays unread once that connection is made", async () => {
+    const c = rawClient(gw.port("fresh"));
+    try {
+      c.socket.write("GET /held-fresh HTTP/1.1\r\nHost: t\r\n\r\nGET /behind HTTP/1.1\r\nHost: t\r\n\r\n");
+      await until(() => server.waiting === 1, 3000, "the server to hold the first request");
+      assert.equal(clientSocket().isPaused(), true, "the client is not read while the pipelined request waits");
+      server.release();
+      assert.equal(noDate(await c.readUntil((t) => t.endsWith("/behind"))), ok("/held-fresh") + ok("/behind"));
+    } finally {
+      c.close();
     }
   });
 
