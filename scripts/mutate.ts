@@ -122,13 +122,15 @@ export const MODULES: Record<string, MutationModule> = {
     // http's list without the codec's and the pure http tests (they never reach the
     // session) and without vtc.test.ts (varnishtest; its cases are the session's
     // refusals, which http-session.test.ts checks itself); with proxy-protocol (a PROXY
-    // header's client, and a TLS connection's `secure`, which http lacks). The session's
+    // header's client, and a TLS connection's `secure`) and http-admission (a connection's
+    // first request is the one admission counts), which http lacks. The session's
     // own test first: it kills most mutants, and a killed mutant stops at the first failure.
     tests: [
       "test/integration/http-session.test.ts",
       "test/integration/http-proxy.test.ts",
       "test/integration/http-exchange.test.ts",
       "test/integration/http-response-path.test.ts",
+      "test/integration/http-admission.test.ts",
       "test/integration/access-log.test.ts",
       "test/integration/retries.test.ts",
       "test/integration/sse.test.ts",
