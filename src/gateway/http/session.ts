@@ -74,8 +74,6 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   #hold = 0;
   /** Close the connection once the current exchange is over. */
   #closeAfter = false;
-  /** The client half-closed its side; answer the current request, then close. */
-  #clientEnded = false;
   /** The whole body of the current request has been read. */
   #requestBodyRead = false;
   /** Frames the current request's body (finds where it ends; bytes are forwarded as they come). */
@@ -159,7 +157,8 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
   }
 
   onEnd(): void {
-    this.#clientEnded = true;
+    // The client half-closed: between requests the connection closes now, else once the
+    // current exchange is over (a request read after this one is never answered).
     if (this.#state === S_IDLE || this.#state === S_HEAD) this.#close();
     else this.#closeAfter = true;
   }
@@ -252,7 +251,7 @@ export class HttpSession implements SocketHandler, Expirable, Downstream, Client
     const exchange = (this.#exchange ??= new Exchange(this.#ctx, this));
     const facts = exchange.facts;
     classifyRequest(buf, REQUEST_HEAD, backend.config.admission !== undefined, facts);
-    if (facts.closeClient || this.#clientEnded) this.#closeAfter = true;
+    if (facts.closeClient) this.#closeAfter = true;
     const framer = this.#requestFramer;
     if (REQUEST_HEAD.chunked) framer.startChunked();
     else if (REQUEST_HEAD.contentLength > 0) framer.startLength(REQUEST_HEAD.contentLength);
