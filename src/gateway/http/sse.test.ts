@@ -44,6 +44,7 @@ test("atEventBoundary: an empty line ends an event, whatever the line ends; noth
     ["data: x\n", false],
     ["data: x\r\n", false],
     ["data: x\r", false],
+    ["data: x\rx", false], // a CR ended a line, a new one began: inside an event
     ["data: x\n\r", false], // a CR after an LF may start a CR LF: not yet a boundary
     ["x\r\nx\n", false],
     ["\rx\n", false],
