@@ -158,11 +158,18 @@ test("gateway pings: a live client answers and its pongs stay out of the server'
   }
 });
 
-test("garbage after a 101 from a misbehaving backend: the tunnel falls back to blind mode, without pings, and is not closed for the pongs it no longer expects", async () => {
+test("garbage after a 101 from a misbehaving backend, in the 101's read or a later one: the tunnel falls back to blind mode, without pings, and is not closed for the pongs it no longer expects", async () => {
+  const HEAD = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  const GARBAGE = "\xff\xfe this is not a websocket frame\n";
+  let joined = false;
   const server = createServer();
   server.on("upgrade", (_req, socket) => {
-    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    socket.write(Buffer.from("\xff\xfe this is not a websocket frame\n", "latin1"));
+    // One write (one segment on loopback: the gateway reads the garbage with the 101), or two.
+    if (joined) socket.write(Buffer.from(HEAD + GARBAGE, "latin1"));
+    else {
+      socket.write(HEAD);
+      socket.write(Buffer.from(GARBAGE, "latin1"));
+    }
     socket.on("data", (d) => socket.write(d)); // echo raw
     socket.on("end", () => socket.end());
   });
@@ -171,23 +178,28 @@ test("garbage after a 101 from a misbehaving backend: the tunnel falls back to b
   const port = (server.address() as AddressInfo).port;
   const gw = await startGateway(simpleConfig([{ name: "bad", port }], "    websocket: { pingInterval: 100ms, pongTimeout: 200ms }"));
   try {
-    const s = connect(gw.port(), "127.0.0.1");
-    let got = "";
-    s.on("data", (d) => (got += d.toString("latin1")));
-    s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
-    await until(() => got.includes("not a websocket frame"), 3000);
-    s.write("raw bytes both ways");
-    await until(() => got.includes("raw bytes both ways"), 3000);
-    // Past pingInterval + pongTimeout and two ticks of the wheel (100 ms): a ping still
-    // scheduled would have been due, and its pong late.
-    await new Promise((r) => setTimeout(r, 600));
-    assert.ok(!got.includes("\x89"), "no ping was injected into a stream that is not WebSocket");
-    assert.equal(gw.gw.tunnels.size, 1);
-    s.write("still open");
-    await until(() => got.includes("still open"), 3000, "the blind tunnel to echo after the wait");
-    s.destroy();
+    for (const j of [false, true]) {
+      joined = j;
+      const s = connect(gw.port(), "127.0.0.1");
+      let got = "";
+      s.on("data", (d) => (got += d.toString("latin1")));
+      s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+      await until(() => got.includes("not a websocket frame"), 3000, `the garbage (joined: ${j})`);
+      s.write("raw bytes both ways");
+      await until(() => got.includes("raw bytes both ways"), 3000, `the echo (joined: ${j})`);
+      // Past pingInterval + pongTimeout and two ticks of the wheel (100 ms): a ping still
+      // scheduled would have been due, and its pong late.
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(!got.includes("\x89"), `no ping was injected into a stream that is not WebSocket (joined: ${j})`);
+      assert.equal(gw.gw.tunnels.size, 1, `joined: ${j}`);
+      s.write("still open");
+      await until(() => got.includes("still open"), 3000, `the blind tunnel to echo after the wait (joined: ${j})`);
+      s.destroy();
+      await until(() => gw.gw.tunnels.size === 0, 3000, "the tunnel to close with its client");
+    }
   } finally {
     await gw.close();
     await closeServer(server);
   }
 });
+
