@@ -52,6 +52,20 @@ export const MODULES: Record<string, MutationModule> = {
     mutate: [`src/core/${part}/*.ts`, `!src/core/${part}/types.ts`],
     tests: [`src/core/${part}/*.test.ts`],
   }])),
+  // weighted.ts and hash.ts are reached by every policy: under core-balance a surviving
+  // mutant of theirs runs all 15 test files (and one that hangs a loop waits on each).
+  // Their own table tests pin them; weighted-round-robin.test.ts adds the pick sequences
+  // built on SmoothWeights (NGINX's, with a server down, and the conformance kit's joins,
+  // leaves and reorders), where the table checks only how its state follows the servers.
+  "core-balance-shared": {
+    about: "the balancing policies' shared helpers (src/core/balance/weighted.ts, hash.ts)",
+    mutate: ["src/core/balance/weighted.ts", "src/core/balance/hash.ts"],
+    tests: [
+      "src/core/balance/weighted.test.ts",
+      "src/core/balance/hash.test.ts",
+      "src/core/balance/weighted-round-robin.test.ts",
+    ],
+  },
   routes: {
     about: "the router (src/gateway/routes.ts)",
     mutate: ["src/gateway/routes.ts"],

@@ -122,6 +122,9 @@ describe("ServerSetWatch: rebuild on what changes the table, settle what comes i
     expected: boolean;
   }[] = [
     { why: "nothing changed", change: (s) => s, at: S, expected: false },
+    { why: "nothing changed, availability watched", availability: true, change: (s) => s, at: S, expected: false },
+    // The caller's own array changed in place: the watch compares with its copy.
+    { why: "a server renamed in the caller's array", change: (s) => ((s[1] = { ...s[1]!, name: "z" }), s), at: 1, expected: true },
     { why: "the same servers as new objects", change: (s) => s.map((x) => ({ ...x })), at: 1, expected: false },
     { why: "a server renamed", change: (s) => [s[0]!, { ...s[1]!, name: "z" }, s[2]!], at: 1, expected: true },
     { why: "a server joined", change: (s) => [...s, { ...s[0]!, name: "d" }], at: 1, expected: true },

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { makeServers } from "./testing.kit.ts";
+import type { ServerView } from "./types.ts";
 import { drawTwo, SmoothWeights, usable, usableWeight, weightedDraw } from "./weighted.ts";
 
 describe("weighted: what a policy may use of a server's weight", () => {
@@ -74,6 +75,14 @@ describe("drawTwo: two distinct usable servers by weight", () => {
     });
   }
 
+  it("a:b:c = 1:2:1, draws 0.3, 0.4 → b (1.2 of 4, none skipped), then a (0.8 of the 2 left) → positions 1, 0, total 4", () => {
+    const out = new Float64Array(3);
+    let k = 0;
+    const draws = [0.3, 0.4];
+    assert.equal(drawTwo(makeServers([1, 2, 1]), () => draws[k++]!, out), 3);
+    assert.deepEqual(Array.from(out), [1, 0, 4]);
+  });
+
   it("one usable server: its position, no draw; none: 0", () => {
     const servers = makeServers([0, 1, 1]);
     servers[2]!.available = false;
@@ -106,5 +115,35 @@ describe("SmoothWeights: current weights follow the servers by name", () => {
     assert.deepEqual(Array.from(sw.sync([c!, b!, a!])), [0, -5, 5]);
     assert.deepEqual(Array.from(sw.sync([b!])), [-5]);
     assert.deepEqual(Array.from(sw.sync([a!, b!])), [0, -5], "a left and came back: it starts over");
+  });
+
+  // Each row: current weights a = 5, b = -5 for [a, b], then the servers as `next`.
+  const [a, b, c] = makeServers([1, 1, 1]);
+  const rows: { why: string; next: () => ServerView[]; expected: number[] }[] = [
+    { why: "swapped (the same count)", next: () => [b!, a!], expected: [-5, 5] },
+    { why: "b replaced by c (the same count)", next: () => [a!, c!], expected: [5, 0] },
+    { why: "b replaced by c, as new view objects", next: () => [{ ...a! }, { ...c! }], expected: [5, 0] },
+    { why: "the last one left", next: () => [a!], expected: [5] },
+  ];
+  for (const { why, next, expected } of rows) {
+    it(`${why} → ${expected.join(", ")}`, () => {
+      const sw = new SmoothWeights();
+      const current = sw.sync([a!, b!]);
+      current[0] = 5;
+      current[1] = -5;
+      assert.deepEqual(Array.from(sw.sync(next())), expected);
+    });
+  }
+
+  it("b replaced by c in the caller's own array (in place) → 5, 0; b back → 5, 0 (it starts over)", () => {
+    const sw = new SmoothWeights();
+    const list = [a!, b!];
+    const current = sw.sync(list);
+    current[0] = 5;
+    current[1] = -5;
+    list[1] = c!;
+    assert.deepEqual(Array.from(sw.sync(list)), [5, 0]);
+    list[1] = b!;
+    assert.deepEqual(Array.from(sw.sync(list)), [5, 0]);
   });
 });
