@@ -106,14 +106,23 @@ test("WsTracking pings: the client's pong is taken out of its stream, the bytes 
   assert.notDeepEqual(client.writes[1], ping, "a new nonce for each ping");
 });
 
-test("WsTracking pings: a pong alone is dropped whole; bytes before it, or only after it, are forwarded", () => {
+test("WsTracking pings: a pong alone is dropped whole, nothing written; the bytes before it, or after it, in one write", () => {
   for (const [before, after] of [[0, 0], [1, 0], [0, 1]] as const) {
     const { ws, client, upstream, up } = setup(PINGS);
     ws.expire(1250);
     const parts = [before ? FROM_CLIENT : null, pongTo(client.writes[0]!), after ? FROM_CLIENT : null].filter((b) => b !== null);
     assert.equal(ws.fromClient(Buffer.concat(parts), up), false, `before ${before}, after ${after}`);
-    assert.deepEqual(upstream.bytes(), before || after ? [...FROM_CLIENT] : [], `before ${before}, after ${after}`);
+    assert.deepEqual(upstream.writes.map((b) => [...b]), before || after ? [[...FROM_CLIENT]] : [], `before ${before}, after ${after}`);
   }
+});
+
+test("WsTracking pings: a pong that comes after the close (its ping answered late) arms no further ping", () => {
+  const { ws, client, upstream, wheel, sock, up } = setup(PINGS);
+  ws.expire(1250);
+  ws.close(1001, 0, sock);
+  assert.deepEqual([wheel.armed, wheel.disarmed], [[1250, 1350], 1]);
+  assert.equal(ws.fromClient(pongTo(client.writes[0]!), up), false);
+  assert.deepEqual([wheel.armed, upstream.writes.length], [[1250, 1350], 0]);
 });
 
 test("WsTracking pings: a pong split across two chunks is still taken out; a pong with another payload is forwarded and the tunnel closed at the pong deadline", () => {
