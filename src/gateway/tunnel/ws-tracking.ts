@@ -72,13 +72,8 @@ export class WsTracking implements Expirable {
       if (t.broken) this.#blind();
       return client.write(chunk);
     }
-    if (t.atFrameBoundary) {
-      this.#inject(client);
-      if (this.#closing) return true;
-      t.push(chunk, 0, chunk.length);
-      if (t.broken) this.#blind();
-      return client.write(chunk);
-    }
+    // Something waits for a boundary, so the stream is inside a frame: what is asked for
+    // at a boundary goes out at once, and a chunk with a boundary in it sends it there.
     const b = t.push(chunk, 0, chunk.length);
     if (t.broken) {
       this.#blind();
