@@ -203,6 +203,22 @@ export const MODULES: Record<string, MutationModule> = {
     // The seed of the runs in docs/testing.md: a run with the fuzzers can be repeated.
     env: { FUZZ_SEED: "1" },
   },
+  "tunnel-ws": {
+    about: "the WebSocket frame tracker alone (src/gateway/tunnel/ws-tracking.ts; a fast run)",
+    mutate: ["src/gateway/tunnel/ws-tracking.ts"],
+    // A narrower list than tunnel's, for a run on a loaded machine: the tracker's own
+    // tests (step by step on fakes, and the seeded fuzzer), then the real-socket files for
+    // what fakes do not show: a vanished server's 1012 and a drain's close frame. A mutant
+    // these miss may still be killed by tunnel's list (its score is a lower bound).
+    tests: [
+      "src/gateway/tunnel/ws-tracking.test.ts",
+      "src/gateway/tunnel/ws-tracking.fuzz.test.ts",
+      "test/integration/ws-server-gone.test.ts",
+      "test/integration/tunnel-close.test.ts",
+    ],
+    timeoutMS: 30_000,
+    env: { FUZZ_SEED: "1" },
+  },
   tcp: {
     about: "the L4 data plane: tcp sessions and routes, PROXY accept, connection limits",
     mutate: ["src/gateway/tcp/*.ts", "src/gateway/proxy-accept.ts", "src/gateway/limits.ts"],
