@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROCESS_START_MS } from "../support/wait.ts";
 
 const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const started = new Set<ChildProcess>();
@@ -20,7 +21,7 @@ export interface HubProcess {
 }
 
 /** Starts `holdfast hub -c <yaml written to a temp file>`; resolves once it listens. */
-export async function spawnHub(yaml: string, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<HubProcess> {
+export async function spawnHub(yaml: string, env: Record<string, string> = {}, timeoutMs = PROCESS_START_MS): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), "holdfast-hub-"));
   const file = join(dir, "hub.yaml");
   writeFileSync(file, yaml);

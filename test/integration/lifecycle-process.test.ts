@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket, WebSocketServer } from "ws";
 import { defaultPidFile } from "../../src/cli/lifecycle.ts";
 import { closeServer } from "../support/backends.ts";
-import { until, within } from "../support/wait.ts";
+import { PROCESS_START_MS, until, within } from "../support/wait.ts";
 import { BIN, runCli } from "../support/cli.ts";
 import { concurrentTests } from "../support/concurrent.ts";
 
@@ -116,7 +116,7 @@ interface Running extends Proc {
 async function startGatewayProcess(file: string, args: readonly string[]): Promise<Running> {
   const p = spawnGateway(file, args);
   try {
-    await until(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, 30_000, () => `the gateway to start:\n${p.stdout()}\n${p.stderr()}`);
+    await until(() => /holdfast: pid \d+ in /.test(p.stdout()) || p.exited() !== undefined, PROCESS_START_MS, () => `the gateway to start:\n${p.stdout()}\n${p.stderr()}`);
   } catch (e) {
     await p.kill();
     throw e;
@@ -172,8 +172,9 @@ interface ServerRef {
 const WORKERS = process.env.HOLDFAST_TEST_WORKERS ?? "1";
 const ALSO_WITH_WORKERS = [/^SIGTERM under HTTP load:/, /^SIGTERM closes 200 tunnels/];
 // Three at a time: each test owns its gateway processes, backends and temporary files,
-// and most of each is waiting on a stop window, a drain or a process start.
-const tests = concurrentTests(3);
+// and most of each is waiting on a stop window, a drain or a process start. One at a
+// time against workers: 2, where each gateway is three processes.
+const tests = concurrentTests(WORKERS === "1" ? 3 : 1);
 const test: typeof nodeTest = ((name: string, ...rest: unknown[]) => {
   if (process.env.HOLDFAST_TEST_WORKERS_SUBSET !== "1" || ALSO_WITH_WORKERS.some((r) => r.test(name))) return (tests.test as (...a: unknown[]) => unknown)(name, ...rest);
 }) as typeof nodeTest;

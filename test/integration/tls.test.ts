@@ -15,7 +15,7 @@ import { httpBackend, type Backend } from "../support/backends.ts";
 import { BIN } from "../support/cli.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { makeCa, type Pem, type TestCa } from "../support/tls.ts";
-import { until } from "../support/wait.ts";
+import { PROCESS_START_MS, until } from "../support/wait.ts";
 
 interface Got {
   status: number;
@@ -294,7 +294,7 @@ test("--watch: a certificate renewed the certbot way (live/ symlinks moved to ne
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
   try {
-    await until(() => /listener web \(http\) listening on [\d.]+:\d+/.test(out), 30_000, () => `the gateway to start:\n${out}`);
+    await until(() => /listener web \(http\) listening on [\d.]+:\d+/.test(out), PROCESS_START_MS, () => `the gateway to start:\n${out}`);
     const port = Number(/listener web \(http\) listening on [\d.]+:(\d+)/.exec(out)![1]);
     const serial = async () => (await get(port, ca.cert, { servername: "watch.test" })).cert.serialNumber;
     assert.equal(await serial(), (await peer(first)).serialNumber);

@@ -1,5 +1,6 @@
 // The holdfast command as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
+import { PROCESS_START_MS } from "./wait.ts";
 
 /** `bin/holdfast.js`, run with the test's Node (`process.execPath`). */
 export const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
@@ -62,7 +63,7 @@ export async function startGatewayProcess(file: string, args: readonly string[] 
   void exit.then(() => (exited = true));
   const t0 = Date.now();
   while (!/holdfast: pid \d+ in /.test(out)) {
-    if (exited || Date.now() - t0 > 30_000) {
+    if (exited || Date.now() - t0 > PROCESS_START_MS) {
       proc.kill("SIGKILL");
       throw new Error(`the gateway did not start:\n${out}\n${err}`);
     }

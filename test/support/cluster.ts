@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fixedPort } from "./ports.ts";
+import { PROCESS_START_MS } from "./wait.ts";
 
 /**
  * The end-to-end cluster of issue 11 (part 9): a real `holdfast gateway` process in
@@ -32,7 +33,7 @@ export interface Proc {
 }
 
 /** Starts `holdfast <args> -c <yaml in a temp file>` and waits until its output matches every `ready` pattern. */
-export async function spawnHoldfast(args: string[], yaml: string, ready: RegExp[], timeoutMs = 30_000): Promise<Proc & { matches: RegExpExecArray[] }> {
+export async function spawnHoldfast(args: string[], yaml: string, ready: RegExp[], timeoutMs = PROCESS_START_MS): Promise<Proc & { matches: RegExpExecArray[] }> {
   const dir = mkdtempSync(join(tmpdir(), "holdfast-e2e-"));
   const file = join(dir, "config.yaml");
   writeFileSync(file, yaml);

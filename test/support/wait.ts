@@ -46,3 +46,10 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(t));
 }
+
+/**
+ * How long a test waits for a gateway or hub process it spawned to say it is up: a bound
+ * that only rules out a hang. A start takes about a second here, but on a 2-core machine
+ * at load 30 (mutation runs and other suites beside this one) starts past 30 s were seen.
+ */
+export const PROCESS_START_MS = 60_000;
