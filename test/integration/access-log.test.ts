@@ -162,7 +162,7 @@ test("an exchange the gateway ends before any response is logged with its HF_ERR
     // Without a listener for the records (no access record is built).
     await malformed("/unlogged");
     assert.equal(count("HF_ERR_BAD_REQUEST"), 1);
-    const off = on(events.exchangeFinished, ({ record }) => records.push({ ...record }));
+    const off = on(events.exchangeFinished, ({ plane, record }) => plane === gw.gw.data && records.push({ ...record }));
     try {
       const uploaded = await malformed("/logged");
       const slow = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";

@@ -159,24 +159,30 @@ test("a request queued past queueTimeout gets 503 with Retry-After and the reaso
   }
 });
 
-test("a request queued behind a server at maxConn goes, body and all, to the connection its end frees; a queued stream its client resets is out of the queue", async () => {
+test("requests queued behind a server at maxConn go, bodies and all, to the connection each end frees, in turn; a queued stream its client resets is out of the queue", async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let conns = 0;
   const seen: string[] = []; // "connection: request line, body"
   const server = await tcpBackend((s) => {
     const conn = conns++;
+    let buf = "";
     s.on("error", () => {});
     s.on("data", async (d: Buffer) => {
-      const text = d.toString("latin1");
-      const line = `${text.split("\r\n")[0]}, ${JSON.stringify(text.slice(text.indexOf("\r\n\r\n") + 4))}`;
+      buf += d.toString("latin1");
+      const he = buf.indexOf("\r\n\r\n");
+      const len = Number(/content-length: *(\d+)/i.exec(buf)?.[1] ?? 0);
+      if (he < 0 || buf.length < he + 4 + len) return;
+      const line = `${buf.split("\r\n")[0]}, ${JSON.stringify(buf.slice(he + 4))}`;
+      buf = "";
       seen.push(`${conn}: ${line}`);
-      if (text.startsWith("GET /busy ")) await released;
+      if (line.startsWith("GET /busy ")) await released;
       s.write(okResponse(line));
     });
   });
   // h2c beside HTTP/1.1: a paused HTTP/1.1 client's close is not seen until it is read
-  // again, a reset HTTP/2 stream is seen at once.
+  // again, a reset HTTP/2 stream is seen at once; and an HTTP/2 body is sent (in DATA
+  // frames) while its request waits in the queue.
   const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    maxConn: 1\n    queueTimeout: 1h", "    protocols: [http1, h2c]"));
   const queue = gw.gw.backends.get("b")!.queue;
   const busy = rawClient(gw.port());
@@ -193,10 +199,20 @@ test("a request queued behind a server at maxConn goes, body and all, to the con
     await until(() => queue.length === 0, 5000, "the reset stream to leave the queue");
     const answer = queued.request("POST /queued HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
     await until(() => queue.length === 1, 5000, "the POST to queue");
+    const upload = h2.request({ ":method": "POST", ":path": "/h2-queued", "content-length": "5" });
+    let uploaded = "";
+    upload.setEncoding("latin1");
+    upload.on("data", (d: string) => (uploaded += d));
+    const uploadEnded = once(upload, "end");
+    upload.write("hel");
+    await until(() => queue.length === 2, 5000, "the HTTP/2 POST to queue");
+    upload.end("lo");
     release();
     assert.ok((await busy.request("")).endsWith('\r\n\r\nGET /busy HTTP/1.1, ""'));
     assert.ok((await answer).endsWith('\r\n\r\nPOST /queued HTTP/1.1, "hello"'));
-    assert.deepEqual(seen, ['0: GET /busy HTTP/1.1, ""', '0: POST /queued HTTP/1.1, "hello"'], "the queued request took the busy one's connection");
+    await uploadEnded;
+    assert.equal(uploaded, 'POST /h2-queued HTTP/1.1, "hello"');
+    assert.deepEqual(seen, ['0: GET /busy HTTP/1.1, ""', '0: POST /queued HTTP/1.1, "hello"', '0: POST /h2-queued HTTP/1.1, "hello"'], "each queued request took the connection the one before freed");
   } finally {
     h2.destroy();
     busy.close();
@@ -603,6 +619,42 @@ test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after th
     assert.deepEqual([record!.path, record!.status, record!.server, record!.bytesIn, record!.bytesOut], ["/raw", 101, "a", "earlymore".length, "server-first".length]);
   } finally {
     for (const off of offs) off();
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a request body that comes after its head is forwarded whole, counted in the server's bytesIn, and the client's connection stays open for the next request", async () => {
+  const bodies: string[] = [];
+  let buf = ""; // the server's unanswered bytes
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      const he = buf.indexOf("\r\n\r\n");
+      const len = Number(/content-length: *(\d+)/i.exec(buf)?.[1] ?? 0);
+      if (he < 0 || buf.length < he + 4 + len) return;
+      bodies.push(buf.slice(he + 4));
+      buf = "";
+      s.write(okResponse(`got ${len}`));
+    });
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const c = rawClient(gw.port());
+  try {
+    const head = "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n";
+    c.socket.write(head + "hello");
+    await until(() => buf.endsWith("\r\n\r\nhello"), 5000, "the server to get the head and the first half of the body");
+    assert.ok((await c.request("world")).endsWith("\r\n\r\ngot 10"));
+    const second = "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+    const next = await c.request(second);
+    assert.doesNotMatch(next, /\r\nConnection: close\r\n/i);
+    assert.ok(next.endsWith("\r\n\r\ngot 0"), next);
+    assert.deepEqual(bodies, ["helloworld", ""]);
+    const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
+    assert.equal(stats.bytesIn, Buffer.byteLength(head + "helloworld" + second));
+  } finally {
     c.close();
     await gw.close();
     await server.close();

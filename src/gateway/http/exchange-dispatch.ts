@@ -107,11 +107,6 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   abstract onError(s: HandledSocket, err: Error): void;
   abstract expire(): void;
 
-  /** True from `start` until the exchange ends. */
-  get busy(): boolean {
-    return this.state !== X_NONE;
-  }
-
   /**
    * Ends an event stream at its next event boundary (now when it rests at one), for a
    * graceful stop or a drain of its server; nothing when the current response is no
