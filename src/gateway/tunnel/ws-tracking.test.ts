@@ -208,8 +208,9 @@ test("WsTracking: a close asked for inside a frame goes out at the chunk's last 
   ws.toClient(BIN.subarray(0, 3), sock);
   ws.close(1012, 100, sock);
   ws.expire(1250);
-  assert.equal(ws.toClient(Buffer.concat([BIN.subarray(3), TEXT.subarray(0, 2)]), sock), true);
-  assert.deepEqual(client.writes.map((b) => [...b]), [[...BIN.subarray(0, 3)], [...BIN.subarray(3)], [...closeFrame(1012, "retry-after=100")]]);
+  // Two boundaries in the chunk (after BIN's end, after TEXT): the close follows the second.
+  assert.equal(ws.toClient(Buffer.concat([BIN.subarray(3), TEXT, TEXT.subarray(0, 2)]), sock), true);
+  assert.deepEqual(client.writes.map((b) => [...b]), [[...BIN.subarray(0, 3)], [...BIN.subarray(3), ...TEXT], [...closeFrame(1012, "retry-after=100")]]);
 });
 
 test("WsTracking: a frame that ends exactly with the chunk gets the ping after it; the client's backpressure is passed back from the write after the ping", () => {
@@ -236,9 +237,11 @@ test("WsTracking: a vanished server's close goes to the client at a frame bounda
   assert.deepEqual([...at.client.writes[1]!], [...closeFrame(1012, "retry-after=700")]);
   assert.equal(at.wheel.disarmed, 1, "no more pings");
   assert.equal(at.ws.serverGone(1012, 700, at.sock), false);
+  assert.equal(at.client.writes.length, 2, "one close");
   const mid = setup(PINGS);
   mid.ws.toClient(TEXT.subarray(0, 4), mid.sock);
   assert.equal(mid.ws.serverGone(1012, 700, mid.sock), false);
+  assert.equal(mid.client.writes.length, 1, "nothing inside the frame");
   const closed = setup(PINGS);
   closed.ws.toClient(Buffer.from([0x88, 2, 0x03, 0xe8]), closed.sock);
   assert.equal(closed.ws.serverGone(1012, 700, closed.sock), false);
