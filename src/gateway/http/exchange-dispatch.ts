@@ -330,7 +330,8 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     const a = this.access;
     if (a !== null) {
       this.access = null;
-      if (this.status !== 0 || a.status === 0) a.status = this.status;
+      // No response from the server (0): the record keeps the gateway's own answer (fail, cancel), or 0.
+      if (this.status !== 0) a.status = this.status;
       a.bytesIn = this.bytesIn;
       a.bytesOut = this.bytesOut;
       a.durationMs = Math.round((this.ctx.wheel.clock() - this.requestStartedAt) * 1000) / 1000;
@@ -344,22 +345,24 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     this.#early = null;
   }
 
-  /** The gateway could not complete the exchange: answer if nothing was sent yet. */
+  /**
+   * The gateway could not complete the exchange before any response head went to the
+   * client (its callers cut a client that has a head instead): it answers by itself.
+   */
   fail(code: ResponseErrorCode, message: string, retryAfter?: number): void {
     countError(this.ctx.counters.errors, code);
     // The log shows what the client got and why; per-server stats keep "no response" (status 0).
     if (this.access !== null) {
       this.access.error = code;
-      if (!this.responseHeadSent) this.access.status = ERROR_CODES[code].status;
+      this.access.status = ERROR_CODES[code].status;
     }
     // A head read but refused (its chunked body is malformed): nothing of it reached the
     // client, whose log line says what it got instead.
-    if (!this.responseHeadSent) this.status = 0;
+    this.status = 0;
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.socket.destroy();
     this.end(false);
-    if (this.responseHeadSent) return this.downstream.abort();
     this.downstream.reject(code, message, retryAfter);
   }
 
