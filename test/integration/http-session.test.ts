@@ -16,7 +16,7 @@ import type { HttpSession } from "../../src/gateway/http/session.ts";
 import { tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
-import { until } from "../support/wait.ts";
+import { until, waitFor } from "../support/wait.ts";
 
 /** A response with a Content-Length body. */
 const ok = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -28,16 +28,14 @@ const CLIENT_IDLE_MS = 400;
  * A server that reads requests with Content-Length bodies and answers each with its path
  * (and body) at once, except: `/held…` waits until `release()`; `/partial` gets a
  * chunked head and one chunk, and no end; `/upgrade` gets a 101, then its connection
- * echoes. `heads` are the request heads it read (as soon as each is whole), `open` its
- * connections still open (a FIN from the gateway is answered with one).
+ * echoes. `heads` are the request heads it read (as soon as each is whole), `socketOf(path)`
+ * the connection that read a request for `path` (a FIN from the gateway is answered with one).
  */
 async function scriptedServer() {
   const waiting: (() => void)[] = [];
   const heads: string[] = [];
-  const sockets = new Set<Socket>();
+  const byPath = new Map<string, Socket>();
   const server = await tcpBackend((s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
     s.on("end", () => s.end());
     s.on("error", () => {});
     let buf = "";
@@ -56,6 +54,7 @@ async function scriptedServer() {
         buf = buf.slice(he + 4 + len);
         headSeen = false;
         const path = head.split(" ")[1] ?? "";
+        byPath.set(path, s);
         if (path.startsWith("/held")) waiting.push(() => s.write(ok(path + body)));
         else if (path === "/partial") s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
         else if (path === "/upgrade") {
@@ -69,11 +68,14 @@ async function scriptedServer() {
   return {
     ...server,
     heads,
-    get open() {
-      return sockets.size;
-    },
     get waiting() {
       return waiting.length;
+    },
+    /** The connection that read the last request for `path` (that connection, whatever others open or close). */
+    socketOf(path: string): Socket {
+      const s = byPath.get(path);
+      assert.ok(s !== undefined, `no request for ${path} reached the server`);
+      return s;
     },
     release(): void {
       for (const w of waiting.splice(0)) w();
@@ -120,11 +122,18 @@ backends:
     assert.equal(gw.gw.sessions.size, 1, "one session");
     return [...gw.gw.sessions][0]!.socket as Socket;
   };
-  /** The gateway's own refusals (exchange records without a backend) published while `fn` runs. */
+  /** The session of the test's client `c` (found by its port: an earlier test's session may still be closing). */
+  const sessionOf = async (c: Socket): Promise<HttpSession> => {
+    if (c.localPort === undefined) await once(c, "connect");
+    return waitFor("the client's session", () => [...gw.gw.sessions].find((x) => (x.socket as Socket).remotePort === c.localPort) as HttpSession | undefined, 3000);
+  };
+  /** The session's timer is off: no deadline, in no slot of the wheel. */
+  const timerOff = (session: HttpSession, what: string) => assert.deepEqual([session.deadline, session.wheelSlot], [0, -1], what);
+  /** This gateway's own refusals (exchange records without a backend) published while `fn` runs. */
   const refusalsDuring = async (fn: () => Promise<void>): Promise<string[]> => {
     const seen: string[] = [];
     const off = on(events.exchangeFinished, (e) => {
-      if (e.record.backend === "") seen.push(`${e.record.status} ${e.record.error}`);
+      if (e.plane === gw.gw.data && e.record.backend === "") seen.push(`${e.record.status} ${e.record.error}`);
     });
     try {
       await fn();
@@ -173,16 +182,29 @@ backends:
     }
   });
 
-  test("empty lines alone do not start the head timer: the connection closes at timeouts.clientIdle without a byte", async () => {
-    const { text, closed } = await rawExchange(gw.port("short"), "\r\n\r\n\r\n", 3000);
-    assert.deepEqual({ text, closed }, { text: "", closed: true });
+  test("empty lines alone do not start the head timer: once they are read the session is idle, its deadline the idle one's, and the connection closes without a byte (no 408)", async () => {
+    const c = rawClient(gw.port("short"));
+    try {
+      const session = await sessionOf(c.socket);
+      const idleDeadline = session.deadline;
+      const closed = once(c.socket, "close");
+      c.socket.write("\r\n\r\n\r\n");
+      await until(() => session.socket.bytesRead === 6, 3000, "the empty lines to be read");
+      assert.deepEqual([session.idle, session.deadline], [true, idleDeadline]);
+      await closed;
+      assert.equal(await c.readUntil(() => true), "");
+    } finally {
+      c.close();
+    }
   });
 
   test("empty lines before a request line are skipped, also when the last CR of one comes alone and the rest after timeouts.requestHeaders", async () => {
     const c = rawClient(gw.port("short"));
     try {
+      const session = await sessionOf(c.socket);
       c.socket.write("\r\n\r");
-      // Past the head timer: a lone CR has not started a head.
+      await until(() => session.socket.bytesRead === 3, 3000, "the empty line and the CR to be read");
+      // Past the head timer from that read: a lone CR has not started a head.
       await sleep(REQUEST_HEADERS_MS * 2);
       assert.equal(noDate(await c.request("\nGET /after-empty HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/after-empty"));
     } finally {
@@ -259,9 +281,11 @@ backends:
         const answer = sent.endsWith("\r\n\r\n") ? ok("/one") : "";
         if (answer !== "") assert.equal(noDate(await c.readUntil((t) => t.endsWith("/one"))), answer);
         else await until(reading, 3000, "the partial head to be read");
+        const session = await sessionOf(c.socket);
         const closed = once(c.socket, "close");
         c.socket.end();
         await closed;
+        timerOff(session, JSON.stringify(sent));
         assert.equal(await c.readUntil(() => true), "", JSON.stringify(sent));
         await noSessionLeft();
         // Past the head timer: a closed session's timer does not fire.
@@ -276,12 +300,14 @@ backends:
       const refusals = await refusalsDuring(async () => {
         const c = rawClient(gw.port("short"));
         await until(() => gw.gw.sessions.size === 1, 3000, "the session");
+        const session = await sessionOf(c.socket);
         if (sent !== "") {
           c.socket.write(sent);
           await until(reading, 3000, "the partial head to be read");
         }
         c.socket.resetAndDestroy();
         await noSessionLeft();
+        timerOff(session, JSON.stringify(sent));
         await sleep(REQUEST_HEADERS_MS * 2);
       });
       assert.deepEqual(refusals, [], JSON.stringify(sent));
@@ -294,9 +320,11 @@ backends:
       try {
         c.socket.write("GET /two-reads HTTP/1.1\r\n");
         await until(reading, 3000, "the first part to be read");
+        const session = await sessionOf(c.socket);
         c.socket.write("Host: t\nX: y\r\n\r\n");
         assert.match(await c.readUntil((t) => t.includes("\r\n\r\n")), /^HTTP\/1\.1 400 /);
         await noSessionLeft();
+        timerOff(session, "after the 400");
         await sleep(REQUEST_HEADERS_MS * 2);
       } finally {
         c.close();
@@ -307,7 +335,8 @@ backends:
 
   test("a connection closed for idleness is reset by the next bytes of a client that kept its side open", async () => {
     const c = connect({ port: gw.port("short"), host: "127.0.0.1", allowHalfOpen: true });
-    c.on("error", () => {});
+    let error = "";
+    c.on("error", (e: NodeJS.ErrnoException) => (error ||= e.code ?? e.message));
     try {
       await once(c, "connect");
       await once(c, "end");
@@ -318,7 +347,9 @@ backends:
         c.write("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
         await sleep(30);
       }
-      assert.ok(closed, "the connection was reset");
+      assert.ok(closed, "the connection closed");
+      // Our side never ended: only an error closes it, the reset read or a write after it.
+      assert.match(error, /^(ECONNRESET|EPIPE)$/);
       await noSessionLeft();
     } finally {
       c.destroy();
@@ -342,9 +373,9 @@ backends:
     const c = rawClient(gw.port());
     c.socket.write("GET /held-gone HTTP/1.1\r\nHost: t\r\n\r\n");
     await until(() => server.waiting === 1, 3000, "the server to hold the request");
-    const open = server.open;
+    const held = server.socketOf("/held-gone");
     c.socket.resetAndDestroy();
-    await until(() => server.open === open - 1, 3000, () => `the server's connection to close (${server.open} open)`);
+    await until(() => held.closed, 3000, "the server's connection that holds the request to close");
     await noSessionLeft();
     server.release();
   });
@@ -387,14 +418,14 @@ backends:
     const before = rawClient(gw.port());
     try {
       before.socket.write("POST /held-chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
-      await until(() => server.heads.at(-1)?.startsWith("POST /held-chunked") === true, 3000, "the head to reach the server");
-      const open = server.open;
+      await until(() => server.waiting === 1, 3000, "the server to hold the request");
+      const held = server.socketOf("/held-chunked");
       const closed = once(before.socket, "close");
       before.socket.write("zz\r\n");
       const text = await before.readUntil((t) => t.includes("malformed chunked body"));
       assert.match(text, /^HTTP\/1\.1 400 /);
       await closed;
-      await until(() => server.open === open - 1, 3000, "the server's connection to close");
+      await until(() => held.closed, 3000, "the server's connection that holds the request to close");
       server.release();
     } finally {
       before.close();
@@ -453,7 +484,7 @@ backends:
 
   test("the gateway's own refusals are logged: a head timeout with timeouts.requestHeaders as its duration and the bytes each way; a bare LF with no duration", async () => {
     const records: ExchangeFinished[] = [];
-    const off = on(events.exchangeFinished, (e) => records.push(e));
+    const off = on(events.exchangeFinished, (e) => e.plane === gw.gw.data && records.push(e));
     try {
       const partial = "GET /slow HTTP/1.1\r\nHost: t\r\n";
       const timedOut = await rawExchange(gw.port("short"), partial);
