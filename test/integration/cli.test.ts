@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { httpBackend } from "../support/backends.ts";
 import { BIN, runCli } from "../support/cli.ts";
-import { within } from "../support/wait.ts";
+import { PROCESS_START_MS, within } from "../support/wait.ts";
 import { concurrentTests } from "../support/concurrent.ts";
 
 // Three tests at a time: each owns its gateway, servers and clients, and most of each
@@ -28,7 +28,7 @@ async function startCli(file: string): Promise<{ proc: ChildProcess; ports: Reco
       for (const m of out.matchAll(/listener (\S+) \(\w+\) listening on [\d.]+:(\d+)/g)) ports[m[1]!] = Number(m[2]);
       if (Object.keys(ports).length > 0 && out.endsWith("\n")) resolve();
     });
-  }), 30_000, "the gateway to print its listeners").catch((e: unknown) => {
+  }), PROCESS_START_MS, "the gateway to print its listeners").catch((e: unknown) => {
     proc.kill("SIGKILL");
     throw e;
   });
@@ -120,17 +120,20 @@ tests.test("64 MiB up and 64 MiB down through the gateway grow its memory by les
   writeFileSync(file, `admin: { listen: 127.0.0.1:0 }\nworkers: 1\nlisteners: [ { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: b } ] } ]\nbackends: { b: { servers: [ { name: big, address: 127.0.0.1:${be.port} } ] } }\n`);
   const { proc, ports } = await startCli(file);
   const pid = proc.pid!;
+  let sampler: ReturnType<typeof setInterval> | undefined;
   try {
     // warm up once so JIT and pools are in place before the baseline
-    await new Promise<void>((resolve) => request({ port: ports.web, host: "127.0.0.1", method: "POST", headers: { "content-length": 3 } }, (r) => r.resume().on("end", resolve)).end("abc"));
+    await within(new Promise<void>((resolve, reject) => request({ port: ports.web, host: "127.0.0.1", method: "POST", headers: { "content-length": 3 } }, (r) => r.resume().on("end", resolve)).on("error", reject).end("abc")), 30_000, "the warm-up request");
     const base = rssKiB(pid);
     let peak = base;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 20);
-    const upload = await new Promise<string>((resolve, reject) => {
+    sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 20);
+    // The bounds below only rule out a hang (a response that never ends), not a slow machine.
+    const upload = await within(new Promise<string>((resolve, reject) => {
       const req = request({ port: ports.web, host: "127.0.0.1", method: "POST", path: "/up", headers: { "content-length": SIZE } }, (res) => {
         let s = "";
         res.on("data", (d) => (s += d));
         res.on("end", () => resolve(s));
+        res.on("error", reject);
       });
       req.on("error", reject);
       let sent = 0;
@@ -142,17 +145,18 @@ tests.test("64 MiB up and 64 MiB down through the gateway grow its memory by les
         req.end();
       };
       pump();
-    });
+    }), 120_000, `the ${SIZE}-byte upload's response`);
     assert.equal(upload, String(SIZE));
-    const downloaded = await new Promise<number>((resolve, reject) => {
+    const downloaded = await within(new Promise<number>((resolve, reject) => {
       request({ port: ports.web, host: "127.0.0.1", path: "/down" }, (res) => {
         let n = 0;
         res.on("data", (c: Buffer) => (n += c.length));
         res.on("end", () => resolve(n));
+        res.on("error", reject);
       })
         .on("error", reject)
         .end();
-    });
+    }), 120_000, `the ${SIZE}-byte download`);
     clearInterval(sampler);
     assert.equal(downloaded, SIZE);
     const growthMiB = (peak - base) / 1024;
@@ -160,6 +164,7 @@ tests.test("64 MiB up and 64 MiB down through the gateway grow its memory by les
     assert.ok(growthMiB < 16, `RSS grew by ${growthMiB.toFixed(1)} MiB (base ${(base / 1024).toFixed(1)} MiB)`);
     process.stdout.write(`# ${(2 * SIZE) / 1024 / 1024} MiB through the gateway: RSS ${(base / 1024).toFixed(1)} MiB → peak ${(peak / 1024).toFixed(1)} MiB\n`);
   } finally {
+    clearInterval(sampler); // before the process it reads is gone
     proc.kill("SIGTERM");
     await within(once(proc, "exit"), 15_000, "the gateway to exit after SIGTERM");
     await be.close();
