@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { deadPort, httpBackend } from "../support/backends.ts";
 import { BIN } from "../support/cli.ts";
 import { rawExchange } from "../support/raw.ts";
-import { waitFor } from "../support/wait.ts";
+import { PROCESS_START_MS, waitFor, within } from "../support/wait.ts";
 import { concurrentTests } from "../support/concurrent.ts";
 
 // Three tests at a time: each owns its gateway, servers and clients, and most of each
@@ -37,12 +37,12 @@ async function gateway(file: string, port: number, opts: { ulimit?: number; stdo
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   // Fails with what it printed (not after a fixed wait) when it exits, and never leaves
-  // it running behind a failed test. 60 s: a loaded machine can take long to start Node.
+  // it running behind a failed test. PROCESS_START_MS: a loaded machine can take long to start Node.
   try {
     await waitFor(`the gateway to listen on ${port}`, () => {
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the gateway exited (${proc.exitCode ?? proc.signalCode}): ${err}`);
       return canConnect(port);
-    }, 60_000, 50);
+    }, PROCESS_START_MS, 50);
   } catch (e) {
     proc.kill("SIGKILL");
     throw e;
@@ -126,14 +126,15 @@ tests.test("SIGKILL under WebSocket load, then a restart: every client comes bac
     await waitFor("every client to see the connection drop", () => open.size === 0, 10_000);
     gw = await gateway(file, web);
     await waitFor(`${N} WebSockets open again`, () => open.size === N, 20_000);
-    assert.ok(reconnects >= N, `${reconnects} reconnects`);
+    // Each client's connection dropped once, at the kill, and opened once again.
+    assert.equal(reconnects, N);
     // The new process counts the live tunnels, nothing from before.
     await waitFor("the dashboard to count exactly the clients", async () => (await tunnels(admin)) === N, 5000);
-    const echo = await Promise.all([...open].slice(0, 10).map(async (ws) => {
+    const echo = await within(Promise.all([...open].slice(0, 10).map(async (ws) => {
       ws.send("ping");
       const [m] = (await once(ws, "message")) as [Buffer];
       return m.toString();
-    }));
+    })), 10_000, "10 echoes through the restarted gateway");
     assert.deepEqual(echo, Array(10).fill("ping"));
   } finally {
     running = false;
@@ -171,7 +172,7 @@ tests.test("the access log's disk is full (stdout on /dev/full): the gateway kee
   }
 });
 
-tests.test("out of file descriptors (ulimit -n 64): new connections are cut at once, not hung; it recovers when some close", async () => {
+tests.test("out of file descriptors (ulimit -n 64): a new connection is closed unanswered, not left hanging; it recovers when some close", async () => {
   const be = await httpBackend("s1");
   const web = await deadPort();
   const admin = await deadPort();
@@ -187,9 +188,9 @@ tests.test("out of file descriptors (ulimit -n 64): new connections are cut at o
       held.push(s);
     }
     await sleep(500);
-    const t0 = performance.now();
+    // rawExchange gives up after 5 s (closed: false): a bound that rules out a hang, not a speed.
     const starved = await rawExchange(web, "GET /starved HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 5000);
-    assert.ok(starved.closed && performance.now() - t0 < 3000, "with no fd left the connection is closed at once, not left hanging");
+    assert.ok(starved.closed, "with no fd left the connection is closed, not left hanging");
     assert.equal(starved.text, "", "no fd left for a session: nothing was answered (the test really ran out)");
     for (const s of held) s.destroy();
     await waitFor("a request to be served again", async () => {
