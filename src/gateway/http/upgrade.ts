@@ -60,7 +60,7 @@ export function handOff(
   t.listener = ctx.cfg.name;
   ctx.tunnels.add(t);
   if (events.tunnelOpened.hasSubscribers) events.tunnelOpened.publish({ plane: ctx.plane, tunnel: t, record: access });
-  t.start(toServer, end < buf.length ? buf.subarray(end) : null);
+  t.start(toServer, buf.subarray(end)); // empty when nothing followed the 101: start sends nothing then
 }
 
 /**
