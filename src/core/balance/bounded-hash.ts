@@ -59,18 +59,16 @@ export function boundedHash(opts: BalancerOptions = {}): Balancer {
       const owners = ring.owners;
       const size = owners.length;
       let at = ringFind(ring, hash32(ctx.key));
-      let first: ServerView | undefined;
       for (let step = 0; step < size; step++) {
         const s = servers[owners[at]!]!;
-        const w = usable(s);
-        if (w !== 0) {
-          if (s.active < Math.ceil(perWeight * w)) return s;
-          first ??= s;
-        }
+        // An unusable server's capacity is ⌈perWeight × 0⌉ = 0: it is never under it.
+        if (s.active < Math.ceil(perWeight * usable(s))) return s;
         if (++at === size) at = 0;
       }
-      // Unreachable with factor ≥ 1 (capacities sum to ≥ load + 1); kept against rounding.
-      return first;
+      // Unreachable: every usable server is on the ring (weight ↔ 0 rebuilds it at once),
+      // and their capacities are integers summing to at least factor × (load + 1) ≥
+      // load + 1 (float rounding costs far less than 1), so one is under its capacity.
+      return undefined;
     },
   } satisfies Balancer;
 }
