@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
+import { events, on } from "../../src/gateway/diagnostics.ts";
 import { closeServer, httpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";
@@ -127,32 +128,45 @@ test("an idle tunnel is closed after timeouts.tunnel", async () => {
   }
 });
 
-test("gateway pings: a live client answers and its pongs stay out of the server's stream; a dead one is closed after pongTimeout", async () => {
+test("gateway pings: a live client answers and its pongs stay out of the server's stream; a dead one is closed pingInterval + pongTimeout after its tunnel opened (less one wheel tick)", async () => {
+  const PING_INTERVAL = 150;
+  const PONG_TIMEOUT = 300;
+  const TICK = 100; // the data plane's TimerWheel resolution: its `now` lags by at most a tick
   const bs = await Promise.all(["s1"].map((n) => wsBackend(n)));
-  const gw = await startGateway(simpleConfig(bs, "    websocket: { pingInterval: 150ms, pongTimeout: 300ms }"));
+  const gw = await startGateway(simpleConfig(bs, `    websocket: { pingInterval: ${PING_INTERVAL}ms, pongTimeout: ${PONG_TIMEOUT}ms }`));
+  // The dead tunnel's life on the gateway's own clock (its events are published in-process
+  // as it opens and closes): a client's clock would add the delivery of its first message.
+  const openedAt = new Map<object, number>();
+  const lives: number[] = [];
+  const offs = [
+    on(events.tunnelOpened, (m) => m.plane === gw.gw.data && openedAt.set(m.tunnel, performance.now())),
+    on(events.tunnelClosed, (m) => m.plane === gw.gw.data && lives.push(performance.now() - openedAt.get(m.tunnel)!)),
+  ];
   try {
     const url = `ws://127.0.0.1:${gw.port()}/`;
     const live = new WebSocket(url);
     let pings = 0;
     live.on("ping", () => pings++);
-    await once(live, "message");
+    await within(once(live, "message"), 10_000, "the live client's greeting");
     const dead = new WebSocket(url, { autoPong: false });
-    await once(dead, "message");
-    const t0 = performance.now();
-    const [code] = (await once(dead, "close")) as [number];
-    const took = performance.now() - t0;
+    await within(once(dead, "message"), 10_000, "the dead client's greeting");
+    // The upper bound rules out never, not a slow machine.
+    const [code] = (await within(once(dead, "close"), 10_000, "the dead client to be closed")) as [number];
     assert.equal(code, 1006, "cut without a close frame: the peer is presumed gone");
-    assert.ok(took >= 300 && took < 10_000, `dead client closed after ${took.toFixed(0)} ms (pongTimeout 300 ms; the upper bound rules out never)`);
+    await until(() => lives.length === 1, 3000, "the dead tunnel's closed event");
+    assert.equal(openedAt.size, 2, "two tunnels opened");
+    assert.ok(lives[0]! >= PING_INTERVAL + PONG_TIMEOUT - TICK, `the dead tunnel lived ${lives[0]!.toFixed(0)} ms (pingInterval ${PING_INTERVAL} + pongTimeout ${PONG_TIMEOUT}, less a tick)`);
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(pings >= 3, `live client got ${pings} pings`);
     assert.equal(live.readyState, WebSocket.OPEN, "the live client stays");
     assert.equal(bs[0]!.pongs, 0, "the gateway's pongs are not forwarded to the server");
     live.send("still here");
-    const [echo] = (await once(live, "message")) as [Buffer];
+    const [echo] = (await within(once(live, "message"), 10_000, "the live client's echo")) as [Buffer];
     assert.equal(String(echo), "still here");
     live.close();
-    await once(live, "close");
+    await within(once(live, "close"), 10_000, "the live client's close");
   } finally {
+    for (const off of offs) off();
     await gw.close();
     await Promise.all(bs.map((b) => b.close()));
   }
@@ -164,11 +178,13 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
   let joined = false;
   const server = createServer();
   server.on("upgrade", (_req, socket) => {
-    // One write (one segment on loopback: the gateway reads the garbage with the 101), or two.
+    // One write (one segment on loopback: the gateway reads the garbage with the 101), or
+    // the garbage only once the client, having got the 101, sends its first bytes: then
+    // it comes in a later read for certain.
     if (joined) socket.write(Buffer.from(HEAD + GARBAGE, "latin1"));
     else {
       socket.write(HEAD);
-      socket.write(Buffer.from(GARBAGE, "latin1"));
+      socket.once("data", () => socket.write(Buffer.from(GARBAGE, "latin1")));
     }
     socket.on("data", (d) => socket.write(d)); // echo raw
     socket.on("end", () => socket.end());
@@ -184,13 +200,19 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
       let got = "";
       s.on("data", (d) => (got += d.toString("latin1")));
       s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+      if (!j) {
+        await until(() => got.startsWith("HTTP/1.1 101 "), 3000, "the 101 alone");
+        s.write("go;");
+      }
       await until(() => got.includes("not a websocket frame"), 3000, `the garbage (joined: ${j})`);
       s.write("raw bytes both ways");
       await until(() => got.includes("raw bytes both ways"), 3000, `the echo (joined: ${j})`);
       // Past pingInterval + pongTimeout and two ticks of the wheel (100 ms): a ping still
       // scheduled would have been due, and its pong late.
       await new Promise((r) => setTimeout(r, 600));
-      assert.ok(!got.includes("\x89"), `no ping was injected into a stream that is not WebSocket (joined: ${j})`);
+      // (Before the garbage the stream looked like WebSocket: a ping there would be due.)
+      const after = got.slice(got.indexOf(GARBAGE) + GARBAGE.length);
+      assert.ok(!after.includes("\x89"), `no ping was injected into a stream that is not WebSocket (joined: ${j}): ${JSON.stringify(after)}`);
       assert.equal(gw.gw.tunnels.size, 1, `joined: ${j}`);
       s.write("still open");
       await until(() => got.includes("still open"), 3000, `the blind tunnel to echo after the wait (joined: ${j})`);
