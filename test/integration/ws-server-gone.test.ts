@@ -109,7 +109,9 @@ test("gateway: a WebSocket server that half-closes without a close frame gets no
   });
   const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }]));
   try {
-    const { closed } = await within(openVia(gw.port()), 10_000, "the WebSocket to open");
+    const { ws, closed } = await within(openVia(gw.port()), 10_000, "the WebSocket to open");
+    const clientSocket = (ws as unknown as { _socket: Socket })._socket;
+    const handshake = clientSocket.bytesWritten;
     const s = server!;
     const serverEnd = within(once(s, "end"), 10_000, "the client's FIN passed on to the server");
     finSent = true;
@@ -118,6 +120,9 @@ test("gateway: a WebSocket server that half-closes without a close frame gets no
     // and ends its side when the gateway ends its.
     const c = await within(closed, 10_000, "the client's close");
     assert.equal(c.code, 1012);
+    // The client did answer: its close frame (masked: 2 + 4 bytes, then the code and the
+    // reason it echoes) is all it wrote after the handshake.
+    assert.equal(clientSocket.bytesWritten - handshake, 2 + 4 + 2 + Buffer.byteLength(c.reason), "the client's close answer was sent");
     await serverEnd;
     assert.equal(Buffer.concat(afterFin).length, 0, "the server read nothing after its FIN");
   } finally {
