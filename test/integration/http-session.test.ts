@@ -509,13 +509,17 @@ backends:
     assert.match(v10.text, /^HTTP\/1\.1 400 /);
   });
 
-  test("closing the listener: an idle keep-alive connection closes at once without a byte; one inside its first head is answered with Connection: close, then closed", async () => {
+  test("closing the listener: an idle keep-alive connection closes at once without a byte; one inside its first head, or with the CR of an empty line unread, is answered with Connection: close, then closed", async () => {
     const idle = rawClient(gw.port("stop1"));
     const inHead = rawClient(gw.port("stop1"));
+    const crOnly = rawClient(gw.port("stop1"));
     try {
       assert.equal(noDate(await idle.request("GET /first HTTP/1.1\r\nHost: t\r\n\r\n")), ok("/first"));
       inHead.socket.write("GET /in-head HTTP/1.1\r\n");
-      await until(reading, 3000, "the partial head to be read");
+      // An empty line, then a CR that may start another: the session keeps that CR.
+      crOnly.socket.write("\r\n\r");
+      const notIdle = () => [...gw.gw.sessions].filter((x) => !(x as HttpSession).idle).length;
+      await until(() => notIdle() === 2, 3000, () => `the partial head and the CR to be read (${notIdle()} sessions not idle)`);
       const idleClosed = once(idle.socket, "close");
       gw.gw.data.closeListener("stop1");
       await idleClosed;
@@ -525,9 +529,15 @@ backends:
       const text = await inHead.readUntil((t) => t.endsWith("/in-head"));
       await closed;
       assert.equal(noDate(text), "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n/in-head");
+      const crClosed = once(crOnly.socket, "close");
+      crOnly.socket.write("\nGET /cr HTTP/1.1\r\nHost: t\r\n\r\n");
+      const cr = await crOnly.readUntil((t) => t.endsWith("/cr"));
+      await crClosed;
+      assert.equal(noDate(cr), "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n/cr");
     } finally {
       idle.close();
       inHead.close();
+      crOnly.close();
     }
   });
 
