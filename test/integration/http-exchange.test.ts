@@ -442,6 +442,31 @@ for (const { name, onRequest, extra, answer, reason } of failures) {
   });
 }
 
+test("a malformed chunk in a request body after the response began: the client's connection is cut after what it got, no 400 behind it", async () => {
+  const HEAD = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+  let ended = false; // the gateway closed the server's connection
+  const server = await tcpBackend((s) => {
+    s.on("error", () => {});
+    s.on("end", () => (ended = true));
+    s.once("data", () => s.write(HEAD + "hello")); // half its body, before the request's
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const c = rawClient(gw.port());
+  try {
+    c.socket.write("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    const got = await c.readUntil((t) => t.endsWith("hello"), 5000);
+    const rest = collect(c);
+    c.socket.write("zz\r\n");
+    // A response before the whole request body ends the client's connection: its head says so.
+    assert.equal(got + (await rest), "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello");
+    await until(() => ended, 5000, "the gateway to close the server's connection");
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
 test("a malformed chunk: with the head, 502 and nothing forwarded; in a later read, the client's connection is cut after what was valid", async () => {
   const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
   const server = await tcpBackend((s) => {
