@@ -59,10 +59,10 @@ backends:
     timeouts: { server: 2s }
     servers: [ { name: a, address: 127.0.0.1:${(backend.address() as AddressInfo).port} } ]
 `);
-  // Every exchange the gateway ended for the attacker (127.0.0.1), by "status error code".
+  // Every exchange this gateway ended for the attacker (127.0.0.1), by "status error code".
   const attacker = new Map<string, number>();
-  const off = on(events.exchangeFinished, ({ record }: { record: AccessRecord }) => {
-    if (record.client !== "127.0.0.1") return;
+  const off = on(events.exchangeFinished, ({ plane, record }: { plane: object; record: AccessRecord }) => {
+    if (plane !== gw.gw.data || record.client !== "127.0.0.1") return;
     const k = `${record.status} ${record.error ?? "-"}`;
     attacker.set(k, (attacker.get(k) ?? 0) + 1);
   });
