@@ -518,8 +518,10 @@ backends:
       inHead.socket.write("GET /in-head HTTP/1.1\r\n");
       // An empty line, then a CR that may start another: the session keeps that CR.
       crOnly.socket.write("\r\n\r");
-      const notIdle = () => [...gw.gw.sessions].filter((x) => !(x as HttpSession).idle).length;
-      await until(() => notIdle() === 2, 3000, () => `the partial head and the CR to be read (${notIdle()} sessions not idle)`);
+      // These two sessions (another test's may still be in the set).
+      const [inHeadSession, crSession] = [await sessionOf(inHead.socket), await sessionOf(crOnly.socket)];
+      await until(() => !inHeadSession.idle && crSession.socket.bytesRead === 3, 3000, "the partial head and the CR to be read");
+      assert.equal(crSession.idle, false, "the CR kept: not idle");
       const idleClosed = once(idle.socket, "close");
       gw.gw.data.closeListener("stop1");
       await idleClosed;
