@@ -57,10 +57,14 @@ async function refusing(port: number): Promise<void> {
 }
 
 /** Everything the client receives until the gateway closes its connection. */
-function collect(c: ReturnType<typeof rawClient>): Promise<string> {
+function collect(c: ReturnType<typeof rawClient>, ms = 10_000): Promise<string> {
   let text = "";
   c.socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
-  return new Promise((resolve) => c.socket.on("close", () => resolve(text)));
+  return new Promise((resolve, reject) => {
+    // A bound that rules out a hang (a connection never closed), not a slow machine.
+    const t = setTimeout(() => reject(new Error(`the connection was not closed within ${ms} ms; received ${JSON.stringify(text)}`)), ms);
+    c.socket.on("close", () => (clearTimeout(t), resolve(text)));
+  });
 }
 
 // With the Connection: close the gateway writes in such a head itself.
