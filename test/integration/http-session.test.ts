@@ -142,8 +142,11 @@ backends:
     }
     return seen;
   };
-  /** The test's one session has read bytes of a request (it is not idle). */
-  const reading = () => [...gw.gw.sessions].some((x) => !(x as HttpSession).idle);
+  /** Waits until the session of the test's client `c` has read bytes of a request (it is not idle); not any session's, which may be an earlier test's. */
+  const partRead = async (c: Socket, what: string): Promise<void> => {
+    const session = await sessionOf(c);
+    await until(() => !session.idle, 3000, what);
+  };
   const noSessionLeft = () => until(() => gw.gw.sessions.size === 0, 3000, () => `no session left (${gw.gw.sessions.size})`);
 
   test("a request sent in its own read while the one before it is in flight waits, unread, then is answered after it", async () => {
@@ -170,7 +173,7 @@ backends:
       for (const cut of [3, 2, 1]) {
         c.socket.write(head.slice(0, head.length - cut));
         // The first part is read on its own before the rest is sent.
-        await until(reading, 3000, "the first part to be read");
+        await partRead(c.socket, "the first part to be read");
         c.socket.write(head.slice(head.length - cut));
         const res = await c.readUntil((t) => t.endsWith("/split-a-long-path-to-move-the-scan"));
         assert.equal(noDate(res), ok("/split-a-long-path-to-move-the-scan"), `cut ${cut} bytes before the end`);
@@ -280,7 +283,7 @@ backends:
         c.socket.write(sent);
         const answer = sent.endsWith("\r\n\r\n") ? ok("/one") : "";
         if (answer !== "") assert.equal(noDate(await c.readUntil((t) => t.endsWith("/one"))), answer);
-        else await until(reading, 3000, "the partial head to be read");
+        else await partRead(c.socket, "the partial head to be read");
         const session = await sessionOf(c.socket);
         const closed = once(c.socket, "close");
         c.socket.end();
@@ -303,7 +306,7 @@ backends:
         const session = await sessionOf(c.socket);
         if (sent !== "") {
           c.socket.write(sent);
-          await until(reading, 3000, "the partial head to be read");
+          await partRead(c.socket, "the partial head to be read");
         }
         c.socket.resetAndDestroy();
         await noSessionLeft();
@@ -319,7 +322,7 @@ backends:
       const c = rawClient(gw.port("short"));
       try {
         c.socket.write("GET /two-reads HTTP/1.1\r\n");
-        await until(reading, 3000, "the first part to be read");
+        await partRead(c.socket, "the first part to be read");
         const session = await sessionOf(c.socket);
         c.socket.write("Host: t\nX: y\r\n\r\n");
         assert.match(await c.readUntil((t) => t.includes("\r\n\r\n")), /^HTTP\/1\.1 400 /);
