@@ -117,11 +117,6 @@ backends:
     await server.close();
   });
 
-  /** The gateway's one session's client socket (the test has one client at a time). */
-  const clientSocket = (): Socket => {
-    assert.equal(gw.gw.sessions.size, 1, "one session");
-    return [...gw.gw.sessions][0]!.socket as Socket;
-  };
   /** The session of the test's client `c` (found by its port: an earlier test's session may still be closing). */
   const sessionOf = async (c: Socket): Promise<HttpSession> => {
     if (c.localPort === undefined) await once(c, "connect");
@@ -156,7 +151,8 @@ backends:
       await until(() => server.waiting === 1, 3000, "the server to hold the first request");
       c.socket.write("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
       // The session stops reading the client until the response before it is over.
-      await until(() => clientSocket().isPaused(), 3000, "the session to hold the pipelined request");
+      const gwSide = (await sessionOf(c.socket)).socket as Socket;
+      await until(() => gwSide.isPaused(), 3000, "the session to hold the pipelined request");
       assert.equal(server.heads.length, 1, "the second request is not forwarded before the first's response");
       server.release();
       const text = await c.readUntil((t) => t.endsWith("/next"));
@@ -264,7 +260,8 @@ backends:
       c.socket.write("GET /held-half HTTP/1.1\r\nHost: t\r\n\r\n");
       await until(() => server.waiting === 1, 3000, "the server to hold the request");
       c.socket.end();
-      await until(() => clientSocket().readableEnded, 3000, "the gateway to read the client's end");
+      const gwSide = (await sessionOf(c.socket)).socket as Socket;
+      await until(() => gwSide.readableEnded, 3000, "the gateway to read the client's end");
       server.release();
       const closed = once(c.socket, "close");
       const text = await c.readUntil((t) => t.endsWith("/held-half"));
@@ -364,7 +361,7 @@ backends:
     try {
       c.socket.write("GET /held-fresh HTTP/1.1\r\nHost: t\r\n\r\nGET /behind HTTP/1.1\r\nHost: t\r\n\r\n");
       await until(() => server.waiting === 1, 3000, "the server to hold the first request");
-      assert.equal(clientSocket().isPaused(), true, "the client is not read while the pipelined request waits");
+      assert.equal(((await sessionOf(c.socket)).socket as Socket).isPaused(), true, "the client is not read while the pipelined request waits");
       server.release();
       assert.equal(noDate(await c.readUntil((t) => t.endsWith("/behind"))), ok("/held-fresh") + ok("/behind"));
     } finally {
