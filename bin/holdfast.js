@@ -14,6 +14,7 @@ const early = (sig) => {
   if (globalThis.holdfastSignals === true || sig === "SIGHUP") return;
   process.exit(0);
 };
-for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"]) process.on(sig, early);
+// SIGHUP last: once it is caught (what /proc/PID/status shows), so are the other two.
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, early);
 const compiled = new URL("../dist/cli/main.js", import.meta.url);
 await import(existsSync(compiled) ? compiled.href : new URL("../src/cli/main.ts", import.meta.url).href);

@@ -126,22 +126,32 @@ function assertTimedOut(r: Awaited<ReturnType<typeof attack>>, timeoutCode: stri
 
 test("slowhttptest -H (slowloris): heads time out with 408 at timeouts.requestHeaders, the rest is refused, normal clients are served", async (t) => {
   const r = await attack("-H", (url) => ["-i", "1", "-x", "10", "-t", "GET", "-u", url]);
-  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, attacker: Object.fromEntries(r.attacker) }));
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, notOk: r.statuses.filter((s) => s !== 200), attacker: Object.fromEntries(r.attacker) }));
   assertServed(r);
   assertTimedOut(r, "HF_ERR_HEAD_TIMEOUT");
 });
 
 test("slowhttptest -B (slow body, R-U-Dead-Yet): bodies get 408 at timeouts.server, not the server's failure; normal clients are served", async (t) => {
   const r = await attack("-B", (url) => ["-i", "1", "-s", "8192", "-x", "10", "-t", "POST", "-u", url]);
-  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, attacker: Object.fromEntries(r.attacker) }));
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, notOk: r.statuses.filter((s) => s !== 200), attacker: Object.fromEntries(r.attacker) }));
   assertServed(r);
   // Nothing blamed on the server (no 504 HF_ERR_UPSTREAM_TIMEOUT): only 408s and refusals.
   assertTimedOut(r, "HF_ERR_BODY_TIMEOUT");
 });
 
 test("slowhttptest -X (slow read, 1-2 byte window): stalled readers are cut, the gateway buffers little; normal clients are served", async (t) => {
-  const r = await attack("-X", (url) => ["-k", "3", "-w", "1", "-y", "2", "-n", "1", "-z", "1", "-u", `${url}big`]);
-  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, attacker: Object.fromEntries(r.attacker) }));
+  const slowRead = (url: string) => ["-k", "3", "-w", "1", "-y", "2", "-n", "1", "-z", "1", "-u", `${url}big`];
+  let r = await attack("-X", slowRead);
+  t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, notOk: r.statuses.filter((s) => s !== 200), attacker: Object.fromEntries(r.attacker) }));
+  // An attack that never built up (its readers did not stall, so it never held the
+  // limit's 60 connections and none was refused: seen on a machine at load 20, where
+  // its 1 MiB responses went through and it exited early) proves nothing either way:
+  // slowhttptest is run once more.
+  if (r.refused === 0 && !r.attackerRunning) {
+    t.diagnostic("the slow-read attack did not build up: once more");
+    r = await attack("-X", slowRead);
+    t.diagnostic(JSON.stringify({ ...r, statuses: r.statuses.length, notOk: r.statuses.filter((s) => s !== 200), attacker: Object.fromEntries(r.attacker) }));
+  }
   assertServed(r);
   // slowhttptest still reads (a byte a second) while the gateway has already cut them all.
   assert.ok(r.attackerRunning, "the attacker was still running when its connections were found closed");

@@ -16,6 +16,11 @@ import { waitFor, within } from "../support/wait.ts";
 
 const TOKEN = "workers-test-token-0123456789";
 
+// Every admin request on its own connection: a kept-alive one that the admin server
+// closes for idleness as the next request goes out fails that request ("other side
+// closed"), which a machine at load 15 made happen here.
+const CLOSE = { connection: "close" };
+
 async function backend(name: string) {
   const server = createServer((_q, r) => {
     r.setHeader("x-served-by", name);
@@ -129,7 +134,7 @@ test("workers: 2 — each worker serves, the admin API sums them, drain and relo
     let total = 0;
     for (let i = 0; i < 40 && total < sent; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const o = (await (await fetch(`${gw.admin}/api/backends`)).json()) as { totals: { requests: number } };
+      const o = (await (await fetch(`${gw.admin}/api/backends`, { headers: CLOSE })).json()) as { totals: { requests: number } };
       total = o.totals.requests;
     }
     assert.equal(total, sent, "requests summed over the workers");
@@ -140,7 +145,7 @@ test("workers: 2 — each worker serves, the admin API sums them, drain and relo
       assert.match(await c.request("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), /^HTTP\/1\.1 400 /);
       c.close();
     }
-    const badRequests = async () => Number(/^holdfast_errors_total\{code="HF_ERR_BAD_REQUEST"\} (\d+)$/m.exec(await (await fetch(`${gw.admin}/metrics`)).text())?.[1]);
+    const badRequests = async () => Number(/^holdfast_errors_total\{code="HF_ERR_BAD_REQUEST"\} (\d+)$/m.exec(await (await fetch(`${gw.admin}/metrics`, { headers: CLOSE })).text())?.[1]);
     await waitFor("the workers' 400s in the primary's /metrics", async () => (await badRequests()) >= 2, 10_000, 100);
     assert.equal(await badRequests(), 2, "holdfast_errors_total summed over the workers");
 
@@ -158,7 +163,7 @@ test("workers: 2 — each worker serves, the admin API sums them, drain and relo
     const onS1 = clients.filter((c) => c.server === "s1");
     assert.deepEqual(new Set(onS1.map((c) => c.worker)), new Set(workers), "tunnels to s1 in each worker");
     const closed = onS1.map((c) => once(c.ws, "close"));
-    const res = await fetch(`${gw.admin}/api/backends/b/servers/s1/drain`, { method: "POST", headers: auth });
+    const res = await fetch(`${gw.admin}/api/backends/b/servers/s1/drain`, { method: "POST", headers: { ...auth, ...CLOSE } });
     assert.equal(res.status, 200);
     const codes = (await within(Promise.all(closed), 10_000, "every tunnel on s1 to close (drainTimeout 200ms + drainSpread 500ms)")).map(([code]) => code as number);
     assert.deepEqual(codes, onS1.map(() => 1012), "every tunnel on s1, in each worker, closed with 1012");
@@ -168,7 +173,7 @@ test("workers: 2 — each worker serves, the admin API sums them, drain and relo
     // Reload: s3 added, s1 removed. The API answers once every worker has applied it;
     // then, on each worker's own connection, s1 is gone and s3 serves.
     writeFileSync(file, yaml([bs[1]!, bs[2]!]));
-    const reload = await fetch(`${gw.admin}/api/reload`, { method: "POST", headers: auth });
+    const reload = await fetch(`${gw.admin}/api/reload`, { method: "POST", headers: { ...auth, ...CLOSE } });
     const body = await reload.text();
     assert.equal(reload.status, 200, body);
     assert.match(body, /applied by 2 workers/);
