@@ -285,7 +285,9 @@ backends:
       const open = () => RawH2.open(mode === "tls" ? gw.port() : gw.port("mesh"), mode === "tls" ? { ca: ca.cert, servername: "h2.test" } : undefined);
       for (const [name, fields, data] of refused) {
         const h2 = await open();
-        const r = await h2.done(h2.request(fields, data));
+        const r = await h2.done(h2.request(fields, data)).catch((e: unknown) => {
+          throw new Error(`${mode} ${name}: ${(e as Error).message}`);
+        });
         assert.ok(r.reset >= 0 || h2.goaway || /^malformed HTTP\/2 request/.test(r.data), `${mode} ${name}: ${JSON.stringify(r)}`);
         // The connection still serves (unless the client was told to go).
         if (!h2.goaway) {
