@@ -606,12 +606,13 @@ test("an upgraded connection outlives timeouts.server: the exchange's timer is o
   }
 });
 
-test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after the request and after the 101 go through, and its server, records and events account for it while open and once closed", async () => {
+test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after the request and after the 101 go through, and its server, records (the time to the 101) and events account for it while open and once closed", async () => {
   const HEAD_101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: upgrade\r\n\r\n";
+  const DELAY = 60; // before the 101: the record's durationMs is at least this
   let received = "";
   const server = await tcpBackend((s) => {
     s.on("error", () => {});
-    s.once("data", () => s.write(HEAD_101 + "server-first"));
+    s.once("data", () => setTimeout(() => s.write(HEAD_101 + "server-first"), DELAY));
     s.on("data", (d: Buffer) => (received += d.toString("latin1")));
     s.on("end", () => s.end());
   });
@@ -629,8 +630,10 @@ test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after th
   try {
     // OPTIONS (as an h2c upgrade may be): not the method index 0 a tunnel starts with.
     const request = "OPTIONS /raw HTTP/1.1\r\nHost: t\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n";
+    const t0 = performance.now();
     c.socket.write(request + "early");
     assert.equal(await c.readUntil((t) => t.endsWith("server-first"), 5000), HEAD_101 + "server-first");
+    const clientMs = performance.now() - t0;
     await until(() => received.endsWith("early"), 5000, "the client's bytes after its request");
     assert.ok(received.startsWith("OPTIONS /raw HTTP/1.1\r\n") && received.endsWith("\r\n\r\nearly"), received);
     const a = gw.gw.backends.get("b")!.servers[0]!;
@@ -646,6 +649,7 @@ test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after th
     assert.ok(a.stats.latencySum > 0);
     assert.deepEqual(seen, ["opened 101", "closed"]);
     assert.deepEqual([record!.path, record!.status, record!.server, record!.bytesIn, record!.bytesOut], ["/raw", 101, "a", "earlymore".length, "server-first".length]);
+    assert.ok(record!.durationMs >= DELAY && record!.durationMs <= clientMs, `durationMs ${record!.durationMs}: the 101 came ${DELAY} ms late, the client waited ${clientMs.toFixed(1)}`);
   } finally {
     for (const off of offs) off();
     c.close();

@@ -3,7 +3,7 @@ import { Head, findHeadEnd, parseResponse } from "../../codec/http1/head.ts";
 import { destroyOnInput, type HandledSocket } from "../sockets.ts";
 import { trackForwardedBytes } from "../young-gc.ts";
 import { HOLD_UPSTREAM } from "./downstream.ts";
-import { ExchangeDispatch, T_NONE, T_SERVER, X_NONE, X_SENT } from "./exchange-dispatch.ts";
+import { ExchangeDispatch, T_NONE, T_SERVER, X_NONE } from "./exchange-dispatch.ts";
 import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE, ResponsePlan, planResponse } from "./response.ts";
 import { LAST_CHUNK, SSE_CUT, SSE_END, SSE_HEARTBEAT, isEventStream } from "./sse.ts";
 import { handOff } from "./upgrade.ts";
@@ -230,13 +230,12 @@ export class Exchange extends ExchangeDispatch {
 
   /** The upstream connection ended or broke during an exchange. */
   #upstreamGone(errored: boolean): void {
-    const up = this.upstream;
-    if (up === null || this.state !== X_SENT) return;
+    // Its callers checked the socket is the current upstream's, which the exchange holds
+    // (as the socket's handler) only from the request sent (X_SENT) until it lets go.
+    const up = this.upstream!;
     if (this.responseHeadSent) {
-      if (this.responseFramer.untilClose && !errored) {
-        this.#upstreamReusable = false;
-        return this.#responseDone();
-      }
+      // (A body framed by close was planned not reusable.)
+      if (this.responseFramer.untilClose && !errored) return this.#responseDone();
       return this.downstream.abort(); // truncated response: the client must see a broken connection
     }
     this.upstream = null;
@@ -273,10 +272,11 @@ export class Exchange extends ExchangeDispatch {
     handOff(this.ctx, socket, up.socket, server, backend, this.facts, this.latency, access, rest, buf, end);
   }
 
+  /** Called while a response flows: its upstream is the current one. */
   #holdUpstream(): void {
-    if (this.upstream !== null && !this.#upstreamHeld) {
+    if (!this.#upstreamHeld) {
       this.#upstreamHeld = true;
-      this.upstream.socket.pause();
+      this.upstream!.socket.pause();
     }
   }
 }
