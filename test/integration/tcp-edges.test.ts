@@ -127,7 +127,25 @@ backends:
   }
 });
 
-tests.test("mode: tcp by SNI: a client that half-closes inside its ClientHello, or names no route's name, takes the default route, once", async () => {
+/**
+ * A ClientHello (TLS 1.3 suite, no session id) whose server_name extension naming `name`
+ * comes twice: malformed (RFC 8446 §4.2) once the name was read.
+ */
+function malformedHello(name: string): Buffer {
+  const host = Buffer.from(name, "latin1");
+  const list = Buffer.concat([Buffer.from([0]), u16(host.length), host]);
+  const sni = Buffer.concat([u16(0), u16(list.length + 2), u16(list.length), list]);
+  const exts = Buffer.concat([sni, sni]);
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0, 0, 2, 0x13, 1, 1, 0]), u16(exts.length), exts]);
+  const hs = Buffer.concat([Buffer.from([1, 0]), u16(body.length), body]);
+  return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
+}
+
+function u16(n: number): Buffer {
+  return Buffer.from([n >> 8, n & 0xff]);
+}
+
+tests.test("mode: tcp by SNI: a client that half-closes inside its ClientHello, names no route's name, or sends a ClientHello malformed after naming a route's name takes the default route, once", async () => {
   let accepted = 0;
   const be = await tcpBackend((s) => {
     accepted++;
@@ -153,10 +171,16 @@ backends:
     o.socket.end();
     await o.closed("the default server's answer to a name no route takes");
     assert.equal(o.text(), `got ${other.length} bytes`);
+    // Malformed after its name: the server_name extension (db.example.com) twice.
+    const bad = malformedHello("db.example.com");
+    const m = client(gw.port("l4"), bad);
+    m.socket.end();
+    await m.closed("the default server's answer to a malformed ClientHello");
+    assert.equal(m.text(), `got ${bad.length} bytes`);
     // Past timeouts.requestHeaders (and two ticks of the wheel): the ended client's timer
     // did not route it a second time.
     await new Promise((r) => setTimeout(r, 600));
-    assert.deepEqual([accepted, gw.gw.counters.sniRefused], [2, 0]);
+    assert.deepEqual([accepted, gw.gw.counters.sniRefused], [3, 0]);
   } finally {
     await gw.close();
     await be.close();
