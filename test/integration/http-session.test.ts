@@ -93,14 +93,15 @@ describe("the HTTP/1.1 session", () => {
     server = await scriptedServer();
     // web: the defaults; short: short timers (the head's shorter than the idle one);
     // small: the smallest head limit; pp: PROXY headers; stop*: one per listener-close test;
-    // sticky: a backend with a sticky cookie; fresh: a new server connection per request.
+    // sticky: a backend with a sticky cookie; fresh: a new server connection per request;
+    // routed: a path with no route, and one not allowed to this client.
     const listener = (name: string, extra = "") => `
   - name: ${name}
     mode: http
     listen: 127.0.0.1:0
     routes: [ { backend: s } ]${extra}`;
     gw = await startGateway(`
-listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}${listener("sticky").replace("backend: s", "backend: k")}${listener("fresh").replace("backend: s", "backend: f")}
+listeners:${listener("web")}${listener("short", `\n    timeouts: { requestHeaders: ${REQUEST_HEADERS_MS}ms, clientIdle: ${CLIENT_IDLE_MS}ms }`)}${listener("small", "\n    maxHeaderSize: 1024\n    timeouts: { requestHeaders: 150ms }")}${listener("pp", "\n    proxyProtocol: accept")}${listener("stop1")}${listener("stop2")}${listener("sticky").replace("backend: s", "backend: k")}${listener("fresh").replace("backend: s", "backend: f")}${listener("routed").replace("routes: [ { backend: s } ]", "routes: [ { match: { pathPrefix: /ok }, backend: s }, { match: { pathPrefix: /private }, allow: [10.0.0.0/8], backend: s } ]")}
 backends:
   s:
     servers: [ { name: s1, address: 127.0.0.1:${server.port} } ]
@@ -211,6 +212,12 @@ backends:
     }
   });
 
+  test("a CR after an empty line, then a byte other than LF, starts a head: 408 at timeouts.requestHeaders", async () => {
+    const { text, closed } = await rawExchange(gw.port("short"), "\r\n\rX", 3000);
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(closed);
+  });
+
   test("the first byte of a head after an empty line starts the head timer: 408 at timeouts.requestHeaders", async () => {
     const { text, closed } = await rawExchange(gw.port("short"), "\r\nG", 3000);
     assert.match(text, /^HTTP\/1\.1 408 /);
@@ -222,15 +229,17 @@ backends:
     try {
       let answered = false;
       c.socket.once("data", () => (answered = true));
+      let sent = 0;
       // One byte every third of the timer, for four timers at most: each read is well
       // within timeouts.requestHeaders of the one before.
       const head = "GET /trickle HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-      for (let i = 0; i < 12 && !answered; i++) {
-        c.socket.write(head[i]!);
+      for (; sent < 12 && !answered; sent++) {
+        c.socket.write(head[sent]!);
         await sleep(REQUEST_HEADERS_MS / 3);
       }
       const text = await c.readUntil((t) => t.includes("\r\n\r\n"));
       assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.ok(sent < 12, `the 408 came while the head was still trickling in (${sent} bytes sent)`);
     } finally {
       c.close();
     }
@@ -252,6 +261,18 @@ backends:
     assert.match(over.text, /^HTTP\/1\.1 431 /);
     const cut = await rawExchange(gw.port("small"), sized(1024, "\r\n"));
     assert.match(cut.text, /^HTTP\/1\.1 408 /);
+    // A head not ended yet is refused as soon as it is longer than the limit.
+    const records: ExchangeFinished[] = [];
+    const off = on(events.exchangeFinished, (e) => records.push(e));
+    try {
+      const long = await rawExchange(gw.port("small"), sized(1025, "\r\n"));
+      assert.match(long.text, /^HTTP\/1\.1 431 [^]*the request head is too large/);
+      await until(() => records.length === 1, 3000, "the refusal's record");
+      const r = records[0]!.record;
+      assert.deepEqual([r.error, r.reason, r.method, r.path], ["HF_ERR_HEAD_TOO_LARGE", "the request head is too large", "", ""]);
+    } finally {
+      off();
+    }
   });
 
   test("a client that half-closes after its request gets the whole response, with Connection: close, then the connection closes", async () => {
@@ -482,7 +503,7 @@ backends:
     }
   });
 
-  test("the gateway's own refusals are logged: a head timeout with timeouts.requestHeaders as its duration and the bytes each way; a bare LF with no duration", async () => {
+  test("the gateway's own refusals are logged: a head timeout with timeouts.requestHeaders as its duration and the bytes each way; a bare LF with no duration nor request; a bad chunk with the head with its request", async () => {
     const records: ExchangeFinished[] = [];
     const off = on(events.exchangeFinished, (e) => e.plane === gw.gw.data && records.push(e));
     try {
@@ -490,8 +511,12 @@ backends:
       const timedOut = await rawExchange(gw.port("short"), partial);
       const bare = await rawExchange(gw.port("short"), "GET /lf HTTP/1.1\nHost: t\n\n");
       assert.match(bare.text, /^HTTP\/1\.1 400 /);
-      await until(() => records.length === 2, 3000, "two records");
-      const [t, b] = records.map((r) => r.record);
+      const badChunk = await rawExchange(gw.port("short"), "POST /bad-chunk HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+      assert.match(badChunk.text, /^HTTP\/1\.1 400 [^]*malformed chunked body/);
+      await until(() => records.length === 3, 3000, "three records");
+      const [t, b, k] = records.map((r) => r.record);
+      // A head that was parsed names its request; one that was not, none.
+      assert.deepEqual([b!.method, b!.path, k!.method, k!.path, k!.error, k!.reason], ["", "", "POST", "/bad-chunk", "HF_ERR_BAD_REQUEST", "malformed chunked body"]);
       assert.deepEqual([t!.status, t!.error, t!.reason, t!.path, t!.bytesIn, t!.bytesOut, t!.durationMs],
         [408, "HF_ERR_HEAD_TIMEOUT", "the request head did not arrive in time", "", partial.length, timedOut.text.length, REQUEST_HEADERS_MS]);
       assert.deepEqual([b!.status, b!.error, b!.reason, b!.bytesIn, b!.bytesOut, b!.durationMs],
@@ -500,6 +525,13 @@ backends:
     } finally {
       off();
     }
+  });
+
+  test("no route: 404 that says so; a route not allowed to the client: 403 that says so", async () => {
+    const none = await rawExchange(gw.port("routed"), "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.match(none.text, /^HTTP\/1\.1 404 [^]*no route matches this request/);
+    const denied = await rawExchange(gw.port("routed"), "GET /private HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert.match(denied.text, /^HTTP\/1\.1 403 [^]*your address is not allowed on this route/);
   });
 
   test("Transfer-Encoding other than chunked: 501 in HTTP/1.1, 400 in HTTP/1.0", async () => {
