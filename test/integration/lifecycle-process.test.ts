@@ -173,10 +173,16 @@ const WORKERS = process.env.HOLDFAST_TEST_WORKERS ?? "1";
 const ALSO_WITH_WORKERS = [/^SIGTERM under HTTP load:/, /^SIGTERM closes 200 tunnels/];
 // Three at a time: each test owns its gateway processes, backends and temporary files,
 // and most of each is waiting on a stop window, a drain or a process start. One at a
-// time against workers: 2, where each gateway is three processes.
+// time against workers: 2, where each gateway is three processes. The two graceful
+// stops under load (ALSO_WITH_WORKERS) measure how closes spread over time, which a
+// busy neighbour distorts (41 % of 200 closes in one 500 ms seen at load 12, against a
+// bound of 40 %): they run first, one at a time, before the others.
 const tests = concurrentTests(WORKERS === "1" ? 3 : 1);
+const timing = concurrentTests(1);
 const test: typeof nodeTest = ((name: string, ...rest: unknown[]) => {
-  if (process.env.HOLDFAST_TEST_WORKERS_SUBSET !== "1" || ALSO_WITH_WORKERS.some((r) => r.test(name))) return (tests.test as (...a: unknown[]) => unknown)(name, ...rest);
+  const stopUnderLoad = ALSO_WITH_WORKERS.some((r) => r.test(name));
+  if (process.env.HOLDFAST_TEST_WORKERS_SUBSET === "1" && !stopUnderLoad) return;
+  return ((stopUnderLoad ? timing : tests).test as (...a: unknown[]) => unknown)(name, ...rest);
 }) as typeof nodeTest;
 
 function configYaml(o: { servers: readonly ServerRef[]; shutdown: string; token?: string; backendExtra?: string }): string {
@@ -1086,4 +1092,5 @@ test(
   },
 );
 
+timing.run(`a holdfast gateway process under load, stopped (workers: ${WORKERS})`);
 tests.run(`a holdfast gateway process (workers: ${WORKERS})`);
