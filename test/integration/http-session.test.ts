@@ -11,6 +11,7 @@ import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
 import { events, on, type ExchangeFinished } from "../../src/gateway/diagnostics.ts";
 import type { HttpSession } from "../../src/gateway/http/session.ts";
 import { tcpBackend } from "../support/backends.ts";
@@ -467,7 +468,10 @@ backends:
     await noSessionLeft();
   });
 
-  test("an upgrade: the 101 says Connection: upgrade, and bytes sent before it, with the head or in a later read, reach the server through the tunnel", async () => {
+  test("an upgrade: the 101 says Connection: upgrade, bytes sent before it, with the head or in a later read, reach the server through the tunnel, and the tunnel's record (listened to alone) names the request", async () => {
+    // Only the tunnel's end is listened to (not the exchanges'): its record is still built.
+    let record: AccessRecord | null | undefined;
+    const off = on(events.tunnelClosed, (m) => m.plane === gw.gw.data && (record = m.record));
     const c = rawClient(gw.port());
     try {
       c.socket.write("GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nearly;");
@@ -475,7 +479,11 @@ backends:
       const text = await c.readUntil((t) => t.endsWith("early;later;"));
       assert.equal(text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\nearly;later;");
       await noSessionLeft();
+      c.close();
+      await until(() => record !== undefined, 3000, "the tunnel's end");
+      assert.deepEqual([record?.method, record?.path], ["GET", "/upgrade"]);
     } finally {
+      off();
       c.close();
     }
   });
