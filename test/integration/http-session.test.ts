@@ -264,7 +264,7 @@ backends:
     assert.match(cut.text, /^HTTP\/1\.1 408 /);
     // A head not ended yet is refused as soon as it is longer than the limit.
     const records: ExchangeFinished[] = [];
-    const off = on(events.exchangeFinished, (e) => records.push(e));
+    const off = on(events.exchangeFinished, (e) => e.plane === gw.gw.data && records.push(e));
     try {
       const long = await rawExchange(gw.port("small"), sized(1025, "\r\n"));
       assert.match(long.text, /^HTTP\/1\.1 431 [^]*the request head is too large/);
