@@ -132,7 +132,7 @@ test("regression: requests refused before a backend is chosen are logged, with t
   }
 });
 
-test("an exchange the gateway ends before any response is logged with its HF_ERR code, the status the client got and its server: a malformed chunk after the head (400), a server that does not answer (504)", async () => {
+test("an exchange the gateway ends before any response is logged with its HF_ERR code, the status the client got and its server: a malformed chunk after the head (400), a server that does not answer (504; its connection closed)", async () => {
   const heads: string[] = [];
   const closed: string[] = []; // the request line of each server connection the gateway closed
   const server = await tcpBackend((s) => {
@@ -168,6 +168,7 @@ test("an exchange the gateway ends before any response is logged with its HF_ERR
       const slow = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
       const { text } = await rawExchange(gw.port(), slow, 5000);
       assert.match(text, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+      await until(() => closed.includes("GET /slow HTTP/1.1"), 5000, "the gateway to close the connection of the server that timed out");
       assert.deepEqual(records.map((r) => [r.path, r.status, r.error, r.backend, r.server, r.bytesIn]), [
         ["/logged", 400, "HF_ERR_BAD_REQUEST", "b", "a", uploaded],
         ["/slow", 504, "HF_ERR_UPSTREAM_TIMEOUT", "b", "a", Buffer.byteLength(slow)],

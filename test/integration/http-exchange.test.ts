@@ -799,3 +799,21 @@ test("an event stream framed by the server's close gets heartbeats as bare comme
     await server.close();
   }
 });
+
+test("an event stream framed by the server's close that the server ends: the client gets every byte and a closed connection, and the stream leaves the plane's registry", async () => {
+  const server = await scriptedServer(CLOSE_SSE_HEAD + "data: a\n\n");
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }]));
+  const c = rawClient(gw.port());
+  try {
+    const rest = collect(c);
+    c.socket.write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    await until(() => gw.gw.data.streams.size === 1, 5000, "the event stream to be registered");
+    server.sockets[0]!.end("data: b\n\n");
+    assert.equal(await rest, CLOSE_SSE_HEAD + "data: a\n\ndata: b\n\n");
+    await until(() => gw.gw.data.streams.size === 0, 5000, "the ended stream to leave the registry");
+  } finally {
+    c.close();
+    await gw.close();
+    await server.close();
+  }
+});
