@@ -29,7 +29,7 @@ const CLIENT_IDLE_MS = 400;
  * A server that reads requests with Content-Length bodies and answers each with its path
  * (and body) at once, except: `/held…` waits until `release()`; `/partial` gets a
  * chunked head and one chunk, and no end; `/upgrade` gets a 101, then its connection
- * echoes. `heads` are the request heads it read (as soon as each is whole), `socketOf(path)`
+ * echoes (`/upgrade-held`: the 101 at `release()`). `heads` are the request heads it read (as soon as each is whole), `socketOf(path)`
  * the connection that read a request for `path` (a FIN from the gateway is answered with one).
  */
 async function scriptedServer() {
@@ -58,10 +58,17 @@ async function scriptedServer() {
         byPath.set(path, s);
         if (path.startsWith("/held")) waiting.push(() => s.write(ok(path + body)));
         else if (path === "/partial") s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
-        else if (path === "/upgrade") {
-          tunnel = true;
-          s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n");
-          if (buf !== "") s.write(buf);
+        else if (path === "/upgrade" || path === "/upgrade-held") {
+          const switched = () => {
+            tunnel = true;
+            s.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n");
+            if (buf !== "") s.write(buf);
+          };
+          if (path === "/upgrade") switched();
+          else {
+            tunnel = true; // nothing comes before the 101 (the gateway holds the bytes after the head)
+            waiting.push(switched);
+          }
         } else s.write(ok(path + body));
       }
     });
@@ -474,14 +481,21 @@ backends:
     const off = on(events.tunnelClosed, (m) => m.plane === gw.gw.data && (record = m.record));
     const c = rawClient(gw.port());
     try {
-      c.socket.write("GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nearly;");
+      // The server holds its 101 until both reads are in: the first with the head, the second on its own.
+      const first = "GET /upgrade-held HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nearly;";
+      c.socket.write(first);
+      await until(() => server.waiting === 1, 3000, "the server to hold its 101");
+      const gwSide = (await sessionOf(c.socket)).socket;
+      await until(() => gwSide.bytesRead === first.length, 3000, "the head and its bytes to be read");
       c.socket.write("later;");
+      await until(() => gwSide.bytesRead === first.length + "later;".length, 3000, "the later bytes to be read, before the 101");
+      server.release();
       const text = await c.readUntil((t) => t.endsWith("early;later;"));
       assert.equal(text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\nearly;later;");
       await noSessionLeft();
       c.close();
       await until(() => record !== undefined, 3000, "the tunnel's end");
-      assert.deepEqual([record?.method, record?.path], ["GET", "/upgrade"]);
+      assert.deepEqual([record?.method, record?.path], ["GET", "/upgrade-held"]);
     } finally {
       off();
       c.close();
