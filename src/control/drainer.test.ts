@@ -137,14 +137,14 @@ test("a drain's tunnels close with 1012 and a 250 ms hint jittered by the draw (
 test("a graceful stop closes every tunnel, its server up or not, with 1001 and a 1000 ms hint (1500 ms at 0.5) within the window; one already gone is left alone", () => {
   const { clock, a, tunnels, closes, calls, drainer, run } = setup(() => 0.5);
   try {
-    a.up = true;
+    a.up = true; // b stays down
     const t0 = clock.now;
     drainer.stopAll(500);
-    const [first, second, third] = [...tunnels];
-    tunnels.delete(third!); // closed on its own before its moment
+    const [gone, onUp, onDown] = [...tunnels]; // on a, on a (up), on b (down)
+    tunnels.delete(gone!); // closed on its own before its moment
     run(t0 + 510);
-    assert.deepEqual([first, second, third].map((t) => calls.get(t)), [[1001, 1500], [1001, 1500], undefined]);
-    for (const t of [first, second]) assert.ok(closes.get(t)! >= t0 && closes.get(t)! <= t0 + 500, `closed at +${closes.get(t)! - t0} ms`);
+    assert.deepEqual([gone, onUp, onDown].map((t) => calls.get(t)), [undefined, [1001, 1500], [1001, 1500]]);
+    for (const t of [onUp, onDown]) assert.ok(closes.get(t)! >= t0 && closes.get(t)! <= t0 + 500, `closed at +${closes.get(t)! - t0} ms`);
   } finally {
     drainer.stop();
   }
