@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { deadPort, okResponse, rawHttpBackend, unacceptingPort, type RawHttpBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { rawClient, rawExchange } from "../support/raw.ts";
-import { within } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 /** A server that answers GET /warm and breaks every other request, unanswered, once it has read it all. */
 const breaksAllButWarm = (): Promise<RawHttpBackend> => rawHttpBackend((r) => (r.url === "/warm" ? okResponse("warm") : null));
@@ -141,5 +141,23 @@ ${dead.map((p, i) => `      - { name: d${i}, address: 127.0.0.1:${p} }`).join("\
     assert.deepEqual(tried, [1, 1, 1]);
   } finally {
     await gw.close();
+  }
+});
+
+test("an idempotent PUT whose body came after its head is not in hand to send again: its broken connection gets 502, the server saw it once", async () => {
+  const servers = await breakingServers(2);
+  const gw = await startGateway(simpleConfig(names(servers), "    retries: 2"));
+  const c = rawClient(gw.port());
+  try {
+    c.socket.write("PUT /later HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    // The exchange began with the head and "hello": the rest comes in a later read.
+    await until(() => servers.some((s) => s.connections > 0), 5000, "a server connection for the PUT");
+    const r = await c.request("world");
+    assert.match(r, /^HTTP\/1\.1 502 [^]*closed the connection before answering/);
+    assert.deepEqual(servers.flatMap((s) => s.requests.map((p) => `${p.method} ${p.url} ${p.body}`)), ["PUT /later helloworld"], "sent to one server, once");
+  } finally {
+    c.close();
+    await gw.close();
+    await closeAll(servers);
   }
 });
