@@ -279,3 +279,15 @@ test("WsTracking: an expiry before start does nothing", () => {
   ws.expire(1250);
   assert.equal(ws.deadline, 0);
 });
+
+test("WsTracking: ping nonces count up by one from a start drawn at random, not near 0", () => {
+  const nonces: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { ws, client } = setup(PINGS);
+    ws.expire(1250);
+    nonces.push(client.writes[0]!.readUIntBE(4, 6));
+  }
+  assert.deepEqual([nonces[1]! - nonces[0]!, nonces[2]! - nonces[1]!], [1, 1]);
+  // A start below 2^16 has a chance of 2^-24 (the start is drawn below 2^40).
+  assert.ok(nonces[0]! >= 2 ** 16, `nonce ${nonces[0]} is near 0: not drawn at random`);
+});
