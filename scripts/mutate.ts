@@ -219,6 +219,21 @@ export const MODULES: Record<string, MutationModule> = {
     timeoutMS: 30_000,
     env: { FUZZ_SEED: "1" },
   },
+  "tunnel-ends": {
+    about: "a tunnel's ends and closes (src/gateway/tunnel/tunnel.ts; a fast run)",
+    mutate: ["src/gateway/tunnel/tunnel.ts"],
+    // A narrower list than tunnel's, for a run on a loaded machine: the four quick
+    // real-socket files on how a tunnel's sides end, reset and close (a vanished server,
+    // half-closes either way, a client's reset, a drain's close handshake), without the
+    // heavy ones (500 WebSockets, 32 MiB transfers, maxLifetime). Its score is a lower bound.
+    tests: [
+      "test/integration/ws-server-gone.test.ts",
+      "test/integration/tcp.test.ts",
+      "test/integration/upstream-half-close.test.ts",
+      "test/integration/tunnel-close.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
   tcp: {
     about: "the L4 data plane: tcp sessions and routes, PROXY accept, connection limits",
     mutate: ["src/gateway/tcp/*.ts", "src/gateway/proxy-accept.ts", "src/gateway/limits.ts"],
