@@ -238,16 +238,16 @@ backends:
       let answered = false;
       c.socket.once("data", () => (answered = true));
       let sent = 0;
-      // One byte every third of the timer, for four timers at most: each read is well
+      // One byte every third of the timer, for eight timers at most: each read is well
       // within timeouts.requestHeaders of the one before.
       const head = "GET /trickle HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-      for (; sent < 12 && !answered; sent++) {
+      for (; sent < 24 && !answered; sent++) {
         c.socket.write(head[sent]!);
         await sleep(REQUEST_HEADERS_MS / 3);
       }
       const text = await c.readUntil((t) => t.includes("\r\n\r\n"));
       assert.match(text, /^HTTP\/1\.1 408 /);
-      assert.ok(sent < 12, `the 408 came while the head was still trickling in (${sent} bytes sent)`);
+      assert.ok(sent < 24, `the 408 came while the head was still trickling in (${sent} bytes sent)`);
     } finally {
       c.close();
     }
