@@ -55,7 +55,7 @@ test("admission meters a connection's first request and every upgrade, not the l
   const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    admission: { rate: 0.001, burst: 1 }"));
   const refusals: AdmissionRefused[] = [];
   const records: AccessRecord[] = [];
-  const offs = [on(events.admissionRefused, (m) => refusals.push(m)), on(events.exchangeFinished, ({ plane, record }) => plane === gw.gw.data && records.push({ ...record }))];
+  const offs = [on(events.admissionRefused, (m) => refusals.push(m)), gw.on(events.exchangeFinished, ({ record }) => records.push({ ...record }))];
   const admitted = rawClient(gw.port());
   try {
     assert.ok((await admitted.request("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")).endsWith("\r\n\r\nGET /1 HTTP/1.1"));

@@ -622,9 +622,9 @@ test("an upgrade that is no WebSocket becomes a blind tunnel: the bytes after th
   // This gateway's events only: the channels are process-wide, and a tunnel of an
   // earlier test's gateway may still be closing.
   const offs = [
-    on(events.tunnelOpened, (m) => m.plane === gw.gw.data && seen.push(`opened ${m.record?.status}`)),
-    on(events.tunnelClosed, (m) => m.plane === gw.gw.data && (seen.push("closed"), (record = m.record === null ? null : { ...m.record }))),
-    on(events.exchangeFinished, (m) => m.plane === gw.gw.data && seen.push("finished")),
+    gw.on(events.tunnelOpened, (m) => seen.push(`opened ${m.record?.status}`)),
+    gw.on(events.tunnelClosed, (m) => (seen.push("closed"), (record = m.record === null ? null : { ...m.record }))),
+    gw.on(events.exchangeFinished, () => seen.push("finished")),
   ];
   const c = rawClient(gw.port());
   try {

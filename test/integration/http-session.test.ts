@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeProxyV2 } from "../../src/codec/proxy/encode.ts";
 import type { AccessRecord } from "../../src/gateway/access-log.ts";
-import { events, on, type ExchangeFinished } from "../../src/gateway/diagnostics.ts";
+import { events, type ExchangeFinished } from "../../src/gateway/diagnostics.ts";
 import type { HttpSession } from "../../src/gateway/http/session.ts";
 import { tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
@@ -136,8 +136,8 @@ backends:
   /** This gateway's own refusals (exchange records without a backend) published while `fn` runs. */
   const refusalsDuring = async (fn: () => Promise<void>): Promise<string[]> => {
     const seen: string[] = [];
-    const off = on(events.exchangeFinished, (e) => {
-      if (e.plane === gw.gw.data && e.record.backend === "") seen.push(`${e.record.status} ${e.record.error}`);
+    const off = gw.on(events.exchangeFinished, (e) => {
+      if (e.record.backend === "") seen.push(`${e.record.status} ${e.record.error}`);
     });
     try {
       await fn();
@@ -271,7 +271,7 @@ backends:
     assert.match(cut.text, /^HTTP\/1\.1 408 /);
     // A head not ended yet is refused as soon as it is longer than the limit.
     const records: ExchangeFinished[] = [];
-    const off = on(events.exchangeFinished, (e) => e.plane === gw.gw.data && records.push(e));
+    const off = gw.on(events.exchangeFinished, (e) => records.push(e));
     try {
       const long = await rawExchange(gw.port("small"), sized(1025, "\r\n"));
       assert.match(long.text, /^HTTP\/1\.1 431 [^]*the request head is too large/);
@@ -478,7 +478,7 @@ backends:
   test("an upgrade: the 101 says Connection: upgrade, bytes sent before it, with the head or in a later read, reach the server through the tunnel, and the tunnel's record (listened to alone) names the request", async () => {
     // Only the tunnel's end is listened to (not the exchanges'): its record is still built.
     let record: AccessRecord | null | undefined;
-    const off = on(events.tunnelClosed, (m) => m.plane === gw.gw.data && (record = m.record));
+    const off = gw.on(events.tunnelClosed, (m) => (record = m.record));
     const c = rawClient(gw.port());
     try {
       // The server holds its 101 until both reads are in: the first with the head, the second on its own.
@@ -527,7 +527,7 @@ backends:
 
   test("the gateway's own refusals are logged: a head timeout with timeouts.requestHeaders as its duration and the bytes each way; a bare LF with no duration nor request; a bad chunk with the head with its request", async () => {
     const records: ExchangeFinished[] = [];
-    const off = on(events.exchangeFinished, (e) => e.plane === gw.gw.data && records.push(e));
+    const off = gw.on(events.exchangeFinished, (e) => records.push(e));
     try {
       const partial = "GET /slow HTTP/1.1\r\nHost: t\r\n";
       const timedOut = await rawExchange(gw.port("short"), partial);

@@ -14,7 +14,7 @@ import { PROXY_NEED_MORE, ProxyHeader, parseProxyHeader, proxyErrorText } from "
 import { captureClientHello } from "../../src/codec/tls/testing.kit.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
-import { events, on, type AdmissionRefused, type TunnelEvent } from "../../src/gateway/diagnostics.ts";
+import { events, type AdmissionRefused, type TunnelEvent } from "../../src/gateway/diagnostics.ts";
 import { deadPort, tcpBackend, unacceptingPort } from "../support/backends.ts";
 import { startGateway } from "../support/gateway.ts";
 import { until, within } from "../support/wait.ts";
@@ -72,7 +72,7 @@ backends:
 `);
   const opened: TunnelEvent[] = [];
   const closed: TunnelEvent[] = [];
-  const offs = [on(events.tunnelOpened, (m) => m.plane === gw.gw.data && opened.push(m)), on(events.tunnelClosed, (m) => m.plane === gw.gw.data && closed.push(m))];
+  const offs = [gw.on(events.tunnelOpened, (m) => opened.push(m)), gw.on(events.tunnelClosed, (m) => closed.push(m))];
   try {
     const c = client(gw.port("l4"), Buffer.alloc(1000, 1));
     c.socket.end();
@@ -106,7 +106,7 @@ backends:
     servers: [{ name: s, address: 127.0.0.1:${be.port} }]
 `);
   const refused: AdmissionRefused[] = [];
-  const off = on(events.admissionRefused, (m) => m.plane === gw.gw.data && refused.push(m));
+  const off = gw.on(events.admissionRefused, (m) => refused.push(m));
   try {
     const first = client(gw.port("l4"));
     await first.closed("the first connection to be answered");

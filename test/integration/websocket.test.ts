@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
-import { events, on } from "../../src/gateway/diagnostics.ts";
+import { events } from "../../src/gateway/diagnostics.ts";
 import { closeServer, httpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";
@@ -139,8 +139,8 @@ test("gateway pings: a live client answers and its pongs stay out of the server'
   const openedAt = new Map<object, number>();
   const lives: number[] = [];
   const offs = [
-    on(events.tunnelOpened, (m) => m.plane === gw.gw.data && openedAt.set(m.tunnel, performance.now())),
-    on(events.tunnelClosed, (m) => m.plane === gw.gw.data && lives.push(performance.now() - openedAt.get(m.tunnel)!)),
+    gw.on(events.tunnelOpened, (m) => openedAt.set(m.tunnel, performance.now())),
+    gw.on(events.tunnelClosed, (m) => lives.push(performance.now() - openedAt.get(m.tunnel)!)),
   ];
   try {
     const url = `ws://127.0.0.1:${gw.port()}/`;

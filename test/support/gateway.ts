@@ -1,11 +1,18 @@
 // An in-process gateway built from YAML through the real config loader.
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
+import { on, type TypedChannel } from "../../src/gateway/diagnostics.ts";
 
 export interface TestGateway {
   readonly gw: Gateway;
   port(listener?: string): number;
   close(): Promise<void>;
+  /**
+   * `on(ch, fn)` (diagnostics.ts) for this gateway's messages only: the channels are
+   * process-wide, and another test's gateway (one still closing, or one beside it in a
+   * file whose tests run together) publishes on them too. Returns the unsubscribe.
+   */
+  on<T extends { readonly plane: object }>(ch: TypedChannel<T>, fn: (message: T) => void): () => void;
 }
 
 /** Loads `yaml` with the real loader (failing the test with every issue) and starts it. */
@@ -18,6 +25,7 @@ export async function startGateway(yaml: string): Promise<TestGateway> {
     gw,
     port: (listener = "web") => gw.address(listener).port,
     close: () => gw.stop(),
+    on: (ch, fn) => on(ch, (m) => void (m.plane === gw.data && fn(m))),
   };
 }
 
