@@ -91,6 +91,8 @@ test("a server that dies: in-flight POST fails, no retry; refused while down; a 
     assert.equal(await (await pools.request(`${url}/back`)).body.text(), "ok");
     o = pools.stats().origins[url]!;
     assert.deepEqual([o.requests, o.connectionsCreated, o.open], [7, 2, 1]);
+    // The child prints on its stdout, which can reach us after its response did.
+    await child.printed("req GET /back");
     assert.deepEqual(child.lines.filter((l) => l !== `listening ${child.port}`), ["conn", "req GET /back"]);
   } finally {
     await pools.close();
