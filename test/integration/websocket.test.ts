@@ -225,3 +225,55 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
   }
 });
 
+
+test("101 and garbage in one write from a backend that then stays silent: the tunnel is blind as the garbage reaches its client, gets no ping, and still carries the client's bytes after a tunnel opened later was closed at its pong deadline", async () => {
+  // Regression: the tracker was given the 101's own bytes before `Tunnel.start` started
+  // it, broke without telling its tunnel, and, with a server that never spoke again, the
+  // tunnel was closed at its first pong deadline though its client was alive.
+  const HEAD = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  const GARBAGE = "\xff\xfe this is not a websocket frame\n";
+  const heard: string[] = []; // what each upgraded connection's server read; it never writes again
+  const server = createServer();
+  server.on("upgrade", (_req, socket) => {
+    const i = heard.push("") - 1;
+    // The first in one write (one segment on loopback: the gateway reads the garbage with
+    // the 101); the second, the clock of this test, a 101 alone: a WebSocket that pings.
+    socket.write(i === 0 ? Buffer.from(HEAD + GARBAGE, "latin1") : HEAD);
+    socket.on("data", (d) => (heard[i] += d.toString("latin1")));
+    socket.on("end", () => socket.end());
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const gw = await startGateway(simpleConfig([{ name: "bad", port }], "    websocket: { pingInterval: 100ms, pongTimeout: 200ms }"));
+  const upgrade = () => {
+    const s = connect(gw.port(), "127.0.0.1");
+    const c = { s, got: "", closed: false };
+    s.on("data", (d) => (c.got += d.toString("latin1")));
+    s.on("close", () => (c.closed = true));
+    s.on("error", () => {});
+    s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    return c;
+  };
+  try {
+    const garbled = upgrade();
+    await until(() => garbled.got.includes(GARBAGE), 5000, "the 101 and the garbage");
+    const [t] = gw.gw.tunnels;
+    assert.equal(t!.ws, null, "blind mode before the server's next bytes (there are none)");
+    // A client that never answers a ping, on a tunnel opened after the garbled one: its
+    // ping and pong deadlines come after the garbled tunnel's would have.
+    const dead = upgrade();
+    await until(() => dead.closed, 10_000, "the client that does not answer pings to be closed");
+    assert.ok(dead.got.includes("\x89"), `the later tunnel was pinged before its close: ${JSON.stringify(dead.got)}`);
+    garbled.s.write("still here");
+    await until(() => heard[0]!.includes("still here"), 5000, () => `the garbled tunnel to carry the client's bytes (client closed: ${garbled.closed})`);
+    assert.equal(garbled.closed, false, "the garbled tunnel's client is still connected");
+    assert.ok(gw.gw.tunnels.has(t!), "the garbled tunnel is still open");
+    assert.ok(!garbled.got.includes("\x89"), `no ping in a stream that is not WebSocket: ${JSON.stringify(garbled.got)}`);
+    garbled.s.destroy();
+    await until(() => gw.gw.tunnels.size === 0, 5000, "the tunnel to close with its client");
+  } finally {
+    await gw.close();
+    await closeServer(server);
+  }
+});

@@ -78,12 +78,15 @@ export class Tunnel implements SocketHandler, Expirable {
 
   /** Sends bytes that arrived before the tunnel existed, then lets data flow. */
   start(toUpstream: Buffer | null, toClient: Buffer | null): void {
+    // The tracker first: garbage in the 101's own read breaks it, and a tracker that
+    // knows its tunnel makes it fall back to blind mode (a broken one not yet started
+    // would send no ping and close the tunnel at its first pong deadline).
+    this.ws?.start(this, this.#wheel);
     if (toUpstream !== null && toUpstream.length > 0) this.onData(this.client, toUpstream);
     if (toClient !== null && toClient.length > 0) this.onData(this.upstream, toClient);
     this.client.resume();
     this.upstream.resume();
     this.#wheel.arm(this, this.#wheel.now + this.idleMs);
-    this.ws?.start(this, this.#wheel);
   }
 
   onData(s: HandledSocket, chunk: Buffer): void {
