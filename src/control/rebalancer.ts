@@ -23,7 +23,11 @@ export class RebalanceRunner {
   readonly #drainer: Drainer;
   readonly #wheel: TimerWheel;
   readonly #log: Logger | undefined;
-  readonly #rebalancers = new Map<Backend, Rebalancer>();
+  /**
+   * Per backend, its rate window and the settings it was made with. Weak: a backend a
+   * reload removed goes with its window.
+   */
+  readonly #rebalancers = new WeakMap<Backend, { readonly maxSkew: number; readonly rate: number; readonly r: Rebalancer }>();
   readonly #lifetimes = new WeakMap<Tunnel, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -83,9 +87,11 @@ export class RebalanceRunner {
   }
 
   #rebalance(b: Backend, tunnels: readonly Tunnel[], now: number): void {
-    const settings = b.config.rebalance!;
-    let r = this.#rebalancers.get(b);
-    if (r === undefined) this.#rebalancers.set(b, (r = new Rebalancer(settings)));
+    const { maxSkew, rate } = b.config.rebalance!;
+    let w = this.#rebalancers.get(b);
+    // A reload updates a kept backend in place, config and all: other settings start a
+    // new window under them, the same ones keep the window (and its spent budget).
+    if (w === undefined || w.maxSkew !== maxSkew || w.rate !== rate) this.#rebalancers.set(b, (w = { maxSkew, rate, r: new Rebalancer({ maxSkew, rate }) }));
     const perServer = new Map<string, { id: Tunnel; openedAt: number }[]>();
     for (const t of tunnels) {
       const name = t.server!.name;
@@ -94,9 +100,10 @@ export class RebalanceRunner {
       list.push({ id: t, openedAt: t.openedAt });
     }
     const servers = b.servers.map((s) => ({ name: s.name, weight: s.weight, available: s.up, tunnels: perServer.get(s.name)?.length ?? 0 }));
-    const plan = r.plan(servers, now);
+    const plan = w.r.plan(servers, now);
     for (const c of plan) {
-      const victims = newestFirst(perServer.get(c.name) ?? [], c.count);
+      // The plan closes only on a server holding tunnels: it has its list.
+      const victims = newestFirst(perServer.get(c.name)!, c.count);
       this.#drainer.closeNow(victims, CloseCode.SERVICE_RESTART, 250);
       this.#log?.info({ backend: b.name, server: c.name, closed: victims.length }, "rebalance");
     }
