@@ -67,7 +67,7 @@ test("reloadFromFile: a change is applied and summarised; the same file again is
   }
 });
 
-test("reloadFromFile: a listener that cannot bind fails the reload with the bind error, counted and logged; a needed restart is named in the summary", async () => {
+test("reloadFromFile: a listener that cannot bind fails the reload with the bind error, counted and logged; the settings that need a restart are named in the summary, comma-separated", async () => {
   const a = await httpBackend("a");
   const taken: Server = createServer();
   taken.listen(0, "127.0.0.1");
@@ -87,9 +87,10 @@ test("reloadFromFile: a listener that cannot bind fails the reload with the bind
     assert.deepEqual(logged.map((l) => [l.msg, l.err, l.file]), [["reload failed; the old config keeps serving", !r.ok ? r.errors[0] : "", file]]);
     assert.match(await get(gw.port()), /^HTTP\/1\.1 200 /, "the old config keeps serving");
 
-    writeFileSync(file, yaml([a]).replace("admin: { listen: 127.0.0.1:0 }", "admin: { listen: 127.0.0.1:0 }\nworkers: 2"));
+    // Two settings that apply only on a restart: both named, comma-separated.
+    writeFileSync(file, yaml([a]).replace("admin: { listen: 127.0.0.1:0 }", "admin: { listen: 127.0.0.1:0, token: t0ken }\nworkers: 2"));
     const restart = await reloadFromFile(gw.gw, file, log);
-    assert.deepEqual(restart, { ok: true, summary: "listeners +0 -0 ~0, backends +0 -0 ~0; needs a restart to apply: workers" });
+    assert.deepEqual(restart, { ok: true, summary: "listeners +0 -0 ~0, backends +0 -0 ~0; needs a restart to apply: admin, workers" });
   } finally {
     await gw.close();
     await a.close();
