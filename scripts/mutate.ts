@@ -255,6 +255,26 @@ export const MODULES: Record<string, MutationModule> = {
     tests: ["src/control/drainer.test.ts", "test/integration/lifecycle.test.ts", "test/integration/reload.test.ts", "test/integration/upstream-pool.test.ts", "test/integration/sse-drain.test.ts"],
     timeoutMS: 30_000,
   },
+  // lifecycle's list runs lifecycle.test.ts (40 s a file: 1,000 and 900 WebSockets) for
+  // every mutant of the rebalancer it reaches. The runner's own tests on fakes and a fake
+  // clock decide almost every mutant; one quick real-socket file shows the 1012 and its
+  // retry-after on the wire (a rebalance after a reload, a tunnel's maxLifetime).
+  // src/core/plan's rebalance tests never import this file: they are core-plan's.
+  "lifecycle-rebalance": {
+    about: "the rebalance and maxLifetime runner alone (src/control/rebalancer.ts; a fast run)",
+    mutate: ["src/control/rebalancer.ts"],
+    tests: ["src/control/rebalancer.test.ts", "test/integration/rebalance.test.ts"],
+    timeoutMS: 30_000,
+  },
+  // reload.ts is reached in process only by reload.test.ts (the CLI and admin tests run
+  // it in a child process, out of Stryker's sight): that file alone, without lifecycle's
+  // slow ones.
+  "lifecycle-reload": {
+    about: "a reload from a file (src/control/reload.ts; a fast run)",
+    mutate: ["src/control/reload.ts"],
+    tests: ["test/integration/reload.test.ts"],
+    timeoutMS: 30_000,
+  },
 };
 
 /** The Stryker config for one module; `only` narrows `mutate` to some of its files. */
