@@ -170,6 +170,18 @@ test("maxLifetime: a tunnel's lifetime is drawn once, at the first tick that see
   assert.deepEqual(calls.get(t)?.[0], 1012);
 });
 
+test("maxLifetime turned on by a reload on a rebalancing backend: a tunnel seen before it closes once older than it", () => {
+  const { clock, calls, runner, backend, open } = setup();
+  const be = backend("be", { rebalance: { maxSkew: 1.25, rate: 100 } }, [["a", 1, true]]);
+  const t0 = clock.now;
+  const t = open(be, "a", t0);
+  runner.tick(); // the runner looks at be (rebalance) while its maxLifetime is 0
+  be.config = { ...be.config, maxLifetime: 1000 };
+  clock.now = t0 + 1000;
+  runner.tick();
+  assert.deepEqual(calls.get(t), [1012, 375]);
+});
+
 test("start() ticks every 1000 ms, start(n) every n ms; stop() ends the ticks, and does nothing before a start", (t) => {
   t.mock.timers.enable({ apis: ["setInterval"] });
   const { runner } = setup();
