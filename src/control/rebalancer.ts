@@ -45,8 +45,8 @@ export class RebalanceRunner {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    // No guard: clearInterval takes undefined (never started) or a cleared timer.
+    clearInterval(this.#timer);
   }
 
   tick(): void {
