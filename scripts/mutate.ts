@@ -41,6 +41,14 @@ export interface MutationModule {
 
 const NOT_SOURCE = ["!**/*.test.ts", "!**/*.kit.ts"];
 
+/** The quick real-socket files on how a tunnel's sides end, reset and close (tunnel-ends). */
+const TUNNEL_ENDS_TESTS = [
+  "test/integration/ws-server-gone.test.ts",
+  "test/integration/tcp.test.ts",
+  "test/integration/upstream-half-close.test.ts",
+  "test/integration/tunnel-close.test.ts",
+];
+
 export const MODULES: Record<string, MutationModule> = {
   core: {
     about: "the pure core: balancing, health, stickiness, plans (src/core; slow: core-* run a part)",
@@ -226,12 +234,18 @@ export const MODULES: Record<string, MutationModule> = {
     // real-socket files on how a tunnel's sides end, reset and close (a vanished server,
     // half-closes either way, a client's reset, a drain's close handshake), without the
     // heavy ones (500 WebSockets, 32 MiB transfers, maxLifetime). Its score is a lower bound.
-    tests: [
-      "test/integration/ws-server-gone.test.ts",
-      "test/integration/tcp.test.ts",
-      "test/integration/upstream-half-close.test.ts",
-      "test/integration/tunnel-close.test.ts",
-    ],
+    tests: TUNNEL_ENDS_TESTS,
+    timeoutMS: 30_000,
+  },
+  // The whole of tunnel.ts on a loaded machine: tunnel-ends' four files plus the two
+  // that reach what they miss: tunnel-backpressure (onDrain, the pauses on a full
+  // buffer, the byte counters) and websocket (the tracker's start, the gateway's pings,
+  // the blind fallback, the idle deadline). Not the fuzzers, upstream-pool nor the
+  // tracker's own tests, which make tunnel's run hours long. Its score is a lower bound.
+  "tunnel-file": {
+    about: "all of src/gateway/tunnel/tunnel.ts (a run that fits a loaded machine)",
+    mutate: ["src/gateway/tunnel/tunnel.ts"],
+    tests: [...TUNNEL_ENDS_TESTS, "test/integration/tunnel-backpressure.test.ts", "test/integration/websocket.test.ts"],
     timeoutMS: 30_000,
   },
   tcp: {

@@ -4,11 +4,15 @@ import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
+import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 import { events } from "../../src/gateway/diagnostics.ts";
 import { closeServer, httpBackend, wsBackend } from "../support/backends.ts";
 import { simpleConfig, startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawClient } from "../support/raw.ts";
 import { until, within } from "../support/wait.ts";
+
+/** A WebSocket upgrade request with a valid key, as a raw client sends it. */
+const UPGRADE = "GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
 
 const wsEchoBackend = (name: string) =>
   wsBackend(name, { greeting: `hello from ${name}`, http: (_req, res) => (res.writeHead(426), res.end("websocket only")) });
@@ -62,6 +66,26 @@ describe("WebSocket through the gateway", () => {
     for (let i = 0; i < 50 && gw.gw.tunnels.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(gw.gw.tunnels.size, 0);
     assert.equal(gw.gw.backends.get("b")!.servers[0]!.active, 0);
+  });
+
+  test("a frame sent in the same write as the upgrade request reaches the server after the 101: the client gets the 101, the greeting and that frame's echo, and nothing else", async () => {
+    const FRAME = wsFrame({ opcode: 1, payload: Buffer.from("sent with the upgrade"), mask: true });
+    const s = connect(gw.port(), "127.0.0.1");
+    let got = Buffer.alloc(0);
+    s.on("data", (d: Buffer) => (got = Buffer.concat([got, d])));
+    s.on("error", () => {});
+    try {
+      // One write: on loopback one segment, read with the request head, so the frame
+      // waits in the session until the tunnel starts (the bytes `Tunnel.start` is given).
+      s.write(Buffer.concat([Buffer.from(UPGRADE), FRAME]));
+      await until(() => got.includes("sent with the upgrade"), 5000, () => `the frame's echo: ${JSON.stringify(got.toString("latin1"))}`);
+      const head = got.indexOf("\r\n\r\n") + 4;
+      assert.match(got.subarray(0, head).toString("latin1"), /^HTTP\/1\.1 101 /);
+      const want = Buffer.concat([wsFrame({ opcode: 1, payload: Buffer.from("hello from ws1") }), wsFrame({ opcode: 1, payload: Buffer.from("sent with the upgrade") })]);
+      assert.deepEqual(got.subarray(head), want);
+    } finally {
+      s.destroy();
+    }
   });
 
   test("a backend that refuses the upgrade has its response passed through", async () => {
@@ -199,7 +223,7 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
       const s = connect(gw.port(), "127.0.0.1");
       let got = "";
       s.on("data", (d) => (got += d.toString("latin1")));
-      s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+      s.write(UPGRADE);
       if (!j) {
         await until(() => got.startsWith("HTTP/1.1 101 "), 3000, "the 101 alone");
         s.write("go;");
@@ -252,7 +276,7 @@ test("101 and garbage in one write from a backend that then stays silent: the tu
     s.on("data", (d) => (c.got += d.toString("latin1")));
     s.on("close", () => (c.closed = true));
     s.on("error", () => {});
-    s.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    s.write(UPGRADE);
     return c;
   };
   try {
