@@ -8,6 +8,7 @@ import { simpleConfig, startGateway } from "../support/gateway.ts";
 import { wsServer } from "../support/client.ts";
 import { tcpBackend } from "../support/backends.ts";
 import { until, within } from "../support/wait.ts";
+import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 
 // A WebSocket server that dies behind the gateway (no close frame: a crash, SIGKILL, a
 // lost node) is reported to its clients as 1012 with a retry-after drawn over the
@@ -36,6 +37,8 @@ async function setup(n: number) {
   await until(() => srv.sockets.length >= n, 5000, () => `the server to hold ${n} sockets (${srv.sockets.length})`);
   return { srv, gw, clients };
 }
+
+const UPGRADE = "GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
 
 const raw = (s: ServerSocket) => (s as unknown as { _socket: import("node:net").Socket })._socket;
 
@@ -142,7 +145,7 @@ test("gateway: a WebSocket client that half-closes without a close frame is not 
     const chunks: Buffer[] = [];
     c.on("data", (d: Buffer) => chunks.push(d));
     const ended = within(once(c, "end"), 10_000, "the server's FIN through the gateway");
-    c.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    c.write(UPGRADE);
     await until(() => Buffer.concat(chunks).includes("\r\n\r\n"), 3000, "the 101");
     c.end();
     await ended;
@@ -151,6 +154,52 @@ test("gateway: a WebSocket client that half-closes without a close frame is not 
     assert.deepEqual([...all.subarray(all.indexOf("\r\n\r\n") + 4)], bye);
     c.destroy();
   } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits for its client past 500 ms, and a client that keeps sending instead of answering is cut at the close grace, far below timeouts.tunnel", async () => {
+  const servers: Socket[] = [];
+  const be = await rawWsServer((s) => servers.push(s));
+  const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }], "    timeouts: { tunnel: 120s }"));
+  const clients: { c: Socket; got: Buffer[]; ended: boolean; closed: boolean; timer?: ReturnType<typeof setInterval> }[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const c = connect({ port: gw.port(), host: "127.0.0.1", allowHalfOpen: true });
+      const k = { c, got: [] as Buffer[], ended: false, closed: false };
+      c.on("data", (d: Buffer) => k.got.push(d));
+      c.on("end", () => (k.ended = true));
+      c.on("close", () => (k.closed = true));
+      c.on("error", () => {});
+      c.write(UPGRADE);
+      clients.push(k);
+      await until(() => servers.length === i + 1 && Buffer.concat(k.got).includes("\r\n\r\n"), 5000, `client ${i}'s 101`);
+    }
+    servers[0]!.resetAndDestroy();
+    servers[1]!.end();
+    for (const [i, k] of clients.entries()) {
+      await until(() => k.ended, 10_000, `client ${i} to get the gateway's FIN`);
+      const all = Buffer.concat(k.got);
+      const frame = all.subarray(all.indexOf("\r\n\r\n") + 4);
+      assert.deepEqual([frame[0], frame[2], frame[3]], [0x88, 0x03, 0xf4], `client ${i}: a close frame with 1012`);
+      // It never answers the close: it keeps sending frames, which go nowhere.
+      k.timer = setInterval(() => k.c.write(wsFrame({ opcode: 1, payload: Buffer.from("still talking"), mask: true })), 100);
+    }
+    // The close grace is 3 s on the gateway's clock (which fires late, never early): at
+    // 500 ms both tunnels still wait for their clients' answers.
+    const t0 = performance.now();
+    while (performance.now() - t0 < 500) {
+      assert.equal(gw.gw.tunnels.size, 2, `both tunnels open ${(performance.now() - t0).toFixed(0)} ms after the 1012s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const [i, k] of clients.entries()) await until(() => k.closed, 20_000, `client ${i}, still sending, to be cut at the close grace`);
+    await until(() => gw.gw.tunnels.size === 0, 5000, "both tunnels to be gone");
+  } finally {
+    for (const k of clients) {
+      clearInterval(k.timer);
+      k.c.destroy();
+    }
     await gw.close();
     await be.close();
   }
