@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROCESS_START_MS } from "../support/wait.ts";
+import { assertOwnAdmin } from "../support/ports.ts";
 
 const BIN = new URL("../../bin/holdfast.js", import.meta.url).pathname;
 const started = new Set<ChildProcess>();
@@ -24,6 +25,7 @@ export interface HubProcess {
 export async function spawnHub(yaml: string, env: Record<string, string> = {}, timeoutMs = PROCESS_START_MS): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), "holdfast-hub-"));
   const file = join(dir, "hub.yaml");
+  assertOwnAdmin(yaml);
   writeFileSync(file, yaml);
   const child = spawn(process.execPath, ["--max-semi-space-size=2", BIN, "hub", "-c", file], {
     env: { ...process.env, HOLDFAST_LOG: process.env.HOLDFAST_TEST_LOG ?? "warn", ...env },

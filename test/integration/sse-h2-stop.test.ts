@@ -55,6 +55,7 @@ function assertWholeEvents(s: H2Event, name: string): void {
 /** A TLS listener (ALPN h2) and an h2c one, in front of `port`. */
 function config(pem: { certPath: string; keyPath: string }, port: number, shutdown: string, h2c = true): string {
   return `
+admin: { listen: 127.0.0.1:0 }
 shutdown: ${shutdown}
 listeners:
   - { name: web, mode: http, listen: 127.0.0.1:0, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [ { backend: b } ] }
@@ -73,7 +74,10 @@ test("graceful stop over HTTP/2 (TLS h2 and h2c): every event stream ends after 
   const be = await sseBackend("s");
   const DELAY = 100;
   const TIMEOUT = 8000;
-  const gw = await startGateway(config(pem, be.port, `{ delay: ${DELAY}ms, timeout: ${TIMEOUT}ms }`));
+  const gw = await startGateway(config(pem, be.port, `{ delay: ${DELAY}ms, timeout: ${TIMEOUT}ms }`)).catch(async (e: unknown) => {
+    await be.close();
+    throw e;
+  });
   // Two connections per listener, five event streams on each.
   const conns = [
     connect(`https://127.0.0.1:${gw.port()}`, tlsOpts),
@@ -118,7 +122,10 @@ test("graceful stop over HTTP/2 (TLS h2 and h2c): every event stream ends after 
 
 test("a reload that removes an HTTP/2 listener ends its event streams at an event boundary; the other listener's streams go on", async () => {
   const be = await sseBackend("s");
-  const gw = await startGateway(config(pem, be.port, "{ delay: 0ms, timeout: 5s }"));
+  const gw = await startGateway(config(pem, be.port, "{ delay: 0ms, timeout: 5s }")).catch(async (e: unknown) => {
+    await be.close();
+    throw e;
+  });
   const tls = connect(`https://127.0.0.1:${gw.port()}`, tlsOpts);
   const h2c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
   try {
@@ -144,15 +151,14 @@ test("a reload that removes an HTTP/2 listener ends its event streams at an even
 test("process: SIGTERM ends the event streams of HTTP/2 connections after whole events, and the gateway exits 0 long before shutdown.timeout", async () => {
   const be = await sseBackend("s");
   const TIMEOUT = 10_000;
-  const gw = await spawnHoldfast(["gateway"], config(pem, be.port, `{ delay: 0ms, timeout: ${TIMEOUT}ms }`), [
-    /listener web \(http\) listening on [\d.]+:(\d+)/,
-    /listener mesh \(http\) listening on [\d.]+:(\d+)/,
-  ]);
-  const conns = [
-    connect(`https://127.0.0.1:${gw.matches[0]![1]}`, tlsOpts),
-    connect(`http://127.0.0.1:${gw.matches[1]![1]}`),
-  ];
+  let gw: Awaited<ReturnType<typeof spawnHoldfast>> | undefined;
+  const conns: ClientHttp2Session[] = [];
   try {
+    gw = await spawnHoldfast(["gateway"], config(pem, be.port, `{ delay: 0ms, timeout: ${TIMEOUT}ms }`), [
+      /listener web \(http\) listening on [\d.]+:(\d+)/,
+      /listener mesh \(http\) listening on [\d.]+:(\d+)/,
+    ]);
+    conns.push(connect(`https://127.0.0.1:${gw.matches[0]![1]}`, tlsOpts), connect(`http://127.0.0.1:${gw.matches[1]![1]}`));
     for (const c of conns) c.on("error", () => {});
     const streams: H2Event[] = [];
     for (const c of conns) for (let i = 0; i < 4; i++) streams.push(await open(c, "/tick"));
@@ -167,7 +173,7 @@ test("process: SIGTERM ends the event streams of HTTP/2 connections after whole 
     assert.ok(took < TIMEOUT / 2, `the stop took ${took.toFixed(0)} ms (hard deadline ${TIMEOUT} ms)`);
   } finally {
     for (const c of conns) c.destroy();
-    if (gw.running) gw.child.kill("SIGKILL");
+    if (gw?.running) gw.child.kill("SIGKILL");
     await be.close();
   }
 });

@@ -1,5 +1,7 @@
 // The holdfast command as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { assertOwnAdmin } from "./ports.ts";
 import { PROCESS_START_MS } from "./wait.ts";
 
 /** `bin/holdfast.js`, run with the test's Node (`process.execPath`). */
@@ -53,6 +55,7 @@ export interface GatewayProcess {
  * assert.equal(await g.stop(), 0);
  */
 export async function startGatewayProcess(file: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = { ...process.env, HOLDFAST_LOG: "info" }): Promise<GatewayProcess> {
+  assertOwnAdmin(readFileSync(file, "utf8"));
   const proc = spawn(process.execPath, [BIN, "gateway", "-c", file, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   let err = "";

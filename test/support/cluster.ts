@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fixedPort } from "./ports.ts";
+import { assertOwnAdmin, fixedPort } from "./ports.ts";
 import { PROCESS_START_MS } from "./wait.ts";
 
 /**
@@ -34,6 +34,7 @@ export interface Proc {
 
 /** Starts `holdfast <args> -c <yaml in a temp file>` and waits until its output matches every `ready` pattern. */
 export async function spawnHoldfast(args: string[], yaml: string, ready: RegExp[], timeoutMs = PROCESS_START_MS): Promise<Proc & { matches: RegExpExecArray[] }> {
+  assertOwnAdmin(yaml);
   const dir = mkdtempSync(join(tmpdir(), "holdfast-e2e-"));
   const file = join(dir, "config.yaml");
   writeFileSync(file, yaml);

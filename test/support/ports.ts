@@ -41,3 +41,19 @@ export async function fixedPort(): Promise<number> {
   }
   throw new Error(`no free port in [${LOW}, ${HIGH}) after 200 tries`);
 }
+
+/**
+ * Throws unless a `holdfast gateway` or `holdfast hub` config names its own admin
+ * listener. Without one the process binds the default (127.0.0.1:9900, the hub's
+ * :9901), which every other such test and `npm start`'s demo share: two of them at
+ * once fail with EADDRINUSE, whichever starts second (seen: sse-h2-stop beside the
+ * demo's test). Port 0 is the usual answer: the process prints where it listens.
+ *
+ * @example
+ * assertOwnAdmin(yaml); // before spawning; yaml has `admin: { listen: 127.0.0.1:0 }`
+ */
+export function assertOwnAdmin(yaml: string): void {
+  if (!/^admin:\s*\{?[^\n]*listen/m.test(yaml) && !/^admin:\s*\n\s+listen:/m.test(yaml)) {
+    throw new Error("this test's holdfast process would listen on the default admin port, shared with every other test and the demo: give its config `admin: { listen: 127.0.0.1:0 }`");
+  }
+}
