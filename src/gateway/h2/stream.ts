@@ -110,7 +110,9 @@ export class H2Stream implements Downstream, SocketHandler {
 
   onData(_s: HandledSocket, chunk: Buffer): void {
     const exchange = this.#exchange;
-    if (exchange === null || this.#requestBodyRead) return;
+    // Once the exchange is over (answered before the body was through, or cut), the rest
+    // of the body, and its end, which the stream's close brings, are dropped.
+    if (exchange === null || this.#requestBodyRead || this.#done) return;
     this.#received += chunk.length;
     // More DATA than content-length said: the server would read the rest as another
     // request (RFC 9113 §8.1.1: malformed).
@@ -122,7 +124,7 @@ export class H2Stream implements Downstream, SocketHandler {
 
   onEnd(): void {
     const exchange = this.#exchange;
-    if (exchange === null || this.#requestBodyRead) return;
+    if (exchange === null || this.#requestBodyRead || this.#done) return;
     if (this.#declared >= 0 && this.#received !== this.#declared) return this.#malformed();
     this.#requestBodyRead = true;
     if (this.#chunked) {

@@ -62,8 +62,6 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
   protected upstream: UpstreamConn | null = null;
   /** The request head and first body bytes, kept while the request may be sent again. */
   #requestBytes: Buffer | null = null;
-  /** Request body bytes that arrived before the upstream connection was ready. */
-  #early: Buffer[] | null = null;
   /** The whole request body has been read from the client. */
   protected requestBodyRead = false;
   /** The whole request is still in hand (`#requestBytes`), so a retry may send it again. */
@@ -155,16 +153,15 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     this.requestBodyRead = true;
   }
 
-  /** Request body bytes from the client; returns the `HOLD_*` reason to pause the client for, or 0. */
+  /**
+   * Request body bytes from the client; returns the `HOLD_*` reason to pause the client
+   * for, or 0. Only while the request is being sent (`X_SENT`): the downstream is held
+   * from the pick until then, and feeds no exchange that is over.
+   */
   requestBody(body: Buffer): number {
     trackForwardedBytes(body.length);
     this.bytesIn += body.length;
-    const up = this.upstream;
-    if (this.state !== X_SENT || up === null) {
-      (this.#early ??= []).push(body);
-      return HOLD_CONNECT;
-    }
-    return up.socket.write(body) ? 0 : HOLD_UPSTREAM;
+    return this.upstream!.socket.write(body) ? 0 : HOLD_UPSTREAM;
   }
 
 
@@ -260,12 +257,7 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     const s = conn.socket;
     const out = this.#requestBytes!;
     if (!this.#replayable) this.#requestBytes = null;
-    let ok = s.write(out);
-    const early = this.#early;
-    if (early !== null) {
-      this.#early = null;
-      for (const b of early) ok = s.write(b);
-    }
+    const ok = s.write(out);
     this.downstream.release(HOLD_CONNECT);
     if (!ok) this.downstream.hold(HOLD_UPSTREAM);
     this.arm(T_SERVER, this.backend!.config.timeouts.server);
@@ -342,7 +334,6 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     this.setCookie = undefined;
     this.attempt.done();
     this.#requestBytes = null;
-    this.#early = null;
   }
 
   /**
@@ -380,15 +371,17 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     this.abort();
   }
 
-  /** The client went away or broke the framing: tear the upstream side down now. */
+  /**
+   * The client went away or broke the framing: tear the upstream side down now, and end
+   * the exchange (a queued one too: its record says the client left, status 0, as NGINX
+   * logs a 499 and HAProxy a client abort while queued). Nothing for an exchange that
+   * is over (its record went out then).
+   */
   abort(): void {
     if (this.state === X_QUEUED) this.leaveQueue();
-    this.disarm();
-    if (this.sse.active) this.stopEventStream();
     const up = this.upstream;
     this.upstream = null;
     if (up !== null) up.socket.destroy();
-    if (this.attempt.server !== null) this.end(false);
-    this.state = X_NONE;
+    this.end(false);
   }
 }
