@@ -124,9 +124,11 @@ export const MODULES: Record<string, MutationModule> = {
     // http-admission (admission on HTTP/1.1, else only in lifecycle.test.ts: 40 s a file).
     // events.test.ts reads docs/, which Stryker's sandbox leaves out; sse.test.ts times
     // the gaps between events (it failed the initial run on the loaded machine), and
-    // http-exchange's event-stream cases reach the same code.
+    // http-exchange's event-stream cases reach the same code. upstream-tls (2 s) checks the
+    // 502's words for a TLS or other connect failure, which nothing else here reaches.
     tests: [
       "test/integration/http-exchange.test.ts",
+      "test/integration/http-dispatch.test.ts",
       "test/integration/http-admission.test.ts",
       "test/integration/http-proxy.test.ts",
       "test/integration/http-response-path.test.ts",
@@ -135,6 +137,7 @@ export const MODULES: Record<string, MutationModule> = {
       "test/integration/sticky.test.ts",
       "test/integration/websocket.test.ts",
       "test/integration/slow-clients.test.ts",
+      "test/integration/upstream-tls.test.ts",
     ],
     timeoutMS: 30_000,
   },
