@@ -15,6 +15,8 @@ export interface StreamResult {
   headers: boolean;
   data: string;
   ended: boolean;
+  /** The response's HEADERS frame itself carried END_STREAM (a response without DATA). */
+  endedOnHeaders: boolean;
   /** RST_STREAM error code, or -1. */
   reset: number;
 }
@@ -79,7 +81,7 @@ export class RawH2 {
   request(fields: readonly (readonly [string, string])[], data: readonly Buffer[] = [], endStream = true): number {
     const id = this.#next;
     this.#next += 2;
-    this.streams.set(id, { headers: false, data: "", ended: false, reset: -1 });
+    this.streams.set(id, { headers: false, data: "", ended: false, endedOnHeaders: false, reset: -1 });
     const hasData = data.length > 0;
     this.socket.write(frame(HEADERS, END_HEADERS | (endStream && !hasData ? END_STREAM : 0), id, hpack(fields)));
     data.forEach((d, i) => this.socket.write(frame(DATA, endStream && i === data.length - 1 ? END_STREAM : 0, id, d)));
@@ -116,7 +118,7 @@ export class RawH2 {
       else if (s === undefined) continue;
       else if (type === HEADERS) {
         s.headers = true;
-        if (flags & END_STREAM) s.ended = true;
+        if (flags & END_STREAM) s.ended = s.endedOnHeaders = true;
       } else if (type === DATA) {
         s.data += payload.toString("latin1");
         if (flags & END_STREAM) s.ended = true;

@@ -21,6 +21,8 @@ const OWN_RESPONSE_HEAD = new Head();
 const H1 = new H1Request();
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+/** What a stream the gateway resets is destroyed with (node:http2 sends INTERNAL_ERROR). */
+const RESET = new Error("HTTP/2 stream reset by the gateway");
 
 /**
  * One HTTP/2 stream: one request, forwarded to an HTTP/1.1 server as one
@@ -170,7 +172,12 @@ export class H2Stream implements Downstream, SocketHandler {
 
   interim(buf: Buffer, res: Head): void {
     if (this.#stream.headersSent || this.#stream.destroyed) return;
-    this.#stream.additionalHeaders(h2ResponseHeaders(buf, res, res.status, undefined, null));
+    try {
+      this.#stream.additionalHeaders(h2ResponseHeaders(buf, res, res.status, undefined, null));
+    } catch {
+      // A field Node will not send (HTTP2-Settings...): the interim response is dropped,
+      // the final one still goes (it threw out of the exchange's read, a process crash).
+    }
   }
 
   responseHead(buf: Buffer, res: Head, end: number, bodyEnd: number, facts: RequestFacts, setCookie: string | undefined): boolean {
@@ -180,8 +187,10 @@ export class H2Stream implements Downstream, SocketHandler {
     try {
       s.respond(h2ResponseHeaders(buf, res, res.status, setCookie, null), { endStream: empty });
     } catch {
-      // A field Node will not send (a value with bytes HTTP/2 refuses): the server's fault.
-      this.abort();
+      // A field Node will not send (HTTP2-Settings, a value with bytes HTTP/2 refuses): the
+      // server's fault. Only the stream is reset here: the exchange is in the middle of its
+      // response head (aborting it under its feet threw), the stream's close aborts it.
+      this.#reset();
       return true;
     }
     this.#responded = true;
@@ -250,8 +259,16 @@ export class H2Stream implements Downstream, SocketHandler {
   abort(): void {
     this.#done = true;
     this.#exchange?.abort();
-    const s = this.#stream;
-    if (!s.destroyed) s.close(constants.NGHTTP2_INTERNAL_ERROR);
+    this.#reset();
+  }
+
+  /**
+   * RST_STREAM INTERNAL_ERROR. Not `close(code)`: it ends the writable side first, and a
+   * stream with DATA out reached the client as ended (END_STREAM before the reset), so a
+   * body cut by its server looked whole. Destroyed with an error, it goes as a reset.
+   */
+  #reset(): void {
+    if (!this.#stream.destroyed) this.#stream.destroy(RESET);
   }
 
   takeOver(buf: Buffer, res: Head, setCookie: string | undefined): { socket: HandledSocket; rest: Buffer | null } {

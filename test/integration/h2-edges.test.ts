@@ -1,0 +1,347 @@
+// The edges of an HTTP/2 stream and session (src/gateway/h2/stream.ts, session.ts) on a
+// real gateway: the gateway's own answers and what they count, a body in several DATA
+// frames, empty responses, interim responses, a response head HTTP/2
+// cannot carry, an answer before the request body, a server gone mid-body, the client's
+// address (trusted proxies, IPv4-mapped, PROXY to the servers) and the idle timeout.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
+import { after, before, describe, test } from "node:test";
+import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
+import { deadPort, tcpBackend } from "../support/backends.ts";
+import { startGateway, type TestGateway } from "../support/gateway.ts";
+import { RawH2 } from "../support/h2raw.ts";
+import { within } from "../support/wait.ts";
+
+/** What a raw server read on one connection, and how it answers each request by its path. */
+interface Seen {
+  head: string;
+}
+
+// Answers by path, bytes exact. A request's body is not read: the answer goes out on its head.
+const ANSWERS: Record<string, string> = {
+  "/ok": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+  "/head": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+  "/204": "HTTP/1.1 204 No Content\r\n\r\n",
+  "/304": "HTTP/1.1 304 Not Modified\r\nETag: \"a\"\r\n\r\n",
+  "/empty": "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+  "/chunked-empty": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  "/hints": "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
+  "/h2-settings": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\nno",
+  "/h2-settings-body": "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\nno",
+  "/hints-h2-settings": "HTTP/1.1 103 Early Hints\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
+  "/early": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly",
+  "/cut": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345",
+  "/cut-chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n",
+  "/hang": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345",
+};
+
+/** A byte-level server: answers each request head by its path ({@link ANSWERS}); `/cut…` close after their bytes. */
+async function rawServer() {
+  const seen: Seen[] = [];
+  const b = await tcpBackend((s) => {
+    let buf = "";
+    let skip = 0; // body bytes of the last request still to come
+    s.setEncoding("latin1");
+    s.on("error", () => {});
+    s.on("data", (c: string) => {
+      buf += c;
+      for (;;) {
+        const n = Math.min(skip, buf.length);
+        [buf, skip] = [buf.slice(n), skip - n];
+        const end = buf.indexOf("\r\n\r\n");
+        if (skip > 0 || end < 0) return;
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        skip = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        seen.push({ head });
+        const path = head.split(" ")[1]!.replace(/\?.*/, "");
+        const out = ANSWERS[path] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        if (path.startsWith("/cut")) return void s.end(out);
+        s.write(out);
+      }
+    });
+  });
+  return { ...b, seen };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: string;
+  /** Interim (1xx) header blocks before the response. */
+  interim: Record<string, unknown>[];
+  /** RST_STREAM code the stream closed with (0 for none or NO_ERROR). */
+  rstCode: number;
+}
+
+/** One request on `c`; resolves when the stream closes, however it ends. */
+function ask(c: ClientHttp2Session, headers: OutgoingHttpHeaders, opts: { body?: Buffer; endStream?: boolean; ms?: number } = {}): Promise<Answer> {
+  const endStream = opts.endStream ?? opts.body === undefined;
+  const s: ClientHttp2Stream = c.request(headers, { endStream });
+  if (opts.body !== undefined) s.write(opts.body);
+  if (opts.body !== undefined && opts.endStream !== false) s.end();
+  const a: Answer = { status: 0, headers: {}, body: "", interim: [], rstCode: 0 };
+  s.on("headers", (h) => a.interim.push(h));
+  s.on("response", (h) => {
+    a.status = Number(h[":status"]);
+    a.headers = h;
+  });
+  s.setEncoding("latin1");
+  s.on("data", (d: string) => (a.body += d));
+  s.on("error", () => {});
+  return within(new Promise<Answer>((resolve) => s.on("close", () => resolve({ ...a, rstCode: s.rstCode ?? 0 }))), opts.ms ?? 10_000, `${String(headers[":path"])}: the stream to close`);
+}
+
+const errors = (gw: TestGateway, code: ErrorCode): number => gw.gw.data.counters.errors[ERROR_CODE_LIST.indexOf(code)]!;
+
+describe("HTTP/2 streams: edges", () => {
+  let be: Awaited<ReturnType<typeof rawServer>>;
+  let gw: TestGateway;
+  let url: string;
+  let c: ClientHttp2Session;
+  before(async () => {
+    be = await rawServer();
+    const dead = await deadPort();
+    gw = await startGateway(`
+listeners:
+  - name: mesh
+    mode: http
+    listen: 127.0.0.1:0
+    protocols: [h2c]
+    routes:
+      - { match: { pathPrefix: /private/ }, allow: [10.0.0.0/8], backend: b }
+      - { match: { pathPrefix: /dead }, backend: dead }
+      - { match: { host: h2.test }, backend: b }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+  dead: { servers: [{ name: d, address: 127.0.0.1:${dead} }] }
+`);
+    url = `http://127.0.0.1:${gw.port("mesh")}`;
+    c = connect(url);
+    c.on("error", () => {});
+  });
+  after(async () => {
+    c.close();
+    await gw.close();
+    await be.close();
+  });
+
+  const get = (path: string, extra: OutgoingHttpHeaders = {}): OutgoingHttpHeaders => ({ ":path": path, ":authority": "h2.test", ...extra });
+
+  test("the gateway's own answers: 404 no route, 403 not allowed, 400 for an unknown method and for more than 100 fields; each counted by its code", async () => {
+    const before = { route: errors(gw, "HF_ERR_NO_ROUTE"), forbidden: errors(gw, "HF_ERR_FORBIDDEN"), bad: errors(gw, "HF_ERR_BAD_REQUEST") };
+    const lost = await ask(c, { ":path": "/x", ":authority": "other.test" });
+    assert.equal(lost.status, 404);
+    assert.equal(lost.headers["x-holdfast-error"], "HF_ERR_NO_ROUTE");
+    assert.equal(lost.headers["content-type"], "text/plain; charset=utf-8");
+    assert.equal(lost.body, "no route matches this request\n");
+    const denied = await ask(c, get("/private/x"));
+    assert.equal(denied.status, 403);
+    assert.equal(denied.headers["x-holdfast-error"], "HF_ERR_FORBIDDEN");
+    assert.equal(denied.body, "your address is not allowed on this route\n");
+    const brew = await ask(c, get("/ok", { ":method": "BREW" }));
+    assert.equal(brew.status, 400);
+    assert.equal(brew.headers["x-holdfast-error"], "HF_ERR_BAD_REQUEST");
+    assert.equal(brew.body, "unsupported request method\n");
+    const many: OutgoingHttpHeaders = get("/ok");
+    for (let i = 0; i < 101; i++) many[`x-f${i}`] = "1";
+    const crowded = await ask(c, many);
+    assert.equal(crowded.status, 400);
+    assert.equal(crowded.body, "too many header fields\n");
+    const malformed = await ask(c, get("/ok", { host: "evil.test" }));
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body, "malformed HTTP/2 request: :authority and host differ\n");
+    assert.deepEqual(
+      { route: errors(gw, "HF_ERR_NO_ROUTE"), forbidden: errors(gw, "HF_ERR_FORBIDDEN"), bad: errors(gw, "HF_ERR_BAD_REQUEST") },
+      { route: before.route + 1, forbidden: before.forbidden + 1, bad: before.bad + 3 },
+    );
+    assert.equal(be.seen.filter((s) => /\/(x|private)/.test(s.head)).length, 0, "nothing refused reached the server");
+  });
+
+  test("a refusal before the request body is through ends the stream with NO_ERROR: the client need not send the rest", async () => {
+    const r = await ask(c, { ":method": "POST", ":path": "/x", ":authority": "other.test" }, { endStream: false });
+    assert.equal(r.status, 404);
+    assert.equal(r.body, "no route matches this request\n");
+    assert.equal(r.rstCode, constants.NGHTTP2_NO_ERROR);
+    assert.equal((await ask(c, get("/ok"))).body, "ok", "the connection goes on");
+  });
+
+  test("a server that answers before the request body is through: the answer, then the stream closed with NO_ERROR", async () => {
+    const r = await ask(c, get("/early", { ":method": "POST" }), { body: Buffer.from("part"), endStream: false });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, "early");
+    assert.equal(r.rstCode, constants.NGHTTP2_NO_ERROR);
+  });
+
+  test("a body as long as its content-length, in several DATA frames, reaches the server with its length", async () => {
+    const h2 = await RawH2.open(gw.port("mesh"));
+    try {
+      const id = h2.request([[":method", "POST"], [":scheme", "http"], [":authority", "h2.test"], [":path", "/ok?exact"], ["content-length", "6"]], [Buffer.from("abc"), Buffer.from("def")]);
+      const r = await h2.done(id);
+      assert.deepEqual(r, { headers: true, data: "ok", ended: true, endedOnHeaders: false, reset: -1 });
+      assert.match(be.seen.at(-1)!.head, /^POST \/ok\?exact HTTP\/1\.1\r\n[^]*content-length: 6/);
+    } finally {
+      h2.close();
+    }
+  });
+
+  test("responses without a body end with their HEADERS frame: HEAD, 204, 304, content-length 0; a chunked one and one with a body do not", async () => {
+    const h2 = await RawH2.open(gw.port("mesh"));
+    try {
+      const cases = [["/head", "HEAD", true, ""], ["/204", "GET", true, ""], ["/304", "GET", true, ""], ["/empty", "GET", true, ""], ["/chunked-empty", "GET", false, ""], ["/ok", "GET", false, "ok"]] as const;
+      for (const [path, method, endedOnHeaders, data] of cases) {
+        const r = await h2.done(h2.request([[":method", method], [":scheme", "http"], [":authority", "h2.test"], [":path", path]]));
+        assert.deepEqual(r, { headers: true, data, ended: true, endedOnHeaders, reset: -1 }, `${method} ${path}`);
+      }
+    } finally {
+      h2.close();
+    }
+  });
+
+  test("an interim 103 reaches the client as its own header block before the response", async () => {
+    const r = await ask(c, get("/hints"));
+    assert.equal(r.interim.length, 1);
+    assert.equal(r.interim[0]![":status"], 103);
+    assert.equal(r.interim[0]!.link, "</s.css>; rel=preload");
+    assert.equal(r.status, 200);
+    assert.equal(r.body, "final");
+  });
+
+  test("a response head HTTP/2 cannot carry (HTTP2-Settings), whole or with its body to come: the stream is reset with INTERNAL_ERROR, the gateway throws nothing, the connection goes on", async () => {
+    const thrown: Error[] = [];
+    const monitor = (e: Error) => thrown.push(e);
+    process.on("uncaughtExceptionMonitor", monitor);
+    try {
+      for (const path of ["/h2-settings", "/h2-settings-body"]) {
+        const r = await ask(c, get(path));
+        assert.equal(r.status, 0, `${path}: no response`);
+        assert.equal(r.rstCode, constants.NGHTTP2_INTERNAL_ERROR, path);
+        assert.equal((await ask(c, get("/ok"))).body, "ok");
+      }
+      // An interim response with such a field is dropped: the final one goes through.
+      const hints = await ask(c, get("/hints-h2-settings"));
+      assert.deepEqual([hints.interim.length, hints.status, hints.body], [0, 200, "final"]);
+    } finally {
+      process.off("uncaughtExceptionMonitor", monitor);
+    }
+    assert.deepEqual(thrown.map((e) => e.message), [], "no exception escaped the gateway");
+  });
+
+  test("a server gone mid-body (content-length or chunked): the stream is reset with INTERNAL_ERROR after the bytes it had, never ended as if whole", async () => {
+    for (const path of ["/cut", "/cut-chunked"]) {
+      const r = await ask(c, get(path));
+      assert.equal(r.status, 200, path);
+      assert.equal(r.body, "12345", path);
+      assert.equal(r.rstCode, constants.NGHTTP2_INTERNAL_ERROR, `${path}: the client sees a broken stream`);
+    }
+  });
+
+  test("a server that refuses the connection: 502 from the gateway, its own answer read back into HTTP/2", async () => {
+    const r = await ask(c, get("/dead"));
+    assert.equal(r.status, 502);
+    assert.equal(r.headers["x-holdfast-error"], "HF_ERR_CONNECT_REFUSED");
+    assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
+    assert.match(r.body, /\S\n$/);
+  });
+});
+
+describe("HTTP/2 sessions: the client's address and the idle timeout", () => {
+  test("X-Forwarded-For: a trusted client's list is extended; an IPv4-mapped client is named by its IPv4 address", async () => {
+    const be = await rawServer();
+    const gw = await startGateway(`
+listeners:
+  - { name: trusted, mode: http, listen: 127.0.0.1:0, protocols: [h2c], trustedProxies: [127.0.0.0/8], routes: [{ backend: b }] }
+  - { name: dual, mode: http, listen: "[::]:0", protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+    try {
+      for (const [listener, xff] of [["trusted", "6.6.6.6, 127.0.0.1"], ["dual", "127.0.0.1"]] as const) {
+        const c = connect(`http://127.0.0.1:${gw.port(listener)}`);
+        try {
+          const r = await ask(c, { ":path": `/ok?${listener}`, "x-forwarded-for": "6.6.6.6" });
+          assert.equal(r.body, "ok");
+        } finally {
+          c.close();
+        }
+        const head = be.seen.find((s) => s.head.includes(`/ok?${listener}`))!.head;
+        assert.equal(/\r\nx-forwarded-for: ([^\r]*)/i.exec(head)?.[1], xff, listener);
+        assert.equal(/\r\nx-forwarded-proto: ([^\r]*)/i.exec(head)?.[1], "http");
+      }
+    } finally {
+      await gw.close();
+      await be.close();
+    }
+  });
+
+  test("backends.*.proxyProtocol from an h2c client: the server connection starts with the client's address and port", async () => {
+    const heads: string[] = [];
+    const be = await tcpBackend((s) => {
+      let buf = "";
+      s.setEncoding("latin1");
+      s.on("error", () => {});
+      s.on("data", (d: string) => {
+        buf += d;
+        if (buf.includes("\r\n\r\n")) {
+          heads.push(buf);
+          s.write(ANSWERS["/ok"]!);
+          buf = "";
+        }
+      });
+    });
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { proxyProtocol: v1, servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+    const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+    try {
+      await once(c, "connect");
+      assert.equal((await ask(c, { ":path": "/pp" })).body, "ok");
+      assert.equal(heads.length, 1);
+      assert.ok(heads[0]!.startsWith(`PROXY TCP4 127.0.0.1 127.0.0.1 ${c.socket.localPort} ${gw.port("mesh")}\r\nGET /pp HTTP/1.1\r\n`), JSON.stringify(heads[0]));
+    } finally {
+      c.close();
+      await gw.close();
+      await be.close();
+    }
+  });
+
+  test("timeouts.clientIdle: a connection with no stream is sent GOAWAY and closed after a request; one with a stream in flight is not", async () => {
+    const be = await rawServer();
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], timeouts: { clientIdle: 300ms }, routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+    try {
+      // A stream in flight (the server sent half its body and went quiet) across several idle periods.
+      const busy = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+      busy.on("error", () => {});
+      let busyGoaway = false;
+      busy.on("goaway", () => (busyGoaway = true));
+      const hang = busy.request({ ":path": "/hang" }, { endStream: true });
+      hang.on("error", () => {});
+      await once(hang, "response");
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(busyGoaway, false, "no GOAWAY while a stream is open");
+      assert.equal(busy.closed || busy.destroyed, false);
+      // A connection whose only request is done: GOAWAY, then closed.
+      const idle = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+      idle.on("error", () => {});
+      const goaway = once(idle, "goaway");
+      const closed = once(idle, "close");
+      assert.equal((await ask(idle, { ":path": "/ok" })).body, "ok");
+      await within(goaway, 10_000, "GOAWAY on the idle connection");
+      await within(closed, 10_000, "the idle connection to close");
+      hang.close();
+      busy.close();
+    } finally {
+      await gw.close();
+      await be.close();
+    }
+  });
+});
