@@ -264,6 +264,60 @@ export const MODULES: Record<string, MutationModule> = {
     ],
     timeoutMS: 30_000,
   },
+  // The HTTP/2 front. The pure tables first (request.ts's refusals, the h2c preface),
+  // then h2-edges (the stream's and session's edges, raw frames and node:http2), then the
+  // quick real-socket files that speak HTTP/2 to the gateway: h2-policies (1 s: admission
+  // and stickiness per connection, h2 and h2c), h2.test (7 s: bodies both ways, resets,
+  // SSE, extended CONNECT, the smuggling table, GOAWAY on a stop), proxy-protocol (5 s: a
+  // PROXY client's address on an h2 session). Left out: h2-lifecycle (5.5 s, steady load
+  // under reloads and drains: the GOAWAY it reaches, h2.test reaches too) and sse-h2-stop
+  // (its process test binds the default admin port 127.0.0.1:9900: when another run holds
+  // it, the file fails or hangs, a false kill or timeout for every mutant it reaches).
+  h2: {
+    about: "the HTTP/2 front: sessions, streams, the h2→h1 request, the response, the h2c preface (src/gateway/h2)",
+    mutate: ["src/gateway/h2/*.ts"],
+    tests: [
+      "src/gateway/h2/*.test.ts",
+      "test/integration/h2-edges.test.ts",
+      "test/integration/h2-policies.test.ts",
+      "test/integration/h2.test.ts",
+      "test/integration/proxy-protocol.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
+  // TLS termination: the ticket keys' own table, then tls-edges (new), tls.test (3 s:
+  // SNI, tickets, minVersion, reloads of certificates), h2-policies (1 s: ALPN h2) and
+  // proxy-protocol (5 s: a handshake after a clear-text PROXY header).
+  "tls-front": {
+    about: "TLS termination: certificates by SNI, ALPN, tickets, reloads (src/gateway/tls)",
+    mutate: ["src/gateway/tls/*.ts"],
+    tests: [
+      "src/gateway/tls/*.test.ts",
+      "test/integration/tls-edges.test.ts",
+      "test/integration/tls.test.ts",
+      "test/integration/h2-policies.test.ts",
+      "test/integration/proxy-protocol.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
+  // The http listener's accept side: every HTTP test reaches it, these tell its branches
+  // apart: listener-edges (new), limits (7 s: refusals in clear text and under TLS, with
+  // PROXY), proxy-protocol (5 s: PROXY before HTTP/1.1, TLS and h2), h2-policies (1 s:
+  // ALPN h2, h2c, HTTP/1.1 beside h2c), tls (3 s: certificates reloaded), h2.test (7 s:
+  // the h2c listener's HTTP/1.1 clients and the per-protocol counters).
+  "http-listener": {
+    about: "the http listener's accept side: limits, PROXY, TLS, ALPN and the h2c preface (src/gateway/http/listener.ts)",
+    mutate: ["src/gateway/http/listener.ts"],
+    tests: [
+      "test/integration/listener-edges.test.ts",
+      "test/integration/limits.test.ts",
+      "test/integration/proxy-protocol.test.ts",
+      "test/integration/h2-policies.test.ts",
+      "test/integration/tls.test.ts",
+      "test/integration/h2.test.ts",
+    ],
+    timeoutMS: 30_000,
+  },
   lifecycle: {
     about: "drain, reload and rebalancing (src/control/drainer.ts, reload.ts, rebalancer.ts)",
     mutate: ["src/control/drainer.ts", "src/control/reload.ts", "src/control/rebalancer.ts"],
