@@ -3,6 +3,8 @@
 // horizon, and a long stall.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { TimerWheel, type Expirable } from "./timer-wheel.ts";
 
 class Item implements Expirable {
@@ -117,4 +119,125 @@ test("timer wheel: now follows the clock at every advance and clock()", () => {
   f.stepTo(f.now + 1_234);
   assert.equal(f.wheel.now, f.now);
   assert.equal(f.wheel.clock(), f.now);
+});
+
+test("timer wheel: without a clock it reads performance.now()", () => {
+  const before = performance.now();
+  const wheel = new TimerWheel();
+  assert.ok(wheel.now >= before && wheel.now <= performance.now(), `now ${wheel.now}, performance.now() from ${before}`);
+});
+
+test("timer wheel: start() advances every resolution ms, once however often it is called; stop() ends it, and start() again resumes", (t) => {
+  t.mock.timers.enable({ apis: ["setInterval"] });
+  const { wheel } = fakeWheel(100);
+  let advances = 0;
+  wheel.advance = () => void advances++;
+  wheel.stop(); // before any start: nothing to stop
+  wheel.start();
+  wheel.start();
+  t.mock.timers.tick(300);
+  assert.equal(advances, 3, "one interval, every 100 ms");
+  wheel.stop();
+  t.mock.timers.tick(1000);
+  assert.equal(advances, 3, "none after stop()");
+  wheel.start();
+  t.mock.timers.tick(100);
+  assert.equal(advances, 4, "started again");
+  wheel.stop();
+});
+
+test("timer wheel: a deadline fires at the first advance at or past the tick boundary that follows it (with that advance's now), not at the first advance past the deadline", () => {
+  const f = fakeWheel(100); // the clock starts at 1000, on a boundary
+  const onBoundary = new Item();
+  const between = new Item();
+  f.wheel.arm(onBoundary, 1_300);
+  f.wheel.arm(between, 1_250);
+  f.stepTo(1_290);
+  assert.deepEqual([onBoundary.fired, between.fired], [[], []], "1250 is past, its boundary (1300) is not");
+  f.stepTo(1_300);
+  assert.deepEqual([onBoundary.fired, between.fired], [[1_300], [1_300]]);
+});
+
+test("timer wheel: a deadline already due (now, or past) fires at the next tick, not a revolution later", () => {
+  const f = fakeWheel(100, 8);
+  const now = new Item();
+  const past = new Item();
+  f.wheel.arm(now, f.now); // 1000: the current tick's own boundary
+  f.wheel.arm(past, f.now - 500);
+  f.stepTo(1_100);
+  assert.deepEqual([now.fired, past.fired], [[1_100], [1_100]]);
+});
+
+test("timer wheel: an item stays in its slot until it fires; arming it later, or at the same deadline, leaves it there (the move waits for its slot); arming earlier moves it", () => {
+  // 8 slots of 100 ms from 1000 (tick 10): a deadline in (1500, 1600] is tick 16, slot 0.
+  for (const deadline of [1_250, 1_600]) {
+    const f = fakeWheel(100, 8);
+    const item = new Item();
+    f.wheel.arm(item, deadline);
+    const slot = item.wheelSlot;
+    f.wheel.arm(item, deadline);
+    f.wheel.arm(item, deadline + 1_000);
+    f.wheel.arm(item, deadline + 1_000); // the same deadline again
+    item.deadline = deadline; // back, by a field write
+    f.stepTo(deadline - 10);
+    assert.equal(item.wheelSlot, slot, `${deadline}: moved before its slot came`);
+    assert.deepEqual(item.fired, []);
+    f.stepTo(deadline + 100);
+    assert.equal(item.fired.length, 1, `${deadline}: fired`);
+  }
+  const f = fakeWheel(100, 8);
+  const item = new Item();
+  f.wheel.arm(item, 1_600);
+  f.wheel.arm(item, 1_250);
+  assert.notEqual(item.wheelSlot, 0, "moved earlier: out of slot 0");
+});
+
+test("timer wheel: a deadline cleared by a field write (0) never fires and leaves the wheel when its slot comes; armed again, even earlier, it fires then", () => {
+  const f = fakeWheel(100, 8);
+  const item = new Item();
+  f.wheel.arm(item, 1_300);
+  item.deadline = 0; // what a session does when it has nothing to wait for
+  f.stepTo(1_400);
+  assert.deepEqual(item.fired, []);
+  assert.equal(item.wheelSlot, -1, "dropped from its slot");
+  const again = new Item();
+  f.wheel.arm(again, 2_000);
+  again.deadline = 0;
+  f.wheel.arm(again, 1_500); // earlier than the slot it still sits in
+  f.stepTo(1_600);
+  assert.deepEqual(again.fired, [1_500]);
+});
+
+test("timer wheel: an item out of the wheel whose deadline field was written is placed by the next arm", () => {
+  const f = fakeWheel(100, 8);
+  const item = new Item();
+  item.deadline = 1_200; // written while not in the wheel (wheelSlot -1)
+  f.wheel.arm(item, 1_300);
+  f.stepTo(1_400);
+  assert.deepEqual(item.fired, [1_300]);
+});
+
+test("timer wheel: disarming an item never armed does nothing; a disarmed item, and one that fired after being moved earlier, are not held by the wheel", async () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const f = fakeWheel(100, 8);
+  const never = new Item();
+  f.wheel.disarm(never);
+  assert.equal(never.wheelSlot, -1);
+  // Both sit in slot 0 first (deadline 1600: tick 16), which comes up only at 1600.
+  const [disarmed, moved] = (() => {
+    const d = new Item();
+    f.wheel.arm(d, 1_600);
+    f.wheel.disarm(d);
+    assert.equal(d.wheelSlot, -1);
+    const m = new Item();
+    f.wheel.arm(m, 1_600);
+    f.wheel.arm(m, 1_300);
+    return [new WeakRef(d), new WeakRef(m)];
+  })();
+  f.stepTo(1_400); // the moved one fires at 1300
+  await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the turn ends
+  gc();
+  assert.equal(disarmed.deref(), undefined, "the disarmed item is still referenced");
+  assert.equal(moved.deref(), undefined, "the item moved earlier is still referenced from its first slot");
 });

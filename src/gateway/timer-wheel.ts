@@ -49,7 +49,7 @@ export class TimerWheel {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    clearInterval(this.#timer); // undefined (never started) does nothing
     this.#timer = undefined;
   }
 
@@ -80,7 +80,10 @@ export class TimerWheel {
     const n = this.#slots.length;
     let t = Math.ceil(item.deadline / this.#resolutionMs);
     if (t <= this.#tick) t = this.#tick + 1;
-    if (t - this.#tick >= n) t = this.#tick + n - 1;
+    // A deadline past the horizon takes its slot as is: the slot comes up before the
+    // deadline does, and `advance` places it again. When that is the slot being run, the
+    // item stays where it is (the check below): moving it within the set would have the
+    // loop meet it again.
     const slot = t % n;
     if (item.wheelSlot === slot) return;
     if (item.wheelSlot >= 0) this.#slots[item.wheelSlot]!.delete(item);
