@@ -337,6 +337,21 @@ export const MODULES: Record<string, MutationModule> = {
     tests: ["src/control/rebalancer.test.ts", "test/integration/rebalance.test.ts"],
     timeoutMS: 30_000,
   },
+  // Every data-plane test reaches the wheel: under a module with sockets each of its
+  // surviving mutants would run them all. Its own tests on a fake clock decide it.
+  "gateway-wheel": {
+    about: "the coarse timer wheel (src/gateway/timer-wheel.ts; a fast run)",
+    mutate: ["src/gateway/timer-wheel.ts"],
+    tests: ["src/gateway/timer-wheel.test.ts"],
+  },
+  // A backend's selection, limits, ejection and reload update, on a fake clock (the
+  // selector's and the update's tests); reload.test.ts for update() through a real reload.
+  "gateway-backend": {
+    about: "a backend's live state: selection, maxConn, admission, ejection, update (src/gateway/backend.ts)",
+    mutate: ["src/gateway/backend.ts"],
+    tests: ["src/gateway/backend.test.ts", "src/gateway/backend-update.test.ts", "test/integration/reload.test.ts"],
+    timeoutMS: 30_000,
+  },
   // reload.ts is reached in process only by reload.test.ts (the CLI and admin tests run
   // it in a child process, out of Stryker's sight): that file alone, without lifecycle's
   // slow ones.
