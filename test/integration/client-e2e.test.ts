@@ -14,6 +14,8 @@ import { Fleet, Publisher, type Member } from "../support/fleet.ts";
 // (bench/e2e.ts), not asserted here.
 
 const N = 30;
+/** No reconnect for this long = settled: 10× the rebalancer's step (rate 20/s). */
+const QUIET_MS = 500;
 const CHANNEL = "e2e:proof";
 const prefix = uniquePrefix("client-e2e");
 let cluster: Cluster | undefined;
@@ -44,7 +46,10 @@ test("end to end: SIGKILL, drain, rolling restart and scale-out through the gate
     hubs: ["hub-a", "hub-b"],
     redisUrl: REDIS_URL,
     prefix,
-    backendExtra: "    drainTimeout: 200ms\n    drainSpread: 2s\n    rebalance: { maxSkew: 1.25, rate: 20 }",
+    // Spreads of 1 s: long enough that 10–20 clients' reconnects are spread out (the
+    // bench measures the profile), short enough to keep this test's four moves quick.
+    backendExtra: "    drainTimeout: 200ms\n    drainSpread: 1s\n    rebalance: { maxSkew: 1.25, rate: 20 }",
+    hubExtra: "shutdown: { spread: 1s }",
   });
   const c = cluster;
   fleet = await Fleet.start(c.url, N, CHANNEL);
@@ -65,7 +70,7 @@ test("end to end: SIGKILL, drain, rolling restart and scale-out through the gate
   await c.startHub("hub-a");
   await c.waitServer("hub-a", "up");
   await f.until("rebalance fills hub-a again", () => f.on("hub-a").length >= N / 3, 60_000);
-  await f.settle();
+  await f.settle(QUIET_MS);
 
   // 2. A node drained through the gateway's admin API: its tunnels close with 1012, spread.
   const drained = f.on("hub-b");
@@ -75,7 +80,7 @@ test("end to end: SIGKILL, drain, rolling restart and scale-out through the gate
   await checkpoint(f, pub.count, "after the drain");
   await c.serverAction("hub-b", "enable");
   await f.until("rebalance fills hub-b again", () => f.on("hub-b").length >= N / 3, 60_000);
-  await f.settle();
+  await f.settle(QUIET_MS);
 
   // 3. A rolling restart: SIGTERM (1012 + retry-after spread over shutdown.spread), start again, next node.
   for (const node of ["hub-a", "hub-b"]) {
@@ -84,18 +89,18 @@ test("end to end: SIGKILL, drain, rolling restart and scale-out through the gate
     await movedOff(f, leaving, node, `rolling restart of ${node}`);
     await c.startHub(node);
     await c.waitServer(node, "up");
-    await f.settle();
+    await f.settle(QUIET_MS);
     await checkpoint(f, pub.count, `after the restart of ${node}`);
   }
 
   // 4. Scale-out from one node to two: everyone on hub-a, then hub-b joins and rebalance moves some over.
   await c.kill("hub-b", "SIGTERM");
   await f.until("everyone on hub-a", () => f.on("hub-a").length === N, 60_000);
-  await f.settle();
+  await f.settle(QUIET_MS);
   await c.startHub("hub-b");
   await c.waitServer("hub-b", "up");
   await f.until("rebalance moves clients to the new node", () => f.on("hub-b").length >= N / 3, 60_000);
-  await f.settle();
+  await f.settle(QUIET_MS);
   await checkpoint(f, pub.count, "after the scale-out");
 
   await pub.stop();
