@@ -256,3 +256,23 @@ test("selector: refresh gives each queued request one try when some server is av
   b.refresh(T0);
   assert.deepEqual([later, b.queue.length], [0, 0]);
 });
+
+test("selector: an outage of every primary with no backup leaves the policy alone (not asked about an empty list): weighted round-robin resumes where it was, with cookie stickiness too", () => {
+  for (const sticky of ["", "sticky: { cookie: HF_SRV, ttl: 1h, secret: s3cret-s3cret-s3cret }"]) {
+    const make = () => {
+      const { b } = backend(`balance: weighted-round-robin\n${sticky}`);
+      b.servers[0]!.configWeight = 3;
+      b.refresh(T0);
+      return b;
+    };
+    const reference = names(make(), 16);
+    const b = make();
+    const seen = names(b, 7);
+    for (const s of b.servers) maintenance(s.health, T0);
+    b.refresh(T0);
+    assert.deepEqual(names(b, 2), ["-", "-"], sticky);
+    for (const s of b.servers) s.health.admin = "enabled";
+    b.refresh(T0);
+    assert.deepEqual([...seen, ...names(b, 9)], reference, sticky);
+  }
+});
