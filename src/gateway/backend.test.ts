@@ -1,7 +1,9 @@
 // The selector (Backend.select) under a fake clock: the policy's order, backups only
 // while no primary is up, maxConn and the queue's "saturated", passive ejection and its
 // expiry, cookie stickiness (issued, honoured, a tampered cookie replaced), hash keys,
-// the servers a retry excludes, and admission's token bucket.
+// the servers a retry excludes, and admission's token bucket; source stickiness, the
+// pools' TLS, the logs and events it emits, and the queue's tries on refresh. A reload's
+// update of the backend is backend-update.test.ts's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { maintenance } from "../core/health/state.ts";
