@@ -323,7 +323,17 @@ export const MODULES: Record<string, MutationModule> = {
     mutate: ["src/control/drainer.ts", "src/control/reload.ts", "src/control/rebalancer.ts"],
     // reload.ts is reached in-process only by reload.test.ts (the CLI and admin tests run
     // it in a child process, out of Stryker's sight); maxLifetime is upstream-pool's.
-    tests: ["src/control/drainer.test.ts", "test/integration/lifecycle.test.ts", "test/integration/reload.test.ts", "test/integration/upstream-pool.test.ts", "test/integration/sse-drain.test.ts"],
+    // The rebalancer's own tests come before lifecycle.test.ts: a killed mutant stops at
+    // the first failing file.
+    tests: [
+      "src/control/drainer.test.ts",
+      "src/control/rebalancer.test.ts",
+      "test/integration/rebalance.test.ts",
+      "test/integration/lifecycle.test.ts",
+      "test/integration/reload.test.ts",
+      "test/integration/upstream-pool.test.ts",
+      "test/integration/sse-drain.test.ts",
+    ],
     timeoutMS: 30_000,
   },
   // lifecycle's list runs lifecycle.test.ts (40 s a file: 1,000 and 900 WebSockets) for
