@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
 import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../../src/config/load.ts";
 import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
 import { deadPort, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { RawH2 } from "../support/h2raw.ts";
-import { within } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 /** What a raw server read on one connection, and how it answers each request by its path. */
 interface Seen {
@@ -167,6 +168,24 @@ backends:
     assert.equal((await ask(c, get("/ok"))).body, "ok", "the connection goes on");
   });
 
+  test("a refused request whose DATA follows its HEADERS at once: answered, the DATA dropped, nothing thrown; the connection goes on", async () => {
+    const thrown: Error[] = [];
+    const monitor = (e: Error) => thrown.push(e);
+    process.on("uncaughtExceptionMonitor", monitor);
+    const h2 = await RawH2.open(gw.port("mesh"));
+    try {
+      const id = h2.request([[":method", "POST"], [":scheme", "http"], [":authority", "other.test"], [":path", "/x"]], [Buffer.from("abc"), Buffer.from("def")]);
+      const r = await h2.done(id);
+      assert.equal(r.data, "no route matches this request\n");
+      const ok = await h2.done(h2.request([[":method", "GET"], [":scheme", "http"], [":authority", "h2.test"], [":path", "/ok"]]));
+      assert.equal(ok.data, "ok");
+    } finally {
+      h2.close();
+      process.off("uncaughtExceptionMonitor", monitor);
+    }
+    assert.deepEqual(thrown.map((e) => e.message), []);
+  });
+
   test("a server that answers before the request body is through: the answer, then the stream closed with NO_ERROR", async () => {
     const r = await ask(c, get("/early", { ":method": "POST" }), { body: Buffer.from("part"), endStream: false });
     assert.equal(r.status, 200);
@@ -270,6 +289,44 @@ backends:
         assert.equal(/\r\nx-forwarded-proto: ([^\r]*)/i.exec(head)?.[1], "http");
       }
     } finally {
+      await gw.close();
+      await be.close();
+    }
+  });
+
+  test("sessions are registered by listener while open: a reload that removes one listener sends GOAWAY to its sessions only; closed sessions leave the registry", async () => {
+    const be = await rawServer();
+    const two = (both: boolean) => `
+listeners:
+  - { name: keep, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+${both ? "  - { name: gone, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }" : ""}
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`;
+    const gw = await startGateway(two(true));
+    const [keep, gone] = [connect(`http://127.0.0.1:${gw.port("keep")}`), connect(`http://127.0.0.1:${gw.port("gone")}`)];
+    try {
+      for (const c of [keep, gone]) {
+        c.on("error", () => {});
+        assert.equal((await ask(c, { ":path": "/ok" })).body, "ok");
+      }
+      const mine = () => [...gw.gw.sessions].map((x) => `${x.listener} ${x.clientIp}`).sort();
+      assert.deepEqual(mine(), ["gone 127.0.0.1", "keep 127.0.0.1"]);
+      let keptGoaway = false;
+      keep.on("goaway", () => (keptGoaway = true));
+      const goaway = once(gone, "goaway");
+      const next = loadConfig(two(false), { env: {}, baseDir: "/" });
+      assert.ok(next.ok);
+      await gw.gw.reload(next.config);
+      await within(goaway, 10_000, "GOAWAY on the removed listener's session");
+      assert.equal((await ask(keep, { ":path": "/ok" })).body, "ok", "the other listener's session goes on");
+      assert.equal(keptGoaway, false);
+      keep.close();
+      await within(once(keep, "close"), 10_000, "the client to close");
+      await until(() => gw.gw.sessions.size === 0, 10_000, () => `the registry to empty: ${JSON.stringify(mine())}`);
+    } finally {
+      keep.destroy();
+      gone.destroy();
       await gw.close();
       await be.close();
     }
