@@ -50,3 +50,31 @@ test("ticket keys: subscribers get the new keys at the period boundary; unsubscr
   assert.equal(got.length, n, "no call after unsubscribing");
   assert.equal(reads, readsAtOff, "no timer fired after the last unsubscribe");
 });
+
+test("ticket keys: the default period is 12 hours", () => {
+  let now = 0;
+  const keys = new TicketKeys(Buffer.alloc(32, 3), undefined, () => now);
+  const first = Buffer.from(keys.current());
+  now = 12 * HOUR - 1;
+  assert.deepEqual(keys.current(), first, "the same keys until 12 h");
+  now = 12 * HOUR;
+  assert.notDeepEqual(keys.current(), first, "new keys at 12 h");
+});
+
+test("ticket keys: two subscribers share one timer: each is called once per rotation, and none fires after both unsubscribe", async () => {
+  const period = 150;
+  let reads = 0;
+  const keys = new TicketKeys(Buffer.alloc(32, 2), period, () => (reads++, Date.now()));
+  // The period each call came in: a second timer would call both again within a period.
+  const epochs: number[][] = [[], []];
+  const offs = [0, 1].map((i) => keys.subscribe(() => epochs[i]!.push(Math.floor(Date.now() / period))));
+  const t0 = Date.now();
+  while (epochs[0]!.length < 2 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+  for (const f of offs) f();
+  const readsAtOff = reads;
+  assert.ok(epochs[0]!.length >= 2, `fewer than two rotations within 3 s (the period is ${period} ms)`);
+  for (const e of epochs) assert.deepEqual(e, [...new Set(e)], `one call per period: ${e.join(", ")}`);
+  assert.deepEqual(epochs[1], epochs[0]);
+  await new Promise((r) => setTimeout(r, 400)); // more than two periods
+  assert.equal(reads, readsAtOff, "no timer fired after the last unsubscribe");
+});
