@@ -6,10 +6,14 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { WebSocketServer } from "ws";
+import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
-import { deadPort, tcpBackend } from "../support/backends.ts";
+import { closeServer, deadPort, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { RawH2 } from "../support/h2raw.ts";
 import { until, within } from "../support/wait.ts";
@@ -329,6 +333,42 @@ backends:
       gone.destroy();
       await gw.close();
       await be.close();
+    }
+  });
+
+  test("WebSocket over HTTP/2: the 200 carries the server's subprotocol and no HTTP/1.1 upgrade fields; once the tunnel ends, the connection idles out", async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http, handleProtocols: () => "chat" });
+    wss.on("connection", (ws) => ws.on("message", (d) => ws.send(`echo ${String(d)}`)));
+    http.listen(0, "127.0.0.1");
+    await once(http, "listening");
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], timeouts: { clientIdle: 300ms }, routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${(http.address() as AddressInfo).port} }] }
+`);
+    const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+    c.on("error", () => {});
+    try {
+      await within(once(c, "remoteSettings"), 10_000, "the gateway's SETTINGS");
+      const s = c.request({ ":method": "CONNECT", ":protocol": "websocket", ":path": "/ws", ":scheme": "http", "sec-websocket-version": "13", "sec-websocket-protocol": "chat, other" }, { endStream: false });
+      s.on("error", () => {});
+      const [headers] = (await within(once(s, "response"), 10_000, "the 200")) as [Record<string, unknown>];
+      assert.equal(headers[":status"], 200);
+      assert.equal(headers["sec-websocket-protocol"], "chat");
+      for (const name of ["sec-websocket-accept", "upgrade", "connection"]) assert.equal(headers[name], undefined, name);
+      s.write(wsFrame({ opcode: 1, payload: Buffer.from("hi"), mask: true }));
+      const [frame] = (await within(once(s, "data"), 10_000, "the echo")) as [Buffer];
+      assert.equal(frame.subarray(2, 2 + frame[1]!).toString(), "echo hi");
+      const goaway = once(c, "goaway");
+      s.close();
+      await within(goaway, 10_000, "GOAWAY once the connection has no stream left");
+    } finally {
+      c.destroy();
+      await gw.close();
+      for (const x of wss.clients) x.terminate();
+      await closeServer(http);
     }
   });
 
