@@ -127,3 +127,35 @@ test("TCP mode: bytes sent before the server connection is up are delivered firs
     await be.close();
   }
 });
+
+test("TCP mode: a drain ends both sides of a tunnel while its close grace still runs: the client and the server each get a FIN with the tunnel still open, and it closes when they end theirs", async () => {
+  let server: Socket | null = null;
+  const be = await tcpBackend((s) => {
+    server = s;
+    s.on("error", () => {});
+    s.write("hello");
+  });
+  const gw = await startGateway(tcpConfig([be.port], "    drainTimeout: 0ms\n    drainSpread: 0ms"));
+  try {
+    const c = connect({ port: gw.port("l4"), host: "127.0.0.1", allowHalfOpen: true });
+    c.on("error", () => {});
+    await within(once(c, "data"), 10_000, "the server's hello through the tunnel");
+    const [t] = gw.gw.tunnels;
+    // At each FIN: is the tunnel open, and how much of its close grace (3 s, on the
+    // gateway's clock, which is performance.now()) is left? A tunnel cut at the end of
+    // the grace has no deadline left (0) and is gone.
+    const atFin = (s: Socket, who: string) =>
+      within(once(s, "end"), 10_000, `the ${who}'s FIN`).then(() => ({ open: gw.gw.tunnels.has(t!), graceLeft: t!.deadline - performance.now() }));
+    const fins = Promise.all([atFin(c, "client"), atFin(server!, "server")]);
+    assert.ok(gw.gw.serverAction("t", "s0", "drain"));
+    for (const [i, f] of (await fins).entries()) {
+      assert.ok(f.open && f.graceLeft > 0, `${i === 0 ? "client" : "server"}: a FIN from end(), not a cut at the grace: ${JSON.stringify(f)}`);
+    }
+    c.end();
+    server!.end();
+    await until(() => gw.gw.tunnels.size === 0, 5000, "the tunnel to close once both ended their sides");
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
