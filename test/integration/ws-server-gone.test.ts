@@ -159,13 +159,13 @@ test("gateway: a WebSocket client that half-closes without a close frame is not 
   }
 });
 
-test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits for its client past 500 ms, and a client that keeps sending instead of answering is cut at the close grace, far below timeouts.tunnel", async () => {
+test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits for its client past 500 ms; a client that resets then closes its tunnel at once (before those are cut); a client that keeps sending instead of answering is cut at the close grace, far below timeouts.tunnel", async () => {
   const servers: Socket[] = [];
   const be = await rawWsServer((s) => servers.push(s));
   const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }], "    timeouts: { tunnel: 120s }"));
   const clients: { c: Socket; got: Buffer[]; ended: boolean; closed: boolean; timer?: ReturnType<typeof setInterval> }[] = [];
   try {
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const c = connect({ port: gw.port(), host: "127.0.0.1", allowHalfOpen: true });
       const k = { c, got: [] as Buffer[], ended: false, closed: false };
       c.on("data", (d: Buffer) => k.got.push(d));
@@ -176,9 +176,10 @@ test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits 
       clients.push(k);
       await until(() => servers.length === i + 1 && Buffer.concat(k.got).includes("\r\n\r\n"), 5000, `client ${i}'s 101`);
     }
+    const tunnels = [...gw.gw.tunnels];
     servers[0]!.resetAndDestroy();
     servers[1]!.end();
-    for (const [i, k] of clients.entries()) {
+    for (const [i, k] of clients.slice(0, 2).entries()) {
       await until(() => k.ended, 10_000, `client ${i} to get the gateway's FIN`);
       const all = Buffer.concat(k.got);
       const frame = all.subarray(all.indexOf("\r\n\r\n") + 4);
@@ -187,13 +188,20 @@ test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits 
       k.timer = setInterval(() => k.c.write(wsFrame({ opcode: 1, payload: Buffer.from("still talking"), mask: true })), 100);
     }
     // The close grace is 3 s on the gateway's clock (which fires late, never early): at
-    // 500 ms both tunnels still wait for their clients' answers.
+    // 500 ms all three tunnels still wait (the third for its server: it has not vanished yet).
     const t0 = performance.now();
     while (performance.now() - t0 < 500) {
-      assert.equal(gw.gw.tunnels.size, 2, `both tunnels open ${(performance.now() - t0).toFixed(0)} ms after the 1012s`);
+      assert.equal(gw.gw.tunnels.size, 3, `the three tunnels open ${(performance.now() - t0).toFixed(0)} ms after the first two 1012s`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    for (const [i, k] of clients.entries()) await until(() => k.closed, 20_000, `client ${i}, still sending, to be cut at the close grace`);
+    // The third server vanishes after them (its grace would end after theirs), and its
+    // client resets on the 1012: the server's half-open connection is closed with it.
+    servers[2]!.end();
+    await until(() => clients[2]!.ended, 10_000, "client 2 to get the gateway's FIN");
+    clients[2]!.c.resetAndDestroy();
+    await until(() => !gw.gw.tunnels.has(tunnels[2]!), 10_000, "the reset client's tunnel to close");
+    assert.ok(gw.gw.tunnels.has(tunnels[0]!) && gw.gw.tunnels.has(tunnels[1]!), "closed before the first two are cut at their grace");
+    for (const [i, k] of clients.slice(0, 2).entries()) await until(() => k.closed, 20_000, `client ${i}, still sending, to be cut at the close grace`);
     await until(() => gw.gw.tunnels.size === 0, 5000, "both tunnels to be gone");
   } finally {
     for (const k of clients) {
