@@ -82,9 +82,10 @@ test("gateway: a server's own close frame is passed through; a server that dies 
 
 /**
  * A WebSocket server written by hand: it answers the upgrade with its 101 (the client
- * sends nothing more before it), then `upgraded` scripts the socket.
+ * sends nothing more before it; `delayMs` after the request), then `upgraded` scripts
+ * the socket.
  */
-function rawWsServer(upgraded: (s: Socket) => void) {
+function rawWsServer(upgraded: (s: Socket) => void, delayMs = 0) {
   return tcpBackend((s) => {
     let head = "";
     const onHead = (c: Buffer): void => {
@@ -93,8 +94,12 @@ function rawWsServer(upgraded: (s: Socket) => void) {
       s.off("data", onHead);
       const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
       const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-      upgraded(s);
+      const answer = (): void => {
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        upgraded(s);
+      };
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     };
     s.on("data", onHead);
     s.on("error", () => {});
@@ -208,6 +213,36 @@ test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits 
       clearInterval(k.timer);
       k.c.destroy();
     }
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("gateway: a client that ends right after its upgrade request gets the 101, the server's close frame and FIN, and the server then gets the gateway's FIN: its connection is not left half-open", async () => {
+  let server: Socket | null = null;
+  let serverEnded = false;
+  // The 101 200 ms after the request: the gateway has read the client's FIN before the
+  // tunnel exists, so the tunnel never sees it (if it came later, the tunnel would pass
+  // it on at once, and the test would still hold).
+  const be = await rawWsServer((s) => {
+    server = s;
+    s.on("end", () => (serverEnded = true));
+  }, 200);
+  const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }]));
+  try {
+    const c = connect({ port: gw.port(), host: "127.0.0.1", allowHalfOpen: true });
+    c.on("error", () => {});
+    let got = Buffer.alloc(0);
+    c.on("data", (d: Buffer) => (got = Buffer.concat([got, d])));
+    const clientEnd = within(once(c, "end"), 10_000, "the server's FIN through the gateway");
+    c.end(UPGRADE);
+    await until(() => server !== null && got.includes("\r\n\r\n"), 5000, "the 101");
+    server!.end(Buffer.from([0x88, 2, 0x03, 0xe8]));
+    await clientEnd;
+    assert.deepEqual([...got.subarray(got.indexOf("\r\n\r\n") + 4)], [0x88, 2, 0x03, 0xe8], "the server's close frame (1000), and nothing else");
+    await until(() => serverEnded, 10_000, "the server to get the gateway's FIN once the client's side closed");
+    await until(() => gw.gw.tunnels.size === 0, 5000, "the tunnel to close");
+  } finally {
     await gw.close();
     await be.close();
   }
