@@ -240,15 +240,16 @@ export const MODULES: Record<string, MutationModule> = {
     tests: TUNNEL_ENDS_TESTS,
     timeoutMS: 30_000,
   },
-  // The whole of tunnel.ts on a loaded machine: tunnel-ends' four files plus the two
+  // The whole of tunnel.ts on a loaded machine: tunnel-ends' four files plus three files
   // that reach what they miss: tunnel-backpressure (onDrain, the pauses on a full
   // buffer, the byte counters) and websocket (the tracker's start, the gateway's pings,
-  // the blind fallback, the idle deadline). Not the fuzzers, upstream-pool nor the
+  // the blind fallback, the idle deadline), and tunnel.test.ts (a deadline in each of the
+  // wheel's slots, on a clock the test sets). Not the fuzzers, upstream-pool nor the
   // tracker's own tests, which make tunnel's run hours long. Its score is a lower bound.
   "tunnel-file": {
     about: "all of src/gateway/tunnel/tunnel.ts (a run that fits a loaded machine)",
     mutate: ["src/gateway/tunnel/tunnel.ts"],
-    tests: [...TUNNEL_ENDS_TESTS, "test/integration/tunnel-backpressure.test.ts", "test/integration/websocket.test.ts"],
+    tests: [...TUNNEL_ENDS_TESTS, "test/integration/tunnel-backpressure.test.ts", "test/integration/websocket.test.ts", "src/gateway/tunnel/tunnel.test.ts"],
     timeoutMS: 30_000,
   },
   tcp: {
