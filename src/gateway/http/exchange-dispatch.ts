@@ -225,9 +225,9 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     this.#connect(server);
   }
 
+  /** Takes a queued exchange (its backend set) out of the queue. */
   leaveQueue(): void {
-    const q = this.backend?.queue;
-    if (q === undefined) return;
+    const q = this.backend!.queue;
     const i = q.indexOf(this);
     if (i >= 0) q.splice(i, 1);
   }
