@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { test } from "node:test";
 import { TicketKeys } from "./tickets.ts";
 
@@ -77,4 +78,26 @@ test("ticket keys: two subscribers share one timer: each is called once per rota
   assert.deepEqual(epochs[1], epochs[0]);
   await new Promise((r) => setTimeout(r, 400)); // more than two periods
   assert.equal(reads, readsAtOff, "no timer fired after the last unsubscribe");
+});
+
+test("ticket keys: HMAC-SHA256 of the secret over `holdfast tls tickets <period> a` and `… b`, the first 48 bytes (workers of two versions must agree), from the very first period on", () => {
+  const secret = Buffer.alloc(32, 5);
+  const expected = (epoch: number) => Buffer.concat(["a", "b"].map((x) => createHmac("sha256", secret).update(`holdfast tls tickets ${epoch} ${x}`).digest())).subarray(0, 48);
+  for (const epoch of [0, 1, 2, 500]) {
+    const keys = new TicketKeys(secret, HOUR, () => epoch * HOUR + 7);
+    assert.deepEqual(keys.current(), expected(epoch), `period ${epoch}`);
+  }
+});
+
+test("ticket keys: one of two subscribers leaving keeps the timer for the other", async () => {
+  const period = 150;
+  const keys = new TicketKeys(Buffer.alloc(32, 4), period, () => Date.now());
+  let calls = 0;
+  const offFirst = keys.subscribe(() => {});
+  const offSecond = keys.subscribe(() => calls++);
+  offFirst();
+  const t0 = Date.now();
+  while (calls === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+  offSecond();
+  assert.ok(calls >= 1, `the remaining subscriber got no rotation within 3 s (the period is ${period} ms)`);
 });
