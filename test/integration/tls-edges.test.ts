@@ -68,6 +68,24 @@ test("a reload that drops h2 from protocols: new handshakes choose http/1.1, an 
   }
 });
 
+test("protocols [h2]: a client offering only http/1.1 is refused in the handshake (no_application_protocol), counted as failed", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["alpn.test"]);
+  const be = await httpBackend("a");
+  const gw = await startGateway(yaml(be, pem.certPath, pem.keyPath, "h2"));
+  try {
+    const s = tlsConnect({ port: gw.port(), host: "127.0.0.1", ca: ca.cert, servername: "alpn.test", ALPNProtocols: ["http/1.1"] });
+    const err = await within(new Promise<Error | null>((resolve) => (s.once("error", resolve), s.once("secureConnect", () => resolve(null)))), 10_000, "the handshake's end");
+    s.destroy();
+    assert.equal((err as { code?: string } | null)?.code, "ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL");
+    await until(() => gw.gw.data.listenerCounters("web")!.failed === 1, 10_000, "the failed handshake to be counted");
+    assert.equal(gw.gw.data.listenerCounters("web")!.handshakes, 0);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
 test("certificate files broken after the config was read: the reload is refused naming both files, the old certificate serves on", async () => {
   const ca = makeCa();
   const [first, second] = [ca.issue(["alpn.test"]), ca.issue(["alpn.test"])];
