@@ -502,7 +502,9 @@ test("SIGTERM under HTTP load: zero failed requests, healthz 503 before the list
     const longReplies = await Promise.all(long);
     const exit = await within(a.exit, 15_000, "A to exit after SIGTERM");
     await prober;
-    await sleep(500); // B keeps serving alone
+    // B keeps serving alone: a few requests after A's exit, however long they take.
+    const t = traffic;
+    await until(() => t.samples.filter((s) => s.start > exit.at).length >= 5, 10_000, "5 requests after A's exit");
     await traffic.stop();
     polling = false;
     await poller;
@@ -791,8 +793,9 @@ test("--watch: a changed file is applied once it settled (200 ms after the last 
     const refusal = g.logs().filter((l) => String(l.msg).startsWith("reload refused")).at(-1)!;
     assert.match((refusal.errors as string[]).join("\n"), /cannot read .*gw\.yaml/);
     const tGone = now();
-    await sleep(600);
-    const afterGone = new Set(t.samples.filter((s) => s.start > tGone).map((s) => s.servedBy));
+    const gone = () => t.samples.filter((s) => s.start > tGone);
+    await until(() => gone().length >= 10, 10_000, () => `10 requests after the file was removed (${gone().length})`);
+    const afterGone = new Set(gone().map((s) => s.servedBy));
     assert.deepEqual([...afterGone].sort(), ["s1", "s2"], "the last good config keeps serving");
     assert.equal(g.exited(), undefined, "the gateway is still running");
 
@@ -803,7 +806,7 @@ test("--watch: a changed file is applied once it settled (200 ms after the last 
     await until(() => reloaded() > reloadsBefore, 10_000, () => "the recreated file to be applied");
     await sleep(200); // with workers > 1, every worker has applied it by then
     const tBack = now();
-    await sleep(1500);
+    await until(() => t.samples.filter((s) => s.start > tBack).length >= 10, 10_000, "10 requests after the file came back");
     await traffic.stop();
     const afterBack = new Set(t.samples.filter((s) => s.start > tBack).map((s) => s.servedBy));
     assert.deepEqual([...afterBack], ["s2"], "the recreated file (s2 only) is applied");
