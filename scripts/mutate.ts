@@ -192,6 +192,38 @@ export const MODULES: Record<string, MutationModule> = {
     // 20k mutated heads instead of 200k: the fuzz file runs for every surviving mutant.
     env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "20000" },
   },
+  // The other codecs, each with its own pure tests only (bytes in, offsets out): the
+  // tables first (a killed mutant stops at the first failing file), then the seeded
+  // fuzzer with a smaller budget, since a surviving mutant runs every file that reaches
+  // it. The gateway's real-socket files reach these codecs too but cannot tell more
+  // apart than the tables, at seconds a file instead of milliseconds.
+  "codec-proxy": {
+    about: "the PROXY protocol codec: v1/v2 parser, encoder, IP text and bytes (src/codec/proxy; fuzz on a fixed seed)",
+    mutate: ["src/codec/proxy/*.ts"],
+    tests: ["src/codec/proxy/header.test.ts", "src/codec/proxy/proxy.fuzz.test.ts"],
+    // 5k mutated headers instead of 30k (proxy.fuzz.test.ts reads FUZZ_ITERATIONS).
+    env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "5000" },
+  },
+  "codec-tls": {
+    about: "the TLS ClientHello peek and the server-name table (src/codec/tls; fuzz on a fixed seed)",
+    mutate: ["src/codec/tls/*.ts"],
+    // client-hello.test.ts holds the tables, real ClientHellos captured from node:tls on
+    // loopback, and the fuzzer (FUZZ_ITERATIONS, 20k by default: 4k here).
+    tests: ["src/codec/tls/client-hello.test.ts"],
+    env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "4000" },
+  },
+  "codec-ws": {
+    about: "the WebSocket frame tracker, pong filter and frame builders (src/codec/ws; fuzz on a fixed seed)",
+    mutate: ["src/codec/ws/*.ts"],
+    tests: [
+      "src/codec/ws/build.test.ts",
+      "src/codec/ws/frames.test.ts",
+      "src/codec/ws/pong-filter.test.ts",
+      "src/codec/ws/frames.fuzz.test.ts",
+    ],
+    // frames.fuzz.test.ts reads FUZZ_WS_ROUNDS (300 rounds a property by default): 100.
+    env: { FUZZ_SEED: "15", FUZZ_WS_ROUNDS: "100" },
+  },
   tunnel: {
     about: "WebSocket and upgrade tunnels (src/gateway/tunnel)",
     mutate: ["src/gateway/tunnel/*.ts"],
