@@ -69,7 +69,7 @@ function family(source: string, destination: string): { v6: boolean; source: str
 }
 
 function unmap(ip: string): string {
-  return ip.length > 7 && ip.startsWith("::ffff:") && ip.includes(".", 7) ? ip.slice(7) : ip;
+  return ip.startsWith("::ffff:") && ip.includes(".", 7) ? ip.slice(7) : ip;
 }
 
 function validPort(p: number): boolean {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeProxyV1, encodeProxyV2 } from "./encode.ts";
-import { PROXY_NEED_MORE, PROXY_V2_SIGNATURE, ProxyError, ProxyHeader, parseProxyHeader } from "./header.ts";
+import { PROXY_NEED_MORE, PROXY_V2_SIGNATURE, ProxyError, ProxyHeader, parseProxyHeader, proxyErrorText } from "./header.ts";
 import { formatIPv6, writeIPv4, writeIPv6 } from "./ip.ts";
 
 const h = new ProxyHeader();
@@ -164,4 +164,88 @@ test("ip: IPv6 text to bytes and back in the RFC 5952 form", () => {
     if (ok) assert.equal(formatIPv6(b, 0), canonical, input);
   }
   for (const bad of ["1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "01.1.1.1", "a.b.c.d", ""]) assert.equal(writeIPv4(b, 0, bad), false, bad);
+});
+
+test("results: need-more is -1, every refusal negative and distinct, each with its own text", () => {
+  assert.equal(PROXY_NEED_MORE, -1);
+  const texts: [code: number, text: string][] = [
+    [ProxyError.NOT_PROXY, "the connection did not start with a PROXY protocol header"],
+    [ProxyError.BAD_V1, "malformed PROXY v1 header"],
+    [ProxyError.TOO_LONG, "PROXY header too long"],
+    [ProxyError.BAD_VERSION, "unsupported PROXY v2 version"],
+    [ProxyError.BAD_COMMAND, "unknown PROXY v2 command"],
+    [ProxyError.BAD_FAMILY, "unsupported PROXY v2 address family (only TCP over IPv4/IPv6, UNIX or UNSPEC)"],
+    [ProxyError.BAD_LENGTH, "PROXY v2 length too short for its address family"],
+    [ProxyError.BAD_ADDRESS, "invalid address or port in PROXY header"],
+    [ProxyError.BAD_TLV, "malformed PROXY v2 TLV"],
+  ];
+  assert.deepEqual(Object.values(ProxyError).sort(), texts.map(([c]) => c).sort());
+  assert.equal(new Set([PROXY_NEED_MORE, ...Object.values(ProxyError)]).size, 10);
+  for (const [code, text] of texts) {
+    assert.ok(code < -1, String(code));
+    assert.equal(proxyErrorText[code], text);
+  }
+});
+
+test("a new ProxyHeader reads as no header, and each parse clears what the last one read", () => {
+  const fields = (x: ProxyHeader) => [x.version, x.hasAddress, x.family, x.source, x.sourcePort, x.destination, x.destinationPort, x.authority];
+  const none = [0, false, 0, "", 0, "", 0, undefined];
+  assert.deepEqual(fields(new ProxyHeader()), none);
+  const full = encodeProxyV2("1.2.3.4", 1, "5.6.7.8", 2, "a.b");
+  const after: [input: Buffer, expected: unknown[]][] = [
+    [Buffer.from("PROXY UNKNOWN\r\n"), [1, false, 0, "", 0, "", 0, undefined]],
+    [hex(`${SIG} 20 00 0000`), [2, false, 0, "", 0, "", 0, undefined]],
+    [Buffer.from("GET /"), none],
+  ];
+  for (const [input, expected] of after) {
+    assert.equal(parse(full), full.length);
+    assert.deepEqual(fields(h), [2, true, 4, "1.2.3.4", 1, "5.6.7.8", 2, "a.b"]);
+    parse(input);
+    assert.deepEqual(fields(h), expected, input.toString("latin1"));
+  }
+});
+
+test("v1: edge rows, bytes in and the result out", () => {
+  const line = (n: number) => `PROXY UNKNOWN ${"x".repeat(n - 14)}`; // n bytes, no LF yet
+  const cases: [input: string, result: number][] = [
+    [line(106), PROXY_NEED_MORE],
+    [line(107), ProxyError.TOO_LONG], // the longest line is 107 bytes with its CRLF
+    [`${line(105)}\r\n`, 107],
+    ["PROXY UNKNOWN ~}\r\n", 18], // printable to the last one
+    ["PROXY UNKNOWN \x7f\r\n", ProxyError.BAD_V1],
+    ["PROXY UNKNOWN \xe9\r\n", ProxyError.BAD_V1],
+    ["PROXY TCP4 1.2.3.4 1.2.3.4  2\r\n", ProxyError.BAD_ADDRESS], // an empty port
+    ["PROXY TCP4 1.2.3.4 1.2.3.4 1a 2\r\n", ProxyError.BAD_ADDRESS],
+    ["PROXY TCP4 1.2.3.4 1.2.3.4 5/ 2\r\n", ProxyError.BAD_ADDRESS], // '/' is just below '0'
+    ["PROXY TCP4 1.2.3.4 1.2.3.4 1 :\r\n", ProxyError.BAD_ADDRESS], // ':' is just above '9'
+    ["PROXY TCP4 1.2.3.4 1.2.3.4 100000 2\r\n", ProxyError.BAD_ADDRESS],
+    [`PROXY TCP4 1.2.3.4 1.2.3.4 ${"9".repeat(60)} 2\r\n`, ProxyError.BAD_ADDRESS],
+    ["PROXY TCP4 1.2.3.4 1.2.3.4 0 2\r\n", 32],
+    ["", PROXY_NEED_MORE],
+  ];
+  for (const [input, result] of cases) assert.equal(parse(input), result, JSON.stringify(input));
+});
+
+test("v2: edge rows, bytes in and the result out", () => {
+  const noop = (n: number) => `04 ${n.toString(16).padStart(4, "0")} ${"00".repeat(n)}`;
+  const cases: [label: string, input: Buffer, result: number, authority?: string, source?: string][] = [
+    ["4096 bytes in all", hex(`${SIG} 20 00 0ff0 ${noop(4077)}`), 4096],
+    ["4097 bytes in all", hex(`${SIG} 20 00 0ff1 ${noop(4078)}`), ProxyError.TOO_LONG],
+    ["a bad TLV after PROXY UNSPEC", hex(`${SIG} 21 00 0004 02 0005 00`), ProxyError.BAD_TLV],
+    ["AUTHORITY after PROXY UNSPEC", hex(`${SIG} 21 00 0004 02 0001 61`), 20, "a"],
+    ["AUTHORITY after LOCAL: ignored", hex(`${SIG} 20 11 0010 01020304 05060708 0001 0002 02 0001 61`), 32, undefined],
+    ["an empty TLV at the very end", hex(`${SIG} 21 11 000f 01020304 05060708 0001 0002 04 0000`), 31, undefined],
+    ["a source whose last zeros run into the destination's", hex(`${SIG} 21 21 0024 0001000000000000000200030000 0000 ${"00".repeat(15)}01 0001 0002`), 52, undefined, "1::2:3:0:0"],
+  ];
+  for (const [label, input, result, authority, source] of cases) {
+    assert.equal(parse(Buffer.concat([input, Buffer.from("GET / HTTP/1.1\r\n")]), input.length), result, label);
+    if (result < 0) continue;
+    assert.equal(h.authority, authority, label);
+    if (source !== undefined) assert.equal(h.source, source, label);
+  }
+});
+
+test("v2: a prefix alone in its own buffer needs more", () => {
+  const full = hex(`${SIG} 21 11 000c cb007107 0a000001 c822 01bb`);
+  for (let n = 0; n < full.length; n++) assert.equal(parse(Buffer.from(full.subarray(0, n))), PROXY_NEED_MORE, `${n} bytes`);
 });

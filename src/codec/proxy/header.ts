@@ -87,11 +87,8 @@ export class ProxyHeader {
  */
 export function parseProxyHeader(buf: Uint8Array, end: number, out: ProxyHeader): number {
   out.reset();
-  if (end === 0) return PROXY_NEED_MORE;
-  const first = buf[0];
-  if (first === 0x50) return parseV1(buf, end, out);
-  if (first === 0x0d) return parseV2(buf, end, out);
-  return ProxyError.NOT_PROXY;
+  // parseV2 refuses any other first byte; both need more while `end` is 0.
+  return buf[0] === 0x50 ? parseV1(buf, end, out) : parseV2(buf, end, out);
 }
 
 function parseV1(buf: Uint8Array, end: number, out: ProxyHeader): number {
@@ -141,7 +138,8 @@ function canonicalIPv6(text: string, scratch: Uint8Array): string {
 
 /** A decimal port 0–65535 without leading zeros, or -1. */
 function port(s: string): number {
-  if (s.length === 0 || s.length > 5 || (s.length > 1 && s.charCodeAt(0) === 0x30)) return -1;
+  // No length bound needed: six digits without a leading zero are past 65535.
+  if (s.length === 0 || (s.length > 1 && s.charCodeAt(0) === 0x30)) return -1;
   let v = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) - 0x30;

@@ -39,7 +39,6 @@ function ipv4Into(out: Uint8Array, at: number, text: string, from: number, to: n
 /** Writes an IPv6 address (an IPv4 tail allowed) at `at` (16 bytes); false when invalid. */
 export function writeIPv6(out: Uint8Array, at: number, text: string): boolean {
   const n = text.length;
-  if (n < 2) return false;
   let gap = -1; // word index where "::" stands
   let w = 0;
   let i = 0;
@@ -52,13 +51,15 @@ export function writeIPv6(out: Uint8Array, at: number, text: string): boolean {
   for (;;) {
     const start = i;
     let value = 0;
-    while (i < n && i - start < 5) {
+    // A run of more than 4 digits is refused below; charCodeAt past the end is NaN,
+    // which is no hex digit, '.' nor ':'.
+    while (i < n) {
       const h = hexValue(text.charCodeAt(i));
       if (h < 0) break;
       value = (value << 4) | h;
       i++;
     }
-    if (i < n && text.charCodeAt(i) === 0x2e) {
+    if (text.charCodeAt(i) === 0x2e) {
       // An IPv4 tail: the last 32 bits.
       if (w > 6 || !ipv4Into(out, at + w * 2, text, start, n)) return false;
       w += 2;
@@ -71,12 +72,12 @@ export function writeIPv6(out: Uint8Array, at: number, text: string): boolean {
     if (i === n) break;
     if (text.charCodeAt(i) !== 0x3a) return false;
     i++;
-    if (i < n && text.charCodeAt(i) === 0x3a) {
+    if (text.charCodeAt(i) === 0x3a) {
       if (gap >= 0) return false;
       gap = w;
       i++;
       if (i === n) break;
-    } else if (i === n) return false;
+    }
   }
   if (gap < 0) return w === 8;
   return w < 8 && fillGap(out, at, gap, w);
