@@ -200,7 +200,12 @@ export const MODULES: Record<string, MutationModule> = {
   "codec-proxy": {
     about: "the PROXY protocol codec: v1/v2 parser, encoder, IP text and bytes (src/codec/proxy; fuzz on a fixed seed)",
     mutate: ["src/codec/proxy/*.ts"],
-    tests: ["src/codec/proxy/header.test.ts", "src/codec/proxy/proxy.fuzz.test.ts"],
+    tests: [
+      "src/codec/proxy/header.test.ts",
+      "src/codec/proxy/ip.test.ts",
+      "src/codec/proxy/encode.test.ts",
+      "src/codec/proxy/proxy.fuzz.test.ts",
+    ],
     // 5k mutated headers instead of 30k (proxy.fuzz.test.ts reads FUZZ_ITERATIONS).
     env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "5000" },
   },
