@@ -212,9 +212,10 @@ export const MODULES: Record<string, MutationModule> = {
   "codec-tls": {
     about: "the TLS ClientHello peek and the server-name table (src/codec/tls; fuzz on a fixed seed)",
     mutate: ["src/codec/tls/*.ts"],
-    // client-hello.test.ts holds the tables, real ClientHellos captured from node:tls on
-    // loopback, and the fuzzer (FUZZ_ITERATIONS, 20k by default: 4k here).
-    tests: ["src/codec/tls/client-hello.test.ts"],
+    // The name table's and the hello's edge tables first; client-hello.test.ts holds real
+    // ClientHellos captured from node:tls on loopback and the fuzzer (FUZZ_ITERATIONS,
+    // 20k by default: 4k here).
+    tests: ["src/codec/tls/server-name.test.ts", "src/codec/tls/client-hello-edges.test.ts", "src/codec/tls/client-hello.test.ts"],
     env: { FUZZ_SEED: "15", FUZZ_ITERATIONS: "4000" },
   },
   "codec-ws": {
