@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { closeFrame } from "../../codec/ws/build.ts";
 import type { HandledSocket } from "../sockets.ts";
-import type { TimerWheel } from "../timer-wheel.ts";
+import { TimerWheel } from "../timer-wheel.ts";
 import type { Tunnel } from "./tunnel.ts";
 import { WsTracking } from "./ws-tracking.ts";
 
@@ -25,8 +25,11 @@ class Recording {
   }
 }
 
-/** A tracker started on a fake tunnel and wheel (now = 1000) that record what it does. */
-function setup(pings: { pingInterval: number; pongTimeout: number } | undefined) {
+/**
+ * A tracker started on a fake tunnel and wheel (now = 1000) that record what it does, or
+ * on `realWheel` when given (the fake wheel is then unused).
+ */
+function setup(pings: { pingInterval: number; pongTimeout: number } | undefined, realWheel?: TimerWheel) {
   const client = new Recording();
   const upstream = new Recording();
   const wheel = {
@@ -53,7 +56,7 @@ function setup(pings: { pingInterval: number; pongTimeout: number } | undefined)
     },
   };
   const ws = new WsTracking(pings);
-  ws.start(tunnel as unknown as Tunnel, wheel as unknown as TimerWheel);
+  ws.start(tunnel as unknown as Tunnel, realWheel ?? (wheel as unknown as TimerWheel));
   const sock = client as unknown as HandledSocket;
   const up = upstream as unknown as HandledSocket;
   return { ws, client, upstream, wheel, tunnel, sock, up };
@@ -290,4 +293,25 @@ test("WsTracking: ping nonces count up by one from a start drawn at random, not 
   assert.deepEqual([nonces[1]! - nonces[0]!, nonces[2]! - nonces[1]!], [1, 1]);
   // A start below 2^16 has a chance of 2^-24 (the start is drawn below 2^40).
   assert.ok(nonces[0]! >= 2 ** 16, `nonce ${nonces[0]} is near 0: not drawn at random`);
+});
+
+test("WsTracking on a real wheel, in each of its 256 slots: started at every tick of a turn with 100 ms pings, the ping is written one tick later, not before, and the tunnel closed at the pong deadline", () => {
+  for (let tick = 0; tick < 256; tick++) {
+    let now = tick * 100;
+    const wheel = new TimerWheel(100, 256, () => now);
+    const { client, tunnel } = setup({ pingInterval: 100, pongTimeout: 100 }, wheel);
+    const at = `started at tick ${tick} (slot ${(tick + 1) % 256})`;
+    now += 99;
+    wheel.advance();
+    assert.equal(client.writes.length, 0, `${at}: a ping before its deadline`);
+    now += 1;
+    wheel.advance();
+    assert.deepEqual(client.writes.map((w) => w.subarray(0, 2).toString("hex")), ["8908"], `${at}: no ping at its deadline`);
+    now += 99;
+    wheel.advance();
+    assert.equal(tunnel.closes, 0, `${at}: closed before the pong deadline`);
+    now += 1;
+    wheel.advance();
+    assert.equal(tunnel.closes, 1, `${at}: not closed at the pong deadline`);
+  }
 });
