@@ -88,6 +88,11 @@ export class Backend {
   #stickyKey: Uint8Array | undefined;
   #stickySecret: string | undefined;
 
+  /** The data plane's logger (its tunnels log a fallback to blind mode with it). */
+  get log(): Logger | undefined {
+    return this.#log;
+  }
+
   constructor(config: BackendConfig, wheel: TimerWheel, log?: Logger, share = 1) {
     this.name = config.name;
     this.config = config;

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import { WebSocket } from "ws";
 import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 import { events } from "../../src/gateway/diagnostics.ts";
@@ -196,7 +197,7 @@ test("gateway pings: a live client answers and its pongs stay out of the server'
   }
 });
 
-test("garbage after a 101 from a misbehaving backend, in the 101's read or a later one: the tunnel falls back to blind mode, without pings, and is not closed for the pongs it no longer expects", async () => {
+test("garbage after a 101 from a misbehaving backend, in the 101's read or a later one: the tunnel falls back to blind mode, without pings, and is not closed for the pongs it no longer expects; each fallback logs one warning with the server and the codec's reason", async () => {
   const HEAD = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
   const GARBAGE = "\xff\xfe this is not a websocket frame\n";
   let joined = false;
@@ -216,7 +217,10 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
-  const gw = await startGateway(simpleConfig([{ name: "bad", port }], "    websocket: { pingInterval: 100ms, pongTimeout: 200ms }"));
+  const lines: { level: number; msg: string; server?: string; reason?: string }[] = [];
+  const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const warnings = () => lines.filter((l) => l.msg === "not WebSocket frames after 101: tunnel continues blind");
+  const gw = await startGateway(simpleConfig([{ name: "bad", port }], "    websocket: { pingInterval: 100ms, pongTimeout: 200ms }"), log);
   try {
     for (const j of [false, true]) {
       joined = j;
@@ -229,6 +233,9 @@ test("garbage after a 101 from a misbehaving backend, in the 101's read or a lat
         s.write("go;");
       }
       await until(() => got.includes("not a websocket frame"), 3000, `the garbage (joined: ${j})`);
+      // The garbage's first byte (0xff) is a frame with opcode 0xf; the warning is written
+      // before the chunk is forwarded.
+      assert.deepEqual(warnings().map((l) => [l.level, l.server, l.reason]), Array(j ? 2 : 1).fill([40, "bad", "reserved opcode"]), `joined: ${j}`);
       s.write("raw bytes both ways");
       await until(() => got.includes("raw bytes both ways"), 3000, `the echo (joined: ${j})`);
       // Past pingInterval + pongTimeout and two ticks of the wheel (100 ms): a ping still

@@ -2,6 +2,7 @@
 import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
 import { on, type TypedChannel } from "../../src/gateway/diagnostics.ts";
+import type { Logger } from "../../src/log.ts";
 
 export interface TestGateway {
   readonly gw: Gateway;
@@ -15,11 +16,14 @@ export interface TestGateway {
   on<T extends { readonly plane: object }>(ch: TypedChannel<T>, fn: (message: T) => void): () => void;
 }
 
-/** Loads `yaml` with the real loader (failing the test with every issue) and starts it. */
-export async function startGateway(yaml: string): Promise<TestGateway> {
+/**
+ * Loads `yaml` with the real loader (failing the test with every issue) and starts it,
+ * logging to `log` when given (none by default).
+ */
+export async function startGateway(yaml: string, log?: Logger): Promise<TestGateway> {
   const loaded = loadConfig(yaml, { env: {}, baseDir: process.cwd() });
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`);
-  const gw = new Gateway(loaded.config);
+  const gw = new Gateway(loaded.config, log);
   await gw.start();
   return {
     gw,

@@ -1,4 +1,3 @@
-import type { Logger } from "../../log.ts";
 import { CloseCode } from "../../protocol/close.ts";
 import type { AccessRecord } from "../access-log.ts";
 import type { Backend } from "../backend.ts";
@@ -124,11 +123,11 @@ export class Tunnel implements SocketHandler, Expirable {
     this.#wheel.arm(this, this.#wheel.now + CLOSE_GRACE_MS);
   }
 
-  /** The frame tracker gave up: keep tunnelling blind (issue: garbage after a 101). */
-  fallBackToBlind(why: string, log?: Logger): void {
+  /** The frame tracker gave up: keep tunnelling blind (issue: garbage after a 101), and warn. */
+  fallBackToBlind(why: string): void {
     this.ws?.stop(this.#wheel);
     this.ws = null;
-    log?.warn({ server: this.server?.name, reason: why }, "not WebSocket frames after 101: tunnel continues blind");
+    this.backend?.log?.warn({ server: this.server?.name, reason: why }, "not WebSocket frames after 101: tunnel continues blind");
   }
 
   onDrain(s: HandledSocket): void {
