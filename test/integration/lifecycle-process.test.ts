@@ -940,7 +940,7 @@ test("a second SIGTERM during a long graceful stop exits with 130 before shutdow
     const hz = await adminGet(g.admin, "/healthz");
     assert.equal(hz.status, 503, "healthz answers 503 during the stop");
     await sleep(1000);
-    assert.equal(g.exited(), undefined, "still stopping gracefully: the tunnel holds it (shutdown.timeout 60s)");
+    assert.equal(g.exited(), undefined, "still stopping gracefully: the tunnels hold it (shutdown.timeout 60s)");
 
     const tSecond = g.signal("SIGTERM");
     // 20 s rules out a hang, not a slow machine; what tells the forced exit from the
