@@ -103,7 +103,7 @@ test("selector: admission's token bucket refills with the clock", () => {
   assert.equal(b.admit(a, T0 + 500), 500);
 });
 
-test("selector: backups take over when every primary is down or excluded by the retry, not while a primary is up but full (maxConn)", () => {
+test("selector: a backup takes over when the retry excludes every primary, not while a primary is up but full (maxConn)", () => {
   const full = backend("balance: round-robin\nmaxConn: 1\nqueueTimeout: 1s", ["a", "b", "x!"]).b;
   for (const s of [full.select(view(), false, T0)!, full.select(view(), false, T0)!]) full.begin(s);
   assert.equal(full.select(view(), false, T0), undefined, "a and b full: the request queues for them");
