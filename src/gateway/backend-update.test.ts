@@ -74,8 +74,11 @@ test("update: a change of trust, verification or name drops a kept server's TLS 
     const a = b.servers[0]!;
     a.pool = { ...a.pool, tls: from === undefined ? null : { ca: from.caPem, rejectUnauthorized: true, servername: undefined } };
     a.tlsSession = Buffer.from("session");
+    let destroyed = false;
+    a.idle.push({ deadline: 0, wheelSlot: -1, socket: { destroy: () => void (destroyed = true) } } as unknown as UpstreamConn);
     b.update(backendChange(b.config, { ...b.config, tls: to, maxConn: 7 })!, T0);
-    assert.equal(a.tlsSession !== undefined, kept, `ca ${from?.caPem} → ${to?.caPem}`);
+    assert.equal(a.tlsSession !== undefined, kept, `ca ${from?.caPem} → ${to?.caPem}: the session`);
+    assert.deepEqual([a.idle.length, destroyed], kept ? [1, false] : [0, true], `ca ${from?.caPem} → ${to?.caPem}: the pooled connection`);
   }
 });
 
