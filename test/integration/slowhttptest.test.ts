@@ -84,6 +84,7 @@ backends:
     mostBuffered = Math.max(mostBuffered, buffered);
   }, 20);
   const atk = spawn("slowhttptest", [mode, "-c", String(ATTACK), "-r", "200", "-l", String(seconds), "-p", "2", ...args(`http://127.0.0.1:${gw.port()}/`)], { stdio: "ignore" });
+  const startedAt = performance.now();
   const done = once(atk, "exit");
   const statuses: number[] = [];
   try {
@@ -99,7 +100,12 @@ backends:
     // machine slowhttptest opens its last connections late, and they time out later
     // (seen at load 20: 2 still open 6.5 s into the attack, cut afterwards).
     const running = () => atk.exitCode === null && atk.signalCode === null;
-    while (running() && limits.openFrom("127.0.0.1") > 0) await sleep(20);
+    // slowhttptest runs for `seconds`: 30 s past that it has hung.
+    const deadline = startedAt + (seconds + 30) * 1000;
+    while (running() && limits.openFrom("127.0.0.1") > 0) {
+      if (performance.now() > deadline) throw new Error(`slowhttptest ${mode} still running ${seconds + 30} s after its start (-l ${seconds}), ${limits.openFrom("127.0.0.1")} of its connections open`);
+      await sleep(20);
+    }
     const attackerRunning = running();
     const left = limits.openFrom("127.0.0.1");
     atk.kill("SIGKILL"); // what it does after that is not looked at
