@@ -131,7 +131,8 @@ test("server_name: the host name in, lower case and checked, or refused", () => 
     ["one byte of list length", buildClientHello([ext(0, hex("00"))]), M],
     ["an empty extension", buildClientHello([ext(0, Buffer.alloc(0))]), M],
     ["another name type after the host name", sni([[0, "a.b"], [1, "x"]]), "a.b"],
-    ["another name type, empty", buildClientHello([ext(0, hex("0006 00 0001 61 01 0000"))]), M],
+    ["another name type, empty", buildClientHello([ext(0, hex("0007 00 0001 61 01 0000"))]), M],
+    ["a lower-case z", sni([[0, "z.az"]]), "z.az"],
     ["another name type, past the list", buildClientHello([ext(0, hex("0004 01 0005 61"))]), M],
   ];
   for (const [label, input, name] of cases) {
