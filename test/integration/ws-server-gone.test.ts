@@ -168,20 +168,21 @@ test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits 
   const servers: Socket[] = [];
   const be = await rawWsServer((s) => servers.push(s));
   const gw = await startGateway(simpleConfig([{ name: "s1", port: be.port }], "    timeouts: { tunnel: 120s }"));
-  const clients: { c: Socket; got: Buffer[]; ended: boolean; closed: boolean; timer?: ReturnType<typeof setInterval> }[] = [];
+  const clients: { c: Socket; got: Buffer[]; ended: boolean; closed: boolean; closedAt: number; timer?: ReturnType<typeof setInterval> }[] = [];
   try {
     for (let i = 0; i < 3; i++) {
       const c = connect({ port: gw.port(), host: "127.0.0.1", allowHalfOpen: true });
-      const k = { c, got: [] as Buffer[], ended: false, closed: false };
+      const k = { c, got: [] as Buffer[], ended: false, closed: false, closedAt: 0 };
       c.on("data", (d: Buffer) => k.got.push(d));
       c.on("end", () => (k.ended = true));
-      c.on("close", () => (k.closed = true));
+      c.on("close", () => ((k.closed = true), (k.closedAt = performance.now())));
       c.on("error", () => {});
       c.write(UPGRADE);
       clients.push(k);
       await until(() => servers.length === i + 1 && Buffer.concat(k.got).includes("\r\n\r\n"), 5000, `client ${i}'s 101`);
     }
     const tunnels = [...gw.gw.tunnels];
+    const vanishedAt = performance.now(); // the gateway's grace can only start after this
     servers[0]!.resetAndDestroy();
     servers[1]!.end();
     for (const [i, k] of clients.slice(0, 2).entries()) {
@@ -206,7 +207,11 @@ test("gateway: after a vanished server's 1012 (a reset, a FIN) the tunnel waits 
     clients[2]!.c.resetAndDestroy();
     await until(() => !gw.gw.tunnels.has(tunnels[2]!), 10_000, "the reset client's tunnel to close");
     assert.ok(gw.gw.tunnels.has(tunnels[0]!) && gw.gw.tunnels.has(tunnels[1]!), "closed before the first two are cut at their grace");
-    for (const [i, k] of clients.slice(0, 2).entries()) await until(() => k.closed, 20_000, `client ${i}, still sending, to be cut at the close grace`);
+    for (const [i, k] of clients.slice(0, 2).entries()) {
+      await until(() => k.closed, 20_000, `client ${i}, still sending, to be cut at the close grace`);
+      // Not before the grace (3 s; the wheel ticks every 100 ms): cut by it, not by anything sooner.
+      assert.ok(k.closedAt - vanishedAt >= 3000 - 100, `client ${i} cut ${(k.closedAt - vanishedAt).toFixed(0)} ms after its server vanished, before the 3 s grace`);
+    }
     await until(() => gw.gw.tunnels.size === 0, 5000, "both tunnels to be gone");
   } finally {
     for (const k of clients) {
