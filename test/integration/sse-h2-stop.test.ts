@@ -137,7 +137,9 @@ test("a reload that removes an HTTP/2 listener ends its event streams at an even
     await gw.gw.reload(next.config);
     await until(() => removed.every((s) => s.ended !== undefined), 3000, "the removed listener's streams to end");
     for (const s of removed) assertWholeEvents(s, "s");
-    await sleep(200);
+    // The other listener's streams go on: each carries a whole event more, and none ended.
+    const seen = kept.map((s) => s.body.length);
+    await until(() => kept.every((s, i) => s.body.indexOf("\n\n", seen[i]) >= 0), 5000, "an event more on each of the TLS listener's streams");
     assert.ok(kept.every((s) => s.ended === undefined), "the TLS listener's streams go on");
   } finally {
     tls.destroy();
