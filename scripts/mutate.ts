@@ -224,6 +224,7 @@ export const MODULES: Record<string, MutationModule> = {
     tests: [
       "src/codec/ws/build.test.ts",
       "src/codec/ws/frames.test.ts",
+      "src/codec/ws/frames-edges.test.ts",
       "src/codec/ws/pong-filter.test.ts",
       "src/codec/ws/frames.fuzz.test.ts",
     ],

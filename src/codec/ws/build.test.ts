@@ -33,7 +33,7 @@ test("pingFrame: an unmasked ping a ws client accepts", () => {
     assert.ok(asClientSees(f).ping?.equals(payload), `${payload.length} bytes`);
     assert.equal(new FrameTracker().push(f, 0, f.length), f.length);
   }
-  assert.throws(() => pingFrame(Buffer.alloc(126)), RangeError);
+  assert.throws(() => pingFrame(Buffer.alloc(126)), { name: "RangeError", message: "a ping payload is at most 125 bytes, got 126" });
 });
 
 test("closeFrame: codes and reasons a ws client reads back", () => {
@@ -59,7 +59,8 @@ test("closeFrame: codes and reasons a ws client reads back", () => {
 test("closeFrame: refuses what may not be sent", () => {
   for (const code of [0, 999, 1004, 1005, 1006, 1015, 2999, 5000, 1012.5]) assert.throws(() => closeFrame(code), RangeError, String(code));
   assert.throws(() => closeFrame(1000, "é".repeat(62)), RangeError, "124 bytes");
-  assert.throws(() => closeFrame(1000, "x".repeat(124)), RangeError);
+  assert.throws(() => closeFrame(1000, "x".repeat(124)), { name: "RangeError", message: "a close reason is at most 123 bytes of UTF-8, got 124" });
+  assert.throws(() => closeFrame(1005), { name: "RangeError", message: "close code 1005 may not be sent" });
 });
 
 test("retryAfterReason / parseRetryAfter", () => {

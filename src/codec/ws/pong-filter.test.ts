@@ -139,6 +139,23 @@ test("PongFilter: expect() while a pong is half read", () => {
   assert.equal(g.awaitingPong, true);
 });
 
+test("PongFilter: re-armed mid-candidate with a payload sharing half of the old one: the old pong is forwarded", () => {
+  // Nonces sharing the last 4 payload bytes, then the first 4 ("hf" and the top 16 bits).
+  for (const nonce of [0x9999_5678_9abc, 0x1234_0000_0001]) {
+    const next = pingPayload(nonce);
+    const old = ourPong();
+    const f = new PongFilter();
+    f.expect(OURS);
+    assert.equal(f.push(old, 0, 9), false);
+    f.expect(next);
+    // The rest of the old pong, the chunk ending where it ends.
+    const got = run(f, old, [9, old.length]);
+    assert.equal(got.drops, 0, nonce.toString(16));
+    assert.ok(Buffer.concat([got.out]).equals(old.subarray(0, 14)), nonce.toString(16));
+    assert.equal(f.awaitingPong, true, nonce.toString(16));
+  }
+});
+
 test("PongFilter: broken client streams go through whole", () => {
   const f = new PongFilter();
   f.expect(OURS);
@@ -152,8 +169,9 @@ test("PongFilter: broken client streams go through whole", () => {
 test("PongFilter: pingPayload is 'hf' and a 48-bit nonce", () => {
   assert.equal(pingPayload(0x0102_0304_0506).toString("hex"), "686601020304" + "0506");
   assert.equal(pingPayload(0).toString("hex"), "6866000000000000");
-  for (const bad of [-1, 2 ** 48, 1.5, Number.NaN]) assert.throws(() => pingPayload(bad), RangeError, String(bad));
-  assert.throws(() => new PongFilter().expect(Buffer.alloc(7)), RangeError);
+  for (const bad of [-1, 2 ** 48, 1.5, Number.NaN]) assert.throws(() => pingPayload(bad), { name: "RangeError", message: `ping nonce must be a 48-bit integer, got ${bad}` });
+  assert.equal(pingPayload(2 ** 48 - 1).toString("hex"), "6866ffffffffffff");
+  assert.throws(() => new PongFilter().expect(Buffer.alloc(7)), { name: "RangeError", message: "the gateway's ping payload is 8 bytes, got 7" });
 });
 
 test("PongFilter: fuzz — random client traffic with our pong inside, cut at random points", () => {
