@@ -156,6 +156,20 @@ test("PongFilter: re-armed mid-candidate with a payload sharing half of the old 
   }
 });
 
+test("PongFilter: our pong whose mask makes the next frame's first byte look like a 15th byte of it", () => {
+  // The next frame starts with 0x81; the key's first byte maps it to payload byte 4.
+  const key = [0x81 ^ OURS[4]!, 0x11, 0x22, 0x33];
+  const pong = Buffer.from([0x8a, 0x88, ...key, ...[...OURS].map((b, k) => b ^ key[k & 3]!)]);
+  const next = masked(1, "x");
+  assert.equal(next[0], 0x81);
+  const input = Buffer.concat([pong, next]);
+  const f = new PongFilter();
+  f.expect(OURS);
+  const got = run(f, input, [0, input.length]);
+  assert.equal(got.drops, 1);
+  assert.ok(got.out.equals(next));
+});
+
 test("PongFilter: broken client streams go through whole", () => {
   const f = new PongFilter();
   f.expect(OURS);
