@@ -341,10 +341,13 @@ export const MODULES: Record<string, MutationModule> = {
     timeoutMS: 30_000,
   },
   // The http listener's accept side: every HTTP test reaches it, these tell its branches
-  // apart: listener-edges (new), limits (7 s: refusals in clear text and under TLS, with
-  // PROXY), proxy-protocol (5 s: PROXY before HTTP/1.1, TLS and h2), h2-policies (1 s:
-  // ALPN h2, h2c, HTTP/1.1 beside h2c), tls (3 s: certificates reloaded), h2.test (7 s:
-  // the h2c listener's HTTP/1.1 clients and the per-protocol counters).
+  // apart: listener-edges (new), limits (1 s: refusals in clear text and under TLS, with
+  // PROXY, across a reload), proxy-protocol (5 s: PROXY before HTTP/1.1, TLS and h2),
+  // h2-policies (1 s: ALPN h2, h2c, HTTP/1.1 beside h2c), tls (3 s: certificates
+  // reloaded), h2.test (7 s: the h2c listener's HTTP/1.1 clients and the per-protocol
+  // counters). limits.test.ts's workers test is limits-workers.test.ts now: its gateway
+  // runs in child processes (no mutant of this file is ever killed there), and its waits
+  // on three processes starting and answering failed this module's dry run at load 20.
   "http-listener": {
     about: "the http listener's accept side: limits, PROXY, TLS, ALPN and the h2c preface (src/gateway/http/listener.ts)",
     mutate: ["src/gateway/http/listener.ts"],

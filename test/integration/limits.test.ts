@@ -1,10 +1,11 @@
-// listeners[].limits over real sockets: maxConnections and maxConnectionsPerClient on
-// http (clear text: 503; TLS: closed), with a PROXY header's address, on tcp listeners,
-// and with two worker processes (the limits are per process). Clients come from
-// different loopback addresses (127.0.0.2, 127.0.0.3, ...: all of 127/8 is local).
+// listeners[].limits over real sockets, in process: maxConnections and
+// maxConnectionsPerClient on http (clear text: 503; TLS: closed), with a PROXY header's
+// address, on tcp listeners, and across a reload (with two worker processes:
+// limits-workers.test.ts). Clients come from different loopback addresses (127.0.0.2,
+// 127.0.0.3, ...: all of 127/8 is local).
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -17,12 +18,10 @@ import { loadConfig } from "../../src/config/load.ts";
 import { Gateway } from "../../src/control/gateway.ts";
 import { parseExposition, sumSamples } from "../support/admin.ts";
 import { httpBackend, tcpBackend } from "../support/backends.ts";
-import { spawnHoldfast } from "../support/cluster.ts";
-import { fixedPort } from "../support/ports.ts";
 import { startGateway } from "../support/gateway.ts";
-import { rawExchange } from "../support/raw.ts";
+import { loopbackClient as client, rawExchange } from "../support/raw.ts";
 import { testPki } from "../support/tls.ts";
-import { until, waitFor } from "../support/wait.ts";
+import { until } from "../support/wait.ts";
 import { concurrentTests } from "../support/concurrent.ts";
 
 // Three tests at a time: each owns its gateway, servers and clients, and most of each
@@ -30,31 +29,6 @@ import { concurrentTests } from "../support/concurrent.ts";
 const tests = concurrentTests(3);
 
 const REQ = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
-
-/** A client connection from `from` (a loopback address) that collects what it receives. */
-function client(port: number, from: string, first?: string | Buffer) {
-  const s: Socket = connect({ port, host: "127.0.0.1", localAddress: from });
-  let text = "";
-  let closed = false;
-  s.on("data", (d: Buffer) => (text += d.toString("latin1")));
-  s.on("error", () => {});
-  s.on("close", () => (closed = true));
-  if (first !== undefined) s.write(first);
-  return {
-    socket: s,
-    get text() {
-      return text;
-    },
-    get closed() {
-      return closed;
-    },
-    /** Waits for a whole response head to `REQ`'s kind of request (or the close). */
-    async answer(ms = 3000): Promise<string> {
-      await until(() => /\r\n\r\n/.test(text) || closed, ms, `an answer on a connection from ${from}`);
-      return text;
-    },
-  };
-}
 
 /** An http listener `web` on port 0 with `keys` (YAML lines), in front of the server on `backendPort`. */
 function web(backendPort: number, ...keys: string[]): string {
@@ -233,54 +207,6 @@ backends:
     for (const c of open) c.socket.destroy();
     await gw.close();
     await echo.close();
-  }
-});
-
-tests.test("limits with workers: 2 are per process: one client gets at most 2 x maxConnectionsPerClient, /metrics sums the refusals", async () => {
-  const a = await httpBackend("a");
-  const port = await fixedPort();
-  const adminPort = await fixedPort();
-  const proc = await spawnHoldfast(["gateway"], `
-admin: { listen: 127.0.0.1:${adminPort} }
-workers: 2
-listeners:
-  - name: web
-    mode: http
-    listen: 127.0.0.1:${port}
-    limits: { maxConnectionsPerClient: 2 }
-    routes: [ { backend: b } ]
-backends:
-  b: { servers: [ { name: a, address: 127.0.0.1:${a.port} } ] }
-`, []);
-  const open: ReturnType<typeof client>[] = [];
-  try {
-    // Both workers listen once a connection from elsewhere is served.
-    await waitFor("the workers to serve", async () => {
-      const c = client(port, "127.0.0.9", `${REQ.slice(0, -2)}Connection: close\r\n\r\n`);
-      const text = await c.answer(1000).catch(() => "");
-      c.socket.destroy();
-      return /^HTTP\/1\.1 200 /.test(text);
-    }, 20_000, 100);
-    for (let i = 0; i < 10; i++) {
-      const c = client(port, "127.0.0.2", REQ);
-      await c.answer();
-      open.push(c);
-    }
-    const ok = open.filter((c) => /^HTTP\/1\.1 200 /.test(c.text)).length;
-    const refused = open.filter((c) => /^HTTP\/1\.1 503 [^]*too many connections from 127\.0\.0\.2/.test(c.text)).length;
-    assert.equal(ok + refused, 10);
-    assert.ok(ok >= 2 && ok <= 4, `${ok} connections admitted: each of the 2 workers admits at most 2`);
-    await waitFor("the workers' refusals in /metrics", async () => {
-      // The primary's admin API may come up after the workers serve: not up yet is "not yet".
-      const text = await fetch(`http://127.0.0.1:${adminPort}/metrics`).then((r) => r.text(), () => "");
-      const n = sumSamples(parseExposition(text).samples, "holdfast_connections_refused_total", { listener: "web", limit: "maxConnectionsPerClient" });
-      return n === refused;
-    }, 20_000, 100);
-  } finally {
-    for (const c of open) c.socket.destroy();
-    proc.child.kill("SIGTERM");
-    await proc.exited;
-    await a.close();
   }
 });
 

@@ -1,5 +1,6 @@
 // Raw-socket clients for byte-exact requests.
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import { until } from "./wait.ts";
 
 /** Sends raw bytes, returns everything received until the server closes (or `ms` passes). */
 export async function rawExchange(port: number, data: string | Buffer, ms = 3000): Promise<{ text: string; closed: boolean }> {
@@ -86,6 +87,31 @@ export function rawClient(port: number) {
     },
     close() {
       s.destroy();
+    },
+  };
+}
+
+/** A client connection from `from` (a loopback address) that collects what it receives. */
+export function loopbackClient(port: number, from: string, first?: string | Buffer) {
+  const s: Socket = connect({ port, host: "127.0.0.1", localAddress: from });
+  let text = "";
+  let closed = false;
+  s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  s.on("error", () => {});
+  s.on("close", () => (closed = true));
+  if (first !== undefined) s.write(first);
+  return {
+    socket: s,
+    get text() {
+      return text;
+    },
+    get closed() {
+      return closed;
+    },
+    /** Waits for a whole response head (or the close). */
+    async answer(ms = 3000): Promise<string> {
+      await until(() => /\r\n\r\n/.test(text) || closed, ms, `an answer on a connection from ${from}`);
+      return text;
     },
   };
 }
