@@ -89,3 +89,10 @@ test("PrefaceSniffer: a silent client is closed at its idle deadline, not before
   closed.at(5000);
   assert.equal(closed.socket.destroys, 0);
 });
+
+test("PrefaceSniffer: a new sniffer starts out of the wheel, so a deadline in any slot fires (here slot 1: 10 ms on a 10 ms wheel)", () => {
+  const s = sniffer(10);
+  assert.equal(s.sniff.wheelSlot, 1, "placed in slot 1");
+  s.at(20);
+  assert.equal(s.socket.destroys, 1);
+});
