@@ -373,6 +373,66 @@ backends:
     }
   });
 
+  test("WebSocket over HTTP/2 refused by admission: a 200 without upgrade fields, then a close frame 1013 with the retry delay and the stream's end; counted, nothing thrown, nothing reaches the server, the connection goes on", async () => {
+    const http = createServer((_req, res) => res.end("ok"));
+    const wss = new WebSocketServer({ server: http });
+    let upgrades = 0;
+    wss.on("connection", () => upgrades++);
+    http.listen(0, "127.0.0.1");
+    await once(http, "listening");
+    // One token and (practically) no refill: the first extended CONNECT takes it.
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { admission: { rate: 0.001, burst: 1 }, servers: [{ name: a, address: 127.0.0.1:${(http.address() as AddressInfo).port} }] }
+`);
+    const thrown: Error[] = [];
+    const monitor = (e: Error) => thrown.push(e);
+    process.on("uncaughtExceptionMonitor", monitor);
+    const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+    c.on("error", () => {});
+    const ws = (): ClientHttp2Stream => c.request({ ":method": "CONNECT", ":protocol": "websocket", ":path": "/ws", ":scheme": "http", "sec-websocket-version": "13" }, { endStream: false });
+    try {
+      await within(once(c, "remoteSettings"), 10_000, "the gateway's SETTINGS");
+      const admitted = ws();
+      admitted.on("error", () => {});
+      const [first] = (await within(once(admitted, "response"), 10_000, "the admitted 200")) as [Record<string, unknown>];
+      assert.equal(first[":status"], 200);
+      admitted.close();
+      await until(() => upgrades === 1, 5000, "the admitted tunnel");
+      const refused = ws();
+      refused.on("error", () => {});
+      let headers: Record<string, unknown> = {};
+      refused.on("response", (h) => (headers = h));
+      const chunks: Buffer[] = [];
+      refused.on("data", (d: Buffer) => chunks.push(d));
+      const ended = once(refused, "end");
+      await within(once(refused, "close"), 10_000, "the refused stream to close");
+      assert.equal(headers[":status"], 200);
+      for (const name of ["sec-websocket-accept", "upgrade", "connection"]) assert.equal(headers[name], undefined, name);
+      await within(ended, 1000, "the stream's end");
+      const frame = Buffer.concat(chunks);
+      assert.deepEqual([frame[0], frame[1], frame.length], [0x88, frame.length - 2, frame[1]! + 2], "one unmasked close frame");
+      assert.equal(frame.readUInt16BE(2), 1013);
+      assert.match(frame.subarray(4).toString(), /^retry-after=\d+$/);
+      assert.equal(errors(gw, "HF_ERR_ADMISSION"), 1);
+      assert.equal(upgrades, 1, "the refused upgrade did not reach the server");
+      const again = c.request({ ":path": "/" });
+      again.on("error", () => {});
+      again.resume();
+      const [next] = (await within(once(again, "response"), 10_000, "the connection goes on")) as [Record<string, unknown>];
+      assert.equal(next[":status"], 200);
+    } finally {
+      process.off("uncaughtExceptionMonitor", monitor);
+      c.destroy();
+      await gw.close();
+      for (const x of wss.clients) x.terminate();
+      await closeServer(http);
+    }
+    assert.deepEqual(thrown.map((e) => e.message), [], "no exception escaped the gateway");
+  });
+
   test("backends.*.proxyProtocol from an h2c client: the server connection starts with the client's address and port", async () => {
     const heads: string[] = [];
     const be = await tcpBackend((s) => {

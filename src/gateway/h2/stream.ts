@@ -230,7 +230,10 @@ export class H2Stream implements Downstream, SocketHandler {
     // The gateway's own HTTP/1.1 answer, read back into HTTP/2 headers and a body.
     const end = findHeadEnd(response, 0, response.length);
     if (end < 0 || parseResponse(response, end, OWN_RESPONSE_HEAD) !== 0) return this.abort();
-    this.#sendOwn(h2ResponseHeaders(response, OWN_RESPONSE_HEAD, OWN_RESPONSE_HEAD.status, undefined, null), response.subarray(end));
+    // A WebSocket refused by admission gets a 101 and a close frame: over HTTP/2 the 101
+    // is a 200 (RFC 8441 §5; `respond` throws on a 101), the close frame its DATA.
+    const ws = OWN_RESPONSE_HEAD.status === 101;
+    this.#sendOwn(h2ResponseHeaders(response, OWN_RESPONSE_HEAD, ws ? 200 : OWN_RESPONSE_HEAD.status, undefined, ws ? WEBSOCKET_200_FIELDS : null), response.subarray(end));
   }
 
   /** A refusal of the stream's own, before any exchange: counted, then answered. */
