@@ -1,7 +1,8 @@
 // The exchange's dispatch on real sockets (src/gateway/http/exchange-dispatch.ts): a drain
 // ending the event streams of its server, a listener's removal ending its HTTP/2 event
 // streams, a queued request woken with no server for it,
-// a queued request whose client leaves (its record), least-response-time told about
+// a queued request whose client leaves (its record), a client that leaves while its
+// server connection is being made, least-response-time told about
 // failures as failures, a request body held back while its request waits, and an
 // HTTP/2 body the server answered before it was through. Written for mutants of
 // exchange-dispatch.ts that no other test told apart (issue 15).
@@ -206,6 +207,54 @@ test("a queued request whose client leaves (an HTTP/2 stream reset, an HTTP/1.1 
     off();
     h2.destroy();
     busy.close();
+    h1.close();
+    await gw.close();
+    await server.close();
+  }
+});
+
+test("a client that leaves while its server connection is being made (a TLS handshake the server never answers; an HTTP/2 stream reset, an HTTP/1.1 connection reset): that connection is closed, its close is no connect failure of the exchange, and each exchange is recorded once (status 0, its server, no retry, no error)", async () => {
+  // TLS to a server that accepts and never answers the ClientHello: the connection stays
+  // in its handshake (not ready) until the client leaves.
+  let accepted = 0;
+  let ended = 0;
+  const server = await tcpBackend((s) => {
+    accepted++;
+    s.on("error", () => {});
+    s.resume(); // the ClientHello, read and dropped
+    s.once("end", () => ended++);
+  });
+  const gw = await startGateway(simpleConfig([{ name: "a", port: server.port }], "    tls: { verify: false }", "    protocols: [http1, h2c]"));
+  const a = gw.gw.backends.get("b")!.servers[0]!;
+  const records: AccessRecord[] = [];
+  const off = gw.on(events.exchangeFinished, (m) => records.push(m.record));
+  const h1 = rawClient(gw.port());
+  const h2 = http2Connect(`http://127.0.0.1:${gw.port()}`);
+  h2.on("error", () => {});
+  try {
+    const leaver = h2.request({ ":path": "/h2-leaver" }, { endStream: true });
+    leaver.on("error", () => {});
+    await until(() => accepted === 1, 5000, "the HTTP/2 request's connection to reach the server");
+    leaver.close(http2Constants.NGHTTP2_CANCEL);
+    await until(() => ended === 1 && records.length === 1, 5000, () => `the connection closed and the reset stream's record (${JSON.stringify(records)})`);
+    h1.socket.write("GET /h1-leaver HTTP/1.1\r\nHost: t\r\n\r\n");
+    await until(() => accepted === 2, 5000, "the HTTP/1.1 request's connection to reach the server");
+    h1.socket.resetAndDestroy();
+    await until(() => ended === 2 && records.length === 2, 5000, () => `the connection closed and the reset connection's record (${JSON.stringify(records)})`);
+    // Each connection's close reached the gateway after its exchange had ended (the
+    // connection's waiter is still that exchange), and before the server read the end:
+    // taken for the exchange's connect failure, it would end the attempt a second time
+    // (an attempt already done: a TypeError in the close's listener).
+    assert.deepEqual(records.map((r) => ({ path: r.path, status: r.status, server: r.server, retries: r.retries, error: r.error })), [
+      { path: "/h2-leaver", status: 0, server: "a", retries: 0, error: undefined },
+      { path: "/h1-leaver", status: 0, server: "a", retries: 0, error: undefined },
+    ]);
+    assert.equal(accepted, 2, "no retry connected again");
+    assert.equal(a.active, 0, "each attempt ended once");
+    assert.equal(a.stats.connectFailures, 0);
+  } finally {
+    off();
+    h2.destroy();
     h1.close();
     await gw.close();
     await server.close();
