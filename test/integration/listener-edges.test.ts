@@ -5,16 +5,19 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
-import { connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { test } from "node:test";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { encodeProxyV1 } from "../../src/codec/proxy/encode.ts";
+import { captureClientHello } from "../../src/codec/tls/testing.kit.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
+import { events } from "../../src/gateway/diagnostics.ts";
 import { httpBackend, type Backend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { rawExchange } from "../support/raw.ts";
 import { makeCa } from "../support/tls.ts";
-import { within } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 /** GET `path` on an HTTP/2 session; resolves with the body. */
 async function h2get(c: ClientHttp2Session, path: string): Promise<string> {
@@ -153,6 +156,98 @@ test("a reload that changes maxConcurrentStreams reaches new HTTP/2 connections;
     await reload(gw, yaml(9));
     assert.equal(await settings(), 9);
   } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+/** A raw client that writes `request`, half-closes, and collects the answer until the gateway closes. */
+async function halfClosed(socket: Socket | TLSSocket, request: string): Promise<string> {
+  let got = "";
+  socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+  socket.on("error", () => {});
+  socket.end(request);
+  await within(once(socket, "close"), 10_000, "the gateway to close after its answer");
+  return got;
+}
+
+test("a client that half-closes after its request still gets the answer, in clear text and under TLS", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["half.test"]);
+  const be = await httpBackend("a");
+  const gw = await startGateway(`
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, routes: [{ backend: b }] }
+  - { name: sec, mode: http, listen: 127.0.0.1:0, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+  try {
+    const plain = netConnect(gw.port("web"), "127.0.0.1");
+    await once(plain, "connect");
+    assert.match(await halfClosed(plain, "GET /plain HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 [^]*a GET \/plain 0$/);
+    const secure: TLSSocket = tlsConnect({ port: gw.port("sec"), host: "127.0.0.1", ca: ca.cert, servername: "half.test" });
+    await within(once(secure, "secureConnect"), 10_000, "the handshake");
+    assert.match(await halfClosed(secure, "GET /tls HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 [^]*a GET \/tls 0$/);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("TLS: a client that half-closes in the middle of its ClientHello is closed, not left hanging in the handshake", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["gone.test"]);
+  const be = await httpBackend("a");
+  const gw = await startGateway(one(be, `{ name: web, mode: http, listen: 127.0.0.1:0, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }`));
+  try {
+    const hello = await captureClientHello({ servername: "gone.test" });
+    const raw = netConnect(gw.port(), "127.0.0.1");
+    raw.on("error", () => {});
+    raw.resume();
+    await once(raw, "connect");
+    raw.end(hello.subarray(0, 20));
+    await within(once(raw, "close"), 10_000, "the gateway to close the half-open handshake");
+    assert.equal(gw.gw.data.listenerLimits("web")!.open, 0);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("a connection refused by limits is published as a refusal: 503 and the answer's length in clear text, status 0 and no bytes under TLS", async () => {
+  const ca = makeCa();
+  const pem = ca.issue(["full.test"]);
+  const be = await httpBackend("a");
+  const gw = await startGateway(`
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, limits: { maxConnections: 1 }, routes: [{ backend: b }] }
+  - { name: sec, mode: http, listen: 127.0.0.1:0, limits: { maxConnections: 1 }, tls: { cert: ${pem.certPath}, key: ${pem.keyPath} }, routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+  const records: AccessRecord[] = [];
+  const off = gw.on(events.exchangeFinished, ({ record }) => void (record.error === "HF_ERR_CONNECTION_LIMIT" && records.push(record)));
+  const held: Socket[] = [];
+  try {
+    for (const name of ["web", "sec"]) {
+      const first = netConnect(gw.port(name), "127.0.0.1");
+      first.on("error", () => {});
+      held.push(first);
+      await once(first, "connect");
+      await until(() => gw.gw.data.listenerLimits(name)!.open === 1, 10_000, `${name}: the first connection counted`);
+    }
+    const plain = await rawExchange(gw.port("web"), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 10_000);
+    assert.match(plain.text, /^HTTP\/1\.1 503 /);
+    const secure = await rawExchange(gw.port("sec"), await captureClientHello({ servername: "full.test" }), 10_000);
+    assert.deepEqual(secure, { text: "", closed: true });
+    assert.deepEqual(records.map((r) => [r.listener, r.client, r.status, r.bytesOut, r.reason]), [
+      ["web", "127.0.0.1", 503, Buffer.byteLength(plain.text, "latin1"), "the listener has too many connections"],
+      ["sec", "127.0.0.1", 0, 0, "the listener has too many connections"],
+    ]);
+  } finally {
+    off();
+    for (const s of held) s.destroy();
     await gw.close();
     await be.close();
   }
