@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import { WebSocketServer } from "ws";
 import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -503,5 +504,36 @@ backends:
       await gw.close();
       await be.close();
     }
+  });
+
+  test("a session error (a SETTINGS frame of 5 bytes) closes that connection only and is logged at debug with its listener; without a logger too", async () => {
+    const be = await rawServer();
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: "debug", base: undefined }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const yaml = `
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`;
+    for (const logger of [log, undefined]) {
+      const gw = await startGateway(yaml, logger);
+      const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+      c.on("error", () => {});
+      try {
+        assert.equal((await ask(c, { ":path": "/ok" })).body, "ok");
+        const bad = netConnect(gw.port("mesh"), "127.0.0.1");
+        bad.on("error", () => {});
+        bad.resume();
+        bad.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"), Buffer.of(0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5)]));
+        await within(once(bad, "close"), 10_000, "the broken connection to close");
+        assert.equal((await ask(c, { ":path": "/ok" })).body, "ok", "the other connection goes on");
+      } finally {
+        c.close();
+        await gw.close();
+      }
+    }
+    await be.close();
+    assert.deepEqual(lines.filter((l) => l.msg === "HTTP/2 session error").map((l) => [l.level, l.listener, l.err]), [[20, "mesh", "Protocol error"]]);
   });
 });
