@@ -78,3 +78,46 @@ test("toH1Request: what HTTP/2 forbids, or what could reframe the request, is re
     assert.match(String(r.error), why, raw.join(" "));
   }
 });
+
+test("toH1Request: the edges of each check (case, empty, zero, digits, reuse of the same H1Request)", () => {
+  // :authority and host compared without case on both sides.
+  assert.equal(build([":method", "GET", ":scheme", "https", ":authority", "A.example", ":path", "/", "host", "a.EXAMPLE"]).error, null);
+  // A content-length of 0 on a request with DATA to come is a length, not chunked.
+  const zero = build([":method", "POST", ":scheme", "https", ":authority", "a.example", ":path", "/up", "content-length", "0"], false);
+  assert.deepEqual([zero.error, zero.head, out.contentLength, out.chunked], [null, "POST /up HTTP/1.1\r\nhost: a.example\r\ncontent-length: 0\r\n\r\n", 0, false]);
+  // 15 digits at most, digits only, the whole value.
+  assert.equal(build([...GET, "content-length", "999999999999999"], false).error, null);
+  assert.equal(out.contentLength, 999999999999999);
+  for (const v of ["1234567890123456", "", "1x", "x1", " 1"]) assert.match(String(build([...GET, "content-length", v], false).error), /malformed content-length/, JSON.stringify(v));
+  assert.match(String(build([...GET, "content-length", "0", "content-length", "0"], false).error), /repeated content-length/);
+  // Fields left from the last request do not stay: a WebSocket CONNECT, then a chunked POST, then a GET.
+  build([":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":authority", "a", ":path", "/ws"], false);
+  assert.equal(out.websocket, true);
+  build([":method", "POST", ":scheme", "https", ":authority", "a", ":path", "/up"], false);
+  assert.deepEqual([out.websocket, out.wsKey, out.chunked, out.contentLength], [false, "", true, -1]);
+  build([...GET, "content-length", "0"]);
+  assert.deepEqual([out.websocket, out.wsKey, out.chunked, out.contentLength], [false, "", false, 0]);
+});
+
+test("toH1Request: the refusals the first table does not reach, each with its own reason", () => {
+  const ws = [":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":authority", "a"];
+  const cases: [raw: string[], endStream: boolean, why: string][] = [
+    [[...GET, ":scheme", "http"], true, "repeated :scheme"],
+    [[...GET, ":authority", "b"], true, "repeated :authority"],
+    [[...GET, ":path", "/y"], true, "repeated :path"],
+    [[...ws, ":path", "/", ":protocol", "websocket"], false, "repeated :protocol"],
+    [[":method", "GET", ":scheme", "https", ":authority", "", ":path", "/"], true, "no :authority or host"],
+    [[...ws, ":path", "ws"], false, "malformed :path"],
+    [ws, false, "malformed :path"],
+    [[...ws, ":path", "/", "content-length", "0"], false, "content-length on a WebSocket CONNECT"],
+    [[...GET, "x-a", "1\rx"], true, "a NUL, CR or LF in the value of x-a"],
+    [[...GET, "x:a", "1"], true, "malformed field name \"x:a\""],
+    [[...GET, "te", "gzip"], true, "te: gzip (only \"trailers\" in HTTP/2)"],
+    [[...GET, "transfer-encoding", "chunked"], true, "connection-specific field transfer-encoding in an HTTP/2 request"],
+    [["x-a", "1", ...GET], true, "pseudo-header :method after a regular field"],
+    [[...GET, ":status", "200"], true, "unknown pseudo-header :status"],
+    [[...GET, "content-length", "+1"], false, "malformed content-length \"+1\""],
+    [[":method", "CONNECT", ":protocol", "h2c", ":scheme", "https", ":authority", "a", ":path", "/"], false, "extended CONNECT for h2c is not supported"],
+  ];
+  for (const [raw, endStream, why] of cases) assert.equal(build(raw, endStream).error, why, raw.join(" "));
+});
