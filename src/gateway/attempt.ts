@@ -26,6 +26,8 @@ export class UpstreamAttempt {
   conn: UpstreamConn | null = null;
   /** Attempts so far, the first one included. */
   count = 0;
+  /** Attempts that broke on a reused keep-alive connection before any response byte (not counted as retries). */
+  #brokenReused = 0;
   #tried: UpstreamServer[] | null = null;
 
   /** Starts over for a new request on `backend`. */
@@ -34,6 +36,7 @@ export class UpstreamAttempt {
     this.server = null;
     this.conn = null;
     this.count = 0;
+    this.#brokenReused = 0;
     this.#tried = null;
   }
 
@@ -69,11 +72,13 @@ export class UpstreamAttempt {
   /**
    * The server to try after `failed` broke (`kind`), or undefined to give up: the retry
    * predicate first, then another available server; a broken keep-alive connection may
-   * go back to the same server (on a fresh connection) when it is the only one.
+   * go back to the same server when it is the only one. `reused`: the broken connection
+   * came from the keep-alive pool (that attempt does not count against `retries`).
    */
-  next(failed: UpstreamServer, kind: FailureKind, idempotent: boolean, replayable: boolean, source: string, secure: boolean, now: number): UpstreamServer | undefined {
+  next(failed: UpstreamServer, kind: FailureKind, idempotent: boolean, replayable: boolean, source: string, secure: boolean, now: number, reused = false): UpstreamServer | undefined {
     const backend = this.backend!;
-    if (!shouldRetry(kind, { attempts: this.count, maxRetries: backend.config.retries, idempotent, replayable })) return undefined;
+    if (reused) this.#brokenReused++;
+    if (!shouldRetry(kind, { attempts: this.count, maxRetries: backend.config.retries, idempotent, replayable, brokenReused: this.#brokenReused })) return undefined;
     (this.#tried ??= []).push(failed);
     // Stickiness and hash keys were decided on the first pick: a retry takes any server.
     let next = backend.select(REQUEST_VIEW.reset(null, null, source), secure, now, this.#tried);

@@ -302,13 +302,13 @@ describe("failures: backend down, retry, timeouts", () => {
     }
   });
 
-  test("a backend that closes a reused keep-alive connection does not fail an idempotent request", async () => {
+  for (const retries of [2, 0]) test(`a backend that closes a reused keep-alive connection does not fail an idempotent request (retries: ${retries}: that attempt is not counted)`, async () => {
     // The race made certain: the server keeps each connection open after its answer (no
     // FIN, so the gateway pools it and reuses it) and closes it, unanswered, when a
     // second request arrives on it. Every request after the first therefore goes out on
     // a connection that breaks, and is answered only through the retry on a new one.
     const a = await rawHttpBackend((r) => (r.nth === 0 ? okResponse(`ok ${r.url}`) : null));
-    const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }]));
+    const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }], `    retries: ${retries}`));
     const N = 10;
     try {
       const c = rawClient(gw.port());
@@ -325,8 +325,34 @@ describe("failures: backend down, retry, timeouts", () => {
       assert.deepEqual(seen, want);
       assert.equal(a.connections, N);
       const stats = gw.gw.backends.get("b")!.servers[0]!.stats;
-      assert.equal(stats.retries, N - 1, "one retry per broken reused connection");
+      assert.equal(stats.retries, N - 1, "one retry per broken reused connection, counted in the statistics");
       assert.equal(stats.connectionsReused, N - 1);
+    } finally {
+      await gw.close();
+      await a.close();
+    }
+  });
+
+  test("retries: 0 — after a broken reused connection, the fresh connection's own break is not retried: 502, and a POST is never sent twice", async () => {
+    // The server answers /warm and closes the connection unanswered on anything else,
+    // whether the connection is pooled or fresh.
+    const a = await rawHttpBackend((r) => (r.url === "/warm" ? okResponse("warm") : null));
+    const gw = await startGateway(simpleConfig([{ name: "a", port: a.port }], "    retries: 0"));
+    try {
+      const c = rawClient(gw.port());
+      assert.match(await c.request("GET /warm HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 /);
+      const r = await c.request("GET /dies HTTP/1.1\r\nHost: t\r\n\r\n");
+      assert.match(r, /^HTTP\/1\.1 502 [^]*server a closed the connection before answering/);
+      c.close();
+      // /dies: once on the pooled connection (not counted), once on a fresh one (the retry
+      // retries: 0 allows no more after).
+      assert.deepEqual(a.requests.map((q) => `${q.url}@${q.conn}.${q.nth}`), ["/warm@0.0", "/dies@0.1", "/dies@1.0"]);
+      const c2 = rawClient(gw.port());
+      assert.match(await c2.request("GET /warm HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 /);
+      const post = await c2.request("POST /once HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+      assert.match(post, /^HTTP\/1\.1 502 /);
+      c2.close();
+      assert.equal(a.requests.filter((q) => q.url === "/once").length, 1, "the POST went out once");
     } finally {
       await gw.close();
       await a.close();

@@ -272,10 +272,11 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     else this.fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : why === "tls" ? "TLS handshake failed" : "connection error"})`);
   }
 
-  retry(failed: UpstreamServer, kind: "connect" | "reset-before-response"): boolean {
+  /** `reused`: the broken connection came from the keep-alive pool (not counted against `retries`). */
+  retry(failed: UpstreamServer, kind: "connect" | "reset-before-response", reused = false): boolean {
     const backend = this.backend!;
     const replayable = this.#replayable && this.#requestBytes !== null;
-    const next = this.attempt.next(failed, kind, this.facts.idempotent, replayable, this.downstream.clientIp, this.downstream.secure, this.ctx.wheel.now);
+    const next = this.attempt.next(failed, kind, this.facts.idempotent, replayable, this.downstream.clientIp, this.downstream.secure, this.ctx.wheel.now, reused);
     if (next === undefined) return false;
     // Stickiness re-issues its cookie for the server the retry moved to.
     if (next !== failed && backend.setCookie !== undefined) this.setCookie = backend.setCookie;

@@ -239,13 +239,14 @@ export class Exchange extends ExchangeDispatch {
       return this.downstream.abort(); // truncated response: the client must see a broken connection
     }
     this.upstream = null;
+    const reused = up.reused;
     up.socket.handler = destroyOnInput;
     up.socket.destroy();
     const server = this.attempt.server!;
     const backend = this.backend!;
     backend.end(server, 0, false, this.ctx.wheel.now);
     this.attempt.server = null;
-    if (this.retry(server, "reset-before-response")) return;
+    if (this.retry(server, "reset-before-response", reused)) return;
     backend.passiveFailure(server, this.ctx.wheel.now, "closed before answering");
     this.fail("HF_ERR_UPSTREAM_RESET", `server ${server.name} closed the connection before answering`);
   }
