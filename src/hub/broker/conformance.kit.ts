@@ -376,7 +376,10 @@ export function runBrokerConformance(name: string, factory: () => Promise<Broker
           await assert.rejects(a!.publish("o", { data: "lost", history: H }), BrokerUnavailableError);
           await assert.rejects(a!.publish("o", { data: "lost", history: H, idempotencyKey: "k" }), BrokerUnavailableError);
           await h.outage!.end();
+          // Each node reconnects on its own: a publish on a before a is back is refused.
+          await ra!.until("state(true) on a", () => ra!.states.at(-1)?.up === true);
           await rb!.until("state(true) on b", () => rb!.states.at(-1)?.up === true);
+          assert.equal(a!.up, true);
           assert.equal(b!.up, true);
           const again = await a!.publish("o", { data: "2", history: H, idempotencyKey: "k" });
           assert.equal(again.duplicate, false, "the key of a publish that failed was not kept");
