@@ -15,7 +15,7 @@ import type { UpstreamConn, UpstreamFailure, UpstreamServer, UpstreamWaiter } fr
  * const conn = attempt.connect(server, waiter, true);
  * // later, in onUpstreamFailed:
  * const failed = attempt.connectFailed(why, now);
- * const next = attempt.next(failed, "connect", false, false, clientIp, false, now);
+ * const next = attempt.next(failed, "connect", false, false, clientIp, false, now, false);
  * if (next !== undefined) attempt.connect(next, waiter, true);
  */
 export class UpstreamAttempt {
@@ -75,7 +75,7 @@ export class UpstreamAttempt {
    * go back to the same server when it is the only one. `reused`: the broken connection
    * came from the keep-alive pool (that attempt does not count against `retries`).
    */
-  next(failed: UpstreamServer, kind: FailureKind, idempotent: boolean, replayable: boolean, source: string, secure: boolean, now: number, reused = false): UpstreamServer | undefined {
+  next(failed: UpstreamServer, kind: FailureKind, idempotent: boolean, replayable: boolean, source: string, secure: boolean, now: number, reused: boolean): UpstreamServer | undefined {
     const backend = this.backend!;
     if (reused) this.#brokenReused++;
     if (!shouldRetry(kind, { attempts: this.count, maxRetries: backend.config.retries, idempotent, replayable, brokenReused: this.#brokenReused })) return undefined;

@@ -144,6 +144,34 @@ ${dead.map((p, i) => `      - { name: d${i}, address: 127.0.0.1:${p} }`).join("\
   }
 });
 
+test("retries: 0 — a refused connect is not tried again on another server: the HTTP client gets 502, the TCP client a closed connection; one server tried", async () => {
+  const dead = [await deadPort(), await deadPort(), await deadPort()];
+  const gw = await startGateway(`
+admin: { listen: 127.0.0.1:0 }
+listeners:
+  - { name: web, mode: http, listen: 127.0.0.1:0, routes: [ { backend: h } ] }
+  - { name: l4, mode: tcp, listen: 127.0.0.1:0, backend: t }
+backends:
+${["h", "t"].map((b) => `  ${b}:
+    retries: 0
+    servers:
+${dead.map((p, i) => `      - { name: d${i}, address: 127.0.0.1:${p} }`).join("\n")}`).join("\n")}
+`);
+  const tried = (b: string) => gw.gw.backends.get(b)!.servers.map((s) => s.stats.connectionsCreated).reduce((a, n) => a + n, 0);
+  try {
+    const { text, closed } = await rawExchange(gw.port("web"), "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 5000);
+    assert.match(text, /^HTTP\/1\.1 502 [^]*could not be reached \(connection refused\)/, text);
+    assert.ok(closed);
+    assert.equal(tried("h"), 1, "HTTP: one connect, no retry");
+    const c = connect(gw.port("l4"), "127.0.0.1");
+    c.on("error", () => {});
+    await within(once(c, "close"), 5000, "the TCP client's connection to be closed");
+    assert.equal(tried("t"), 1, "TCP: one connect, no retry");
+  } finally {
+    await gw.close();
+  }
+});
+
 test("an idempotent PUT whose body came after its head is not in hand to send again: its broken connection gets 502, the server saw it once", async () => {
   const servers = await breakingServers(2);
   const gw = await startGateway(simpleConfig(names(servers), "    retries: 2"));

@@ -267,13 +267,13 @@ export abstract class ExchangeDispatch implements SocketHandler, UpstreamWaiter,
     if (this.upstream !== conn) return;
     this.upstream = null;
     const server = this.attempt.connectFailed(why, this.ctx.wheel.now);
-    if (this.retry(server, "connect")) return;
+    if (this.retry(server, "connect", false)) return;
     if (why === "timeout") this.fail("HF_ERR_CONNECT_TIMEOUT", `connecting to server ${server.name} timed out`);
     else this.fail("HF_ERR_CONNECT_REFUSED", `server ${server.name} could not be reached (${why === "refused" ? "connection refused" : why === "tls" ? "TLS handshake failed" : "connection error"})`);
   }
 
   /** `reused`: the broken connection came from the keep-alive pool (not counted against `retries`). */
-  retry(failed: UpstreamServer, kind: "connect" | "reset-before-response", reused = false): boolean {
+  retry(failed: UpstreamServer, kind: "connect" | "reset-before-response", reused: boolean): boolean {
     const backend = this.backend!;
     const replayable = this.#replayable && this.#requestBytes !== null;
     const next = this.attempt.next(failed, kind, this.facts.idempotent, replayable, this.downstream.clientIp, this.downstream.secure, this.ctx.wheel.now, reused);

@@ -174,7 +174,7 @@ export class TcpSession implements SocketHandler, UpstreamWaiter, TunnelOwner, E
     if (conn !== attempt.conn || this.#done) return;
     const now = this.#ctx.wheel.now;
     const failed = attempt.connectFailed(why, now);
-    const next = attempt.next(failed, "connect", false, false, this.#ip, false, now);
+    const next = attempt.next(failed, "connect", false, false, this.#ip, false, now, false);
     if (next !== undefined) return this.#connect(next);
     this.#server = null;
     this.#done = true;
