@@ -33,7 +33,6 @@ export class H2Session {
   readonly #transport: Socket;
   readonly #client: ProxyClient | null;
   #streams = 0;
-  #closing = false;
 
   constructor(session: ServerHttp2Session, ctx: HttpListenerContext, transport: Socket, client: ProxyClient | null) {
     this.#session = session;
@@ -82,12 +81,11 @@ export class H2Session {
   /**
    * GOAWAY: no new streams; those in flight finish, then the connection closes (a
    * drain, the listener's removal, a graceful stop). Clients open a new connection for
-   * their next requests.
+   * their next requests. Again, or once the session is closed or destroyed, it does
+   * nothing (`Http2Session.close` returns at once then).
    */
   closeWhenIdle(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (!this.#session.closed && !this.#session.destroyed) this.#session.close();
+    this.#session.close();
   }
 }
 
