@@ -121,3 +121,11 @@ test("toH1Request: the refusals the first table does not reach, each with its ow
   ];
   for (const [raw, endStream, why] of cases) assert.equal(build(raw, endStream).error, why, raw.join(" "));
 });
+
+test("toH1Request: a value's bytes go as they came (one byte a character, as node:http2 reads them); a lone last name is no field; OPTIONS * only", () => {
+  const r = build([...GET, "x-a", "caf\u00e9 \u00ff"]);
+  assert.equal(r.error, null);
+  assert.deepEqual(out.head, Buffer.from("GET /x?y=1 HTTP/1.1\r\nhost: a.example\r\nx-a: caf\u00e9 \u00ff\r\n\r\n", "latin1"));
+  assert.equal(build([...GET, "x-lone"]).head, "GET /x?y=1 HTTP/1.1\r\nhost: a.example\r\n\r\n");
+  assert.equal(build([":method", "OPTIONS", ":scheme", "https", ":authority", "a", ":path", "x"]).error, "malformed :path");
+});
