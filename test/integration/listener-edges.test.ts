@@ -4,8 +4,10 @@
 // on and off or change the HTTP/2 settings for new connections only.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { copyFileSync } from "node:fs";
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
+import { join } from "node:path";
 import { test } from "node:test";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { encodeProxyV1 } from "../../src/codec/proxy/encode.ts";
@@ -189,6 +191,7 @@ backends:
     const secure: TLSSocket = tlsConnect({ port: gw.port("sec"), host: "127.0.0.1", ca: ca.cert, servername: "half.test" });
     await within(once(secure, "secureConnect"), 10_000, "the handshake");
     assert.match(await halfClosed(secure, "GET /tls HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 [^]*a GET \/tls 0$/);
+    assert.deepEqual([gw.gw.data.listenerCounters("web")!.h1, gw.gw.data.listenerCounters("sec")!.h1], [1, 1], "one HTTP/1.1 connection on each");
   } finally {
     await gw.close();
     await be.close();
@@ -248,6 +251,68 @@ backends:
   } finally {
     off();
     for (const s of held) s.destroy();
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("a reload that keeps a TLS listener's certificates reads no certificate file: with the key file broken since the config was read, a route change applies and TLS goes on", async () => {
+  const ca = makeCa();
+  const [pem, other] = [ca.issue(["keep.test"]), ca.issue(["keep.test"])];
+  const live = { cert: join(ca.dir, "keep-cert.pem"), key: join(ca.dir, "keep-key.pem") };
+  copyFileSync(pem.certPath, live.cert);
+  copyFileSync(pem.keyPath, live.key);
+  const be = await httpBackend("a");
+  const yaml = (prefix: string) => one(be, `{ name: web, mode: http, listen: 127.0.0.1:0, tls: { cert: ${live.cert}, key: ${live.key} }, routes: [{ match: { pathPrefix: ${prefix} }, backend: b }] }`);
+  const gw = await startGateway(yaml("/a"));
+  try {
+    const next = loadConfig(yaml("/b"), { env: {}, baseDir: "/" });
+    assert.ok(next.ok);
+    // The key of another certificate: read again, OpenSSL would refuse the pair.
+    copyFileSync(other.keyPath, live.key);
+    await gw.gw.reload(next.config);
+    const s: TLSSocket = tlsConnect({ port: gw.port(), host: "127.0.0.1", ca: ca.cert, servername: "keep.test" });
+    await within(once(s, "secureConnect"), 10_000, "the handshake after the reload");
+    assert.match(await halfClosed(s, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n"), /^HTTP\/1\.1 200 [^]*a GET \/b 0$/);
+    assert.deepEqual(be.requests.map((r) => r.url), ["/b"]);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("a reload that removes a clear-text http listener closes it; the other listener goes on", async () => {
+  const be = await httpBackend("a");
+  const two = (both: boolean) => `
+listeners:
+  - { name: keep, mode: http, listen: 127.0.0.1:0, routes: [{ backend: b }] }
+${both ? "  - { name: gone, mode: http, listen: 127.0.0.1:0, routes: [{ backend: b }] }" : ""}
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`;
+  const gw = await startGateway(two(true));
+  try {
+    const gone = gw.port("gone");
+    await reload(gw, two(false));
+    const refused = netConnect(gone, "127.0.0.1");
+    const [err] = (await within(once(refused, "error"), 10_000, "the removed listener's port to refuse")) as [NodeJS.ErrnoException];
+    assert.equal(err.code, "ECONNREFUSED");
+    assert.match((await rawExchange(gw.port("keep"), "GET /k HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 10_000)).text, /^HTTP\/1\.1 200 /);
+  } finally {
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("protocols [http1] (the default): the h2c preface is read as HTTP/1.1 and refused with a 400, never an HTTP/2 session", async () => {
+  const be = await httpBackend("a");
+  const gw = await startGateway(one(be, "{ name: web, mode: http, listen: 127.0.0.1:0, routes: [{ backend: b }] }"));
+  try {
+    const r = await rawExchange(gw.port(), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 10_000);
+    assert.match(r.text, /^HTTP\/1\.1 400 /);
+    assert.deepEqual([gw.gw.data.listenerCounters("web")!.h1, gw.gw.data.listenerCounters("web")!.h2], [1, 0]);
+    assert.equal(be.requests.length, 0);
+  } finally {
     await gw.close();
     await be.close();
   }
