@@ -163,10 +163,10 @@ export class HttpListener {
     if (bytes !== null) session.onData(s, bytes);
   }
 
-  #toH2(s: Socket, client: ProxyClient | null, bytes: Buffer | null): void {
+  #toH2(s: Socket, client: ProxyClient | null, bytes: Buffer): void {
     this.#deps.pending.settle(s);
     detach(s as HandledSocket);
-    if (bytes !== null) s.unshift(bytes);
+    s.unshift(bytes);
     (s as WithClient).hfClient = client;
     this.tls.h2++;
     this.#h2Server().emit("connection", s);
