@@ -49,7 +49,6 @@ export class H2Session {
       new H2Stream(this, stream, raw, flags);
     });
     session.on("close", () => ctx.sessions.delete(this));
-    session.on("error", () => {});
     // Idle: no stream for timeouts.clientIdle (node:http2 resets it on activity).
     session.setTimeout(ctx.cfg.timeouts.clientIdle, () => {
       if (this.#streams === 0) this.closeWhenIdle();
