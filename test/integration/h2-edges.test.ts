@@ -14,6 +14,8 @@ import { WebSocketServer } from "ws";
 import { wsFrame } from "../../src/codec/ws/testing.kit.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
+import type { AccessRecord } from "../../src/gateway/access-log.ts";
+import { events, on } from "../../src/gateway/diagnostics.ts";
 import { H2Session } from "../../src/gateway/h2/session.ts";
 import { closeServer, deadPort, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
@@ -432,6 +434,80 @@ backends:
       await closeServer(http);
     }
     assert.deepEqual(thrown.map((e) => e.message), [], "no exception escaped the gateway");
+  });
+
+  test("WebSocket over HTTP/2 with only holdfast:tunnel:closed subscribed: the tunnel's close carries the access record of its request (client, listener, GET, host, path, backend, server)", async () => {
+    const http = createServer();
+    new WebSocketServer({ server: http });
+    http.listen(0, "127.0.0.1");
+    await once(http, "listening");
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${(http.address() as AddressInfo).port} }] }
+`);
+    const records: (AccessRecord | null)[] = [];
+    const off = on(events.tunnelClosed, (m) => records.push(m.record));
+    const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+    c.on("error", () => {});
+    try {
+      assert.equal(events.exchangeFinished.hasSubscribers, false, "no exchange subscriber in this file");
+      await within(once(c, "remoteSettings"), 10_000, "the gateway's SETTINGS");
+      const s = c.request({ ":method": "CONNECT", ":protocol": "websocket", ":path": "/ws?x=1", ":scheme": "http", ":authority": "h2.test", "sec-websocket-version": "13" }, { endStream: false });
+      s.on("error", () => {});
+      await within(once(s, "response"), 10_000, "the 200");
+      s.close();
+      await until(() => records.length === 1, 5000, "the tunnel's close");
+      const r = records[0];
+      assert.ok(r !== null && r !== undefined, "a record");
+      assert.deepEqual(
+        { client: r.client, listener: r.listener, method: r.method, host: r.host, path: r.path, backend: r.backend, server: r.server },
+        { client: "127.0.0.1", listener: "mesh", method: "GET", host: "h2.test", path: "/ws?x=1", backend: "b", server: "a" },
+      );
+    } finally {
+      off();
+      c.destroy();
+      await gw.close();
+      await closeServer(http);
+    }
+  });
+
+  test("source stickiness over HTTP/2: a retry re-pins the client's address to the server that answered, so its next requests go there first", async () => {
+    // s1 (weight 3, picked first) takes each connection and drops it on the request's
+    // first bytes: a GET is retried on s2, which answers.
+    let s1Connections = 0;
+    const s1 = await tcpBackend((sock) => {
+      s1Connections++;
+      sock.on("error", () => {});
+      sock.once("data", () => sock.destroy());
+    });
+    const s2 = await rawServer();
+    const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b:
+    sticky: { source: true, ttl: 30m }
+    retries: 1
+    servers:
+      - { name: s1, address: 127.0.0.1:${s1.port}, weight: 3 }
+      - { name: s2, address: 127.0.0.1:${s2.port} }
+`);
+    const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+    c.on("error", () => {});
+    try {
+      const first = await ask(c, { ":path": "/ok", ":authority": "h2.test" });
+      assert.deepEqual([first.status, first.body, s1Connections], [200, "ok", 1], "tried on s1, answered by s2");
+      for (let i = 0; i < 3; i++) assert.equal((await ask(c, { ":path": "/ok", ":authority": "h2.test" })).body, "ok");
+      assert.equal(s1Connections, 1, "the next requests went to s2 first");
+      assert.equal(s2.seen.length, 4);
+    } finally {
+      c.destroy();
+      await gw.close();
+      await s1.close();
+      await s2.close();
+    }
   });
 
   test("backends.*.proxyProtocol from an h2c client: the server connection starts with the client's address and port", async () => {
