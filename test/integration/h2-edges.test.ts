@@ -17,7 +17,7 @@ import { ERROR_CODE_LIST, type ErrorCode } from "../../src/errors.ts";
 import type { AccessRecord } from "../../src/gateway/access-log.ts";
 import { events, on } from "../../src/gateway/diagnostics.ts";
 import { H2Session } from "../../src/gateway/h2/session.ts";
-import { closeServer, deadPort, tcpBackend } from "../support/backends.ts";
+import { closeServer, deadPort, httpBackend, tcpBackend } from "../support/backends.ts";
 import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { RawH2 } from "../support/h2raw.ts";
 import { until, within } from "../support/wait.ts";
@@ -271,6 +271,31 @@ backends:
     assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
     assert.match(r.body, /\S\n$/);
   });
+});
+
+test("a request body in several DATA frames behind its HEADERS, each on a new server connection (the stream held while it connects, then released): all of it reaches the server, with content-length and chunked", async () => {
+  const be = await httpBackend("a");
+  const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { keepAlive: { maxIdle: 0 }, servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+  const h2 = await RawH2.open(gw.port("mesh"));
+  try {
+    const parts = [Buffer.from("abc"), Buffer.from("defg"), Buffer.alloc(16_000, 0x61)];
+    const fields = [[":method", "POST"], [":scheme", "http"], [":authority", "h2.test"], [":path", "/up"]] as const;
+    const sized = await h2.done(h2.request([...fields, ["content-length", "16007"]], parts));
+    assert.equal(sized.data, "a POST /up 16007");
+    const chunked = await h2.done(h2.request(fields, parts));
+    assert.equal(chunked.data, "a POST /up 16007");
+    assert.equal(be.connections, 2, "a new server connection for each");
+    assert.equal(be.requests[1]!.headers["transfer-encoding"], "chunked");
+  } finally {
+    h2.close();
+    await gw.close();
+    await be.close();
+  }
 });
 
 describe("HTTP/2 sessions: the client's address and the idle timeout", () => {
