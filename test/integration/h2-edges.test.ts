@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
 import { createServer } from "node:http";
-import { connect as netConnect, type AddressInfo } from "node:net";
+import { connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import { WebSocketServer } from "ws";
@@ -293,6 +293,44 @@ backends:
     assert.equal(be.requests[1]!.headers["transfer-encoding"], "chunked");
   } finally {
     h2.close();
+    await gw.close();
+    await be.close();
+  }
+});
+
+test("a response whose body comes after its head (content-length; chunked, a chunk's size line first): the client gets the head, then the rest once the server sends it", async () => {
+  const sockets: Socket[] = [];
+  const be = await tcpBackend((sock) => {
+    sock.on("error", () => {});
+    sock.on("data", (d: Buffer) => {
+      sockets.push(sock);
+      const chunked = d.toString("latin1").startsWith("GET /chunked ");
+      sock.write(chunked ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n" : "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+    });
+  });
+  const gw = await startGateway(`
+listeners:
+  - { name: mesh, mode: http, listen: 127.0.0.1:0, protocols: [h2c], routes: [{ backend: b }] }
+backends:
+  b: { servers: [{ name: a, address: 127.0.0.1:${be.port} }] }
+`);
+  const c = connect(`http://127.0.0.1:${gw.port("mesh")}`);
+  c.on("error", () => {});
+  try {
+    for (const [path, rest] of [["/length", "hello"], ["/chunked", "hello\r\n0\r\n\r\n"]] as const) {
+      const s = c.request({ ":path": path });
+      s.on("error", () => {});
+      s.setEncoding("latin1");
+      let body = "";
+      s.on("data", (d: string) => (body += d));
+      const [headers] = (await within(once(s, "response"), 10_000, `${path}: the head`)) as [Record<string, unknown>];
+      assert.equal(headers[":status"], 200, path);
+      sockets.at(-1)!.write(rest);
+      await within(once(s, "end"), 10_000, `${path}: the body`);
+      assert.equal(body, "hello", path);
+    }
+  } finally {
+    c.destroy();
     await gw.close();
     await be.close();
   }
