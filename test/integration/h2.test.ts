@@ -13,6 +13,7 @@ import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { RawH2 } from "../support/h2raw.ts";
 import { rawClient } from "../support/raw.ts";
 import { makeCa, type TestCa } from "../support/tls.ts";
+import { until } from "../support/wait.ts";
 
 // HTTP/2 to clients: each stream is one exchange with an HTTP/1.1 server, by ALPN over
 // TLS and with prior knowledge in clear text (h2c).
@@ -339,7 +340,9 @@ backends:
     assert.equal(other.status, 200, "other streams are not blocked by a paused one");
     // Graceful stop: GOAWAY; the slow stream in flight completes.
     const slow = request(c, { ":path": "/slow?ms=600" });
-    await new Promise((r) => setTimeout(r, 100));
+    // In flight: the server has it (a GOAWAY sent before the gateway saw the stream would
+    // refuse it, which is right, and not what this test is about).
+    await until(() => be.seen.some((s) => s.url === "/slow?ms=600"), 10_000, "the server to get /slow");
     const goaway = once(c, "goaway");
     const stopping = gw.gw.shutdown(0, 10_000);
     await goaway;
