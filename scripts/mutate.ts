@@ -85,6 +85,7 @@ export const MODULES: Record<string, MutationModule> = {
     // proxy-protocol: server connections that start with a clear-text PROXY header;
     // backend.test: a server's `available` under maxConn.
     tests: [
+      "src/gateway/attempt.test.ts",
       "src/gateway/upstream.test.ts",
       "src/gateway/backend.test.ts",
       "test/integration/http-proxy.test.ts",
