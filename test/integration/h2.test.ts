@@ -13,7 +13,7 @@ import { startGateway, type TestGateway } from "../support/gateway.ts";
 import { RawH2 } from "../support/h2raw.ts";
 import { rawClient } from "../support/raw.ts";
 import { makeCa, type TestCa } from "../support/tls.ts";
-import { until } from "../support/wait.ts";
+import { until, within } from "../support/wait.ts";
 
 // HTTP/2 to clients: each stream is one exchange with an HTTP/1.1 server, by ALPN over
 // TLS and with prior knowledge in clear text (h2c).
@@ -27,8 +27,9 @@ interface Seen {
 }
 
 /** A backend that records what it got and answers by path. */
-async function backend(): Promise<{ port: number; server: Server; seen: Seen[]; wss: WebSocketServer }> {
+async function backend(): Promise<{ port: number; server: Server; seen: Seen[]; wss: WebSocketServer; ctl: { next: (() => void) | null } }> {
   const seen: Seen[] = [];
+  const ctl: { next: (() => void) | null } = { next: null };
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const h = createHash("sha256");
     let n = 0;
@@ -55,17 +56,16 @@ async function backend(): Promise<{ port: number; server: Server; seen: Seen[]; 
           res.end();
         };
         pump();
-      } else if (url.pathname === "/events") {
+      } else if (url.pathname === "/events-step") {
+        // Five events, each sent only when the test calls ctl.next (after the client has
+        // the one before).
         res.writeHead(200, { "content-type": "text/event-stream" });
         let i = 0;
-        const t = setInterval(() => {
+        ctl.next = () => {
           res.write(`data: ${i}\n\n`);
-          if (++i === 5) {
-            clearInterval(t);
-            res.end();
-          }
-        }, 80);
-        res.on("close", () => clearInterval(t));
+          if (++i === 5) res.end();
+        };
+        ctl.next();
       } else if (url.pathname === "/slow") {
         setTimeout(() => res.end("slow done"), Number(url.searchParams.get("ms") ?? 300));
       } else if (url.pathname === "/hang") {
@@ -81,7 +81,7 @@ async function backend(): Promise<{ port: number; server: Server; seen: Seen[]; 
   wss.on("connection", (ws) => ws.on("message", (d) => ws.send(`echo ${String(d)}`)));
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  return { port: (server.address() as AddressInfo).port, server, seen, wss };
+  return { port: (server.address() as AddressInfo).port, server, seen, wss, ctl };
 }
 
 interface Res {
@@ -223,20 +223,25 @@ backends:
     c.close();
   });
 
-  test("SSE over an HTTP/2 stream: event by event", async () => {
+  test("SSE over an HTTP/2 stream: event by event (the server sends each event only once the client has the one before)", async () => {
     const c = connect(tlsUrl, tlsOpts());
-    const r = c.request({ ":path": "/events" }, { endStream: true });
-    const arrivals: number[] = [];
-    const t0 = Date.now();
-    let text = "";
-    r.on("data", (d: Buffer) => {
-      text += d;
-      arrivals.push(Date.now() - t0);
+    const r = c.request({ ":path": "/events-step" }, { endStream: true });
+    const events: string[] = [];
+    let buf = "";
+    r.setEncoding("utf8");
+    r.on("data", (d: string) => {
+      buf += d;
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+        events.push(buf.slice(0, i));
+        buf = buf.slice(i + 2);
+        if (events.length < 5) be.ctl.next!();
+      }
     });
-    await once(r, "end");
-    assert.equal(text, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
-    assert.ok(arrivals.length >= 5, `${arrivals.length} DATA frames`);
-    assert.ok(arrivals.at(-1)! - arrivals[0]! >= 200, `events spread over ${arrivals.at(-1)! - arrivals[0]!} ms`);
+    // A gateway that held events back would never pass the first on: this wait fails.
+    await within(once(r, "end"), 10_000, "the stream's end").catch((e: Error) => {
+      throw new Error(`${e.message}; the client has ${JSON.stringify(events)}`);
+    });
+    assert.deepEqual(events, ["data: 0", "data: 1", "data: 2", "data: 3", "data: 4"]);
     c.close();
   });
 
